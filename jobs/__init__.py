@@ -1,0 +1,1 @@
+"""Background jobs, run by the clock process (``python -m jobs.clock``)."""

@@ -1,0 +1,51 @@
+"""TouchBase: SMS reminders and pain check-ins for neuromuscular massage therapy practices."""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Mapping
+from typing import Any
+
+from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+from service import cli, db
+from service.config import Settings, load_settings
+
+log = logging.getLogger(__name__)
+
+
+def create_app(config: Mapping[str, Any] | None = None) -> Flask:
+    """Build a configured app; ``config`` overrides the environment (tests pass it here)."""
+    app = Flask(__name__, instance_relative_config=False)
+    overrides = dict(config or {})
+    environ = {**os.environ, **{k: v for k, v in overrides.items() if isinstance(v, str)}}
+    settings = load_settings(environ, app.instance_path)
+    if settings.secret_key_generated:
+        log.warning("SECRET_KEY is not set: using a random key; sessions end at each restart")
+    app.config.update(
+        SECRET_KEY=settings.secret_key,
+        TOUCHBASE=settings,
+        MAX_CONTENT_LENGTH=64 * 1024,
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=settings.env == "production",
+    )
+    app.config.update({k: v for k, v in overrides.items() if not isinstance(v, str)})
+    if settings.trusted_proxies:
+        app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
+            app.wsgi_app,
+            x_for=settings.trusted_proxies,
+            x_proto=settings.trusted_proxies,
+            x_host=settings.trusted_proxies,
+        )
+    db.init_app(app, settings.database_url)
+    cli.init_app(app)
+    return app
+
+
+def settings_of(app: Flask) -> Settings:
+    """The parsed settings of ``app``."""
+    settings: Settings = app.config["TOUCHBASE"]
+    return settings

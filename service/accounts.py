@@ -1,0 +1,99 @@
+"""Accounts: users with hashed passwords, and API tokens stored only as hashes."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from service.db import utcnow
+from service.models import ApiToken, User
+
+TOKEN_PREFIX = "tb_"
+MIN_PASSWORD_LENGTH = 10
+
+
+class AccountError(ValueError):
+    """A request about accounts that cannot be done; the message says why."""
+
+
+def normalize_email(email: str) -> str:
+    """Trim and lowercase an email address, refusing one without a single @."""
+    value = email.strip().lower()
+    local, at, domain = value.partition("@")
+    if not at or not local or "." not in domain or " " in value or "@" in domain:
+        raise AccountError(f"{email!r} is not an email address")
+    return value
+
+
+def find_user(session: Session, email: str) -> User | None:
+    """The user with this email, whatever its case."""
+    return session.scalar(select(User).where(func.lower(User.email) == email.strip().lower()))
+
+
+def create_user(
+    session: Session, email: str, name: str, password: str, *, admin: bool = False
+) -> User:
+    """Add a user (not committed); refuse a taken email or a short password."""
+    address = normalize_email(email)
+    if find_user(session, address) is not None:
+        raise AccountError(f"a user with email {address} already exists")
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise AccountError(f"the password must have at least {MIN_PASSWORD_LENGTH} characters")
+    if not name.strip():
+        raise AccountError("a name is required")
+    # Werkzeug's default is scrypt, a memory-hard modern hash.
+    user = User(
+        email=address,
+        name=name.strip(),
+        password_hash=generate_password_hash(password),
+        role="admin" if admin else "therapist",
+        active=True,
+    )
+    session.add(user)
+    session.flush()
+    return user
+
+
+def check_password(user: User, password: str) -> bool:
+    """True when ``password`` is this active user's password."""
+    return user.active and check_password_hash(user.password_hash, password)
+
+
+def _hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def create_token(session: Session, user: User) -> str:
+    """Issue a new API token for ``user``; only its hash is kept, so show it once."""
+    token = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    session.add(ApiToken(user_id=user.id, token_hash=_hash_token(token)))
+    session.flush()
+    return token
+
+
+def user_for_token(session: Session, token: str) -> User | None:
+    """The active user a live token belongs to, recording its use; None otherwise."""
+    if not token.startswith(TOKEN_PREFIX) or len(token) > 200:
+        return None
+    row = session.scalar(
+        select(ApiToken).where(
+            ApiToken.token_hash == _hash_token(token), ApiToken.revoked_at.is_(None)
+        )
+    )
+    if row is None or not row.user.active:
+        return None
+    row.last_used_at = utcnow()
+    return row.user
+
+
+def revoke_token(session: Session, token_id: int) -> bool:
+    """Revoke a token by id; False when there is no such live token."""
+    row = session.get(ApiToken, token_id)
+    if row is None or row.revoked_at is not None:
+        return False
+    row.revoked_at = utcnow()
+    return True

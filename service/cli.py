@@ -1,0 +1,67 @@
+"""Command line: ``flask --app service db upgrade``, ``create-user``, ``create-token``."""
+
+from __future__ import annotations
+
+import click
+from flask import Flask, current_app
+from flask.cli import with_appcontext
+
+from service import accounts, migrate
+from service.db import get_db
+
+
+@click.command("create-user")
+@click.argument("email")
+@click.option("--name", required=True, help="The person's full name.")
+@click.option("--admin", is_flag=True, help="An admin sees every client and manages accounts.")
+@click.option("--password", help="Prompted for (hidden, twice) when not given.")
+@with_appcontext
+def create_user_command(email: str, name: str, admin: bool, password: str | None) -> None:
+    """Create a therapist (or, with --admin, an admin) account."""
+    if password is None:
+        password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    with get_db().session() as session:
+        try:
+            user = accounts.create_user(session, email, name, password or "", admin=admin)
+        except accounts.AccountError as exc:
+            raise click.ClickException(str(exc)) from None
+        session.commit()
+        click.echo(f"created {user.role} {user.email} (id {user.id})")
+
+
+@click.command("create-token")
+@click.argument("email")
+@with_appcontext
+def create_token_command(email: str) -> None:
+    """Issue an API token for a user; the token is printed alone on the last line."""
+    with get_db().session() as session:
+        user = accounts.find_user(session, email)
+        if user is None:
+            raise click.ClickException(f"no user with email {email.strip().lower()}")
+        if not user.active:
+            raise click.ClickException(f"user {user.email} is deactivated")
+        token = accounts.create_token(session, user)
+        session.commit()
+    click.echo(f"API token for {user.email} (shown once; store it now):")
+    click.echo(token)
+
+
+@click.group("db")
+def db_group() -> None:
+    """Manage the database schema."""
+
+
+@db_group.command("upgrade")
+@click.option("--revision", default="head", show_default=True)
+@with_appcontext
+def upgrade_command(revision: str) -> None:
+    """Apply the migrations up to REVISION."""
+    migrate.upgrade(current_app.config["TOUCHBASE"].database_url, revision)
+    click.echo(f"database at {revision}")
+
+
+def init_app(app: Flask) -> None:
+    """Register the commands on ``app``."""
+    app.cli.add_command(create_user_command)
+    app.cli.add_command(create_token_command)
+    app.cli.add_command(db_group)

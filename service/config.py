@@ -1,0 +1,219 @@
+"""Configuration, read from the environment once, refusing bad values at start-up.
+
+Every setting goes through a small typed parser; a bad value raises ``ConfigError`` whose
+one-line message names the variable, so an operator sees it in the release log instead of
+a traceback at the first request. An empty string counts as unset.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import time, timedelta
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import phonenumbers
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
+
+ENVIRONMENTS = ("development", "production", "test")
+_DURATION = re.compile(r"(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?")
+_CLOCK = re.compile(r"([01]?\d|2[0-3]):([0-5]\d)")
+
+
+class ConfigError(SystemExit):
+    """A setting has a bad value; the message names the variable.
+
+    It is a SystemExit so that every entry point (the flask CLI, gunicorn, the clock)
+    stops with the one-line message and no traceback.
+    """
+
+    def __init__(self, message: str) -> None:
+        super().__init__(f"configuration error: {message}")
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything TouchBase reads from its environment, parsed and checked."""
+
+    env: str
+    database_url: str
+    secret_key: str
+    secret_key_generated: bool
+    twilio_account_sid: str | None
+    twilio_auth_token: str | None
+    twilio_from_number: str | None
+    twilio_messaging_service_sid: str | None
+    twilio_api_base_url: str
+    public_base_url: str | None
+    practice_name: str
+    practice_phone: str | None
+    practice_timezone: str
+    default_region: str
+    quiet_hours: tuple[time, time]
+    reminder_offsets: tuple[timedelta, ...]
+    checkin_offsets: tuple[timedelta, ...]
+    pain_alert_threshold: int
+    planning_horizon_days: int = 14
+    sms_send_concurrency: int = 4
+    sms_max_per_second: float | None = None
+    sms_max_attempts: int = 5
+    trusted_proxies: int = 0
+
+    @property
+    def twilio_configured(self) -> bool:
+        """True when real Twilio credentials are set (otherwise texts are simulated)."""
+        return bool(self.twilio_account_sid and self.twilio_auth_token)
+
+
+def parse_duration(name: str, raw: str) -> timedelta:
+    """Parse ``24h``, ``90m``, ``2d`` or ``1h30m`` into a positive timedelta."""
+    text = raw.strip().lower().replace(" ", "")
+    match = _DURATION.fullmatch(text)
+    if not text or not match or not any(match.groups()):
+        raise ConfigError(f"{name}: {raw!r} is not a duration like 24h, 90m or 2d")
+    days, hours, minutes = (int(g or 0) for g in match.groups())
+    value = timedelta(days=days, hours=hours, minutes=minutes)
+    if value <= timedelta(0):
+        raise ConfigError(f"{name}: {raw!r} must be longer than zero")
+    return value
+
+
+def parse_offsets(name: str, raw: str) -> tuple[timedelta, ...]:
+    """Parse a comma-separated list of durations, sorted and without repeats."""
+    parts = [p for p in raw.split(",") if p.strip()]
+    if not parts:
+        raise ConfigError(f"{name}: {raw!r} is not a list of durations like 24h,72h")
+    return tuple(sorted({parse_duration(name, p) for p in parts}))
+
+
+def parse_quiet_hours(name: str, raw: str) -> tuple[time, time]:
+    """Parse ``HH:MM-HH:MM``; the window may wrap past midnight."""
+    pieces = raw.replace(" ", "").split("-")
+    clocks = [_CLOCK.fullmatch(p) for p in pieces]
+    if len(pieces) != 2 or not all(clocks):
+        raise ConfigError(f"{name}: {raw!r} is not a window like 21:00-08:00")
+    start, end = (time(int(m.group(1)), int(m.group(2))) for m in clocks if m)
+    return start, end
+
+
+def parse_timezone(name: str, raw: str) -> str:
+    """Return ``raw`` when it is a known IANA time zone name."""
+    try:
+        ZoneInfo(raw)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ConfigError(f"{name}: {raw!r} is not a known IANA time zone") from None
+    return raw
+
+
+def parse_database_url(name: str, raw: str) -> str:
+    """Check a database URL and point PostgreSQL URLs at the psycopg 3 driver."""
+    try:
+        url = make_url(raw)
+    except ArgumentError:
+        raise ConfigError(f"{name}: {raw!r} is not a database URL") from None
+    backend = url.get_backend_name()
+    if backend == "postgres" or backend == "postgresql":
+        # Heroku still hands out postgres://; SQLAlchemy wants postgresql+psycopg://.
+        url = url.set(drivername="postgresql+psycopg")
+    elif backend != "sqlite":
+        raise ConfigError(f"{name}: only postgresql:// and sqlite:// are supported, not {backend}")
+    return url.render_as_string(hide_password=False)
+
+
+def _int(name: str, raw: str, low: int, high: int) -> int:
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ConfigError(f"{name}: {raw!r} is not a whole number") from None
+    if not low <= value <= high:
+        raise ConfigError(f"{name}: {value} is not between {low} and {high}")
+    return value
+
+
+def _url(name: str, raw: str) -> str:
+    if not re.fullmatch(r"https?://[^\s/]+(/\S*)?", raw):
+        raise ConfigError(f"{name}: {raw!r} is not an http(s) URL")
+    return raw.rstrip("/")
+
+
+def _phone(name: str, raw: str, region: str) -> str:
+    try:
+        number = phonenumbers.parse(raw, region)
+    except phonenumbers.NumberParseException:
+        raise ConfigError(f"{name}: {raw!r} is not a phone number") from None
+    if not phonenumbers.is_valid_number(number):
+        raise ConfigError(f"{name}: {raw!r} is not a valid phone number")
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+def load_settings(environ: Mapping[str, str], instance_path: str) -> Settings:
+    """Read and check every setting; raise ConfigError naming the first bad one."""
+    env = {k: v.strip() for k, v in environ.items() if isinstance(v, str) and v.strip()}
+
+    def get(name: str, default: str | None = None) -> str | None:
+        return env.get(name, default)
+
+    mode = get("TOUCHBASE_ENV", "development") or "development"
+    if mode not in ENVIRONMENTS:
+        raise ConfigError(f"TOUCHBASE_ENV: {mode!r} is not one of {', '.join(ENVIRONMENTS)}")
+    secret = get("SECRET_KEY")
+    if secret is None and mode == "production":
+        raise ConfigError("SECRET_KEY: required when TOUCHBASE_ENV=production")
+    region = (get("DEFAULT_REGION", "US") or "US").upper()
+    if region not in phonenumbers.SUPPORTED_REGIONS:
+        raise ConfigError(f"DEFAULT_REGION: {region!r} is not a known region code like US")
+    from_number = get("TWILIO_FROM_NUMBER")
+    practice_phone = get("PRACTICE_PHONE")
+    max_per_second = get("SMS_MAX_PER_SECOND")
+    return Settings(
+        env=mode,
+        database_url=parse_database_url(
+            "DATABASE_URL", get("DATABASE_URL") or f"sqlite:///{instance_path}/touchbase.sqlite3"
+        ),
+        secret_key=secret or secrets.token_hex(32),
+        secret_key_generated=secret is None,
+        twilio_account_sid=get("TWILIO_ACCOUNT_SID"),
+        twilio_auth_token=get("TWILIO_AUTH_TOKEN"),
+        twilio_from_number=_phone("TWILIO_FROM_NUMBER", from_number, region)
+        if from_number
+        else None,
+        twilio_messaging_service_sid=get("TWILIO_MESSAGING_SERVICE_SID"),
+        twilio_api_base_url=_url(
+            "TWILIO_API_BASE_URL", get("TWILIO_API_BASE_URL", "https://api.twilio.com") or ""
+        ),
+        public_base_url=_url("PUBLIC_BASE_URL", v) if (v := get("PUBLIC_BASE_URL")) else None,
+        practice_name=get("PRACTICE_NAME", "TouchBase") or "TouchBase",
+        practice_phone=_phone("PRACTICE_PHONE", practice_phone, region) if practice_phone else None,
+        practice_timezone=parse_timezone(
+            "PRACTICE_TIMEZONE", get("PRACTICE_TIMEZONE", "America/New_York") or ""
+        ),
+        default_region=region,
+        quiet_hours=parse_quiet_hours("QUIET_HOURS", get("QUIET_HOURS", "21:00-08:00") or ""),
+        reminder_offsets=parse_offsets("REMINDER_OFFSETS", get("REMINDER_OFFSETS", "24h") or ""),
+        checkin_offsets=parse_offsets("CHECKIN_OFFSETS", get("CHECKIN_OFFSETS", "24h,72h") or ""),
+        pain_alert_threshold=_int(
+            "PAIN_ALERT_THRESHOLD", get("PAIN_ALERT_THRESHOLD", "8") or "", 0, 10
+        ),
+        planning_horizon_days=_int(
+            "PLANNING_HORIZON_DAYS", get("PLANNING_HORIZON_DAYS", "14") or "", 1, 366
+        ),
+        sms_send_concurrency=_int(
+            "SMS_SEND_CONCURRENCY", get("SMS_SEND_CONCURRENCY", "4") or "", 1, 64
+        ),
+        sms_max_per_second=_rate("SMS_MAX_PER_SECOND", max_per_second) if max_per_second else None,
+        sms_max_attempts=_int("SMS_MAX_ATTEMPTS", get("SMS_MAX_ATTEMPTS", "5") or "", 1, 20),
+        trusted_proxies=_int("TRUSTED_PROXIES", get("TRUSTED_PROXIES", "0") or "", 0, 5),
+    )
+
+
+def _rate(name: str, raw: str) -> float:
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ConfigError(f"{name}: {raw!r} is not a number") from None
+    if not 0 < value <= 1000:
+        raise ConfigError(f"{name}: {value} is not between 0 and 1000")
+    return value

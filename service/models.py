@@ -1,0 +1,326 @@
+"""The data model: accounts, clients and contacts, consent, schedules, messages, alerts, audit.
+
+Every instant is an aware UTC ``UTCDateTime``; the only local time stored is a series' first
+start, which is wall-clock time by nature (it stays 09:00 across DST). Status and kind
+columns are strings with CHECK constraints, which behave the same on SQLite and PostgreSQL.
+Models hold no session and never commit.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    CheckConstraint,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from service.db import Base, UTCDateTime, utcnow
+
+ROLES = ("therapist", "admin")
+LANGUAGES = ("en", "es")
+APPOINTMENT_STATUSES = ("scheduled", "confirmed", "cancelled", "no_show", "completed")
+MESSAGE_KINDS = ("reminder", "checkin", "nudge", "reply", "manual")
+# planned -> sending -> sent -> delivered/undelivered/failed; sending -> unknown when the
+# provider may have accepted a request we saw time out; skipped/cancelled/expired are final.
+MESSAGE_STATUSES = (
+    "planned",
+    "sending",
+    "unknown",
+    "sent",
+    "delivered",
+    "undelivered",
+    "failed",
+    "skipped",
+    "cancelled",
+    "expired",
+)
+INTENTS = ("pain", "confirm", "reschedule", "opt_out", "opt_in", "help", "other")
+ALERT_KINDS = (
+    "pain",
+    "reschedule",
+    "not_understood",
+    "unknown_sender",
+    "delivery_failed",
+    "invalid_number",
+    "opt_out",
+)
+
+
+def _one_of(column: str, values: tuple[str, ...], name: str) -> CheckConstraint:
+    quoted = ", ".join(f"'{v}'" for v in values)
+    return CheckConstraint(f"{column} IN ({quoted})", name=name)
+
+
+class User(Base):
+    """A therapist or an admin of the practice."""
+
+    __tablename__ = "users"
+    __table_args__ = (_one_of("role", ROLES, "role"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(254), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    password_hash: Mapped[str] = mapped_column(String(255))
+    role: Mapped[str] = mapped_column(String(20), default="therapist")
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    @property
+    def is_admin(self) -> bool:
+        """True for an admin, who sees every client."""
+        return self.role == "admin"
+
+
+class ApiToken(Base):
+    """A bearer token for the JSON API, stored only as its SHA-256 hash."""
+
+    __tablename__ = "api_tokens"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    user: Mapped[User] = relationship()
+
+
+class Client(Base):
+    """A person in care: the one whose sessions are reminded and whose pain is asked."""
+
+    __tablename__ = "clients"
+    __table_args__ = (_one_of("language", LANGUAGES, "language"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    therapist_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
+    timezone: Mapped[str] = mapped_column(String(64))
+    language: Mapped[str] = mapped_column(String(2), default="en")
+    notes: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+    therapist: Mapped[User | None] = relationship()
+    contacts: Mapped[list[Contact]] = relationship(
+        back_populates="client", cascade="all, delete-orphan", order_by="Contact.id"
+    )
+
+
+class Contact(Base):
+    """A phone that hears about a client: the client's own (relation 'self') or a caregiver's."""
+
+    __tablename__ = "contacts"
+    __table_args__ = (UniqueConstraint("client_id", "phone"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    client_id: Mapped[int] = mapped_column(ForeignKey("clients.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(200))
+    relation: Mapped[str] = mapped_column(String(40), default="self")
+    phone: Mapped[str] = mapped_column(String(20), index=True)
+    reminders: Mapped[bool] = mapped_column(Boolean, default=True)
+    checkins: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    client: Mapped[Client] = relationship(back_populates="contacts")
+
+
+class PhoneNumber(Base):
+    """Consent and reachability of one number; carriers block by number, so we key by it."""
+
+    __tablename__ = "phone_numbers"
+
+    phone: Mapped[str] = mapped_column(String(20), primary_key=True)
+    opted_out_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    opted_in_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    invalid_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    invalid_reason: Mapped[str | None] = mapped_column(String(200))
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+    @property
+    def opted_out(self) -> bool:
+        """True when the latest consent event is an opt-out."""
+        if self.opted_out_at is None:
+            return False
+        return self.opted_in_at is None or self.opted_in_at < self.opted_out_at
+
+
+class AppointmentSeries(Base):
+    """A recurring schedule: an RFC 5545 rule from a local wall-clock first start."""
+
+    __tablename__ = "appointment_series"
+    __table_args__ = (CheckConstraint("duration_minutes > 0", name="duration_positive"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    client_id: Mapped[int] = mapped_column(ForeignKey("clients.id", ondelete="CASCADE"), index=True)
+    rrule: Mapped[str] = mapped_column(String(500))
+    # Local wall-clock time in ``timezone``, deliberately naive: it is not an instant.
+    starts_local: Mapped[datetime] = mapped_column(DateTime(timezone=False))
+    timezone: Mapped[str] = mapped_column(String(64))
+    duration_minutes: Mapped[int] = mapped_column(Integer, default=60)
+    ends_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    planned_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+    client: Mapped[Client] = relationship()
+
+
+class Appointment(Base):
+    """One session: one-off, or an occurrence of a series (``occurrence_start`` is its slot)."""
+
+    __tablename__ = "appointments"
+    __table_args__ = (
+        _one_of("status", APPOINTMENT_STATUSES, "status"),
+        CheckConstraint("ends_at > starts_at", name="ends_after_start"),
+        UniqueConstraint("series_id", "occurrence_start"),
+        Index("ix_appointments_client_id_starts_at", "client_id", "starts_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    client_id: Mapped[int] = mapped_column(ForeignKey("clients.id", ondelete="CASCADE"))
+    series_id: Mapped[int | None] = mapped_column(
+        ForeignKey("appointment_series.id", ondelete="SET NULL")
+    )
+    occurrence_start: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    starts_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    ends_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    status: Mapped[str] = mapped_column(String(20), default="scheduled")
+    # Set once this occurrence was cancelled, moved or otherwise changed on its own, so
+    # edits to the series leave it alone.
+    detached: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+    client: Mapped[Client] = relationship()
+
+
+class OutboundMessage(Base):
+    """The outbox: one text to one number, planned, then claimed, sent and tracked."""
+
+    __tablename__ = "outbound_messages"
+    __table_args__ = (
+        _one_of("kind", MESSAGE_KINDS, "kind"),
+        _one_of("status", MESSAGE_STATUSES, "status"),
+        Index("ix_outbound_messages_status_send_at", "status", "send_at"),
+        Index("ix_outbound_messages_to_phone_created_at", "to_phone", "created_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    idempotency_key: Mapped[str] = mapped_column(String(200), unique=True)
+    client_id: Mapped[int | None] = mapped_column(
+        ForeignKey("clients.id", ondelete="SET NULL"), index=True
+    )
+    contact_id: Mapped[int | None] = mapped_column(ForeignKey("contacts.id", ondelete="SET NULL"))
+    appointment_id: Mapped[int | None] = mapped_column(
+        ForeignKey("appointments.id", ondelete="SET NULL"), index=True
+    )
+    to_phone: Mapped[str] = mapped_column(String(20))
+    kind: Mapped[str] = mapped_column(String(20))
+    body: Mapped[str] = mapped_column(Text)
+    send_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    status: Mapped[str] = mapped_column(String(20), default="planned")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    provider_sid: Mapped[str | None] = mapped_column(String(64), unique=True)
+    error_code: Mapped[int | None] = mapped_column(Integer)
+    error_message: Mapped[str | None] = mapped_column(String(500))
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+
+class InboundMessage(Base):
+    """A text received from a phone, stored raw before anything is made of it."""
+
+    __tablename__ = "inbound_messages"
+    __table_args__ = (
+        _one_of("intent", INTENTS, "intent"),
+        CheckConstraint("pain_score BETWEEN 0 AND 10", name="pain_score_range"),
+        Index("ix_inbound_messages_client_id_received_at", "client_id", "received_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    provider_sid: Mapped[str] = mapped_column(String(64), unique=True)
+    from_phone: Mapped[str] = mapped_column(String(64))
+    to_phone: Mapped[str] = mapped_column(String(64), default="")
+    body: Mapped[str] = mapped_column(Text, default="")
+    num_media: Mapped[int] = mapped_column(Integer, default=0)
+    fields: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    client_id: Mapped[int | None] = mapped_column(ForeignKey("clients.id", ondelete="SET NULL"))
+    contact_id: Mapped[int | None] = mapped_column(ForeignKey("contacts.id", ondelete="SET NULL"))
+    intent: Mapped[str | None] = mapped_column(String(20))
+    pain_score: Mapped[int | None] = mapped_column(Integer)
+    note: Mapped[str | None] = mapped_column(Text)
+    answers_message_id: Mapped[int | None] = mapped_column(
+        ForeignKey("outbound_messages.id", ondelete="SET NULL")
+    )
+    appointment_id: Mapped[int | None] = mapped_column(
+        ForeignKey("appointments.id", ondelete="SET NULL")
+    )
+    processed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class Alert(Base):
+    """Something a person at the practice should look at, until it is marked handled."""
+
+    __tablename__ = "alerts"
+    __table_args__ = (
+        _one_of("kind", ALERT_KINDS, "kind"),
+        Index("ix_alerts_handled_at_created_at", "handled_at", "created_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(30))
+    client_id: Mapped[int | None] = mapped_column(
+        ForeignKey("clients.id", ondelete="CASCADE"), index=True
+    )
+    phone: Mapped[str | None] = mapped_column(String(64))
+    inbound_id: Mapped[int | None] = mapped_column(
+        ForeignKey("inbound_messages.id", ondelete="SET NULL")
+    )
+    outbound_id: Mapped[int | None] = mapped_column(
+        ForeignKey("outbound_messages.id", ondelete="SET NULL")
+    )
+    detail: Mapped[str] = mapped_column(String(500), default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    handled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    handled_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+
+
+class AuditEntry(Base):
+    """Who did what to which record, and when."""
+
+    __tablename__ = "audit_log"
+    __table_args__ = (Index("ix_audit_log_entity_entity_id", "entity", "entity_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    action: Mapped[str] = mapped_column(String(50))
+    entity: Mapped[str] = mapped_column(String(50))
+    entity_id: Mapped[str] = mapped_column(String(50))
+    detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Heartbeat(Base):
+    """The last time a background job ran, read by the health check."""
+
+    __tablename__ = "heartbeats"
+
+    name: Mapped[str] = mapped_column(String(50), primary_key=True)
+    beat_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)

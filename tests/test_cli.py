@@ -1,0 +1,106 @@
+"""The command line: create-user and create-token, with one-line errors."""
+
+from __future__ import annotations
+
+from flask import Flask
+from flask.testing import FlaskCliRunner
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from service.accounts import check_password, user_for_token
+from service.models import ApiToken, User
+
+
+def test_create_user_makes_a_therapist_with_a_hashed_password(
+    runner: FlaskCliRunner, session: Session
+) -> None:
+    result = runner.invoke(
+        args=[
+            "create-user",
+            "Ana@Practice.test",
+            "--name",
+            "Ana Ruiz",
+            "--password",
+            "long-enough-pw",
+        ]
+    )
+    assert result.exit_code == 0, result.output
+    user = session.scalars(select(User)).one()
+    assert (user.email, user.name, user.role) == ("ana@practice.test", "Ana Ruiz", "therapist")
+    assert "long-enough-pw" not in user.password_hash
+    assert check_password(user, "long-enough-pw")
+    assert not check_password(user, "wrong-password")
+
+
+def test_create_user_admin_flag(runner: FlaskCliRunner, session: Session) -> None:
+    result = runner.invoke(
+        args=[
+            "create-user",
+            "boss@practice.test",
+            "--name",
+            "Bo",
+            "--admin",
+            "--password",
+            "long-enough-pw",
+        ]
+    )
+    assert result.exit_code == 0, result.output
+    assert session.scalars(select(User)).one().is_admin
+
+
+def test_create_user_prompts_for_the_password(runner: FlaskCliRunner, session: Session) -> None:
+    result = runner.invoke(
+        args=["create-user", "p@practice.test", "--name", "P"],
+        input="prompted-secret\nprompted-secret\n",
+    )
+    assert result.exit_code == 0, result.output
+    assert "prompted-secret" not in result.output
+    assert check_password(session.scalars(select(User)).one(), "prompted-secret")
+
+
+def test_create_user_refuses_a_duplicate_email_in_one_line(runner: FlaskCliRunner) -> None:
+    args = ["create-user", "ana@practice.test", "--name", "Ana", "--password", "long-enough-pw"]
+    assert runner.invoke(args=args).exit_code == 0
+    again = runner.invoke(args=[*args[:1], "ANA@practice.test", *args[2:]])
+    assert again.exit_code != 0
+    assert again.output.strip() == "Error: a user with email ana@practice.test already exists"
+
+
+def test_create_user_refuses_a_short_password(runner: FlaskCliRunner, session: Session) -> None:
+    result = runner.invoke(
+        args=["create-user", "a@practice.test", "--name", "A", "--password", "short"]
+    )
+    assert result.exit_code != 0
+    assert "at least 10 characters" in result.output
+    assert session.scalars(select(User)).all() == []
+
+
+def test_create_user_refuses_a_bad_email(runner: FlaskCliRunner) -> None:
+    result = runner.invoke(
+        args=["create-user", "not-an-email", "--name", "A", "--password", "long-enough-pw"]
+    )
+    assert result.exit_code != 0
+    assert "is not an email address" in result.output
+
+
+def test_create_token_prints_a_working_token_on_its_last_line(
+    app: Flask, runner: FlaskCliRunner, session: Session
+) -> None:
+    runner.invoke(
+        args=["create-user", "ana@practice.test", "--name", "Ana", "--password", "long-enough-pw"]
+    )
+    result = runner.invoke(args=["create-token", "ana@practice.test"])
+    assert result.exit_code == 0, result.output
+    token = result.output.strip().splitlines()[-1]
+    assert token.startswith("tb_") and " " not in token
+    stored = session.scalars(select(ApiToken)).one()
+    assert token not in stored.token_hash
+    user = user_for_token(session, token)
+    assert user is not None and user.email == "ana@practice.test"
+    assert user_for_token(session, token + "x") is None
+
+
+def test_create_token_refuses_an_unknown_user(runner: FlaskCliRunner) -> None:
+    result = runner.invoke(args=["create-token", "nobody@practice.test"])
+    assert result.exit_code != 0
+    assert result.output.strip() == "Error: no user with email nobody@practice.test"

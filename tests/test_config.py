@@ -1,0 +1,111 @@
+"""Configuration: defaults, and a one-line error naming the variable for each bad value."""
+
+from __future__ import annotations
+
+from datetime import time, timedelta
+
+import pytest
+
+from service.config import ConfigError, load_settings
+
+BASE = {"TOUCHBASE_ENV": "test", "SECRET_KEY": "k"}
+
+
+def settings(**env: str):  # type: ignore[no-untyped-def]
+    return load_settings({**BASE, **env}, "/srv/instance")
+
+
+def test_it_has_practice_defaults() -> None:
+    s = load_settings({}, "/srv/instance")
+    assert s.database_url == "sqlite:////srv/instance/touchbase.sqlite3"
+    assert s.practice_timezone == "America/New_York"
+    assert s.default_region == "US"
+    assert s.quiet_hours == (time(21, 0), time(8, 0))
+    assert s.reminder_offsets == (timedelta(hours=24),)
+    assert s.checkin_offsets == (timedelta(hours=24), timedelta(hours=72))
+    assert s.pain_alert_threshold == 8
+    assert s.twilio_api_base_url == "https://api.twilio.com"
+    assert not s.twilio_configured
+
+
+def test_it_generates_a_secret_key_in_development() -> None:
+    s = load_settings({}, "/srv/instance")
+    assert s.secret_key_generated and len(s.secret_key) >= 32
+
+
+@pytest.mark.parametrize(
+    ("given", "expected"),
+    [
+        ("postgres://u:p@db.example:5432/tb", "postgresql+psycopg://u:p@db.example:5432/tb"),
+        ("postgresql://u@localhost/tb", "postgresql+psycopg://u@localhost/tb"),
+        ("postgresql+psycopg://u@localhost/tb", "postgresql+psycopg://u@localhost/tb"),
+        ("sqlite:////tmp/x.db", "sqlite:////tmp/x.db"),
+    ],
+)
+def test_it_points_postgres_urls_at_psycopg3(given: str, expected: str) -> None:
+    assert settings(DATABASE_URL=given).database_url == expected
+
+
+@pytest.mark.parametrize(
+    ("env", "variable"),
+    [
+        ({"DATABASE_URL": "not a url"}, "DATABASE_URL"),
+        ({"DATABASE_URL": "mysql://u@h/db"}, "DATABASE_URL"),
+        ({"TOUCHBASE_ENV": "staging"}, "TOUCHBASE_ENV"),
+        ({"TOUCHBASE_ENV": "production", "SECRET_KEY": ""}, "SECRET_KEY"),
+        ({"PRACTICE_TIMEZONE": "Mars/Olympus"}, "PRACTICE_TIMEZONE"),
+        ({"PRACTICE_TIMEZONE": "../etc/passwd"}, "PRACTICE_TIMEZONE"),
+        ({"DEFAULT_REGION": "XX"}, "DEFAULT_REGION"),
+        ({"QUIET_HOURS": "9pm-8am"}, "QUIET_HOURS"),
+        ({"QUIET_HOURS": "21:00"}, "QUIET_HOURS"),
+        ({"QUIET_HOURS": "25:00-08:00"}, "QUIET_HOURS"),
+        ({"REMINDER_OFFSETS": "1 day"}, "REMINDER_OFFSETS"),
+        ({"REMINDER_OFFSETS": ","}, "REMINDER_OFFSETS"),
+        ({"CHECKIN_OFFSETS": "24h,-3h"}, "CHECKIN_OFFSETS"),
+        ({"CHECKIN_OFFSETS": "0h"}, "CHECKIN_OFFSETS"),
+        ({"PAIN_ALERT_THRESHOLD": "eleven"}, "PAIN_ALERT_THRESHOLD"),
+        ({"PAIN_ALERT_THRESHOLD": "11"}, "PAIN_ALERT_THRESHOLD"),
+        ({"TWILIO_API_BASE_URL": "ftp://x"}, "TWILIO_API_BASE_URL"),
+        ({"PUBLIC_BASE_URL": "example.com"}, "PUBLIC_BASE_URL"),
+        ({"TWILIO_FROM_NUMBER": "12"}, "TWILIO_FROM_NUMBER"),
+        ({"PRACTICE_PHONE": "call us"}, "PRACTICE_PHONE"),
+        ({"SMS_SEND_CONCURRENCY": "0"}, "SMS_SEND_CONCURRENCY"),
+        ({"SMS_MAX_PER_SECOND": "fast"}, "SMS_MAX_PER_SECOND"),
+        ({"PLANNING_HORIZON_DAYS": "400"}, "PLANNING_HORIZON_DAYS"),
+    ],
+)
+def test_it_refuses_a_bad_value_naming_the_variable(env: dict[str, str], variable: str) -> None:
+    with pytest.raises(ConfigError) as caught:
+        settings(**env)
+    message = str(caught.value)
+    assert message.startswith(f"configuration error: {variable}:")
+    assert "\n" not in message
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("24h", (timedelta(hours=24),)),
+        ("72h, 24h", (timedelta(hours=24), timedelta(hours=72))),
+        ("2d,90m", (timedelta(minutes=90), timedelta(days=2))),
+        ("1h30m", (timedelta(minutes=90),)),
+        ("24h,24h", (timedelta(hours=24),)),
+    ],
+)
+def test_it_reads_offset_lists(raw: str, expected: tuple[timedelta, ...]) -> None:
+    assert settings(REMINDER_OFFSETS=raw).reminder_offsets == expected
+
+
+def test_it_reads_a_daytime_quiet_window() -> None:
+    assert settings(QUIET_HOURS="12:00 - 13:30").quiet_hours == (time(12, 0), time(13, 30))
+
+
+def test_it_normalizes_phone_settings_to_e164() -> None:
+    s = settings(TWILIO_FROM_NUMBER="(617) 555-0123", PRACTICE_PHONE="617.555.0100")
+    assert (s.twilio_from_number, s.practice_phone) == ("+16175550123", "+16175550100")
+
+
+def test_it_treats_empty_values_as_unset() -> None:
+    s = settings(TWILIO_ACCOUNT_SID="", QUIET_HOURS="  ")
+    assert s.twilio_account_sid is None
+    assert s.quiet_hours == (time(21, 0), time(8, 0))
