@@ -10,8 +10,8 @@ from typing import Any
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from service import cli, db
-from service.config import Settings, load_settings
+from service import api, cli, db
+from service.config import load_settings, settings_of
 
 log = logging.getLogger(__name__)
 
@@ -42,10 +42,8 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         )
     db.init_app(app, settings.database_url)
     cli.init_app(app)
+    api.init_app(app)
     return app
 
 
-def settings_of(app: Flask) -> Settings:
-    """The parsed settings of ``app``."""
-    settings: Settings = app.config["TOUCHBASE"]
-    return settings
+__all__ = ["create_app", "settings_of"]

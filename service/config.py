@@ -15,6 +15,7 @@ from datetime import time, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import phonenumbers
+from flask import Flask, current_app
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
@@ -217,3 +218,14 @@ def _rate(name: str, raw: str) -> float:
     if not 0 < value <= 1000:
         raise ConfigError(f"{name}: {value} is not between 0 and 1000")
     return value
+
+
+def settings_of(app: Flask) -> Settings:
+    """The parsed settings of ``app``."""
+    settings: Settings = app.config["TOUCHBASE"]
+    return settings
+
+
+def current_settings() -> Settings:
+    """The parsed settings of the current app."""
+    return settings_of(current_app._get_current_object())  # type: ignore[attr-defined]

@@ -232,6 +232,9 @@ class OutboundMessage(Base):
     send_at: Mapped[datetime] = mapped_column(UTCDateTime)
     status: Mapped[str] = mapped_column(String(20), default="planned")
     attempts: Mapped[int] = mapped_column(Integer, default=0)
+    # Set when a dispatcher claims the text: who holds it, since when, and until when.
+    claim_token: Mapped[str | None] = mapped_column(String(36))
+    claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
     provider_sid: Mapped[str | None] = mapped_column(String(64), unique=True)
     error_code: Mapped[int | None] = mapped_column(Integer)

@@ -205,6 +205,8 @@ def upgrade() -> None:
         sa.Column("send_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("status", sa.String(length=20), nullable=False),
         sa.Column("attempts", sa.Integer(), nullable=False),
+        sa.Column("claim_token", sa.String(length=36), nullable=True),
+        sa.Column("claimed_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("lease_until", sa.DateTime(timezone=True), nullable=True),
         sa.Column("provider_sid", sa.String(length=64), nullable=True),
         sa.Column("error_code", sa.Integer(), nullable=True),

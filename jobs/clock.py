@@ -1,0 +1,141 @@
+"""The clock process: ``python -m jobs.clock`` (forever) or ``--once`` (plan, dispatch, exit).
+
+Jobs run in APScheduler's ``BlockingScheduler``: each coalesces missed runs into one, never
+overlaps itself (``max_instances=1``), and logs one line with its counts. Every job is safe
+to run in several clock processes at once, because each claims its work in the database;
+the scheduler never runs inside the web process.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import signal
+import sys
+import threading
+from collections import Counter
+from types import FrameType
+
+from apscheduler.schedulers.blocking import BlockingScheduler
+from flask import Flask
+from sqlalchemy.dialects import postgresql, sqlite
+
+from service import create_app, schedule
+from service.config import settings_of
+from service.db import get_db, utcnow
+from service.dispatch import Dispatcher
+from service.models import Heartbeat
+from service.sms import make_gateway
+
+log = logging.getLogger("jobs.clock")
+PLAN_EVERY_SECONDS = 300
+DISPATCH_EVERY_SECONDS = 30
+HEARTBEAT_EVERY_SECONDS = 60
+
+
+def plan(app: Flask) -> schedule.PlanCounts:
+    """Materialize series and plan texts up to the horizon."""
+    db, settings = get_db(app), settings_of(app)
+    with db.session() as session:
+        counts = schedule.plan_horizon(session, settings, utcnow())
+        session.commit()
+    log.info(
+        "plan: %d occurrences materialized, %d texts planned, %d updated, %d cancelled",
+        counts.materialized,
+        counts.planned,
+        counts.updated,
+        counts.cancelled,
+    )
+    return counts
+
+
+def dispatch(dispatcher: Dispatcher) -> Counter[str]:
+    """Send what is due."""
+    counts = dispatcher.run()
+    summary = ", ".join(f"{k} {v}" for k, v in sorted(counts.items())) or "nothing due"
+    log.info("dispatch: %s", summary)
+    return counts
+
+
+def heartbeat(app: Flask, name: str = "clock") -> None:
+    """Record that the clock is alive, for the health check."""
+    db, now = get_db(app), utcnow()
+    insert = (postgresql if db.dialect == "postgresql" else sqlite).insert
+    statement = insert(Heartbeat).values(name=name, beat_at=now, detail={})
+    with db.session() as session:
+        session.execute(
+            statement.on_conflict_do_update(index_elements=["name"], set_={"beat_at": now})
+        )
+        session.commit()
+
+
+def run_once(app: Flask, dispatcher: Dispatcher) -> None:
+    """Plan, then dispatch, once."""
+    plan(app)
+    dispatch(dispatcher)
+    heartbeat(app)
+
+
+def run_forever(app: Flask, dispatcher: Dispatcher) -> None:
+    """Run the jobs on their schedules until SIGTERM or SIGINT."""
+    scheduler = BlockingScheduler(
+        timezone="UTC",
+        job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": 60},
+    )
+    scheduler.add_job(
+        plan, "interval", seconds=PLAN_EVERY_SECONDS, args=[app], id="plan", next_run_time=utcnow()
+    )
+    scheduler.add_job(
+        dispatch,
+        "interval",
+        seconds=DISPATCH_EVERY_SECONDS,
+        args=[dispatcher],
+        id="dispatch",
+        next_run_time=utcnow(),
+    )
+    scheduler.add_job(
+        heartbeat,
+        "interval",
+        seconds=HEARTBEAT_EVERY_SECONDS,
+        args=[app],
+        id="heartbeat",
+        next_run_time=utcnow(),
+    )
+
+    def stop(signum: int, _frame: FrameType | None) -> None:
+        log.info("signal %d: finishing the texts in hand, then stopping", signum)
+        dispatcher.stop.set()  # claimed texts not yet started are handed back
+        scheduler.shutdown(wait=False)
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    log.info(
+        "clock started: plan every %ds, dispatch every %ds",
+        PLAN_EVERY_SECONDS,
+        DISPATCH_EVERY_SECONDS,
+    )
+    scheduler.start()
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of ``python -m jobs.clock``."""
+    parser = argparse.ArgumentParser(prog="python -m jobs.clock", description=__doc__)
+    parser.add_argument("--once", action="store_true", help="plan and dispatch once, then exit")
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+    app = create_app()
+    settings = settings_of(app)
+    dispatcher = Dispatcher(get_db(app), settings, make_gateway(settings), stop=threading.Event())
+    if args.once:
+        run_once(app, dispatcher)
+    else:
+        run_forever(app, dispatcher)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

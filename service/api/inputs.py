@@ -1,0 +1,149 @@
+"""Reading API input: each reader returns a clean value or records why the field is wrong."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from flask import request
+
+from service.api.errors import ApiError, invalid
+from service.phones import InvalidPhone, normalize
+
+_MISSING = object()
+
+
+class Fields:
+    """Collects field errors while reading a JSON object, then raises them all at once."""
+
+    def __init__(self, data: dict[str, Any], allowed: set[str]) -> None:
+        self.data = data
+        self.errors: dict[str, str] = {}
+        for name in sorted(set(data) - allowed):
+            self.errors[name] = "unknown field"
+
+    def has(self, name: str) -> bool:
+        """True when the body carries ``name``."""
+        return name in self.data
+
+    def text(self, name: str, *, required: bool = False, max_length: int = 200) -> str | None:
+        """A non-empty string (trimmed), or None when absent and not required."""
+        value = self.data.get(name, _MISSING)
+        if value is _MISSING or value is None:
+            if required:
+                self.errors[name] = "is required"
+            return None
+        if not isinstance(value, str) or not value.strip():
+            self.errors[name] = "must be a non-empty string"
+            return None
+        if len(value.strip()) > max_length:
+            self.errors[name] = f"must be at most {max_length} characters"
+            return None
+        return value.strip()
+
+    def boolean(self, name: str, default: bool) -> bool:
+        """A JSON boolean, or ``default`` when absent."""
+        value = self.data.get(name, default)
+        if not isinstance(value, bool):
+            self.errors[name] = "must be true or false"
+            return default
+        return value
+
+    def integer(self, name: str, *, low: int, high: int, default: int | None = None) -> int | None:
+        """A JSON integer within [low, high], or ``default`` when absent."""
+        value = self.data.get(name, _MISSING)
+        if value is _MISSING or value is None:
+            return default
+        if not isinstance(value, int) or isinstance(value, bool) or not low <= value <= high:
+            self.errors[name] = f"must be a whole number from {low} to {high}"
+            return default
+        return value
+
+    def choice(self, name: str, options: tuple[str, ...], default: str | None = None) -> str | None:
+        """One of ``options``, or ``default`` when absent."""
+        value = self.data.get(name, _MISSING)
+        if value is _MISSING or value is None:
+            return default
+        if value not in options:
+            self.errors[name] = f"must be one of {', '.join(options)}"
+            return default
+        return str(value)
+
+    def timezone(self, name: str) -> str | None:
+        """A known IANA time zone name, or None when absent."""
+        value = self.text(name, max_length=64)
+        if value is None:
+            return None
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            self.errors[name] = f"{value!r} is not a known time zone"
+            return None
+        return value
+
+    def phone(self, name: str, region: str, *, required: bool = False) -> str | None:
+        """A phone number in E.164, read in ``region``, or None when absent."""
+        value = self.text(name, required=required, max_length=40)
+        if value is None:
+            return None
+        try:
+            return normalize(value, region)
+        except InvalidPhone as exc:
+            self.errors[name] = f"invalid phone number: {exc}"
+            return None
+
+    def local_or_aware(self, name: str, *, required: bool = False) -> datetime | None:
+        """An ISO 8601 date-time, with or without an offset (naive means local)."""
+        value = self.text(name, required=required, max_length=40)
+        if value is None:
+            return None
+        parsed = parse_datetime(value)
+        if parsed is None:
+            self.errors[name] = "must be an ISO 8601 date-time like 2027-03-04T09:00"
+        return parsed
+
+    def done(self) -> None:
+        """Raise the 422 with every field error found, if any."""
+        if self.errors:
+            raise invalid(self.errors)
+
+
+def parse_datetime(value: str) -> datetime | None:
+    """An ISO 8601 date-time (a trailing Z allowed), or None when it is not one."""
+    try:
+        parsed = datetime.fromisoformat(value.strip())
+    except ValueError:
+        return None
+    if not 1900 <= parsed.year <= 2200:
+        return None
+    return parsed
+
+
+def json_body(allowed: set[str]) -> Fields:
+    """The request's JSON object, ready to read; 400 when it is not a JSON object."""
+    data = request.get_json(silent=True)
+    if not isinstance(data, dict):
+        raise ApiError(400, "bad_request", "the body must be a JSON object")
+    return Fields(data, allowed)
+
+
+def query_int(name: str) -> int | None:
+    """An integer query parameter, or None; 422 naming it when malformed."""
+    raw = request.args.get(name)
+    if raw is None or raw == "":
+        return None
+    if not raw.isdigit() or len(raw) > 12:
+        raise invalid({name: "must be a positive whole number"})
+    return int(raw)
+
+
+def query_datetime(name: str) -> datetime | None:
+    """A date-time query parameter, or None; 422 naming it when malformed."""
+    raw = request.args.get(name)
+    if raw is None or raw == "":
+        return None
+    parsed = parse_datetime(raw)
+    if parsed is None:
+        raise invalid({name: "must be an ISO 8601 date-time"})
+    return parsed

@@ -1,0 +1,287 @@
+"""Series and appointments; every change re-plans the client's texts at once."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from flask import Blueprint
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from service import audit, schedule
+from service.access import client_for, scope_clients
+from service.api.auth import current_user
+from service.api.errors import invalid, not_found
+from service.api.inputs import Fields, json_body, query_datetime, query_int
+from service.api.serialize import appointment_json, series_json
+from service.config import current_settings
+from service.db import get_session, utcnow
+from service.domain import recurrence
+from service.models import APPOINTMENT_STATUSES, Appointment, AppointmentSeries, Client
+
+bp = Blueprint("api_schedule", __name__)
+
+SERIES_FIELDS = {"client_id", "starts_at", "duration_minutes", "rrule", "ends_at"}
+APPOINTMENT_FIELDS = {"client_id", "starts_at", "duration_minutes", "status"}
+MAX_RANGE = timedelta(days=366)
+
+
+def _client(session: Session, fields: Fields) -> Client | None:
+    client_id = fields.integer("client_id", low=1, high=2**31 - 1)
+    if client_id is None:
+        fields.errors.setdefault("client_id", "is required")
+        return None
+    client = client_for(session, current_user(), client_id)
+    if client is None:
+        fields.errors["client_id"] = "no such client"
+    return client
+
+
+def _instant(value: datetime, tz: str) -> datetime:
+    """A date-time from the API as an instant: with an offset it is one, without it is local."""
+    return value if value.tzinfo is not None else recurrence.to_utc(value, ZoneInfo(tz))
+
+
+def _rule(fields: Fields, rule: str | None, first: datetime | None) -> None:
+    if rule is None or first is None:
+        return
+    try:
+        recurrence.parse_rule(rule, first)
+    except recurrence.InvalidRule as exc:
+        fields.errors["rrule"] = str(exc)
+
+
+def _local_start(fields: Fields, *, required: bool) -> datetime | None:
+    value = fields.local_or_aware("starts_at", required=required)
+    if value is not None and value.tzinfo is not None:
+        fields.errors["starts_at"] = "a series starts at a local wall-clock time, without offset"
+        return None
+    return value
+
+
+def _series_out(series: AppointmentSeries, now: datetime) -> dict[str, Any]:
+    upcoming = recurrence.next_starts(
+        series.rrule, series.starts_local, ZoneInfo(series.timezone), now, 5, until=series.ends_at
+    )
+    return series_json(series, upcoming)
+
+
+def _visible_series(session: Session, series_id: int) -> AppointmentSeries:
+    series = session.get(AppointmentSeries, series_id)
+    if series is None or client_for(session, current_user(), series.client_id) is None:
+        raise not_found("series")
+    return series
+
+
+def _rematerialize(session: Session, series: AppointmentSeries, now: datetime) -> None:
+    """Make the series' future untouched occurrences match its (new) rule, then re-plan."""
+    settings = current_settings()
+    horizon = now + timedelta(days=settings.planning_horizon_days)
+    zone = ZoneInfo(series.timezone)
+    keep = set(
+        recurrence.occurrences(
+            series.rrule, series.starts_local, zone, now, horizon, until=series.ends_at
+        )
+    )
+    schedule.remove_future_occurrences(session, series, now, keep)
+    length = timedelta(minutes=series.duration_minutes)
+    for appointment in session.scalars(
+        select(Appointment).where(
+            Appointment.series_id == series.id,
+            Appointment.detached.is_(False),
+            Appointment.starts_at > now,
+        )
+    ):
+        appointment.ends_at = appointment.starts_at + length
+    schedule.materialize(session, series, now, horizon)
+    series.planned_until = horizon
+    schedule.replan_client(session, settings, series.client_id, now)
+
+
+@bp.post("/series")
+def create_series() -> tuple[dict[str, Any], int]:
+    """Start a recurring schedule and plan its first occurrences."""
+    session, now = get_session(), utcnow()
+    fields = json_body(SERIES_FIELDS)
+    client = _client(session, fields)
+    first = _local_start(fields, required=True)
+    duration = fields.integer("duration_minutes", low=5, high=12 * 60, default=60)
+    rule = fields.text("rrule", required=True, max_length=500)
+    ends = fields.local_or_aware("ends_at")
+    _rule(fields, rule, first)
+    fields.done()
+    assert client is not None and first is not None and rule is not None and duration
+    series = AppointmentSeries(
+        client_id=client.id,
+        rrule=rule,
+        starts_local=first,
+        timezone=client.timezone,
+        duration_minutes=duration,
+        ends_at=_instant(ends, client.timezone) if ends else None,
+    )
+    session.add(series)
+    session.flush()
+    _rematerialize(session, series, now)
+    audit.record(session, current_user(), "create", "series", series.id, client_id=client.id)
+    session.commit()
+    return _series_out(series, now), 201
+
+
+@bp.get("/series/<int:series_id>")
+def get_series(series_id: int) -> dict[str, Any]:
+    """One series with its next five starts."""
+    return _series_out(_visible_series(get_session(), series_id), utcnow())
+
+
+@bp.patch("/series/<int:series_id>")
+def update_series(series_id: int) -> dict[str, Any]:
+    """Change the rule, time, length or end; only future untouched occurrences follow."""
+    session, now = get_session(), utcnow()
+    series = _visible_series(session, series_id)
+    fields = json_body(SERIES_FIELDS - {"client_id"})
+    first = _local_start(fields, required=False) if fields.has("starts_at") else None
+    rule = fields.text("rrule", required=True, max_length=500) if fields.has("rrule") else None
+    duration = fields.integer("duration_minutes", low=5, high=12 * 60)
+    ends = fields.local_or_aware("ends_at") if fields.has("ends_at") else None
+    _rule(fields, rule or series.rrule, first or series.starts_local)
+    fields.done()
+    series.rrule = rule or series.rrule
+    series.starts_local = first or series.starts_local
+    series.duration_minutes = duration or series.duration_minutes
+    if fields.has("ends_at"):
+        series.ends_at = _instant(ends, series.timezone) if ends else None
+    _rematerialize(session, series, now)
+    audit.record(session, current_user(), "update", "series", series.id, fields=sorted(fields.data))
+    session.commit()
+    return _series_out(series, now)
+
+
+@bp.delete("/series/<int:series_id>")
+def end_series(series_id: int) -> tuple[str, int]:
+    """End a series now: its future untouched occurrences and their texts go away."""
+    session, now = get_session(), utcnow()
+    series = _visible_series(session, series_id)
+    series.ends_at = min(series.ends_at or now, now)
+    _rematerialize(session, series, now)
+    audit.record(session, current_user(), "end", "series", series.id)
+    session.commit()
+    return "", 204
+
+
+@bp.post("/appointments")
+def create_appointment() -> tuple[dict[str, Any], int]:
+    """Book one appointment (or record a past one as completed, which gets its check-ins)."""
+    session, now = get_session(), utcnow()
+    fields = json_body(APPOINTMENT_FIELDS)
+    client = _client(session, fields)
+    start = fields.local_or_aware("starts_at", required=True)
+    duration = fields.integer("duration_minutes", low=5, high=12 * 60, default=60)
+    status = fields.choice("status", APPOINTMENT_STATUSES, "scheduled")
+    fields.done()
+    assert client is not None and start is not None and duration and status
+    begins = _instant(start, client.timezone)
+    appointment = Appointment(
+        client_id=client.id,
+        starts_at=begins,
+        ends_at=begins + timedelta(minutes=duration),
+        status=status,
+    )
+    session.add(appointment)
+    session.flush()
+    schedule.replan_client(session, current_settings(), client.id, now)
+    audit.record(session, current_user(), "create", "appointment", appointment.id)
+    session.commit()
+    return appointment_json(appointment, client.timezone), 201
+
+
+@bp.get("/appointments")
+def list_appointments() -> dict[str, Any]:
+    """Every appointment in a range (default the planning horizon), occurrences included."""
+    session, now, user = get_session(), utcnow(), current_user()
+    client_id = query_int("client_id")
+    start = query_datetime("from") or now
+    end = query_datetime("to") or start + timedelta(days=current_settings().planning_horizon_days)
+    start, end = _aware(start), _aware(end)
+    if end <= start or end - start > MAX_RANGE:
+        raise invalid({"to": "must be after from, at most 366 days later"})
+    clients = scope_clients(select(Client.id), user)
+    if client_id is not None:
+        if client_for(session, user, client_id) is None:
+            raise not_found("client")
+        clients = clients.where(Client.id == client_id)
+    client_ids = list(session.scalars(clients))
+    _materialize_range(session, client_ids, start, end, now)
+    rows = session.execute(
+        select(Appointment, Client.timezone)
+        .join(Client, Client.id == Appointment.client_id)
+        .where(
+            Appointment.client_id.in_(client_ids),
+            Appointment.starts_at >= start,
+            Appointment.starts_at < end,
+        )
+        .order_by(Appointment.starts_at, Appointment.id)
+    ).all()
+    return {"items": [appointment_json(a, tz) for a, tz in rows]}
+
+
+def _aware(value: datetime) -> datetime:
+    return value if value.tzinfo is not None else value.replace(tzinfo=ZoneInfo("UTC"))
+
+
+def _materialize_range(
+    session: Session, client_ids: list[int], start: datetime, end: datetime, now: datetime
+) -> None:
+    """Materialize occurrences in the range, never before a series was entered."""
+    touched: set[int] = set()
+    for series in session.scalars(
+        select(AppointmentSeries).where(AppointmentSeries.client_id.in_(client_ids))
+    ):
+        if schedule.materialize(session, series, max(start, series.created_at), end):
+            touched.add(series.client_id)
+    for client_id in sorted(touched):
+        schedule.replan_client(session, current_settings(), client_id, now)
+    session.commit()
+
+
+def _visible_appointment(session: Session, appointment_id: int) -> Appointment:
+    appointment = session.get(Appointment, appointment_id)
+    if appointment is None or client_for(session, current_user(), appointment.client_id) is None:
+        raise not_found("appointment")
+    return appointment
+
+
+@bp.patch("/appointments/<int:appointment_id>")
+def update_appointment(appointment_id: int) -> dict[str, Any]:
+    """Cancel, confirm, complete, mark no-show or move one appointment; the plan follows."""
+    session, now = get_session(), utcnow()
+    appointment = _visible_appointment(session, appointment_id)
+    tz = appointment.client.timezone
+    fields = json_body({"status", "starts_at", "duration_minutes"})
+    status = fields.choice("status", APPOINTMENT_STATUSES)
+    start = fields.local_or_aware("starts_at") if fields.has("starts_at") else None
+    duration = fields.integer("duration_minutes", low=5, high=12 * 60)
+    fields.done()
+    length = (
+        timedelta(minutes=duration) if duration else appointment.ends_at - appointment.starts_at
+    )
+    if start is not None:
+        appointment.starts_at = _instant(start, tz)
+    appointment.ends_at = appointment.starts_at + length
+    if status is not None:
+        appointment.status = status
+    appointment.detached = True
+    schedule.replan_client(session, current_settings(), appointment.client_id, now)
+    audit.record(
+        session, current_user(), "update", "appointment", appointment.id, fields=sorted(fields.data)
+    )
+    session.commit()
+    return appointment_json(appointment, tz)
+
+
+@bp.get("/appointments/<int:appointment_id>")
+def get_appointment(appointment_id: int) -> dict[str, Any]:
+    """One appointment."""
+    appointment = _visible_appointment(get_session(), appointment_id)
+    return appointment_json(appointment, appointment.client.timezone)

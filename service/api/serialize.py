@@ -1,0 +1,124 @@
+"""JSON shapes of the API; times carry the client's local offset."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from service.models import (
+    Appointment,
+    AppointmentSeries,
+    Client,
+    Contact,
+    InboundMessage,
+    OutboundMessage,
+    PhoneNumber,
+)
+
+
+def local_iso(at: datetime | None, tz: str) -> str | None:
+    """An instant as ISO 8601 in the zone ``tz``."""
+    return at.astimezone(ZoneInfo(tz)).isoformat() if at is not None else None
+
+
+def own_contact(client: Client) -> Contact | None:
+    """The client's own phone (relation ``self``), if any."""
+    return next((c for c in client.contacts if c.relation == "self"), None)
+
+
+def contact_json(contact: Contact, consent: Mapping[str, PhoneNumber]) -> dict[str, Any]:
+    """A contact with its number's consent state."""
+    row = consent.get(contact.phone)
+    return {
+        "id": contact.id,
+        "client_id": contact.client_id,
+        "name": contact.name,
+        "relation": contact.relation,
+        "phone": contact.phone,
+        "reminders": contact.reminders,
+        "checkins": contact.checkins,
+        "opted_out": bool(row and row.opted_out),
+        "invalid": bool(row and row.invalid_at),
+    }
+
+
+def client_json(client: Client, consent: Mapping[str, PhoneNumber]) -> dict[str, Any]:
+    """A client with its contacts; ``opted_out`` is about the client's own number."""
+    own = own_contact(client)
+    row = consent.get(own.phone) if own else None
+    return {
+        "id": client.id,
+        "name": client.name,
+        "phone": own.phone if own else None,
+        "timezone": client.timezone,
+        "language": client.language,
+        "therapist_id": client.therapist_id,
+        "notes": client.notes,
+        "opted_out": bool(row and row.opted_out),
+        "contacts": [contact_json(c, consent) for c in client.contacts],
+    }
+
+
+def series_json(series: AppointmentSeries, upcoming: list[datetime]) -> dict[str, Any]:
+    """A series with the next starts of its occurrences."""
+    tz = series.timezone
+    return {
+        "id": series.id,
+        "client_id": series.client_id,
+        "rrule": series.rrule,
+        "starts_at": series.starts_local.isoformat(timespec="minutes"),
+        "duration_minutes": series.duration_minutes,
+        "timezone": tz,
+        "ends_at": local_iso(series.ends_at, tz),
+        "next": [local_iso(at, tz) for at in upcoming],
+    }
+
+
+def appointment_json(appointment: Appointment, tz: str) -> dict[str, Any]:
+    """One appointment in the client's local time."""
+    return {
+        "id": appointment.id,
+        "client_id": appointment.client_id,
+        "series_id": appointment.series_id,
+        "starts_at": local_iso(appointment.starts_at, tz),
+        "ends_at": local_iso(appointment.ends_at, tz),
+        "status": appointment.status,
+    }
+
+
+def message_json(message: OutboundMessage, tz: str) -> dict[str, Any]:
+    """One outbound text, planned or sent."""
+    return {
+        "id": message.id,
+        "client_id": message.client_id,
+        "contact_id": message.contact_id,
+        "to": message.to_phone,
+        "kind": message.kind,
+        "appointment_id": message.appointment_id,
+        "send_at": local_iso(message.send_at, tz),
+        "sent_at": local_iso(message.sent_at, tz),
+        "status": message.status,
+        "body": message.body,
+        "provider_sid": message.provider_sid,
+        "error_code": message.error_code,
+    }
+
+
+def reply_json(reply: InboundMessage, tz: str) -> dict[str, Any]:
+    """One text received from a client's phone."""
+    return {
+        "id": reply.id,
+        "client_id": reply.client_id,
+        "contact_id": reply.contact_id,
+        "from": reply.from_phone,
+        "body": reply.body,
+        "received_at": local_iso(reply.received_at, tz),
+        "intent": reply.intent,
+        "pain": reply.pain_score,
+        "note": reply.note,
+        "appointment_id": reply.appointment_id,
+        "message_id": reply.answers_message_id,
+        "provider_sid": reply.provider_sid,
+    }

@@ -1,0 +1,241 @@
+"""Which reminder and check-in texts an appointment should have, and when they go out.
+
+Pure: the caller passes `now` and the facts; the result is a deterministic list of messages,
+each with an idempotency key so that re-planning updates rather than duplicates.
+
+Quiet hours are local wall-clock times in the client's zone, [quiet_start, quiet_end):
+quiet_start is the first quiet minute and quiet_end the first allowed one; the window may wrap
+midnight, and quiet_start == quiet_end means no quiet hours. A reminder that falls in them moves
+earlier, to one minute before the window began (a reminder must not arrive after the
+appointment); a check-in moves later, to the moment the window ends. Offsets are elapsed time,
+so across a DST switch a 24 h reminder lands an hour off the appointment's wall-clock time.
+"""
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from service.domain import texts
+from service.domain.recurrence import to_utc
+
+STATUSES = ("scheduled", "confirmed", "cancelled", "no_show", "completed")
+_MINUTE = timedelta(minutes=1)
+_DAY = timedelta(days=1)
+# Stepping a window edge across a DST gap or repeat never needs more rounds than this.
+_MAX_ROUNDS = 8
+
+
+@dataclass(frozen=True)
+class PlanSettings:
+    """The practice's texting rules."""
+
+    reminder_offsets: tuple[timedelta, ...]
+    checkin_offsets: tuple[timedelta, ...]
+    quiet_start: time
+    quiet_end: time
+    practice_name: str
+    late_checkin_grace: timedelta = timedelta(hours=12)
+
+    def __post_init__(self) -> None:
+        """Refuse offsets that are not positive and distinct, and quiet hours off the minute."""
+        for offsets in (self.reminder_offsets, self.checkin_offsets):
+            if any(o <= timedelta(0) for o in offsets) or len(set(offsets)) != len(offsets):
+                raise ValueError("offsets must be positive and distinct")
+        for edge in (self.quiet_start, self.quiet_end):
+            if edge.second or edge.microsecond or edge.tzinfo is not None:
+                raise ValueError("quiet hours are naive local times on the minute")
+        if self.late_checkin_grace < timedelta(0):
+            raise ValueError("late_checkin_grace must not be negative")
+
+
+@dataclass(frozen=True)
+class Recipient:
+    """A phone number that gets a client's texts, and which kinds it wants."""
+
+    contact_id: int
+    phone: str  # E.164
+    reminders: bool
+    checkins: bool
+
+
+@dataclass(frozen=True)
+class AppointmentFacts:
+    """What the planner needs to know about one appointment (instants are aware UTC)."""
+
+    id: int
+    starts_at: datetime
+    ends_at: datetime
+    status: str
+    timezone: str  # IANA, the client's
+    language: str
+    client_name: str
+    recipients: tuple[Recipient, ...]
+    next_start: datetime | None  # the client's next non-cancelled appointment after this one
+
+
+@dataclass(frozen=True)
+class PlannedMessage:
+    """One text the appointment should have, with its fate at planning time."""
+
+    key: str
+    kind: str  # "reminder" | "checkin"
+    appointment_id: int
+    contact_id: int
+    to: str
+    send_at: datetime  # aware UTC
+    status: str  # "planned" | "skipped" | "expired"
+    body: str
+
+
+def in_quiet_hours(at: datetime, tz: ZoneInfo, quiet_start: time, quiet_end: time) -> bool:
+    """Tell whether the local wall-clock time of `at` is within [quiet_start, quiet_end)."""
+    clock = at.astimezone(tz).time()
+    if quiet_start <= quiet_end:
+        return quiet_start <= clock < quiet_end
+    return clock >= quiet_start or clock < quiet_end
+
+
+def before_quiet_hours(at: datetime, tz: ZoneInfo, quiet_start: time, quiet_end: time) -> datetime:
+    """Return `at` if allowed, else the minute before the quiet window holding it began."""
+    for _ in range(_MAX_ROUNDS):
+        if not in_quiet_hours(at, tz, quiet_start, quiet_end):
+            return at
+        local = at.astimezone(tz).replace(tzinfo=None)
+        began = local.date() - (_DAY if local.time() < quiet_start else timedelta(0))
+        starts = [i for i in _instants(datetime.combine(began, quiet_start), tz) if i <= at]
+        # Only if the window's first minute fell in a DST gap that swallowed the allowed
+        # minutes before it can this still be quiet; the next round looks one window earlier.
+        at = max(starts) - _MINUTE
+    raise ValueError("quiet hours leave no time to send")
+
+
+def after_quiet_hours(at: datetime, tz: ZoneInfo, quiet_start: time, quiet_end: time) -> datetime:
+    """Return `at` if allowed, else the instant the quiet window holding it ends."""
+    for _ in range(_MAX_ROUNDS):
+        if not in_quiet_hours(at, tz, quiet_start, quiet_end):
+            return at
+        local = at.astimezone(tz).replace(tzinfo=None)
+        ends = local.date() + (_DAY if local.time() >= quiet_end else timedelta(0))
+        at = min(i for i in _instants(datetime.combine(ends, quiet_end), tz) if i >= at)
+    raise ValueError("quiet hours leave no time to send")
+
+
+def plan_appointment(
+    appt: AppointmentFacts, settings: PlanSettings, now: datetime
+) -> list[PlannedMessage]:
+    """Return the appointment's reminders and check-ins, sorted by (send_at, key)."""
+    if now.tzinfo is None or appt.starts_at.tzinfo is None or appt.ends_at.tzinfo is None:
+        raise ValueError("now, starts_at and ends_at must be aware datetimes")
+    if appt.status not in STATUSES:
+        raise ValueError(f"unknown appointment status {appt.status!r}")
+    if appt.status in ("cancelled", "no_show"):
+        return []
+    tz = ZoneInfo(appt.timezone)
+    name = texts.first_name(appt.client_name)
+    start_local = appt.starts_at.astimezone(tz).replace(tzinfo=None)
+    reminder = texts.reminder(appt.language, settings.practice_name, name, start_local)
+    checkin = texts.checkin(appt.language, settings.practice_name, name)
+    planned: list[PlannedMessage] = []
+    seen: set[int] = set()
+    for person in appt.recipients:
+        if person.contact_id in seen:  # the same contact listed twice gets one set of texts
+            continue
+        seen.add(person.contact_id)
+        if person.reminders:
+            planned += _reminders(appt, person, settings, tz, now, reminder)
+        if person.checkins:
+            planned += _checkins(appt, person, settings, tz, now, checkin)
+    return sorted(planned, key=lambda m: (m.send_at, m.key))
+
+
+def _reminders(
+    appt: AppointmentFacts,
+    person: Recipient,
+    settings: PlanSettings,
+    tz: ZoneInfo,
+    now: datetime,
+    body: str,
+) -> list[PlannedMessage]:
+    """Return one recipient's reminders; of those already due only the latest may still go."""
+    quiet = (tz, settings.quiet_start, settings.quiet_end)
+    due = {o: before_quiet_hours(appt.starts_at - o, *quiet) for o in settings.reminder_offsets}
+    overdue = [o for o, at in due.items() if at <= now]
+    # A late booking gets one reminder at once (the one meant for the latest moment), not a
+    # burst of every reminder it missed; none at all once the appointment has begun.
+    late = min(overdue) if overdue and now < appt.starts_at else None
+    result: list[PlannedMessage] = []
+    sent_at: set[datetime] = set()
+    for offset in sorted(due):  # smallest offset first: it wins a tie on send time
+        send_at = after_quiet_hours(now, *quiet) if offset == late else due[offset]
+        # Two reminders pushed to the same minute by quiet hours would arrive together.
+        missed = offset in overdue and offset != late
+        if missed or send_at >= appt.starts_at or send_at in sent_at:
+            status, send_at = "skipped", due[offset]
+        else:
+            status = "planned"
+            sent_at.add(send_at)
+        result.append(_message("reminder", appt, person, offset, send_at, status, body))
+    return result
+
+
+def _checkins(
+    appt: AppointmentFacts,
+    person: Recipient,
+    settings: PlanSettings,
+    tz: ZoneInfo,
+    now: datetime,
+    body: str,
+) -> list[PlannedMessage]:
+    """Return one recipient's check-ins: late within the grace, expired after it."""
+    quiet = (tz, settings.quiet_start, settings.quiet_end)
+    result: list[PlannedMessage] = []
+    for offset in sorted(settings.checkin_offsets):
+        send_at, status = after_quiet_hours(appt.ends_at + offset, *quiet), "planned"
+        if send_at <= now:
+            if now - send_at < settings.late_checkin_grace:
+                send_at = after_quiet_hours(now, *quiet)
+            else:
+                status = "expired"
+        # Once the next session has begun the answer would describe that one, not this.
+        if status == "planned" and appt.next_start is not None and appt.next_start <= send_at:
+            status = "skipped"
+        result.append(_message("checkin", appt, person, offset, send_at, status, body))
+    return result
+
+
+def _message(
+    kind: str,
+    appt: AppointmentFacts,
+    person: Recipient,
+    offset: timedelta,
+    send_at: datetime,
+    status: str,
+    body: str,
+) -> PlannedMessage:
+    """Return the message with its idempotency key."""
+    seconds, start = int(offset.total_seconds()), int(appt.starts_at.timestamp())
+    return PlannedMessage(
+        key=f"{kind}:{appt.id}:{person.contact_id}:{seconds}:{start}",
+        kind=kind,
+        appointment_id=appt.id,
+        contact_id=person.contact_id,
+        to=person.phone,
+        send_at=send_at.astimezone(UTC),
+        status=status,
+        body=body,
+    )
+
+
+def _instants(local: datetime, tz: ZoneInfo) -> list[datetime]:
+    """Return the instants at which the wall clock reaches `local` (two in a fall-back repeat)."""
+    first = to_utc(local, tz)
+    # to_utc moves a time in a spring-forward gap one gap later, but the clock passed it at the
+    # switch itself: step back to the first minute whose wall-clock time is `local` or later.
+    for _ in range(24 * 60):
+        earlier = first - _MINUTE
+        if earlier.astimezone(tz).replace(tzinfo=None) < local:
+            break
+        first = earlier
+    second = local.replace(tzinfo=tz, fold=1).astimezone(UTC)
+    repeated = second > first and second.astimezone(tz).replace(tzinfo=None) == local
+    return [first, second] if repeated else [first]

@@ -1,0 +1,137 @@
+"""Every text TouchBase sends, in English ("en") and Spanish ("es").
+
+Rules the wording keeps:
+
+* One SMS segment: at most 160 GSM-7 characters with realistic names. Any character outside
+  GSM-7 switches the whole message to UCS-2, where a segment holds only 70 characters. So the
+  Spanish wording is chosen to need no á, í, ó or ú (é, ñ, ü, ¿ and ¡ are GSM-7): "queda
+  confirmada" rather than "está confirmada", "solo" (no accent, as the RAE now writes it). The
+  one unavoidable loss is the weekday "sab" for "sáb". Names are used as given, so a name with
+  such a letter still makes that one text UCS-2.
+* Nothing about diagnosis or treatment: an "appointment"/"cita" at the practice, and "pain"
+  ("dolor") only in the check-in question.
+* Replies are single letters (C, R) or a number; no text ever asks for a carrier keyword
+  (STOP, CANCEL, END, QUIT, ...) except the HELP and opt-in texts, which must say how to stop.
+* Dates are formatted here, not by the process locale: "Thu Mar 4, 9:00 AM" / "jue 4 mar, 9:00".
+
+Unknown languages fall back to English.
+"""
+
+from datetime import datetime
+
+LANGUAGES = ("en", "es")
+INTENTS = ("confirm", "reschedule", "pain", "reask", "help", "opt_in", "opt_out", "other")
+
+_DAYS = {
+    "en": ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"),
+    "es": ("lun", "mar", "mié", "jue", "vie", "sab", "dom"),
+}
+_MONTHS = {
+    "en": ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"),
+    "es": ("ene", "feb", "mar", "abr", "may", "jun", "jul", "ago", "sep", "oct", "nov", "dic"),
+}
+_HELLO = {"en": ("Hi {name},", "Hi,"), "es": ("Hola {name},", "Hola,")}
+_REMINDER = {
+    "en": "{hello} reminder of your appointment at {practice} on {when}. "
+    "Reply C to confirm or R to reschedule.",
+    "es": "{hello} le recordamos su cita en {practice} el {when}. "
+    "Responda C para confirmar o R para cambiar la fecha.",
+}
+_CHECKIN = {
+    "en": "{hello} {practice} checking in. How is your pain today, from 0 (none) to 10 (worst)? "
+    "Reply with one number.",
+    "es": "{hello} le saluda {practice}. Del 0 (nada) al 10 (el peor), "
+    "¿qué nivel de dolor tiene hoy? Responda solo con la cifra.",
+}
+_ACKS = {
+    "en": {
+        "confirm": "Thanks, you're confirmed.",
+        "reschedule": "Thanks. {practice} will be in touch to find a new time, or call {phone}.",
+        "pain": "Thanks, we've noted it.",
+        "reask": "Sorry, please reply with one number from 0 (none) to 10 (worst).",
+        "help": "{practice}: appointment reminders and check-ins. Questions? Call {phone}. "
+        "Reply STOP to opt out.",
+        "opt_in": "You will get texts from {practice} again. Reply STOP to opt out.",
+        "other": "Thanks, we got your message.",
+    },
+    "es": {
+        "confirm": "Gracias, su cita queda confirmada.",
+        "reschedule": "Gracias. Desde {practice} le escribiremos para buscar otra fecha, "
+        "o llame al {phone}.",
+        "pain": "Gracias, lo hemos anotado.",
+        "reask": "Perdone, responda solo con una cifra del 0 (nada) al 10 (el peor).",
+        "help": "{practice}: recordatorios de citas y seguimiento. ¿Preguntas? Llame al {phone}. "
+        "Responda STOP para darse de baja.",
+        "opt_in": "Vuelve a recibir mensajes de {practice}. Responda STOP para darse de baja.",
+        "other": "Gracias, hemos recibido su mensaje.",
+    },
+}
+
+# GSM 03.38 default alphabet; the extension table's characters take two septets each.
+_GSM7 = frozenset(
+    "@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?"
+    "¡ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ§¿abcdefghijklmnopqrstuvwxyzäöñüà"
+)
+_GSM7_EXTENDED = frozenset("^{}\\[~]|€\f")
+
+
+def _lang(language: str) -> str:
+    """Return the language if supported, else English."""
+    return language if language in LANGUAGES else "en"
+
+
+def format_local(dt_local: datetime, language: str) -> str:
+    """Format a local date and time: "Thu Mar 4, 9:00 AM" (en) or "jue 4 mar, 9:00" (es)."""
+    lang = _lang(language)
+    day = _DAYS[lang][dt_local.weekday()]
+    month = _MONTHS[lang][dt_local.month - 1]
+    if lang == "es":
+        return f"{day} {dt_local.day} {month}, {dt_local.hour}:{dt_local.minute:02d}"
+    hour = dt_local.hour % 12 or 12
+    half = "AM" if dt_local.hour < 12 else "PM"
+    return f"{day} {month} {dt_local.day}, {hour}:{dt_local.minute:02d} {half}"
+
+
+def first_name(full_name: str) -> str:
+    """Return the given name to greet: the first word, or the part after "Last, First"."""
+    before, _, after = full_name.partition(",")
+    words = after.replace(",", " ").split() or before.split()
+    return words[0] if words else ""
+
+
+def reminder(language: str, practice: str, first_name: str, start_local: datetime) -> str:
+    """Return the appointment reminder, which says how to confirm or reschedule."""
+    lang = _lang(language)
+    when = format_local(start_local, lang)
+    return _REMINDER[lang].format(hello=_hello(lang, first_name), practice=practice, when=when)
+
+
+def checkin(language: str, practice: str, first_name: str) -> str:
+    """Return the check-in asking for today's pain as one number from 0 (none) to 10 (worst)."""
+    lang = _lang(language)
+    return _CHECKIN[lang].format(hello=_hello(lang, first_name), practice=practice)
+
+
+def ack(language: str, intent: str, practice: str, practice_phone: str) -> str | None:
+    """Return the acknowledgement for a reply of this intent; None for opt_out."""
+    # Carriers answer STOP-type replies themselves; a second reply would go to an opted-out phone.
+    if intent not in INTENTS:
+        raise ValueError(f"unknown intent {intent!r}")
+    if intent == "opt_out":
+        return None
+    return _ACKS[_lang(language)][intent].format(practice=practice, phone=practice_phone)
+
+
+def fits_one_segment(text: str) -> bool:
+    """Tell whether the text goes out as a single SMS segment (160 GSM-7 or 70 UCS-2)."""
+    if all(c in _GSM7 or c in _GSM7_EXTENDED for c in text):
+        return len(text) + sum(c in _GSM7_EXTENDED for c in text) <= 160
+    # UCS-2 counts UTF-16 code units, so an emoji takes two.
+    return len(text.encode("utf-16-le")) // 2 <= 70
+
+
+def _hello(lang: str, name: str) -> str:
+    """Return the greeting, without a name when there is none."""
+    named, bare = _HELLO[lang]
+    name = name.strip()
+    return named.format(name=name) if name else bare

@@ -1,0 +1,178 @@
+"""The clients and contacts API: success, scoping and every error path."""
+
+from __future__ import annotations
+
+from flask.testing import FlaskClient
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from service.models import AuditEntry, Client
+from tests.api.conftest import Api, error_of
+
+
+def create(api: Api, **body: object) -> dict:  # type: ignore[type-arg]
+    response = api.post("/clients", {"name": "Sam Lee", "phone": "(617) 555-0123", **body})
+    assert response.status_code == 201, response.get_json()
+    return response.get_json()  # type: ignore[no-any-return]
+
+
+def test_it_creates_a_client_with_its_own_phone(api: Api) -> None:
+    client = create(api, timezone="America/Chicago", language="es")
+    assert client["name"] == "Sam Lee"
+    assert client["phone"] == "+16175550123"
+    assert client["timezone"] == "America/Chicago"
+    assert client["language"] == "es"
+    assert client["therapist_id"] == api.user_id
+    assert client["opted_out"] is False
+    [own] = client["contacts"]
+    assert (own["relation"], own["reminders"], own["checkins"]) == ("self", True, True)
+
+
+def test_it_defaults_to_the_practice_time_zone_and_english(api: Api) -> None:
+    client = create(api)
+    assert (client["timezone"], client["language"]) == ("America/New_York", "en")
+
+
+def test_a_client_without_a_phone_has_no_contacts(api: Api) -> None:
+    response = api.post("/clients", {"name": "No Phone"})
+    assert response.status_code == 201
+    assert response.get_json()["phone"] is None
+    assert response.get_json()["contacts"] == []
+
+
+def test_it_refuses_bad_fields_naming_each_and_stores_nothing(api: Api, session: Session) -> None:
+    response = api.post(
+        "/clients",
+        {"name": "", "phone": "555", "timezone": "Mars/Base", "language": "fr", "age": 3},
+    )
+    assert response.status_code == 422
+    fields = error_of(response)["fields"]
+    assert set(fields) == {"name", "phone", "timezone", "language", "age"}
+    assert "too short" in fields["phone"]
+    assert session.scalars(select(Client)).all() == []
+
+
+def test_it_refuses_a_body_that_is_not_a_json_object(api: Api) -> None:
+    for body in ([], "x", 3, None):
+        response = api.post("/clients", body)
+        assert response.status_code == 400
+        assert error_of(response)["code"] == "bad_request"
+
+
+def test_it_refuses_requests_without_a_valid_token(client: FlaskClient, api: Api) -> None:
+    for headers in ({}, {"Authorization": "Bearer tb_nope"}, {"Authorization": "Basic x"}):
+        response = client.get("/api/v1/clients", headers=headers)
+        assert response.status_code == 401
+        assert error_of(response)["code"] == "unauthorized"
+
+
+def test_a_therapist_sees_only_their_own_clients(api: Api, other_api: Api) -> None:
+    mine = create(api)
+    theirs = create(other_api, name="Other Client")
+    assert [c["id"] for c in api.get("/clients").get_json()["items"]] == [mine["id"]]
+    response = api.get(f"/clients/{theirs['id']}")
+    assert response.status_code == 404
+    assert error_of(response)["code"] == "not_found"
+    assert api.patch(f"/clients/{theirs['id']}", {"name": "X"}).status_code == 404
+    assert (
+        api.post(
+            f"/clients/{theirs['id']}/contacts", {"name": "X", "phone": "6175550199"}
+        ).status_code
+        == 404
+    )
+
+
+def test_an_admin_sees_every_client_and_can_assign_them(
+    api: Api, other_api: Api, admin_api: Api
+) -> None:
+    mine = create(api)
+    create(other_api, name="Other Client")
+    assert len(admin_api.get("/clients").get_json()["items"]) == 2
+    moved = admin_api.patch(f"/clients/{mine['id']}", {"therapist_id": other_api.user_id})
+    assert moved.status_code == 200
+    assert moved.get_json()["therapist_id"] == other_api.user_id
+    assert api.get(f"/clients/{mine['id']}").status_code == 404
+
+
+def test_a_therapist_cannot_give_a_client_to_someone_else(api: Api, other_api: Api) -> None:
+    response = api.post("/clients", {"name": "Sam", "therapist_id": other_api.user_id})
+    assert response.status_code == 422
+    assert "therapist_id" in error_of(response)["fields"]
+
+
+def test_viewing_a_client_is_audited(api: Api, session: Session) -> None:
+    client = create(api)
+    assert api.get(f"/clients/{client['id']}").status_code == 200
+    entries = session.scalars(select(AuditEntry).where(AuditEntry.action == "view")).all()
+    assert [(e.user_id, e.entity, e.entity_id) for e in entries] == [
+        (api.user_id, "client", str(client["id"]))
+    ]
+
+
+def test_it_updates_a_client(api: Api) -> None:
+    client = create(api)
+    response = api.patch(
+        f"/clients/{client['id']}", {"name": "Samuel Lee", "language": "es", "phone": "6175550188"}
+    )
+    assert response.status_code == 200
+    body = response.get_json()
+    assert (body["name"], body["language"], body["phone"]) == ("Samuel Lee", "es", "+16175550188")
+    assert len(body["contacts"]) == 1
+
+
+def test_it_refuses_a_bad_update_and_changes_nothing(api: Api) -> None:
+    client = create(api)
+    response = api.patch(f"/clients/{client['id']}", {"name": "New", "timezone": "Nowhere/Land"})
+    assert response.status_code == 422
+    assert api.get(f"/clients/{client['id']}").get_json()["name"] == "Sam Lee"
+
+
+def test_it_adds_changes_and_removes_a_caregiver(api: Api) -> None:
+    client = create(api)
+    response = api.post(
+        f"/clients/{client['id']}/contacts",
+        {"name": "Maria Lee", "phone": "617-555-0177", "relation": "mother"},
+    )
+    assert response.status_code == 201
+    contact = response.get_json()
+    assert (contact["phone"], contact["reminders"], contact["checkins"]) == (
+        "+16175550177",
+        True,
+        False,
+    )
+    changed = api.patch(f"/contacts/{contact['id']}", {"checkins": True})
+    assert changed.status_code == 200 and changed.get_json()["checkins"] is True
+    assert api.delete(f"/contacts/{contact['id']}").status_code == 204
+    assert len(api.get(f"/clients/{client['id']}").get_json()["contacts"]) == 1
+    assert api.delete(f"/contacts/{contact['id']}").status_code == 404
+
+
+def test_a_contact_phone_is_validated(api: Api) -> None:
+    client = create(api)
+    response = api.post(f"/clients/{client['id']}/contacts", {"name": "X", "phone": "hello"})
+    assert response.status_code == 422
+    assert error_of(response)["fields"] == {"phone": "invalid phone number: not a phone number"}
+
+
+def test_the_same_phone_twice_on_one_client_is_a_conflict(api: Api) -> None:
+    client = create(api)
+    response = api.post(f"/clients/{client['id']}/contacts", {"name": "Dup", "phone": "6175550123"})
+    assert response.status_code == 409
+    assert error_of(response)["code"] == "conflict"
+    assert len(api.get(f"/clients/{client['id']}").get_json()["contacts"]) == 1
+
+
+def test_two_clients_may_share_a_caregiver_phone(api: Api) -> None:
+    first, second = create(api, name="Kid One", phone=None), create(api, name="Kid Two", phone=None)
+    for client in (first, second):
+        response = api.post(
+            f"/clients/{client['id']}/contacts", {"name": "Mom", "phone": "6175550177"}
+        )
+        assert response.status_code == 201
+
+
+def test_unknown_paths_and_methods_answer_json(api: Api) -> None:
+    missing = api.get("/nothing-here")
+    assert missing.status_code == 404 and error_of(missing)["code"] == "not_found"
+    wrong = api.delete("/clients")
+    assert wrong.status_code == 405 and error_of(wrong)["code"] == "method_not_allowed"

@@ -1,0 +1,327 @@
+"""A local Twilio-compatible HTTP server, so tests run the real SDK over real HTTP offline.
+
+It speaks just enough of ``/2010-04-01/Accounts/{AccountSid}/Messages.json`` (create and
+list) for ``twilio.rest.Client`` to work, and can be scripted to refuse, fail or stall the
+next sends. Use it as ``with FakeTwilio() as fake:`` or, in a fixture, ``yield from serve()``.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import math
+import secrets
+import sys
+import threading
+from collections import deque
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from email.utils import format_datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from types import TracebackType
+from typing import Any, cast
+from urllib.parse import parse_qs, urlencode, urlsplit
+
+API = "/2010-04-01/Accounts/"
+ERROR_TEXT = {
+    20003: "Authenticate",
+    20404: "The requested resource was not found",
+    21211: "The 'To' number is not a valid phone number.",
+    21602: "Message body is required.",
+    21603: "A 'From' or 'MessagingServiceSid' parameter is required to send a message.",
+    21604: "A 'To' phone number is required.",
+    21610: "Attempt to send to unsubscribed recipient",
+    21614: "'To' number is not a valid mobile number",
+}
+
+
+@dataclass(frozen=True)
+class Reply:
+    """How the server answers one scripted POST; the default is a normal 201."""
+
+    status: int = 201
+    code: int | None = None
+    message: str = ""
+    hang: float = 0.0  # seconds to stall before answering, to force client read timeouts
+    accept_then_hang: bool = False  # record the text as sent first, then stall
+
+
+def _error(status: int, code: int | None, message: str = "") -> dict[str, Any]:
+    text = message or ERROR_TEXT.get(code or 0, "Error")
+    more_info = f"https://www.twilio.com/docs/errors/{code}" if code else None
+    return {"code": code, "message": text, "more_info": more_info, "status": status}
+
+
+def _segments(body: str) -> int:
+    # Close enough to Twilio: GSM-7 fits 160 (153 per part), anything else UCS-2 at 70 (67).
+    single, part = (160, 153) if body.isascii() else (70, 67)
+    return 1 if len(body) <= single else math.ceil(len(body) / part)
+
+
+def _matches_date(value: datetime | None, key: str, wanted: str) -> bool:
+    # A message that is not sent yet has no date_sent, so a DateSent filter never finds it.
+    if value is None:
+        return False
+    moment = datetime.fromisoformat(wanted)
+    bound: date | datetime = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    left: date | datetime = value
+    if len(wanted) <= 10:  # a bare YYYY-MM-DD compares whole days, as Twilio documents
+        bound, left = moment.date(), value.date()
+    if key == "DateSent>":
+        return left >= bound
+    if key == "DateSent<":
+        return left <= bound
+    return left == bound
+
+
+class FakeTwilio:
+    """A Twilio-compatible Messages API on 127.0.0.1, run in a background thread."""
+
+    def __init__(self, account_sid: str = "AC" + "0" * 32, auth_token: str = "test-token") -> None:
+        """Prepare a server for these credentials; ``start`` binds it."""
+        self.account_sid = account_sid
+        self.auth_token = auth_token
+        self.base_url = ""
+        self._lock = threading.Lock()
+        self._stopping = threading.Event()
+        self._server: _Server | None = None
+        self._thread: threading.Thread | None = None
+        self.reset()
+
+    def start(self) -> FakeTwilio:
+        """Bind a free port, serve in the background and set ``base_url``."""
+        self._stopping.clear()
+        self._server = _Server(("127.0.0.1", 0), _Handler)
+        self._server.fake = self
+        host, port = self._server.server_address[:2]
+        self.base_url = f"http://{host!s}:{port}"
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        )
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        """Wake stalled handlers, stop serving and wait for every handler thread."""
+        self._stopping.set()
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+            self._server = None
+        if self._thread is not None:
+            self._thread.join()
+            self._thread = None
+
+    def __enter__(self) -> FakeTwilio:
+        """Start the server."""
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        """Stop the server."""
+        self.stop()
+
+    def reset(self) -> None:
+        """Forget every message and script."""
+        with self._lock:
+            self._script: deque[Reply] = deque()
+            self._scripts_for: dict[str, deque[Reply]] = {}
+            self._sent: list[dict[str, str]] = []
+            self._messages: list[dict[str, str]] = []
+            self._resources: list[tuple[datetime, dict[str, Any]]] = []
+
+    def script(self, *replies: Reply) -> None:
+        """Queue how the next POSTs are answered; once used up, POSTs get a normal 201."""
+        with self._lock:
+            self._script.extend(replies)
+
+    def script_for(self, to: str, *replies: Reply) -> None:
+        """Queue answers for the next POSTs to ``to``; they go before the general script."""
+        with self._lock:
+            self._scripts_for.setdefault(to, deque()).extend(replies)
+
+    @property
+    def sent(self) -> list[dict[str, str]]:
+        """A copy of every accepted message's form fields, plus its ``Sid``."""
+        with self._lock:
+            return [dict(m) for m in self._sent]
+
+    @property
+    def messages(self) -> list[dict[str, str]]:
+        """A copy of the form fields of every POST received, accepted or not."""
+        with self._lock:
+            return [dict(m) for m in self._messages]
+
+    def _next_reply(self, to: str) -> Reply:
+        with self._lock:
+            mine = self._scripts_for.get(to)
+            if mine:
+                return mine.popleft()
+            return self._script.popleft() if self._script else Reply()
+
+    def _accept(self, form: dict[str, str]) -> dict[str, Any]:
+        sid = "SM" + secrets.token_hex(16)
+        # Twilio stamps whole seconds; finders must cope with that, so the fake does too.
+        now = datetime.now(UTC).replace(microsecond=0)
+        stamp = format_datetime(now)
+        service = form.get("MessagingServiceSid")
+        uri = f"{API}{self.account_sid}/Messages/{sid}"
+        resource: dict[str, Any] = {
+            "account_sid": self.account_sid,
+            "api_version": "2010-04-01",
+            "body": form["Body"],
+            "date_created": stamp,
+            "date_sent": None,
+            "date_updated": stamp,
+            "direction": "outbound-api",
+            "error_code": None,
+            "error_message": None,
+            "from": form.get("From"),
+            "messaging_service_sid": service,
+            "num_media": "0",
+            "num_segments": str(_segments(form["Body"])),
+            "price": None,
+            "price_unit": "USD",
+            "sid": sid,
+            # Twilio says "accepted" while a Messaging Service still has to pick a sender.
+            "status": "accepted" if service and "From" not in form else "queued",
+            "subresource_uris": {"media": f"{uri}/Media.json"},
+            "to": form["To"],
+            "uri": f"{uri}.json",
+        }
+        with self._lock:
+            self._sent.append({**form, "Sid": sid})
+            self._resources.append((now, resource))
+        return resource
+
+    def _record(self, form: dict[str, str]) -> None:
+        with self._lock:
+            self._messages.append(dict(form))
+
+    def _create(self, form: dict[str, str]) -> tuple[int, dict[str, Any]] | None:
+        if not form.get("To"):
+            return 400, _error(400, 21604)
+        if not form.get("Body"):
+            return 400, _error(400, 21602)
+        if not (form.get("From") or form.get("MessagingServiceSid")):
+            return 400, _error(400, 21603)
+        reply = self._next_reply(form["To"])
+        resource = self._accept(form) if reply.accept_then_hang else None
+        # Event.wait doubles as an interruptible sleep: stop() must not wait out a stall.
+        if reply.hang and self._stopping.wait(reply.hang):
+            return None
+        if reply.status >= 400:
+            return reply.status, _error(reply.status, reply.code, reply.message)
+        return reply.status, resource or self._accept(form)
+
+    def _list(self, query: dict[str, str]) -> dict[str, Any]:
+        size = int(query.get("PageSize", "50"))
+        page = int(query.get("Page", "0"))
+        with self._lock:
+            found = [
+                r
+                for _, r in sorted(self._resources, key=lambda pair: pair[0], reverse=True)
+                if all(r.get(k.lower()) == query[k] for k in ("To", "From") if k in query)
+                and all(
+                    _matches_date(_date_sent(r), k, query[k])
+                    for k in ("DateSent", "DateSent>", "DateSent<")
+                    if k in query
+                )
+            ]
+        chunk = found[page * size : (page + 1) * size]
+        base = f"{API}{self.account_sid}/Messages.json"
+
+        def page_uri(number: int) -> str:
+            return f"{base}?{urlencode({**query, 'Page': number, 'PageSize': size})}"
+
+        more = (page + 1) * size < len(found)
+        return {
+            "end": page * size + max(len(chunk) - 1, 0),
+            "first_page_uri": page_uri(0),
+            "messages": chunk,
+            "next_page_uri": page_uri(page + 1) if more else None,
+            "page": page,
+            "page_size": size,
+            "previous_page_uri": page_uri(page - 1) if page else None,
+            "start": page * size,
+            "uri": page_uri(page),
+        }
+
+
+def _date_sent(resource: dict[str, Any]) -> datetime | None:
+    stamp = resource.get("date_sent")
+    return datetime.strptime(stamp, "%a, %d %b %Y %H:%M:%S %z") if stamp else None
+
+
+def serve() -> Iterator[FakeTwilio]:
+    """Run a FakeTwilio for the life of a pytest fixture: ``yield from serve()``."""
+    with FakeTwilio() as fake:
+        yield fake
+
+
+class _Server(ThreadingHTTPServer):
+    # Join handler threads on close so no stalled handler outlives the test that made it.
+    daemon_threads = False
+    fake: FakeTwilio
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """Ignore clients that hung up (they timed out on purpose); report anything else."""
+        if not isinstance(sys.exc_info()[1], ConnectionError):
+            super().handle_error(request, client_address)
+
+
+class _Handler(BaseHTTPRequestHandler):
+    timeout = 5  # bounds how long a handler waits on a silent client
+
+    def log_message(self, format: str, *args: Any) -> None:
+        """Keep test output quiet."""
+
+    def do_GET(self) -> None:
+        """Answer a Messages list request."""
+        fake = self._authorized()
+        if fake is None:
+            return
+        url = urlsplit(self.path)
+        query = {k: v[0] for k, v in parse_qs(url.query, keep_blank_values=True).items()}
+        self._answer(200, fake._list(query))
+
+    def do_POST(self) -> None:
+        """Answer a Messages create request."""
+        length = int(self.headers.get("Content-Length") or 0)
+        raw = self.rfile.read(length).decode("utf-8")
+        form = {k: v[0] for k, v in parse_qs(raw, keep_blank_values=True).items()}
+        cast(_Server, self.server).fake._record(form)
+        fake = self._authorized()
+        if fake is None:
+            return
+        answer = fake._create(form)
+        if answer is not None:
+            self._answer(*answer)
+
+    def _authorized(self) -> FakeTwilio | None:
+        fake = cast(_Server, self.server).fake
+        expected = f"{fake.account_sid}:{fake.auth_token}".encode()
+        header = self.headers.get("Authorization", "")
+        if header != "Basic " + base64.b64encode(expected).decode():
+            self._answer(401, _error(401, 20003))
+            return None
+        if urlsplit(self.path).path != f"{API}{fake.account_sid}/Messages.json":
+            self._answer(404, _error(404, 20404))
+            return None
+        return fake
+
+    def _answer(self, status: int, payload: dict[str, Any]) -> None:
+        data = json.dumps(payload).encode()
+        try:
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+        except ConnectionError:
+            pass  # the client gave up waiting, which is what a stalled reply is for
