@@ -19,8 +19,9 @@ blindly.
 Sending happens inside a transaction that first takes a share lock on the appointment and
 the number's consent row, then the row lock of the text itself: a cancellation or an
 opt-out that commits before the send is seen by the final check, and one that comes during
-the send waits for it (PostgreSQL; SQLite has no row locks, so there the window between the
-check and the provider's answer stays open, a documented limit of the embedded default).
+the send waits for it. SQLite has no row locks, so there the send holds SQLite's single
+write lock instead: web writes wait for at most one send (the gateway's timeout is shorter
+than the busy timeout), which suits the small practices the embedded default is for.
 """
 
 from __future__ import annotations
@@ -175,13 +176,22 @@ class Dispatcher:
         peek = session.get(OutboundMessage, message_id)
         if peek is None or peek.claim_token != token:
             return None
+        self._ensure_number(peek.to_phone)
+        if self.db.dialect == "sqlite":
+            # SQLite has no row locks: a write takes its one write lock, held until the
+            # outcome is recorded, so no cancellation or opt-out can commit in between.
+            session.execute(
+                update(OutboundMessage)
+                .where(OutboundMessage.id == message_id)
+                .values(updated_at=self.now())
+                .execution_options(synchronize_session=False)
+            )
         if peek.appointment_id is not None:
             session.execute(
                 select(Appointment.id)
                 .where(Appointment.id == peek.appointment_id)
                 .with_for_update(read=True)
             )
-        self._ensure_number(peek.to_phone)
         session.execute(
             select(PhoneNumber.phone)
             .where(PhoneNumber.phone == peek.to_phone)

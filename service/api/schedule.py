@@ -40,7 +40,11 @@ def _client(session: Session, fields: Fields) -> Client | None:
 
 
 def _instant(value: datetime, tz: str) -> datetime:
-    """A date-time from the API as an instant: with an offset it is one, without it is local."""
+    """A date-time from the API as an instant: with an offset it is one, without it is local.
+
+    Appointments are kept to the whole second; finer precision means nothing here.
+    """
+    value = value.replace(microsecond=0)
     return value if value.tzinfo is not None else recurrence.to_utc(value, ZoneInfo(tz))
 
 

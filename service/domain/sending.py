@@ -59,7 +59,9 @@ def decide(facts: SendFacts, now: datetime, quiet: tuple[time, time]) -> Decisio
             return Decision("cancelled", "contact removed")
         if facts.appointment_status is None or facts.appointment_status in FINISHED:
             return Decision("cancelled", "appointment cancelled")
-        if facts.planned_start is not None and facts.appointment_start != facts.planned_start:
+        if facts.planned_start is not None and not _same_second(
+            facts.appointment_start, facts.planned_start
+        ):
             return Decision("cancelled", "appointment moved")
     start = facts.appointment_start
     if facts.kind == "reminder" and start is not None and now >= start:
@@ -74,6 +76,11 @@ def decide(facts: SendFacts, now: datetime, quiet: tuple[time, time]) -> Decisio
             return Decision("expired", "quiet hours last until the appointment")
         return Decision("defer", "quiet hours", until)
     return SEND
+
+
+def _same_second(a: datetime | None, b: datetime) -> bool:
+    # Keys carry whole seconds; the appointment may carry more precision.
+    return a is not None and int(a.timestamp()) == int(b.timestamp())
 
 
 def backoff(

@@ -1,0 +1,100 @@
+"""The final check before a text leaves, as a table."""
+
+from __future__ import annotations
+
+import random
+from datetime import UTC, datetime, time, timedelta
+
+import pytest
+
+from service.domain.sending import SendFacts, backoff, decide, planned_start
+
+NOW = datetime(2027, 3, 3, 16, 0, tzinfo=UTC)  # Wednesday 11:00 in New York
+QUIET = (time(21, 0), time(8, 0))
+START = NOW + timedelta(hours=5)
+
+
+def facts(**changes: object) -> SendFacts:
+    base: dict[str, object] = {
+        "kind": "reminder",
+        "send_at": NOW,
+        "timezone": "America/New_York",
+        "opted_out": False,
+        "invalid": False,
+        "appointment_status": "scheduled",
+        "appointment_start": START,
+        "planned_start": START,
+    }
+    return SendFacts(**{**base, **changes})  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("changes", "now", "action", "reason"),
+    [
+        ({}, NOW, "send", ""),
+        ({"appointment_start": START + timedelta(microseconds=500)}, NOW, "send", ""),
+        ({"opted_out": True}, NOW, "skipped", "number opted out"),
+        ({"invalid": True}, NOW, "skipped", "number is invalid"),
+        ({"appointment_status": "cancelled"}, NOW, "cancelled", "appointment cancelled"),
+        ({"appointment_status": "no_show"}, NOW, "cancelled", "appointment cancelled"),
+        ({"appointment_status": None}, NOW, "cancelled", "appointment cancelled"),
+        ({"appointment_start": START + timedelta(hours=1)}, NOW, "cancelled", "appointment moved"),
+        ({"contact_gone": True}, NOW, "cancelled", "contact removed"),
+        ({}, START, "expired", "the appointment has started"),
+        ({"kind": "checkin", "send_at": NOW - timedelta(hours=11)}, NOW, "send", ""),
+        (
+            {"kind": "checkin", "send_at": NOW - timedelta(hours=13)},
+            NOW,
+            "expired",
+            "too late to send",
+        ),
+        (
+            {"kind": "manual", "appointment_status": None, "planned_start": None},
+            NOW + timedelta(hours=12),
+            "send",
+            "",
+        ),
+        (
+            {"kind": "nudge", "appointment_status": None, "planned_start": None},
+            NOW + timedelta(hours=12),
+            "defer",
+            "quiet hours",
+        ),
+    ],
+)
+def test_it_decides_from_the_facts_at_the_moment_of_sending(
+    changes: dict[str, object], now: datetime, action: str, reason: str
+) -> None:
+    decision = decide(facts(**changes), now, QUIET)
+    assert (decision.action, decision.reason) == (action, reason)
+
+
+def test_inside_quiet_hours_a_reminder_waits_until_morning_if_still_before_the_start() -> None:
+    late_evening = datetime(2027, 3, 4, 3, 0, tzinfo=UTC)  # 22:00 in New York
+    start = datetime(2027, 3, 4, 15, 0, tzinfo=UTC)  # 10:00 next morning
+    decision = decide(facts(appointment_start=start, planned_start=start), late_evening, QUIET)
+    assert (decision.action, decision.until) == ("defer", datetime(2027, 3, 4, 13, 0, tzinfo=UTC))
+
+
+def test_a_reminder_whose_session_begins_before_quiet_hours_end_expires() -> None:
+    late_evening = datetime(2027, 3, 4, 3, 0, tzinfo=UTC)
+    start = datetime(2027, 3, 4, 12, 30, tzinfo=UTC)  # 07:30 next morning
+    decision = decide(facts(appointment_start=start, planned_start=start), late_evening, QUIET)
+    assert decision.action == "expired"
+
+
+@pytest.mark.parametrize(
+    ("attempts", "low", "high"), [(1, 15, 30), (2, 30, 60), (3, 60, 120), (20, 1800, 3600)]
+)
+def test_backoff_grows_exponentially_with_jitter_and_a_cap(
+    attempts: int, low: float, high: float
+) -> None:
+    rng = random.Random(3)
+    waits = {backoff(attempts, rng).total_seconds() for _ in range(50)}
+    assert all(low <= w <= high for w in waits)
+    assert len(waits) > 1
+
+
+def test_the_planned_start_is_read_from_the_key() -> None:
+    assert planned_start("reminder:4:9:86400:1804172400") == datetime(2027, 3, 4, 15, 0, tzinfo=UTC)
+    assert planned_start("manual:abc") is None
