@@ -14,13 +14,15 @@ import signal
 import sys
 import threading
 from collections import Counter
+from datetime import timedelta
 from types import FrameType
+from typing import Any
 
 from apscheduler.schedulers.blocking import BlockingScheduler
 from flask import Flask
 from sqlalchemy.dialects import postgresql, sqlite
 
-from service import create_app, schedule
+from service import create_app, replies, schedule
 from service.config import settings_of
 from service.db import get_db, utcnow
 from service.dispatch import Dispatcher
@@ -72,35 +74,57 @@ def heartbeat(app: Flask, name: str = "clock") -> None:
 def run_once(app: Flask, dispatcher: Dispatcher) -> None:
     """Plan, then dispatch, once."""
     plan(app)
+    retry_replies(app)
     dispatch(dispatcher)
     heartbeat(app)
 
 
+def retry_replies(app: Flask) -> int:
+    """Finish understanding replies whose processing failed when they arrived."""
+    db, settings, now = get_db(app), settings_of(app), utcnow()
+    done = 0
+    with db.session() as session:
+        for inbound_id in replies.unprocessed(session, now - timedelta(minutes=1)):
+            try:
+                replies.process(session, settings, inbound_id, now)
+                session.commit()
+                done += 1
+            except Exception:  # leave it stored and unprocessed; the practice still sees it
+                session.rollback()
+                log.exception("reply %s could not be processed", inbound_id)
+    if done:
+        log.info("replies: %d processed late", done)
+    return done
+
+
+def build_scheduler(app: Flask, dispatcher: Dispatcher) -> BlockingScheduler:
+    """The clock's scheduler: every job coalesces, never overlaps itself, starts at once."""
+    scheduler = BlockingScheduler(timezone="UTC")
+    now = utcnow()
+    jobs: list[tuple[str, Any, list[Any], int]] = [
+        ("plan", plan, [app], PLAN_EVERY_SECONDS),
+        ("dispatch", dispatch, [dispatcher], DISPATCH_EVERY_SECONDS),
+        ("replies", retry_replies, [app], PLAN_EVERY_SECONDS),
+        ("heartbeat", heartbeat, [app], HEARTBEAT_EVERY_SECONDS),
+    ]
+    for name, job, args, seconds in jobs:
+        scheduler.add_job(
+            job,
+            "interval",
+            seconds=seconds,
+            args=args,
+            id=name,
+            next_run_time=now,
+            coalesce=True,  # runs missed while busy or down collapse into one
+            max_instances=1,  # a slow run is never joined by the next one
+            misfire_grace_time=seconds,  # late by up to one period still runs
+        )
+    return scheduler
+
+
 def run_forever(app: Flask, dispatcher: Dispatcher) -> None:
     """Run the jobs on their schedules until SIGTERM or SIGINT."""
-    scheduler = BlockingScheduler(
-        timezone="UTC",
-        job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": 60},
-    )
-    scheduler.add_job(
-        plan, "interval", seconds=PLAN_EVERY_SECONDS, args=[app], id="plan", next_run_time=utcnow()
-    )
-    scheduler.add_job(
-        dispatch,
-        "interval",
-        seconds=DISPATCH_EVERY_SECONDS,
-        args=[dispatcher],
-        id="dispatch",
-        next_run_time=utcnow(),
-    )
-    scheduler.add_job(
-        heartbeat,
-        "interval",
-        seconds=HEARTBEAT_EVERY_SECONDS,
-        args=[app],
-        id="heartbeat",
-        next_run_time=utcnow(),
-    )
+    scheduler = build_scheduler(app, dispatcher)
 
     def stop(signum: int, _frame: FrameType | None) -> None:
         log.info("signal %d: finishing the texts in hand, then stopping", signum)

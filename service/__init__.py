@@ -10,7 +10,7 @@ from typing import Any
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from service import api, cli, db
+from service import api, cli, db, webhooks
 from service.config import load_settings, settings_of
 
 log = logging.getLogger(__name__)
@@ -43,6 +43,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     db.init_app(app, settings.database_url)
     cli.init_app(app)
     api.init_app(app)
+    webhooks.init_app(app)
     return app
 
 

@@ -41,14 +41,14 @@ from sqlalchemy import and_, case, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from service import consent
 from service.alerts import raise_alert
 from service.config import Settings
 from service.db import Database, utcnow
+from service.delivery import apply_permanent_error
 from service.domain import sending
 from service.models import Appointment, Client, Contact, OutboundMessage, PhoneNumber
 from service.phones import mask
-from service.sms.gateway import INVALID_NUMBER_CODES, OPTED_OUT_CODES, Gateway, SendError
+from service.sms.gateway import Gateway, SendError
 
 log = logging.getLogger(__name__)
 UNKNOWN_RETRY = timedelta(minutes=1)
@@ -299,7 +299,7 @@ class Dispatcher:
         self._unclaim(message, now)
         if exc.permanent:
             message.status = "failed"
-            self.apply_permanent_error(session, message.to_phone, exc.code, message, now)
+            apply_permanent_error(session, message, exc.code, now)
             return "failed"
         if message.attempts >= self.settings.sms_max_attempts:
             message.status = "failed"
@@ -316,28 +316,6 @@ class Dispatcher:
         message.status = "planned"
         message.send_at = now + sending.backoff(message.attempts, self.rng)
         return "retry"
-
-    @staticmethod
-    def apply_permanent_error(
-        session: Session, phone: str, code: int | None, message: OutboundMessage, now: datetime
-    ) -> None:
-        """What a permanent provider error says about the number, recorded and alerted."""
-        kind = "delivery_failed"
-        if code in OPTED_OUT_CODES:
-            consent.opt_out(session, phone, now)
-            kind = "opt_out"
-        elif code in INVALID_NUMBER_CODES:
-            consent.mark_invalid(session, phone, f"provider error {code}", now)
-            kind = "invalid_number"
-        raise_alert(
-            session,
-            kind,
-            now,
-            client_id=message.client_id,
-            phone=phone,
-            outbound_id=message.id,
-            detail=f"provider error {code}",
-        )
 
     def settle(self, message_id: int, token: str) -> str:
         """Find out whether a text of unknown outcome left; resend only if it did not."""

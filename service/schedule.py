@@ -92,8 +92,6 @@ def materialize(session: Session, series: AppointmentSeries, start: datetime, en
             "ends_at": at + length,
             "status": "scheduled",
             "detached": False,
-            "created_at": start,
-            "updated_at": start,
         }
         for at in starts
     ]
@@ -101,9 +99,10 @@ def materialize(session: Session, series: AppointmentSeries, start: datetime, en
         _insert(session)(Appointment)
         .values(rows)
         .on_conflict_do_nothing(index_elements=["series_id", "occurrence_start"])
+        .returning(Appointment.id)
     )
-    result = session.execute(statement)
-    return int(result.rowcount or 0)  # type: ignore[attr-defined]
+    # Count what RETURNING gives back: the driver's rowcount is not reliable here.
+    return len(session.execute(statement).all())
 
 
 def _facts(
@@ -183,9 +182,11 @@ def reconcile(
     if fresh:
         statement = _insert(session)(OutboundMessage).values(fresh)
         result = session.execute(
-            statement.on_conflict_do_nothing(index_elements=["idempotency_key"])
+            statement.on_conflict_do_nothing(index_elements=["idempotency_key"]).returning(
+                OutboundMessage.id
+            )
         )
-        counts.planned += int(result.rowcount or 0)  # type: ignore[attr-defined]
+        counts.planned += len(result.all())
     session.flush()
     return counts
 

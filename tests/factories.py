@@ -70,3 +70,29 @@ def message(
     session.add(row)
     session.flush()
     return row
+
+
+def sent(
+    session: Session,
+    client: Client,
+    contact: Contact,
+    *,
+    kind: str,
+    sent_at: datetime,
+    appointment_id: int | None = None,
+    body: str = "a text",
+) -> OutboundMessage:
+    """A text we already sent to the contact."""
+    row = message(
+        session,
+        client,
+        contact,
+        send_at=sent_at,
+        kind=kind,
+        body=body,
+        key=f"sent:{kind}:{contact.id}:{sent_at.timestamp()}",
+        appointment_id=appointment_id,
+    )
+    row.status, row.sent_at, row.provider_sid = "delivered", sent_at, f"SMout{row.id}"
+    session.flush()
+    return row

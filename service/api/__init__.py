@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Blueprint, Flask
 
-from service.api import clients, errors, messages, schedule
+from service.api import clients, errors, messages, schedule, simulator
 from service.api.auth import authenticate
 
 
@@ -15,5 +15,6 @@ def init_app(app: Flask) -> None:
     api.register_blueprint(clients.bp)
     api.register_blueprint(schedule.bp)
     api.register_blueprint(messages.bp)
+    api.register_blueprint(simulator.bp)
     app.register_blueprint(api)
     errors.init_app(app)

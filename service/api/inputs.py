@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -12,6 +13,9 @@ from service.api.errors import ApiError, invalid
 from service.phones import InvalidPhone, normalize
 
 _MISSING = object()
+# Line breaks and tabs are text; other control characters (NUL above all, which PostgreSQL
+# cannot store) are not.
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
 class Fields:
@@ -39,6 +43,9 @@ class Fields:
             return None
         if len(value.strip()) > max_length:
             self.errors[name] = f"must be at most {max_length} characters"
+            return None
+        if _CONTROL.search(value):
+            self.errors[name] = "must not contain control characters"
             return None
         return value.strip()
 

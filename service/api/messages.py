@@ -73,8 +73,12 @@ def list_replies() -> dict[str, Any]:
     since = query_datetime("since")
     if since is not None and since.tzinfo is None:
         raise invalid({"since": "must carry an offset, like 2027-03-04T09:00:00-05:00"})
+    # An outer join: replies from unknown numbers belong to no client, and only an admin
+    # (whose scope has no therapist condition) sees them.
     query = scope_clients(
-        select(InboundMessage, Client.timezone).join(Client, Client.id == InboundMessage.client_id),
+        select(InboundMessage, Client.timezone).outerjoin(
+            Client, Client.id == InboundMessage.client_id
+        ),
         current_user(),
     )
     if client_id is not None:

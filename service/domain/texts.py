@@ -122,6 +122,17 @@ def ack(language: str, intent: str, practice: str, practice_phone: str) -> str |
     return _ACKS[_lang(language)][intent].format(practice=practice, phone=practice_phone)
 
 
+_OPTED_OUT = {
+    "en": "You won't get more texts from {practice}. Reply START to resubscribe.",
+    "es": "Ya no recibira mensajes de {practice}. Responda START para volver a recibirlos.",
+}
+
+
+def opt_out_confirmation(language: str, practice: str) -> str:
+    """The one confirmation a plain-words stop gets (carriers answer only their keywords)."""
+    return _OPTED_OUT[_lang(language)].format(practice=practice)
+
+
 def fits_one_segment(text: str) -> bool:
     """Tell whether the text goes out as a single SMS segment (160 GSM-7 or 70 UCS-2)."""
     if all(c in _GSM7 or c in _GSM7_EXTENDED for c in text):

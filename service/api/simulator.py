@@ -1,0 +1,39 @@
+"""The simulator's door to the inbound handling: texts typed in, no Twilio, no signature.
+
+Only while texts are simulated (no Twilio credentials): it reaches exactly the code the
+signed webhook reaches, behind the API's authentication instead of Twilio's signature.
+"""
+
+from __future__ import annotations
+
+import secrets
+from typing import Any
+
+from flask import Blueprint
+from werkzeug.datastructures import MultiDict
+
+from service.api.errors import not_found
+from service.api.inputs import json_body
+from service.config import current_settings
+from service.webhooks import handle_inbound
+
+bp = Blueprint("api_simulator", __name__)
+
+
+@bp.post("/simulator/inbound")
+def simulate_inbound() -> tuple[dict[str, Any], int]:
+    """Receive a text as if a phone had sent it; answer with the reply it would get."""
+    settings = current_settings()
+    if settings.twilio_configured:
+        raise not_found()
+    fields = json_body({"from", "body"})
+    sender = fields.text("from", required=True, max_length=40)
+    body = fields.data.get("body", "")
+    if not isinstance(body, str):
+        fields.errors["body"] = "must be a string"
+    fields.done()
+    sid = "SMsim" + secrets.token_hex(14)
+    form = MultiDict(
+        {"MessageSid": sid, "From": sender or "", "To": settings.practice_phone or "", "Body": body}
+    )
+    return {"message_sid": sid, "reply": handle_inbound(form)}, 201

@@ -1,0 +1,68 @@
+"""What the provider tells us after a send: status callbacks and permanent errors."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from service import consent
+from service.alerts import raise_alert
+from service.models import OutboundMessage
+from service.sms.gateway import INVALID_NUMBER_CODES, OPTED_OUT_CODES
+
+# Twilio's statuses in the order a text moves through them; a callback may arrive late or
+# twice, and a text never moves backwards (a delivered text never goes back to sent).
+_RANK = {"queued": 0, "accepted": 0, "scheduled": 0, "sending": 1, "sent": 2}
+_FINAL = {"delivered": "delivered", "undelivered": "undelivered", "failed": "failed"}
+_OURS_RANK = {"sent": 2, "unknown": 2, "delivered": 3, "undelivered": 3, "failed": 3}
+
+
+def apply_permanent_error(
+    session: Session, message: OutboundMessage, code: int | None, now: datetime
+) -> None:
+    """Record what a provider error says about the number, and alert the practice."""
+    kind = "delivery_failed"
+    if code in OPTED_OUT_CODES:
+        consent.opt_out(session, message.to_phone, now)
+        kind = "opt_out"
+    elif code in INVALID_NUMBER_CODES:
+        consent.mark_invalid(session, message.to_phone, f"provider error {code}", now)
+        kind = "invalid_number"
+    raise_alert(
+        session,
+        kind,
+        now,
+        client_id=message.client_id,
+        phone=message.to_phone,
+        outbound_id=message.id,
+        detail=f"provider error {code}" if code else "delivery failed",
+    )
+
+
+def apply_status(
+    session: Session, sid: str, status: str, error_code: int | None, now: datetime
+) -> str:
+    """Apply one status callback; return what it did (for the log)."""
+    message = session.scalar(
+        select(OutboundMessage).where(OutboundMessage.provider_sid == sid).with_for_update()
+    )
+    if message is None:
+        return "unknown sid"
+    current = _OURS_RANK.get(message.status, 0)
+    if status in _FINAL:
+        if current >= 3:
+            return "ignored: already final"
+        message.status = _FINAL[status]
+        message.error_code = error_code
+        message.updated_at = now
+        if status != "delivered":
+            # Every failed delivery reaches the inbox; opt-out and invalid-number codes
+            # also change what we know about the number.
+            apply_permanent_error(session, message, error_code, now)
+        return f"now {message.status}"
+    if status in _RANK and _RANK[status] > current:
+        message.status, message.updated_at = "sent", now
+        return "now sent"
+    return "ignored: out of order"

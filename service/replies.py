@@ -1,0 +1,306 @@
+"""Texts from phones: stored raw first, then matched, understood and acted on.
+
+``store`` runs in a transaction of its own and is idempotent on the provider's MessageSid
+(enforced by a unique constraint, so concurrent retries of one message store it once).
+``process`` then reads the reply in the light of the latest text we sent to that number,
+acts on it (consent, confirmation, alerts) and returns the acknowledgement to answer with.
+If processing fails the raw message is already safe; the clock retries unprocessed replies.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from service import consent
+from service.alerts import raise_alert
+from service.config import Settings
+from service.domain import texts
+from service.domain.understanding import Expecting, Understanding, understand
+from service.models import Appointment, Client, Contact, InboundMessage, OutboundMessage
+from service.phones import try_normalize
+
+CONTEXT_WINDOW = timedelta(days=7)
+SENT = ("sent", "delivered", "undelivered", "unknown")
+# Words the carrier (or Twilio's opt-out handling) already answers; a second reply from us
+# would be noise, or a text to a number that just opted out.
+CARRIER_KEYWORDS = frozenset(
+    [
+        "STOP",
+        "STOPALL",
+        "UNSUBSCRIBE",
+        "CANCEL",
+        "END",
+        "QUIT",
+        "REVOKE",
+        "OPTOUT",
+        "START",
+        "UNSTOP",
+        "YES",
+    ]
+)
+
+
+@dataclass(frozen=True)
+class Inbound:
+    """The fields of one inbound text as the provider posted them."""
+
+    sid: str
+    from_phone: str
+    to_phone: str
+    body: str
+    num_media: int
+    fields: dict[str, Any]
+
+
+def _insert(session: Session) -> Any:
+    return (postgresql if session.get_bind().dialect.name == "postgresql" else sqlite).insert
+
+
+def store(session: Session, inbound: Inbound, now: datetime) -> int | None:
+    """Store the raw text; return its id, or None when this MessageSid is already stored."""
+    statement = (
+        _insert(session)(InboundMessage)
+        .values(
+            provider_sid=inbound.sid,
+            from_phone=inbound.from_phone[:64],
+            to_phone=inbound.to_phone[:64],
+            body=inbound.body,
+            num_media=inbound.num_media,
+            fields=inbound.fields,
+            received_at=now,
+        )
+        .on_conflict_do_nothing(index_elements=["provider_sid"])
+        .returning(InboundMessage.id)
+    )
+    stored: int | None = session.scalar(statement)
+    return stored
+
+
+def _is_carrier_keyword(body: str) -> bool:
+    return re.sub(r"[^A-Za-z]", "", body).upper() in CARRIER_KEYWORDS
+
+
+@dataclass
+class Context:
+    """Who a reply is from and what it answers."""
+
+    phone: str
+    client: Client | None = None
+    contact: Contact | None = None
+    answering: OutboundMessage | None = None
+
+
+def match(session: Session, phone: str, now: datetime) -> Context:
+    """Find the sender's client; a shared number belongs to whoever we texted last."""
+    contacts = list(
+        session.scalars(select(Contact).where(Contact.phone == phone).order_by(Contact.id))
+    )
+    context = Context(phone=phone)
+    if not contacts:
+        return context
+    latest = session.scalar(
+        select(OutboundMessage)
+        .where(
+            OutboundMessage.to_phone == phone,
+            OutboundMessage.status.in_(SENT),
+            OutboundMessage.kind != "reply",
+            OutboundMessage.client_id.in_([c.client_id for c in contacts]),
+        )
+        .order_by(OutboundMessage.sent_at.desc(), OutboundMessage.id.desc())
+        .limit(1)
+    )
+    chosen = next((c for c in contacts if latest and c.client_id == latest.client_id), contacts[0])
+    context.contact, context.client = chosen, chosen.client
+    recent = latest and latest.sent_at and now - latest.sent_at <= CONTEXT_WINDOW
+    if latest is not None and recent and latest.client_id == chosen.client_id:
+        context.answering = latest
+    return context
+
+
+def process(session: Session, settings: Settings, inbound_id: int, now: datetime) -> str | None:
+    """Understand and act on a stored reply; return the acknowledgement text, if any."""
+    row = session.get(InboundMessage, inbound_id)
+    if row is None or row.processed_at is not None:
+        return None
+    phone = try_normalize(row.from_phone, settings.default_region) or row.from_phone
+    context = match(session, phone, now)
+    answering = context.answering
+    expecting: Expecting = None
+    if answering is not None and answering.kind == "reminder":
+        expecting = "reminder"
+    elif answering is not None and answering.kind == "checkin":
+        expecting = "checkin"
+    opted_out = consent.is_opted_out(session, phone)
+    meaning = _override(row.fields.get("OptOutType")) or understand(
+        row.body, expecting=expecting, opted_out=opted_out
+    )
+    row.client_id = context.client.id if context.client else None
+    row.contact_id = context.contact.id if context.contact else None
+    row.intent, row.pain_score, row.note = meaning.intent, meaning.pain, meaning.note
+    if answering is not None:
+        row.answers_message_id, row.appointment_id = answering.id, answering.appointment_id
+    answer = _act(session, settings, row, context, meaning, now)
+    row.processed_at = now
+    if answer is None:
+        return None
+    language = context.client.language if context.client else "en"
+    reply: str | None
+    if answer == "opted_out":
+        reply = texts.opt_out_confirmation(language, settings.practice_name)
+    else:
+        reply = texts.ack(language, answer, settings.practice_name, settings.practice_phone or "")
+    if reply:
+        _record_reply(session, row, context, reply, now, reask=answer == "reask")
+    return reply
+
+
+def _override(opt_out_type: object) -> Understanding | None:
+    """Twilio's own opt-out handling, when on, has already decided what a keyword meant."""
+    kinds = {"STOP": "opt_out", "START": "opt_in", "HELP": "help"}
+    kind = kinds.get(str(opt_out_type or "").upper())
+    return Understanding(intent=kind) if kind else None  # type: ignore[arg-type]
+
+
+def _act(
+    session: Session,
+    settings: Settings,
+    row: InboundMessage,
+    context: Context,
+    meaning: Understanding,
+    now: datetime,
+) -> str | None:
+    """Do what the reply asks; return which acknowledgement to answer with, if any."""
+    client_id = row.client_id
+
+    def alert(kind: str, detail: str = "") -> None:
+        raise_alert(
+            session,
+            kind,
+            now,
+            client_id=client_id,
+            phone=context.phone,
+            inbound_id=row.id,
+            detail=detail,
+        )
+
+    keyword = _is_carrier_keyword(row.body) or bool(row.fields.get("OptOutType"))
+    if meaning.intent == "opt_out":
+        consent.opt_out(session, context.phone, now)
+        alert("opt_out", "asked to stop texts")
+        return None if keyword else "opted_out"
+    if meaning.intent == "opt_in":
+        consent.opt_in(session, context.phone, now)
+        return None if keyword else "opt_in"
+    if meaning.intent == "help":
+        return "help"
+    if context.client is None:
+        alert("unknown_sender", "a text from a number that matches no client")
+        return "other"
+    if meaning.intent == "confirm":
+        _confirm(session, context, now)
+        return "confirm"
+    if meaning.intent == "reschedule":
+        alert("reschedule", meaning.note or "")
+        return "reschedule"
+    if meaning.intent == "pain" and meaning.pain is not None:
+        _pain_alert(session, settings, row, meaning.pain, alert)
+        return "pain"
+    if meaning.reask and context.answering is not None and not _reasked(session, context):
+        return "reask"
+    alert("not_understood", (meaning.note or row.body)[:200])
+    return "other"
+
+
+def _confirm(session: Session, context: Context, now: datetime) -> None:
+    answering = context.answering
+    if answering is None or answering.kind != "reminder" or answering.appointment_id is None:
+        return
+    appointment = session.get(Appointment, answering.appointment_id)
+    if (
+        appointment is not None
+        and appointment.status == "scheduled"
+        and appointment.starts_at > now
+    ):
+        appointment.status = "confirmed"
+
+
+def _pain_alert(
+    session: Session, settings: Settings, row: InboundMessage, score: int, alert: Any
+) -> None:
+    previous = session.scalar(
+        select(InboundMessage.pain_score)
+        .where(
+            InboundMessage.client_id == row.client_id,
+            InboundMessage.pain_score.is_not(None),
+            InboundMessage.id != row.id,
+            InboundMessage.received_at <= row.received_at,
+        )
+        .order_by(InboundMessage.received_at.desc(), InboundMessage.id.desc())
+        .limit(1)
+    )
+    if score >= settings.pain_alert_threshold:
+        alert("pain", f"pain {score}/10")
+    elif previous is not None and score - previous >= 3:
+        alert("pain", f"pain {score}/10, up from {previous}")
+
+
+def _reasked(session: Session, context: Context) -> bool:
+    assert context.answering is not None
+    key = f"reask:{context.answering.id}"
+    return (
+        session.scalar(select(OutboundMessage.id).where(OutboundMessage.idempotency_key == key))
+        is not None
+    )
+
+
+def _record_reply(
+    session: Session,
+    row: InboundMessage,
+    context: Context,
+    reply: str,
+    now: datetime,
+    *,
+    reask: bool,
+) -> None:
+    """Keep the acknowledgement in the outbox (sent as TwiML), so the thread shows it."""
+    # A re-ask is keyed by the check-in it follows up, so each check-in is asked again once.
+    answering = context.answering
+    key = f"reask:{answering.id}" if reask and answering else f"reply:{row.provider_sid}"
+    session.execute(
+        _insert(session)(OutboundMessage)
+        .values(
+            idempotency_key=key[:200],
+            client_id=row.client_id,
+            contact_id=row.contact_id,
+            appointment_id=row.appointment_id,
+            to_phone=context.phone[:20],
+            kind="reply",
+            body=reply,
+            send_at=now,
+            sent_at=now,
+            status="sent",
+            attempts=1,
+            created_at=now,
+            updated_at=now,
+        )
+        .on_conflict_do_nothing(index_elements=["idempotency_key"])
+    )
+
+
+def unprocessed(session: Session, older_than: datetime) -> list[int]:
+    """Stored replies whose processing never finished (a crash, a bug), oldest first."""
+    return list(
+        session.scalars(
+            select(InboundMessage.id)
+            .where(InboundMessage.processed_at.is_(None), InboundMessage.received_at < older_than)
+            .order_by(InboundMessage.id)
+            .limit(100)
+        )
+    )

@@ -1,0 +1,153 @@
+"""Twilio's webhooks (inbound texts, delivery status) and the health check.
+
+Every post is checked with the SDK's ``RequestValidator`` against the URL Twilio signed:
+``PUBLIC_BASE_URL`` + path when it is configured, else the request's own URL (rebuilt from
+``X-Forwarded-*`` when ``TRUSTED_PROXIES`` says a proxy sits in front). Without an auth
+token nothing is accepted here at all. Logs carry masked numbers and never a body.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+from typing import Any
+from urllib.parse import parse_qsl
+
+from flask import Blueprint, Flask, Response, abort, jsonify, request
+from sqlalchemy import select, text
+from sqlalchemy.exc import SQLAlchemyError
+from twilio.request_validator import RequestValidator
+from twilio.twiml.messaging_response import MessagingResponse
+from werkzeug.datastructures import MultiDict
+
+from service import delivery, replies
+from service.config import current_settings
+from service.db import get_session, utcnow
+from service.models import Heartbeat
+from service.phones import mask
+
+log = logging.getLogger(__name__)
+bp = Blueprint("webhooks", __name__)
+STALE_CLOCK = timedelta(minutes=5)
+
+
+def _form() -> MultiDict[str, str]:
+    """The posted form, decoded strictly: bytes that are not UTF-8 are a 400, not a guess."""
+    raw = request.get_data(cache=True)  # a body over MAX_CONTENT_LENGTH is a 413 here
+    try:
+        pairs = parse_qsl(raw.decode("utf-8"), keep_blank_values=True, errors="strict")
+    except (UnicodeDecodeError, ValueError):
+        abort(400, "the body is not UTF-8 form data")
+    return MultiDict(pairs)
+
+
+def _verify(form: MultiDict[str, str]) -> None:
+    """403 unless X-Twilio-Signature is Twilio's signature of this URL and form."""
+    settings = current_settings()
+    signature = request.headers.get("X-Twilio-Signature", "")
+    if not settings.twilio_auth_token or not signature:
+        why = "no signature" if settings.twilio_auth_token else "no auth token configured"
+        log.warning("webhook %s refused: %s", request.path, why)
+        abort(403)
+    if settings.public_base_url:
+        query = request.query_string.decode("latin-1")
+        url = settings.public_base_url + request.path + (f"?{query}" if query else "")
+    else:
+        url = request.url
+    if not RequestValidator(settings.twilio_auth_token).validate(url, form, signature):
+        log.warning("webhook %s refused: bad signature", request.path)
+        abort(403)
+
+
+def _twiml(reply: str | None) -> Response:
+    response = MessagingResponse()
+    if reply:
+        response.message(reply)
+    return Response(str(response), mimetype="application/xml")
+
+
+def _storable(value: str) -> str:
+    # PostgreSQL text cannot hold NUL; keep it visible as the symbol for NUL (U+2400).
+    return value.replace("\x00", "\u2400")
+
+
+def handle_inbound(form: MultiDict[str, str]) -> str | None:
+    """Store an inbound text, then act on it; the reply to send back, if any."""
+    sid, sender = form.get("MessageSid", "").strip(), form.get("From", "").strip()
+    if not sid or not sender or len(sid) > 64:
+        abort(400, "MessageSid and From are required")
+    media = form.get("NumMedia", "0")
+    inbound = replies.Inbound(
+        sid=_storable(sid),
+        from_phone=_storable(sender),
+        to_phone=_storable(form.get("To", "")),
+        body=_storable(form.get("Body", "")),
+        num_media=int(media) if media.isdigit() and len(media) < 4 else 0,
+        fields={_storable(k): _storable(v[:2000]) for k, v in form.items() if k != "Body"},
+    )
+    session, now = get_session(), utcnow()
+    stored = replies.store(session, inbound, now)
+    session.commit()  # the raw text is safe before anything else is tried
+    if stored is None:
+        log.info("inbound %s from %s: duplicate, already stored", sid, mask(sender))
+        return None
+    try:
+        reply = replies.process(session, current_settings(), stored, now)
+        session.commit()
+    except Exception:  # understanding failed; the text is stored and the clock retries it
+        session.rollback()
+        log.exception("inbound %s from %s: stored, processing failed", sid, mask(sender))
+        return None
+    log.info("inbound %s from %s: processed", sid, mask(sender))
+    return reply
+
+
+@bp.post("/sms/inbound")
+def inbound() -> Response:
+    """Twilio's incoming-message webhook; answers TwiML."""
+    form = _form()
+    _verify(form)
+    return _twiml(handle_inbound(form))
+
+
+@bp.post("/sms/status")
+def status() -> Response:
+    """Twilio's status callback for a text we sent."""
+    form = _form()
+    _verify(form)
+    sid, state = form.get("MessageSid", "").strip(), form.get("MessageStatus", "").strip()
+    if not sid or not state:
+        abort(400, "MessageSid and MessageStatus are required")
+    code_text = form.get("ErrorCode", "").strip()
+    code = int(code_text) if code_text.isdigit() and len(code_text) < 8 else None
+    session = get_session()
+    outcome = delivery.apply_status(session, sid, state.lower(), code, utcnow())
+    session.commit()
+    log.info("status %s: %s (%s)", sid, state, outcome)
+    return Response("", status=204)
+
+
+@bp.get("/healthz")
+def health() -> tuple[Response, int]:
+    """Database reachable, and when the clock last beat."""
+    try:
+        session = get_session()
+        session.execute(text("SELECT 1"))
+        beat = session.scalar(select(Heartbeat).where(Heartbeat.name == "clock"))
+    except SQLAlchemyError:
+        log.exception("health check: database unreachable")
+        return jsonify({"database": "unreachable"}), 503
+    clock: dict[str, Any] = {"last_beat": None, "ok": False}
+    if beat is not None:
+        age = utcnow() - beat.beat_at
+        clock = {
+            "last_beat": beat.beat_at.isoformat(),
+            "age_seconds": int(age.total_seconds()),
+            "ok": age <= STALE_CLOCK,
+        }
+    return jsonify({"database": "ok", "clock": clock}), 200
+
+
+def init_app(app: Flask) -> None:
+    """Register the webhooks and the health check."""
+    app.register_blueprint(bp)
