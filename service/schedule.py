@@ -6,9 +6,11 @@ this module loads the facts it needs, and reconciles the outbox with its answer:
   idempotency key, so two processes planning at once insert it once);
 - a text still ``planned`` is updated to what the plan says now (a new time, a new status
   such as ``skipped``), or ``cancelled`` when the plan no longer wants it;
-- a text the planner had cancelled comes back when the plan wants it again (an appointment
-  un-cancelled, or moved back);
-- anything already sent, or settled by the dispatcher, is never touched.
+- a text the planner had cancelled or skipped comes back when the plan wants it again (an
+  appointment un-cancelled or moved back, a next session that no longer comes first);
+- anything already sent, or skipped because the number opted out, is never touched; every
+  change is conditional on the status it was read with, so a text a dispatcher claimed in
+  the meantime is left to the dispatcher.
 """
 
 from __future__ import annotations
@@ -214,8 +216,7 @@ def _refresh(
     session: Session, row: OutboundMessage, message: planning.PlannedMessage, now: datetime
 ) -> bool:
     """Bring a row the dispatcher has not taken up to date with the plan; True if changed."""
-    revivable = row.status == "cancelled" and message.status == "planned"
-    if row.status != "planned" and not revivable:
+    if not _planners(row):
         return False
     new = (message.status, message.send_at, message.body, message.to)
     if (row.status, row.send_at, row.body, row.to_phone) == new:
@@ -229,9 +230,21 @@ def _refresh(
             send_at=message.send_at,
             body=message.body,
             to_phone=message.to,
-            error_message=None if message.status == "planned" else row.error_message,
+            error_message=None,  # a state the planner chose carries no outside reason
         )
     )
+
+
+def _planners(row: OutboundMessage) -> bool:
+    """True when the row's state is the planner's to change.
+
+    That is a text still planned, one the planner skipped or expired itself (no reason
+    recorded), or a cancelled one (its appointment may be live again). Anything sent, and
+    anything skipped because the number opted out or is invalid, is left alone.
+    """
+    if row.status in ("planned", "cancelled"):
+        return True
+    return row.status in ("skipped", "expired") and row.error_message is None
 
 
 def _transition(session: Session, row: OutboundMessage, now: datetime, **values: Any) -> int:
@@ -270,6 +283,8 @@ def replan_client(
 ) -> PlanCounts:
     """Re-plan every appointment of one client that may still need a text."""
     session.flush()
+    # Plan from what the database now holds, not from collections loaded before the edit.
+    session.expire_all()
     appointments = _client_appointments(session, [client_id], now - lookback(settings))
     return reconcile(session, settings, appointments, now)
 

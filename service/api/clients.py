@@ -212,7 +212,7 @@ def delete_contact(contact_id: int) -> tuple[str, int]:
     settings, session, user = current_settings(), get_session(), current_user()
     contact = _visible_contact(session, contact_id)
     client_id = contact.client_id
-    session.delete(contact)
+    contact.client.contacts.remove(contact)  # delete-orphan: the row goes with it
     session.flush()
     audit.record(session, user, "remove_contact", "client", client_id, contact_id=contact_id)
     schedule.replan_client(session, settings, client_id, utcnow())
