@@ -9,11 +9,20 @@ from typing import Any
 
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
+from werkzeug.routing import IntegerConverter
 
 from service import api, cli, db, webhooks
 from service.config import load_settings, settings_of
 
 log = logging.getLogger(__name__)
+
+
+class BoundedInt(IntegerConverter):
+    """A URL integer within the database's 32-bit id range."""
+
+    def __init__(self, map: Any, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("max", 2**31 - 1)
+        super().__init__(map, *args, **kwargs)
 
 
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:
@@ -40,6 +49,9 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
             x_proto=settings.trusted_proxies,
             x_host=settings.trusted_proxies,
         )
+    # Ids are 32-bit in the database; a larger one in a URL is simply not found (404),
+    # never a database error.
+    app.url_map.converters["int"] = BoundedInt
     db.init_app(app, settings.database_url)
     cli.init_app(app)
     api.init_app(app)

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, Flask
+from pathlib import Path
+
+from flask import Blueprint, Flask, Response
 
 from service.api import clients, errors, messages, schedule, simulator
 from service.api.auth import authenticate
+
+OPENAPI = Path(__file__).with_name("openapi.json")
 
 
 def init_app(app: Flask) -> None:
@@ -17,4 +21,10 @@ def init_app(app: Flask) -> None:
     api.register_blueprint(messages.bp)
     api.register_blueprint(simulator.bp)
     app.register_blueprint(api)
+    app.add_url_rule("/api/v1/openapi.json", "api_openapi", openapi_document)
     errors.init_app(app)
+
+
+def openapi_document() -> Response:
+    """The OpenAPI description of the API (public: it holds no data)."""
+    return Response(OPENAPI.read_bytes(), mimetype="application/json")

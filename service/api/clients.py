@@ -12,7 +12,7 @@ from service import audit, consent, schedule
 from service.access import client_for, visible_clients
 from service.api.auth import current_user
 from service.api.errors import ApiError, not_found
-from service.api.inputs import Fields, json_body
+from service.api.inputs import MAX_ID, Fields, json_body
 from service.api.serialize import client_json, contact_json, own_contact
 from service.config import Settings, current_settings
 from service.db import get_session, utcnow
@@ -32,7 +32,7 @@ def _therapist_id(session: Session, user: User, fields: Fields, default: int | N
     """The therapist a client belongs to: only an admin may choose another one."""
     if not fields.has("therapist_id"):
         return default
-    wanted = fields.integer("therapist_id", low=1, high=2**31 - 1)
+    wanted = fields.integer("therapist_id", low=1, high=MAX_ID)
     if wanted is None:
         return default if not user.is_admin else None
     if not user.is_admin and wanted != user.id:

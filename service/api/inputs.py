@@ -13,6 +13,7 @@ from service.api.errors import ApiError, invalid
 from service.phones import InvalidPhone, normalize
 
 _MISSING = object()
+MAX_ID = 2**31 - 1
 # Line breaks and tabs are text; other control characters (NUL above all, which PostgreSQL
 # cannot store) are not.
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
@@ -140,8 +141,8 @@ def query_int(name: str) -> int | None:
     raw = request.args.get(name)
     if raw is None or raw == "":
         return None
-    if not raw.isdigit() or len(raw) > 12:
-        raise invalid({name: "must be a positive whole number"})
+    if not raw.isdigit() or not 0 < int(raw) <= MAX_ID:
+        raise invalid({name: f"must be a whole number from 1 to {MAX_ID}"})
     return int(raw)
 
 

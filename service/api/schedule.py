@@ -14,7 +14,7 @@ from service import audit, schedule
 from service.access import client_for, scope_clients
 from service.api.auth import current_user
 from service.api.errors import invalid, not_found
-from service.api.inputs import Fields, json_body, query_datetime, query_int
+from service.api.inputs import MAX_ID, Fields, json_body, query_datetime, query_int
 from service.api.serialize import appointment_json, series_json
 from service.config import current_settings
 from service.db import get_session, utcnow
@@ -29,7 +29,7 @@ MAX_RANGE = timedelta(days=366)
 
 
 def _client(session: Session, fields: Fields) -> Client | None:
-    client_id = fields.integer("client_id", low=1, high=2**31 - 1)
+    client_id = fields.integer("client_id", low=1, high=MAX_ID)
     if client_id is None:
         fields.errors.setdefault("client_id", "is required")
         return None

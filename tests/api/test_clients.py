@@ -176,3 +176,9 @@ def test_unknown_paths_and_methods_answer_json(api: Api) -> None:
     assert missing.status_code == 404 and error_of(missing)["code"] == "not_found"
     wrong = api.delete("/clients")
     assert wrong.status_code == 405 and error_of(wrong)["code"] == "method_not_allowed"
+
+
+def test_ids_beyond_the_database_range_are_not_found_or_invalid(api: Api) -> None:
+    assert api.get("/clients/99999999999").status_code == 404
+    response = api.get("/messages", client_id="99999999999")
+    assert response.status_code == 422 and "client_id" in error_of(response)["fields"]
