@@ -11,7 +11,7 @@ from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.routing import IntegerConverter
 
-from service import api, cli, db, webhooks
+from service import api, cli, dashboard, db, webhooks
 from service.config import load_settings, settings_of
 
 log = logging.getLogger(__name__)
@@ -56,6 +56,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     cli.init_app(app)
     api.init_app(app)
     webhooks.init_app(app)
+    dashboard.init_app(app)
     return app
 
 

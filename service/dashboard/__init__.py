@@ -1,0 +1,84 @@
+"""The therapist dashboard: server-rendered pages behind a login, for the practice's staff.
+
+One parent blueprint carries what every page shares (the signed-in user, the login
+requirement, CSRF checks, error pages, security headers); each concern is a module with
+its own small blueprint nested in it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, Flask, Response, g, render_template, request
+from werkzeug.exceptions import HTTPException
+
+from service.config import current_settings
+from service.dashboard import (
+    admin,
+    auth,
+    client_forms,
+    clients,
+    demo,
+    export,
+    inbox,
+    messages,
+    schedule,
+    schedule_forms,
+    timefmt,
+)
+from service.dashboard.security import add_headers, check_csrf, csrf_token
+
+LABELS = {
+    "pain": "Pain alert",
+    "reschedule": "Reschedule request",
+    "not_understood": "Not understood",
+    "unknown_sender": "Unknown sender",
+    "delivery_failed": "Delivery failed",
+    "invalid_number": "Invalid number",
+    "opt_out": "Opted out",
+    "no_show": "No-show",
+}
+
+
+def _error_page(exc: HTTPException) -> tuple[str, int]:
+    """A calm page for 400/403/404/405/429 answers inside the dashboard."""
+    code = exc.code or 500
+    return render_template("error.html", code=code, title=exc.name, message=exc.description), code
+
+
+def _context() -> dict[str, Any]:
+    return {"user": g.get("user"), "settings": current_settings(), "labels": LABELS}
+
+
+def _secure(response: Response) -> Response:
+    """Security headers on every dashboard page and on the assets it loads."""
+    if request.endpoint == "static" or "dashboard" in request.blueprints:
+        return add_headers(response)
+    return response
+
+
+def init_app(app: Flask) -> None:
+    """Register the dashboard, its template helpers, headers, and the demo-data command."""
+    dashboard = Blueprint("dashboard", __name__)
+    dashboard.before_request(auth.load_user)
+    dashboard.before_request(auth.require_login)
+    dashboard.before_request(check_csrf)
+    dashboard.context_processor(_context)
+    for code in (400, 403, 404, 405, 413, 429):
+        dashboard.register_error_handler(code, _error_page)
+    for module in (auth, inbox, clients, client_forms, schedule_forms, schedule, messages):
+        dashboard.register_blueprint(module.bp)
+    dashboard.register_blueprint(export.bp)
+    dashboard.register_blueprint(admin.bp)
+    app.register_blueprint(dashboard)
+    app.after_request(_secure)
+    app.jinja_env.globals["csrf_token"] = csrf_token
+    app.jinja_env.filters.update(
+        when=timefmt.when,
+        clock=timefmt.clock,
+        day_of=timefmt.day_of,
+        iso=timefmt.iso,
+        zone_label=timefmt.zone_label,
+        long_date=timefmt.long_date,
+    )
+    app.cli.add_command(demo.demo_data_command)

@@ -1,0 +1,113 @@
+"""Signing in and out, and who the current user is."""
+
+from __future__ import annotations
+
+import functools
+import logging
+import math
+
+from flask import Blueprint, abort, g, redirect, render_template, request, session, url_for
+from werkzeug.security import check_password_hash, generate_password_hash
+from werkzeug.wrappers import Response
+
+from service import accounts, audit
+from service.dashboard import throttle
+from service.dashboard.security import csrf_token, safe_next
+from service.db import get_session, utcnow
+from service.models import User
+
+log = logging.getLogger(__name__)
+bp = Blueprint("auth", __name__)
+PUBLIC_ENDPOINTS = frozenset({"dashboard.auth.login"})
+
+
+@functools.cache
+def _decoy_hash() -> str:
+    # Checked against when the email is unknown, so both cases take the time of one scrypt
+    # and the answer time does not tell which emails have accounts.
+    return generate_password_hash("no account has this password")
+
+
+def current_user() -> User:
+    """The signed-in user of this request (views run only once one is loaded)."""
+    user: User = g.user
+    return user
+
+
+def load_user() -> None:
+    """Set ``g.user`` from the session; a deactivated account is signed out at once."""
+    g.user = None
+    user_id = session.get("user_id")
+    if not isinstance(user_id, int):
+        return
+    user = get_session().get(User, user_id)
+    if user is None or not user.active:
+        session.clear()
+        return
+    g.user = user
+
+
+def require_login() -> Response | None:
+    """Send anonymous visitors to the login page, remembering where they were going."""
+    if g.user is not None or request.endpoint in PUBLIC_ENDPOINTS:
+        return None
+    wanted = request.full_path.rstrip("?") if request.method == "GET" else None
+    return redirect(url_for("dashboard.auth.login", next=wanted))
+
+
+def require_admin() -> User:
+    """The current user when an admin; 403 otherwise."""
+    user = current_user()
+    if not user.is_admin:
+        abort(403)
+    return user
+
+
+@bp.route("/login", methods=["GET", "POST"])
+def login() -> Response | str | tuple[str, int]:
+    """Show the sign-in form; sign in with email and password, within the throttle."""
+    target = safe_next(request.values.get("next"), url_for("dashboard.inbox.index"))
+    if g.user is not None and request.method == "GET":
+        return redirect(target)
+    if request.method == "GET":
+        return render_template("login.html", email="", error=None, next=target)
+    email = request.form.get("email", "").strip()[:254]
+    password = request.form.get("password", "")
+    address = request.remote_addr or "unknown"
+    db, now = get_session(), utcnow()
+    locked = throttle.lock_for(db, email, address, now)
+    if locked is not None:
+        minutes = max(1, math.ceil((locked - now).total_seconds() / 60))
+        error = f"Too many failed sign-ins. Try again in {minutes} minutes."
+        log.warning("login locked for an account from %s", address)
+        return render_template("login.html", email=email, error=error, next=target), 429
+    user = accounts.find_user(db, email) if email else None
+    if user is None:
+        check_password_hash(_decoy_hash(), password)
+    if user is None or not accounts.check_password(user, password):
+        throttle.record_failure(db, email, address, now)
+        db.commit()
+        log.info("login failed from %s", address)
+        error = "That email and password do not match an active account."
+        return render_template("login.html", email=email, error=error, next=target)
+    _start_session(user)
+    audit.record(db, user, "login", "user", user.id, ip=address)
+    db.commit()
+    return redirect(target)
+
+
+def _start_session(user: User) -> None:
+    """Begin a fresh session for ``user``: nothing from before sign-in carries over."""
+    session.clear()
+    session["user_id"] = user.id
+    csrf_token()
+
+
+@bp.post("/logout")
+def logout() -> Response:
+    """Sign out and forget the session."""
+    db = get_session()
+    audit.record(db, current_user(), "logout", "user", current_user().id)
+    db.commit()
+    session.clear()
+    return redirect(url_for("dashboard.auth.login"))

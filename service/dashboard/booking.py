@@ -1,0 +1,208 @@
+"""Series and appointments changed from the dashboard; every change re-plans at once.
+
+The same database steps the JSON API takes (materialize the series, drop untouched future
+occurrences a new rule no longer has, re-plan the client's texts), without any request
+state: the views pass the session, the settings and ``now``, and commit.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from service import schedule
+from service.config import Settings
+from service.domain import recurrence
+from service.models import Appointment, AppointmentSeries, Client
+
+PRESETS: dict[str, tuple[str, str]] = {
+    "weekly": ("FREQ=WEEKLY", "Every week"),
+    "biweekly": ("FREQ=WEEKLY;INTERVAL=2", "Every 2 weeks"),
+    "fourweekly": ("FREQ=WEEKLY;INTERVAL=4", "Every 4 weeks"),
+    "monthly": ("FREQ=MONTHLY", "Every month, same date"),
+}
+CUSTOM = "custom"
+
+
+def instant(local: datetime, tz: str) -> datetime:
+    """A local wall-clock time in ``tz`` as an instant, to the whole minute."""
+    return recurrence.to_utc(local.replace(second=0, microsecond=0), ZoneInfo(tz))
+
+
+def end_of_day(day: date, tz: str) -> datetime:
+    """The instant a local date ends (a series ending on a date keeps that day's session)."""
+    return recurrence.to_utc(datetime.combine(day + timedelta(days=1), time()), ZoneInfo(tz))
+
+
+@dataclass(frozen=True)
+class RuleChoice:
+    """How a series' rule is shown in its form: a preset, or custom text, plus a count."""
+
+    repeat: str
+    custom: str
+    count: str
+
+
+def build_rule(repeat: str, custom: str, count: int | None) -> str:
+    """The RRULE for a preset or custom text, with ``COUNT`` added when a count is given."""
+    rule = PRESETS[repeat][0] if repeat in PRESETS else custom.strip().upper()
+    if rule.startswith("RRULE:"):
+        rule = rule[len("RRULE:") :]
+    if count is not None:
+        rule = f"{rule};COUNT={count}"
+    return rule
+
+
+def split_rule(rrule: str) -> RuleChoice:
+    """The form values that rebuild ``rrule``."""
+    parts = rrule.split(";")
+    counts = [p for p in parts if p.startswith("COUNT=")]
+    rest = ";".join(p for p in parts if not p.startswith("COUNT="))
+    count = counts[0].removeprefix("COUNT=") if len(counts) == 1 else ""
+    for name, (rule, _) in PRESETS.items():
+        if rule == rest and (count or not counts):
+            return RuleChoice(name, "", count)
+    return RuleChoice(CUSTOM, rrule, "")
+
+
+def describe_rule(rrule: str) -> str:
+    """The rule in words when it is a preset (with its count), else the rule itself."""
+    choice = split_rule(rrule)
+    if choice.repeat == CUSTOM:
+        return f"Custom rule {rrule}"
+    words = PRESETS[choice.repeat][1]
+    return f"{words}, {choice.count} sessions" if choice.count else words
+
+
+def rematerialize(
+    session: Session, settings: Settings, series: AppointmentSeries, now: datetime
+) -> None:
+    """Make the series' future untouched occurrences match its rule, then re-plan the texts."""
+    horizon = now + timedelta(days=settings.planning_horizon_days)
+    zone = ZoneInfo(series.timezone)
+    keep = set(
+        recurrence.occurrences(
+            series.rrule, series.starts_local, zone, now, horizon, until=series.ends_at
+        )
+    )
+    schedule.remove_future_occurrences(session, series, now, keep)
+    length = timedelta(minutes=series.duration_minutes)
+    for appointment in session.scalars(
+        select(Appointment).where(
+            Appointment.series_id == series.id,
+            Appointment.detached.is_(False),
+            Appointment.starts_at > now,
+        )
+    ):
+        appointment.ends_at = appointment.starts_at + length
+    schedule.materialize(session, series, now, horizon)
+    series.planned_until = horizon
+    schedule.replan_client(session, settings, series.client_id, now)
+
+
+def create_series(
+    session: Session,
+    settings: Settings,
+    client: Client,
+    *,
+    starts_local: datetime,
+    rrule: str,
+    duration: int,
+    ends_at: datetime | None,
+    now: datetime,
+) -> AppointmentSeries:
+    """Start a recurring schedule and plan its occurrences up to the horizon."""
+    series = AppointmentSeries(
+        client_id=client.id,
+        rrule=rrule,
+        starts_local=starts_local.replace(second=0, microsecond=0),
+        timezone=client.timezone,
+        duration_minutes=duration,
+        ends_at=ends_at,
+    )
+    session.add(series)
+    session.flush()
+    rematerialize(session, settings, series, now)
+    return series
+
+
+def end_series(
+    session: Session, settings: Settings, series: AppointmentSeries, now: datetime
+) -> None:
+    """End a series now: its future untouched occurrences and their texts go away."""
+    series.ends_at = min(series.ends_at or now, now)
+    rematerialize(session, settings, series, now)
+
+
+def book(
+    session: Session,
+    settings: Settings,
+    client: Client,
+    *,
+    starts_at: datetime,
+    duration: int,
+    status: str,
+    now: datetime,
+) -> Appointment:
+    """Book one appointment (a past one recorded as completed gets its check-ins)."""
+    appointment = Appointment(
+        client_id=client.id,
+        starts_at=starts_at,
+        ends_at=starts_at + timedelta(minutes=duration),
+        status=status,
+    )
+    session.add(appointment)
+    session.flush()
+    schedule.replan_client(session, settings, client.id, now)
+    return appointment
+
+
+def change(
+    session: Session,
+    settings: Settings,
+    appointment: Appointment,
+    now: datetime,
+    *,
+    status: str | None = None,
+    starts_at: datetime | None = None,
+    duration: int | None = None,
+) -> None:
+    """Move, re-time or change the status of one appointment; it leaves its series' edits."""
+    length = (
+        timedelta(minutes=duration) if duration else appointment.ends_at - appointment.starts_at
+    )
+    if starts_at is not None:
+        appointment.starts_at = starts_at
+    appointment.ends_at = appointment.starts_at + length
+    if status is not None:
+        appointment.status = status
+    appointment.detached = True
+    schedule.replan_client(session, settings, appointment.client_id, now)
+
+
+def materialize_range(
+    session: Session,
+    settings: Settings,
+    client_ids: Iterable[int],
+    start: datetime,
+    end: datetime,
+    now: datetime,
+) -> int:
+    """Materialize these clients' occurrences in [start, end), never before a series began."""
+    ids = sorted(set(client_ids))
+    if not ids:
+        return 0
+    touched: set[int] = set()
+    for series in session.scalars(
+        select(AppointmentSeries).where(AppointmentSeries.client_id.in_(ids))
+    ):
+        if schedule.materialize(session, series, max(start, series.created_at), end):
+            touched.add(series.client_id)
+    for client_id in sorted(touched):
+        schedule.replan_client(session, settings, client_id, now)
+    return len(touched)

@@ -1,0 +1,219 @@
+"""What the client page shows: contacts, schedule, the message thread, the pain chart."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from flask import render_template
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session
+
+from service import consent
+from service.config import current_settings
+from service.dashboard import booking, charts, outbox
+from service.dashboard.auth import current_user
+from service.dashboard.forms import Form
+from service.db import get_session, utcnow
+from service.domain import recurrence
+from service.models import (
+    Alert,
+    Appointment,
+    AppointmentSeries,
+    Client,
+    Contact,
+    InboundMessage,
+    OutboundMessage,
+    User,
+)
+
+THREAD_LIMIT = 150
+SHOWN_STATUSES = ("sent", "delivered", "undelivered", "failed", "unknown")
+RECENT = timedelta(days=14)
+STATUS_WORDS = {
+    "planned": "Queued",
+    "sending": "Sending",
+    "unknown": "Unconfirmed",
+    "sent": "Sent",
+    "delivered": "Delivered",
+    "undelivered": "Not delivered",
+    "failed": "Failed",
+    "skipped": "Not sent",
+    "cancelled": "Cancelled",
+    "expired": "Expired",
+}
+
+
+@dataclass(frozen=True)
+class ThreadItem:
+    """One text in the conversation, either way."""
+
+    at: datetime
+    incoming: bool
+    body: str
+    who: str
+    kind: str
+    status: str
+    detail: str
+
+
+def thread(session: Session, client: Client) -> list[ThreadItem]:
+    """The client's texts both ways, oldest first, as a phone would show them."""
+    names = {c.id: f"{c.name} ({c.relation})" for c in client.contacts}
+    out = session.scalars(
+        select(OutboundMessage)
+        .where(
+            OutboundMessage.client_id == client.id,
+            or_(OutboundMessage.status.in_(SHOWN_STATUSES), OutboundMessage.kind == "manual"),
+        )
+        .order_by(OutboundMessage.send_at.desc(), OutboundMessage.id.desc())
+        .limit(THREAD_LIMIT)
+    )
+    items = [
+        ThreadItem(
+            at=m.sent_at or m.send_at,
+            incoming=False,
+            body=m.body,
+            who=names.get(m.contact_id or 0, "a former contact"),
+            kind=m.kind,
+            status=STATUS_WORDS.get(m.status, m.status),
+            detail=(m.error_message or "") if m.status in ("skipped", "failed", "expired") else "",
+        )
+        for m in out
+    ]
+    incoming = session.scalars(
+        select(InboundMessage)
+        .where(InboundMessage.client_id == client.id)
+        .order_by(InboundMessage.received_at.desc(), InboundMessage.id.desc())
+        .limit(THREAD_LIMIT)
+    )
+    items += [
+        ThreadItem(
+            at=r.received_at,
+            incoming=True,
+            body=r.body,
+            who=names.get(r.contact_id or 0, "a former contact"),
+            kind=r.intent or "",
+            status="Received",
+            detail=f"pain {r.pain_score}/10" if r.pain_score is not None else "",
+        )
+        for r in incoming
+    ]
+    items.sort(key=lambda item: item.at)
+    return items[-THREAD_LIMIT:]
+
+
+def pain_chart(session: Session, client: Client, now: datetime) -> charts.PainChart | None:
+    """The client's pain scores over time, each session marked."""
+    since = now - charts.MAX_SPAN
+    scores = session.execute(
+        select(InboundMessage.received_at, InboundMessage.pain_score)
+        .where(
+            InboundMessage.client_id == client.id,
+            InboundMessage.pain_score.is_not(None),
+            InboundMessage.received_at >= since,
+        )
+        .order_by(InboundMessage.received_at)
+    ).all()
+    sessions = session.scalars(
+        select(Appointment.starts_at).where(
+            Appointment.client_id == client.id,
+            Appointment.starts_at >= since,
+            Appointment.starts_at <= now,
+            Appointment.status.in_(("scheduled", "confirmed", "completed")),
+        )
+    ).all()
+    threshold = current_settings().pain_alert_threshold
+    return charts.pain_chart(
+        [(at, score) for at, score in scores if score is not None],
+        list(sessions),
+        client.timezone,
+        now,
+        threshold=threshold,
+    )
+
+
+def reply_form(client: Client, data: Form | None = None) -> Form:
+    """The compose form: a fresh key, the client's own number chosen first."""
+    if data is not None:
+        return data
+    own = next((c for c in client.contacts if c.relation == "self"), None)
+    first = own or (client.contacts[0] if client.contacts else None)
+    return Form(defaults={"key": outbox.new_key(), "contact_id": str(first.id) if first else ""})
+
+
+def render_client_page(
+    client: Client,
+    reply: Form | None = None,
+    *,
+    refusal: str | None = None,
+    quiet_warning: bool = False,
+    status: int = 200,
+) -> tuple[str, int]:
+    """The client page; ``reply`` carries a compose form being shown again."""
+    db, user, now = get_session(), current_user(), utcnow()
+    known = consent.numbers(db, (c.phone for c in client.contacts))
+    series = db.scalars(
+        select(AppointmentSeries)
+        .where(AppointmentSeries.client_id == client.id)
+        .order_by(AppointmentSeries.created_at)
+    ).all()
+    upcoming = {
+        s.id: recurrence.next_starts(
+            s.rrule, s.starts_local, ZoneInfo(s.timezone), now, 3, until=s.ends_at
+        )
+        for s in series
+    }
+    appointments = db.scalars(
+        select(Appointment)
+        .where(Appointment.client_id == client.id, Appointment.starts_at >= now - RECENT)
+        .order_by(Appointment.starts_at, Appointment.id)
+        .limit(30)
+    ).all()
+    planned = db.scalars(
+        select(OutboundMessage)
+        .where(OutboundMessage.client_id == client.id, OutboundMessage.status == "planned")
+        .where(OutboundMessage.kind != "manual")
+        .order_by(OutboundMessage.send_at)
+        .limit(5)
+    ).all()
+    alerts = db.execute(
+        select(Alert, User.name)
+        .outerjoin(User, User.id == Alert.handled_by_id)
+        .where(Alert.client_id == client.id)
+        .order_by(Alert.created_at.desc(), Alert.id.desc())
+        .limit(30)
+    ).all()
+    therapists = (
+        db.scalars(select(User).where(User.active.is_(True)).order_by(User.name)).all()
+        if user.is_admin
+        else []
+    )
+    quiet = outbox.quiet_now(client, current_settings().quiet_hours, now)
+    return render_template(
+        "clients/page.html",
+        client=client,
+        contacts=_contacts(client),
+        known=known,
+        series=series,
+        upcoming=upcoming,
+        describe=booking.describe_rule,
+        appointments=appointments,
+        now=now,
+        planned=planned,
+        alerts=alerts,
+        thread=thread(db, client),
+        chart=pain_chart(db, client, now),
+        reply=reply_form(client, reply),
+        refusal=refusal,
+        quiet_warning=quiet_warning,
+        quiet_now=quiet,
+        therapists=therapists,
+        status_words=STATUS_WORDS,
+    ), status
+
+
+def _contacts(client: Client) -> list[Contact]:
+    """The client's own number first, then caregivers in the order they were added."""
+    return sorted(client.contacts, key=lambda c: (c.relation != "self", c.id))

@@ -1,0 +1,102 @@
+"""The client list (search, latest pain, trend, next session, badges) and reassignment."""
+
+from __future__ import annotations
+
+import re
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from sqlalchemy import func, or_, select
+from werkzeug.wrappers import Response
+
+from service import audit
+from service.access import client_for, visible_clients
+from service.dashboard import charts, queries
+from service.dashboard.auth import current_user, require_admin
+from service.dashboard.client_page import render_client_page
+from service.db import get_session, utcnow
+from service.models import Client, Contact, User
+
+bp = Blueprint("clients", __name__)
+PAGE = 50
+
+
+def _search(q: str) -> object:
+    """The WHERE clause of a search by name or by (part of) a phone number."""
+    by_name = func.lower(Client.name).contains(q.lower(), autoescape=True)
+    digits = re.sub(r"\D", "", q)
+    if len(digits) < 3:
+        return by_name
+    by_phone = Client.id.in_(
+        select(Contact.client_id).where(Contact.phone.contains(digits, autoescape=True))
+    )
+    return or_(by_name, by_phone)
+
+
+@bp.get("/clients")
+def index() -> str:
+    """Clients the user may see, searchable; each with pain, trend, next session and badges."""
+    db, user, now = get_session(), current_user(), utcnow()
+    q = request.args.get("q", "").strip()[:100]
+    page = max(1, min(request.args.get("page", 1, type=int) or 1, 10_000))
+    query = visible_clients(user)
+    if q:
+        query = query.where(_search(q))  # type: ignore[arg-type]
+    rows = db.execute(
+        query.add_columns(User.name)
+        .outerjoin(User, User.id == Client.therapist_id)
+        .offset((page - 1) * PAGE)
+        .limit(PAGE + 1)
+    ).all()
+    more = len(rows) > PAGE
+    rows = rows[:PAGE]
+    ids = [client.id for client, _ in rows]
+    pain = queries.latest_pain(db, ids)
+    items = [
+        {
+            "client": client,
+            "therapist": therapist,
+            "pain": pain.get(client.id, []),
+            "trend": charts.sparkline([p.score for p in pain.get(client.id, [])]),
+        }
+        for client, therapist in rows
+    ]
+    return render_template(
+        "clients/list.html",
+        items=items,
+        q=q,
+        page=page,
+        more=more,
+        upcoming=queries.next_appointments(db, ids, now),
+        reach=queries.reach(db, ids),
+    )
+
+
+@bp.get("/clients/<int:client_id>")
+def show(client_id: int) -> tuple[str, int]:
+    """One client's record; every view is written to the audit log."""
+    db, user = get_session(), current_user()
+    client = client_for(db, user, client_id)
+    if client is None:
+        abort(404)
+    audit.record(db, user, "view", "client", client.id, via="dashboard")
+    db.commit()
+    return render_client_page(client)
+
+
+@bp.post("/clients/<int:client_id>/therapist")
+def reassign(client_id: int) -> Response:
+    """Give a client to another active therapist (admins only)."""
+    db, admin = get_session(), require_admin()
+    client = client_for(db, admin, client_id)
+    if client is None:
+        abort(404)
+    wanted = request.form.get("therapist_id", type=int)
+    therapist = db.get(User, wanted) if wanted else None
+    if therapist is None or not therapist.active:
+        flash("Choose an active account to take this client.", "error")
+        return redirect(url_for("dashboard.clients.show", client_id=client.id))
+    before, client.therapist_id = client.therapist_id, therapist.id
+    audit.record(db, admin, "reassign", "client", client.id, before=before, after=therapist.id)
+    db.commit()
+    flash(f"{client.name} is now with {therapist.name}.")
+    return redirect(url_for("dashboard.clients.show", client_id=client.id))

@@ -1,0 +1,326 @@
+"""Demo data: a small practice with two therapists, eight weeks of history and open alerts.
+
+Texts are planned by the real planner, as if the series had been entered eight weeks ago;
+those due by now are then recorded as delivered and answered. ``flask --app service
+demo-data`` loads it into an empty development database.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+import click
+from flask.cli import with_appcontext
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from service import accounts, consent, schedule
+from service.alerts import raise_alert
+from service.config import Settings, current_settings
+from service.db import get_db, utcnow
+from service.domain import recurrence, texts
+from service.models import (
+    Appointment,
+    AppointmentSeries,
+    Client,
+    Contact,
+    InboundMessage,
+    OutboundMessage,
+    User,
+)
+
+PASSWORD = "demo-password"
+ADMIN_EMAIL = "admin@touchbase.demo"
+WEEKS = 8
+
+
+@dataclass(frozen=True)
+class Person:
+    """One demo client: who, whose, which weekday and hour, and the pain answers given."""
+
+    name: str
+    phone: str
+    therapist: str
+    weekday: int
+    hour: int
+    pains: tuple[int, ...]
+    language: str = "en"
+    interval: int = 1
+
+
+PEOPLE = (
+    Person("Maria Lopez", "+16175550111", "ana", 0, 10, (6, 6, 5, 5, 4, 4, 3, 9), "es"),
+    Person("Sam Lee", "+16175550123", "ana", 2, 15, (7, 6, 6, 5, 4, 4, 3, 3)),
+    Person("Priya Natarajan", "+16175550131", "ana", 3, 9, (4, 4, 3)),
+    Person("Grace Kim", "+16175550151", "ben", 1, 11, (5, 4, 5, 3), interval=2),
+    Person("Luis Ortega", "+16175550161", "ben", 4, 13, (8, 7, 7, 6, 6, 5, 5, 4)),
+)
+
+
+def _users(session: Session) -> dict[str, User]:
+    """The demo accounts: an admin and two therapists, all with the demo password."""
+    return {
+        "admin": accounts.create_user(session, ADMIN_EMAIL, "Avery Admin", PASSWORD, admin=True),
+        "ana": accounts.create_user(session, "ana@touchbase.demo", "Ana Ruiz", PASSWORD),
+        "ben": accounts.create_user(session, "ben@touchbase.demo", "Ben Okafor", PASSWORD),
+    }
+
+
+def _series(session: Session, client: Client, person: Person, now: datetime) -> None:
+    """A series begun ``WEEKS`` ago on the person's weekday, materialized to the horizon."""
+    zone = ZoneInfo(client.timezone)
+    today = now.astimezone(zone).date()
+    first = today - timedelta(weeks=WEEKS)
+    first += timedelta(days=(person.weekday - first.weekday()) % 7)
+    starts_local = datetime.combine(first, time(person.hour))
+    begins = recurrence.to_utc(starts_local, zone)
+    rule = "FREQ=WEEKLY" + (f";INTERVAL={person.interval}" if person.interval > 1 else "")
+    series = AppointmentSeries(
+        client_id=client.id,
+        rrule=rule,
+        starts_local=starts_local,
+        timezone=client.timezone,
+        duration_minutes=60,
+        created_at=begins - timedelta(days=7),
+    )
+    session.add(series)
+    session.flush()
+    schedule.materialize(session, series, begins, now + timedelta(days=14))
+
+
+def _deliver_history(session: Session, settings: Settings, now: datetime) -> None:
+    """Plan every text as if eight weeks ago, then mark those due by now as delivered."""
+    appointments = list(
+        session.scalars(select(Appointment).order_by(Appointment.client_id, Appointment.starts_at))
+    )
+    early = min(a.starts_at for a in appointments) - timedelta(days=2)
+    schedule.reconcile(session, settings, appointments, early)
+    for message in session.scalars(
+        select(OutboundMessage).where(
+            OutboundMessage.status == "planned", OutboundMessage.send_at <= now
+        )
+    ):
+        message.status, message.sent_at = "delivered", message.send_at
+        message.provider_sid, message.attempts = f"SMdemo{message.id:026d}", 1
+    for appointment in appointments:
+        if appointment.ends_at <= now:
+            appointment.status = "completed"
+    session.flush()
+    schedule.reconcile(session, settings, appointments, now)
+
+
+def _answer(
+    session: Session,
+    settings: Settings,
+    client: Client,
+    asked: OutboundMessage,
+    body: str,
+    *,
+    intent: str,
+    pain: int | None = None,
+) -> InboundMessage:
+    """A reply to ``asked`` twenty minutes after it, with our acknowledgement."""
+    at = (asked.sent_at or asked.send_at) + timedelta(minutes=20)
+    reply = InboundMessage(
+        provider_sid=f"SMdemoin{asked.id:024d}",
+        from_phone=asked.to_phone,
+        to_phone=settings.practice_phone or "",
+        body=body,
+        received_at=at,
+        client_id=client.id,
+        contact_id=asked.contact_id,
+        intent=intent,
+        pain_score=pain,
+        answers_message_id=asked.id,
+        appointment_id=asked.appointment_id,
+        processed_at=at,
+    )
+    session.add(reply)
+    ack = texts.ack(client.language, intent, settings.practice_name, settings.practice_phone or "")
+    if ack:
+        session.add(
+            OutboundMessage(
+                idempotency_key=f"reply:{reply.provider_sid}",
+                client_id=client.id,
+                contact_id=asked.contact_id,
+                appointment_id=asked.appointment_id,
+                to_phone=asked.to_phone,
+                kind="reply",
+                body=ack,
+                send_at=at,
+                sent_at=at,
+                status="sent",
+                attempts=1,
+            )
+        )
+    session.flush()
+    return reply
+
+
+def _pain_answers(
+    session: Session, settings: Settings, client: Client, person: Person, now: datetime
+) -> None:
+    """Answer the first check-in after each past session with the person's next pain score."""
+    checkins = session.scalars(
+        select(OutboundMessage)
+        .where(
+            OutboundMessage.client_id == client.id,
+            OutboundMessage.kind == "checkin",
+            OutboundMessage.status == "delivered",
+        )
+        .order_by(OutboundMessage.send_at)
+    ).all()
+    firsts: dict[int | None, OutboundMessage] = {}
+    for message in checkins:
+        firsts.setdefault(message.appointment_id, message)
+    asked = list(firsts.values())[-len(person.pains) :]
+    for message, pain in zip(asked, person.pains[-len(asked) :], strict=True):
+        reply = _answer(session, settings, client, message, str(pain), intent="pain", pain=pain)
+        if pain >= settings.pain_alert_threshold:
+            raise_alert(
+                session,
+                "pain",
+                reply.received_at,
+                client_id=client.id,
+                phone=reply.from_phone,
+                inbound_id=reply.id,
+                detail=f"pain {pain}/10",
+            )
+
+
+def load(session: Session, settings: Settings, now: datetime) -> dict[str, User]:
+    """Add the demo practice to an empty database (not committed); the accounts made."""
+    users = _users(session)
+    clients: dict[str, Client] = {}
+    for person in PEOPLE:
+        client = Client(
+            name=person.name,
+            timezone=settings.practice_timezone,
+            language=person.language,
+            therapist_id=users[person.therapist].id,
+        )
+        client.contacts.append(
+            Contact(name=person.name, relation="self", phone=person.phone, checkins=True)
+        )
+        session.add(client)
+        session.flush()
+        clients[person.name] = client
+        _series(session, client, person, now)
+    clients["Maria Lopez"].contacts.append(
+        Contact(name="Rosa Lopez", relation="parent", phone="+16175550112", checkins=False)
+    )
+    tom = Client(
+        name="Tom Becker", timezone=settings.practice_timezone, therapist_id=users["ana"].id
+    )
+    tom.contacts.append(Contact(name="Tom Becker", relation="self", phone="+16175550141"))
+    session.add(tom)
+    session.flush()
+    session.add(
+        Appointment(
+            client_id=tom.id,
+            starts_at=now + timedelta(days=3, hours=2),
+            ends_at=now + timedelta(days=3, hours=3),
+            status="scheduled",
+        )
+    )
+    session.flush()
+    _deliver_history(session, settings, now)
+    for person in PEOPLE:
+        _pain_answers(session, settings, clients[person.name], person, now)
+    _alerts(session, settings, clients, tom, users, now)
+    return users
+
+
+def _alerts(
+    session: Session,
+    settings: Settings,
+    clients: dict[str, Client],
+    tom: Client,
+    users: dict[str, User],
+    now: datetime,
+) -> None:
+    """The open and handled alerts a practice might have on a Tuesday morning."""
+    sam, luis, priya = clients["Sam Lee"], clients["Luis Ortega"], clients["Priya Natarajan"]
+    last = session.scalar(
+        select(OutboundMessage)
+        .where(OutboundMessage.client_id == sam.id, OutboundMessage.status == "delivered")
+        .order_by(OutboundMessage.send_at.desc())
+        .limit(1)
+    )
+    if last is not None:
+        reply = _answer(session, settings, sam, last, "R can we do Thursday?", intent="reschedule")
+        raise_alert(
+            session,
+            "reschedule",
+            reply.received_at,
+            client_id=sam.id,
+            phone=reply.from_phone,
+            inbound_id=reply.id,
+            detail="can we do Thursday?",
+        )
+    old = raise_alert(
+        session, "not_understood", now - timedelta(days=9), client_id=sam.id, detail="ok see you"
+    )
+    old.handled_at, old.handled_by_id = now - timedelta(days=9, hours=-2), users["ana"].id
+    raise_alert(
+        session,
+        "not_understood",
+        now - timedelta(hours=5),
+        client_id=luis.id,
+        detail="Can I bring my own oil?",
+    )
+    consent.opt_out(session, priya.contacts[0].phone, now - timedelta(days=2))
+    raise_alert(
+        session,
+        "opt_out",
+        now - timedelta(days=2),
+        client_id=priya.id,
+        phone=priya.contacts[0].phone,
+        detail="asked to stop texts",
+    )
+    consent.mark_invalid(session, tom.contacts[0].phone, "provider error 21211", now)
+    raise_alert(
+        session,
+        "invalid_number",
+        now - timedelta(hours=1),
+        client_id=tom.id,
+        phone=tom.contacts[0].phone,
+        detail="provider error 21211",
+    )
+    stranger = InboundMessage(
+        provider_sid="SMdemostranger",
+        from_phone="+16175550199",
+        body="Hi, is this the massage place?",
+        received_at=now - timedelta(hours=3),
+        intent="other",
+        processed_at=now - timedelta(hours=3),
+    )
+    session.add(stranger)
+    session.flush()
+    raise_alert(
+        session,
+        "unknown_sender",
+        stranger.received_at,
+        phone=stranger.from_phone,
+        inbound_id=stranger.id,
+        detail="a text from a number that matches no client",
+    )
+
+
+@click.command("demo-data")
+@with_appcontext
+def demo_data_command() -> None:
+    """Load a demo practice (accounts, clients, eight weeks of texts) into an empty database."""
+    settings = current_settings()
+    if settings.env == "production":
+        raise click.ClickException("demo data is refused when TOUCHBASE_ENV=production")
+    with get_db().session() as session:
+        if accounts.find_user(session, ADMIN_EMAIL) is not None:
+            raise click.ClickException("the demo data is already loaded")
+        users = load(session, settings, utcnow())
+        session.commit()
+    click.echo(f"demo practice loaded; every account's password is {PASSWORD!r}:")
+    for user in users.values():
+        click.echo(f"  {user.email} ({user.role})")

@@ -1,0 +1,65 @@
+"""Texting a client's contact from the client page."""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Blueprint, abort, flash, redirect, request, url_for
+from werkzeug.wrappers import Response
+
+from service import audit
+from service.access import client_for
+from service.config import current_settings
+from service.dashboard import outbox
+from service.dashboard.auth import current_user
+from service.dashboard.client_page import render_client_page
+from service.dashboard.forms import Form
+from service.db import get_session, utcnow
+from service.phones import mask
+
+log = logging.getLogger(__name__)
+bp = Blueprint("messages", __name__)
+
+
+@bp.post("/clients/<int:client_id>/messages")
+def send(client_id: int) -> Response | tuple[str, int]:
+    """Queue a text to one of the client's contacts, refusing numbers that must not get one.
+
+    Inside quiet hours the text waits for a second, explicit confirmation.
+    """
+    db, user, now = get_session(), current_user(), utcnow()
+    client = client_for(db, user, client_id)
+    if client is None:
+        abort(404)
+    form = Form(request.form)
+    body = form.text("body", required=True, max_length=outbox.MAX_BODY)
+    contacts = {str(c.id): c for c in client.contacts}
+    contact = contacts.get(form.raw("contact_id"))
+    if contact is None:
+        form.errors["contact_id"] = "Choose who gets the text."
+    key = form.raw("key")
+    if not outbox.valid_key(key):
+        # A form from before a deploy, or hand-made: give it a key so the retry works.
+        form.values["key"] = outbox.new_key()
+        form.errors.setdefault("body", "The form was incomplete; check the text and send again.")
+    if not form.ok or contact is None or body is None:
+        return render_client_page(client, form, status=422)
+    refusal = outbox.refusal(db, contact.phone)
+    if refusal is not None:
+        return render_client_page(client, form, refusal=refusal, status=422)
+    quiet = outbox.quiet_now(client, current_settings().quiet_hours, now)
+    if quiet and form.raw("confirm_quiet") != "yes":
+        return render_client_page(client, form, quiet_warning=True, status=200)
+    message = outbox.queue(
+        db, client=client, contact=contact, body=body, key=key, user=user, now=now
+    )
+    if message is not None:
+        audit.record(
+            db, user, "send_text", "client", client.id, contact=contact.id, message=message.id
+        )
+        log.info("manual text queued for %s by user %s", mask(contact.phone), user.id)
+        flash(f"Text to {contact.name} queued; it goes out within a minute.")
+    else:
+        flash("That text was already queued.")
+    db.commit()
+    return redirect(url_for("dashboard.clients.show", client_id=client.id) + "#thread")

@@ -1,0 +1,95 @@
+"""Texts a therapist types: checked against consent, then queued for the dispatcher.
+
+The dashboard never sends: it writes a ``manual`` row to the outbox, ``planned`` for now,
+and the dispatcher sends it like any other text (its final check sees an opt-out that
+arrives in between). The key comes from the form, so a double click queues one text.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime, time
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from service import consent
+from service.dashboard.timefmt import day_of
+from service.domain.planning import in_quiet_hours
+from service.models import Client, Contact, OutboundMessage, User
+
+MAX_BODY = 640  # four GSM-7 segments: a reply, not a newsletter
+
+
+def new_key() -> str:
+    """A fresh idempotency key for one compose form."""
+    return f"manual:{uuid.uuid4()}"
+
+
+def valid_key(value: str) -> bool:
+    """True when ``value`` is a key ``new_key`` could have made."""
+    prefix, _, rest = value.partition(":")
+    try:
+        return prefix == "manual" and str(uuid.UUID(rest)) == rest
+    except ValueError:
+        return False
+
+
+def refusal(session: Session, phone: str) -> str | None:
+    """Why this number must not be texted now, or None when it may be."""
+    row = consent.numbers(session, [phone]).get(phone)
+    if row is None:
+        return None
+    if row.opted_out and row.opted_out_at is not None:
+        return (
+            f"This number opted out of texts on {day_of(row.opted_out_at, 'UTC')} "
+            "(it replied STOP). Nothing can be sent to it until it replies START."
+        )
+    if row.invalid_at is not None:
+        reason = row.invalid_reason or "the carrier refused it"
+        return f"This number cannot receive texts ({reason}). Check it with the client."
+    return None
+
+
+def quiet_now(client: Client, quiet: tuple[time, time], now: datetime) -> bool:
+    """True when it is inside quiet hours where the client lives."""
+    return in_quiet_hours(now, ZoneInfo(client.timezone), quiet[0], quiet[1])
+
+
+def queue(
+    session: Session,
+    *,
+    client: Client,
+    contact: Contact,
+    body: str,
+    key: str,
+    user: User,
+    now: datetime,
+) -> OutboundMessage | None:
+    """Queue a manual text for now; None when this key was already queued (a double submit)."""
+    dialect = session.get_bind().dialect.name
+    insert = (postgresql if dialect == "postgresql" else sqlite).insert
+    inserted = session.scalar(
+        insert(OutboundMessage)
+        .values(
+            idempotency_key=key,
+            client_id=client.id,
+            contact_id=contact.id,
+            to_phone=contact.phone,
+            kind="manual",
+            body=body,
+            send_at=now,
+            status="planned",
+            attempts=0,
+            created_by_id=user.id,
+            created_at=now,
+            updated_at=now,
+        )
+        .on_conflict_do_nothing(index_elements=["idempotency_key"])
+        .returning(OutboundMessage.id)
+    )
+    if inserted is None:
+        return None
+    return session.scalar(select(OutboundMessage).where(OutboundMessage.id == inserted))

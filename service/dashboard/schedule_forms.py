@@ -1,0 +1,252 @@
+"""Forms for series and one-off appointments, and the cancel/confirm/no-show/move actions."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from sqlalchemy.orm import Session
+from werkzeug.wrappers import Response
+
+from service import audit
+from service.access import client_for
+from service.config import current_settings
+from service.dashboard import booking
+from service.dashboard.auth import current_user
+from service.dashboard.forms import Form
+from service.dashboard.security import safe_next
+from service.dashboard.timefmt import input_value
+from service.db import get_session, utcnow
+from service.domain import recurrence
+from service.models import APPOINTMENT_STATUSES, Appointment, AppointmentSeries, Client
+
+bp = Blueprint("schedule_forms", __name__)
+REPEATS = (*booking.PRESETS, booking.CUSTOM)
+MAX_MINUTES = 12 * 60
+DONE = {
+    "confirmed": "confirmed",
+    "cancelled": "cancelled",
+    "no_show": "marked as a no-show",
+    "completed": "marked as done",
+    "scheduled": "back on the schedule",
+}
+
+
+def _visible_client(db: Session, client_id: int) -> Client:
+    client = client_for(db, current_user(), client_id)
+    if client is None:
+        abort(404)
+    return client
+
+
+def _back(client_id: int) -> Response:
+    return redirect(url_for("dashboard.clients.show", client_id=client_id) + "#schedule")
+
+
+@dataclass(frozen=True)
+class SeriesInput:
+    """The checked values of the series form."""
+
+    starts_local: datetime
+    rule: str
+    duration: int
+    ends_at: datetime | None
+
+
+def _read_series(form: Form, tz: str) -> SeriesInput | None:
+    """Check the series form; None when a field is wrong (errors recorded on ``form``)."""
+    starts = form.local_datetime("starts")
+    duration = form.integer("duration", low=5, high=MAX_MINUTES, required=True)
+    repeat = form.choice("repeat", REPEATS, "weekly") or "weekly"
+    count = form.integer("count", low=1, high=500)
+    ends_on = form.date("ends_on")
+    custom = form.text("rrule", required=repeat == booking.CUSTOM, max_length=400) or ""
+    rule = booking.build_rule(repeat, custom, count)
+    rule_field = "rrule" if repeat == booking.CUSTOM else "repeat"
+    if count is not None and repeat == booking.CUSTOM and "COUNT=" in custom.upper():
+        form.errors["count"] = "The custom rule already says how many sessions."
+    if starts is not None and rule_field not in form.errors and "count" not in form.errors:
+        try:
+            recurrence.parse_rule(rule, starts, tz=ZoneInfo(tz))
+        except recurrence.InvalidRule as exc:
+            form.errors[rule_field] = f"{exc}."
+    if not form.ok or starts is None or duration is None:
+        return None
+    ends_at = booking.end_of_day(ends_on, tz) if ends_on else None
+    if ends_at is not None and ends_at <= booking.instant(starts, tz):
+        form.errors["ends_on"] = "The series must end after its first session."
+        return None
+    return SeriesInput(starts, rule, duration, ends_at)
+
+
+@bp.route("/clients/<int:client_id>/series/new", methods=["GET", "POST"])
+def new_series(client_id: int) -> Response | str | tuple[str, int]:
+    """Start a recurring series; its first occurrences are planned at once."""
+    db, now = get_session(), utcnow()
+    client = _visible_client(db, client_id)
+    defaults = {"duration": "60", "repeat": "weekly"}
+    form = Form(request.form if request.method == "POST" else None, defaults)
+    if form.submitted:
+        values = _read_series(form, client.timezone)
+        if values is not None:
+            series = booking.create_series(
+                db,
+                current_settings(),
+                client,
+                starts_local=values.starts_local,
+                rrule=values.rule,
+                duration=values.duration,
+                ends_at=values.ends_at,
+                now=now,
+            )
+            audit.record(db, current_user(), "create", "series", series.id, client=client.id)
+            db.commit()
+            flash("Series saved; its sessions are on the schedule.")
+            return _back(client.id)
+    page = render_template("series/form.html", form=form, client=client, series=None)
+    return (page, 422) if form.submitted else page
+
+
+@bp.route("/series/<int:series_id>/edit", methods=["GET", "POST"])
+def edit_series(series_id: int) -> Response | str | tuple[str, int]:
+    """Change a series' rule, time, length or end; only untouched future sessions follow."""
+    db, now = get_session(), utcnow()
+    series = db.get(AppointmentSeries, series_id)
+    if series is None:
+        abort(404)
+    client = _visible_client(db, series.client_id)
+    choice = booking.split_rule(series.rrule)
+    # ends_at is the midnight after the last day; the form shows the last day itself.
+    last_day = (
+        (series.ends_at.astimezone(ZoneInfo(series.timezone)) - timedelta(seconds=1)).date()
+        if series.ends_at
+        else None
+    )
+    defaults = {
+        "starts": series.starts_local.strftime("%Y-%m-%dT%H:%M"),
+        "duration": str(series.duration_minutes),
+        "repeat": choice.repeat,
+        "rrule": choice.custom,
+        "count": choice.count,
+        "ends_on": last_day.isoformat() if last_day else "",
+    }
+    form = Form(request.form if request.method == "POST" else None, defaults)
+    if form.submitted:
+        values = _read_series(form, series.timezone)
+        if values is not None:
+            series.starts_local = values.starts_local
+            series.rrule = values.rule
+            series.duration_minutes = values.duration
+            series.ends_at = values.ends_at
+            booking.rematerialize(db, current_settings(), series, now)
+            audit.record(db, current_user(), "update", "series", series.id, client=client.id)
+            db.commit()
+            flash("Series saved; future sessions follow the change.")
+            return _back(client.id)
+    page = render_template("series/form.html", form=form, client=client, series=series)
+    return (page, 422) if form.submitted else page
+
+
+@bp.post("/series/<int:series_id>/end")
+def end_series(series_id: int) -> Response:
+    """End a series now; its future untouched sessions and their texts go away."""
+    db, now = get_session(), utcnow()
+    series = db.get(AppointmentSeries, series_id)
+    if series is None:
+        abort(404)
+    client = _visible_client(db, series.client_id)
+    booking.end_series(db, current_settings(), series, now)
+    audit.record(db, current_user(), "end", "series", series.id, client=client.id)
+    db.commit()
+    flash("Series ended; its future sessions were removed.")
+    return _back(client.id)
+
+
+@bp.route("/clients/<int:client_id>/appointments/new", methods=["GET", "POST"])
+def new_appointment(client_id: int) -> Response | str | tuple[str, int]:
+    """Book a one-off appointment, or record a past one as done (it gets its check-ins)."""
+    db, now = get_session(), utcnow()
+    client = _visible_client(db, client_id)
+    form = Form(request.form if request.method == "POST" else None, {"duration": "60"})
+    if form.submitted:
+        starts = form.local_datetime("starts")
+        duration = form.integer("duration", low=5, high=MAX_MINUTES, required=True)
+        status = form.choice("status", ("scheduled", "completed"), "scheduled") or "scheduled"
+        if form.ok and starts is not None and duration is not None:
+            appointment = booking.book(
+                db,
+                current_settings(),
+                client,
+                starts_at=booking.instant(starts, client.timezone),
+                duration=duration,
+                status=status,
+                now=now,
+            )
+            audit.record(db, current_user(), "create", "appointment", appointment.id)
+            db.commit()
+            flash("Appointment booked.")
+            return _back(client.id)
+    page = render_template("appointments/form.html", form=form, client=client, appointment=None)
+    return (page, 422) if form.submitted else page
+
+
+def _visible_appointment(db: Session, appointment_id: int) -> Appointment:
+    appointment = db.get(Appointment, appointment_id)
+    if appointment is None or client_for(db, current_user(), appointment.client_id) is None:
+        abort(404)
+    return appointment
+
+
+@bp.route("/appointments/<int:appointment_id>/move", methods=["GET", "POST"])
+def move(appointment_id: int) -> Response | str | tuple[str, int]:
+    """Move one appointment (it leaves its series' future edits); its texts follow."""
+    db, now = get_session(), utcnow()
+    appointment = _visible_appointment(db, appointment_id)
+    client = appointment.client
+    minutes = int((appointment.ends_at - appointment.starts_at).total_seconds() // 60)
+    defaults = {
+        "starts": input_value(appointment.starts_at, client.timezone),
+        "duration": str(minutes),
+    }
+    form = Form(request.form if request.method == "POST" else None, defaults)
+    if form.submitted:
+        starts = form.local_datetime("starts")
+        duration = form.integer("duration", low=5, high=MAX_MINUTES, required=True)
+        if form.ok and starts is not None and duration is not None:
+            booking.change(
+                db,
+                current_settings(),
+                appointment,
+                now,
+                starts_at=booking.instant(starts, client.timezone),
+                duration=duration,
+            )
+            audit.record(db, current_user(), "move", "appointment", appointment.id)
+            db.commit()
+            flash("Appointment moved; its reminders follow.")
+            return _back(client.id)
+    page = render_template(
+        "appointments/form.html", form=form, client=client, appointment=appointment
+    )
+    return (page, 422) if form.submitted else page
+
+
+@bp.post("/appointments/<int:appointment_id>/status")
+def set_status(appointment_id: int) -> Response:
+    """Confirm, cancel, mark no-show or done, or restore an appointment; the plan follows."""
+    db, now = get_session(), utcnow()
+    appointment = _visible_appointment(db, appointment_id)
+    status = request.form.get("status", "")
+    if status not in APPOINTMENT_STATUSES:
+        abort(400, "Unknown appointment status.")
+    before = appointment.status
+    booking.change(db, current_settings(), appointment, now, status=status)
+    audit.record(
+        db, current_user(), "status", "appointment", appointment.id, before=before, after=status
+    )
+    db.commit()
+    flash(f"Appointment {DONE[status]}.")
+    default = url_for("dashboard.clients.show", client_id=appointment.client_id) + "#schedule"
+    return redirect(safe_next(request.form.get("next"), default))

@@ -1,0 +1,70 @@
+"""Login throttling, shared by every web process because it lives in the audit log.
+
+Each failed login is an ``audit_log`` row (action ``login_failed``, entity ``user``, the
+typed email as entity id, the client address in the detail). Five failures for one email
+from one address within fifteen minutes lock that pair for fifteen minutes from the fifth.
+Keying by email *and* address means a stranger guessing a therapist's password cannot lock
+the therapist out from the practice's own network.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from service import audit
+from service.models import AuditEntry
+
+MAX_FAILURES = 5
+WINDOW = timedelta(minutes=15)
+LOCK = timedelta(minutes=15)
+ACTION = "login_failed"
+# audit_log.entity_id holds 50 characters; a longer address shares a counter with its prefix.
+KEY_LENGTH = 50
+
+
+def key_of(email: str) -> str:
+    """The audit entity id that counts failures for ``email``."""
+    return email.strip().lower()[:KEY_LENGTH]
+
+
+def locked_until(failures: Sequence[datetime], now: datetime) -> datetime | None:
+    """When the lock set by these failure times ends, or None when there is no lock now."""
+    times = sorted(failures)
+    until: datetime | None = None
+    for i in range(MAX_FAILURES - 1, len(times)):
+        if times[i] - times[i - MAX_FAILURES + 1] <= WINDOW:
+            until = times[i] + LOCK
+    return until if until is not None and until > now else None
+
+
+def recent_failures(session: Session, email: str, address: str, now: datetime) -> list[datetime]:
+    """The failure times for this email and address that can still matter at ``now``."""
+    rows = session.execute(
+        select(AuditEntry.at, AuditEntry.detail)
+        .where(
+            AuditEntry.action == ACTION,
+            AuditEntry.entity == "user",
+            AuditEntry.entity_id == key_of(email),
+            AuditEntry.at > now - WINDOW - LOCK,
+        )
+        .order_by(AuditEntry.at.desc())
+        .limit(200)
+    )
+    # The address is filtered here rather than in SQL: JSON operators differ per database,
+    # and one email's failures in half an hour are few.
+    return [at for at, detail in rows if isinstance(detail, dict) and detail.get("ip") == address]
+
+
+def lock_for(session: Session, email: str, address: str, now: datetime) -> datetime | None:
+    """When the lock on this email and address ends, or None when a login may be tried."""
+    return locked_until(recent_failures(session, email, address, now), now)
+
+
+def record_failure(session: Session, email: str, address: str, now: datetime) -> None:
+    """Add one failed login to the session (the caller commits)."""
+    entry = audit.record(session, None, ACTION, "user", key_of(email), ip=address)
+    entry.at = now
