@@ -1,0 +1,30 @@
+"""The demo-data command: a practice to look at, loaded once."""
+
+from __future__ import annotations
+
+from flask.testing import FlaskCliRunner
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from service.models import Alert, Appointment, InboundMessage, OutboundMessage, User
+from tests.dashboard.conftest import Web
+
+
+def test_it_loads_a_practice_once(runner: FlaskCliRunner, session: Session, web: Web) -> None:
+    result = runner.invoke(args=["demo-data"])
+    assert result.exit_code == 0, result.output
+    assert "admin@touchbase.demo (admin)" in result.output
+    assert session.scalar(select(func.count(User.id))) == 3
+    assert session.scalar(select(func.count(Appointment.id))) > 20
+    scores = session.scalars(
+        select(InboundMessage.pain_score).where(InboundMessage.pain_score.is_not(None))
+    )
+    assert 9 in set(scores)
+    assert session.scalar(
+        select(func.count(OutboundMessage.id)).where(OutboundMessage.status == "delivered")
+    )
+    open_kinds = set(session.scalars(select(Alert.kind).where(Alert.handled_at.is_(None))))
+    assert {"pain", "reschedule", "unknown_sender", "invalid_number", "opt_out"} <= open_kinds
+    again = runner.invoke(args=["demo-data"])
+    assert again.exit_code != 0 and "already loaded" in again.output
+    assert web.login("ana@touchbase.demo", "demo-password").status_code == 302

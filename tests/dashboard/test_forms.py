@@ -1,0 +1,218 @@
+"""Forms for clients, contacts, series and appointments: inline errors, and the plan follows."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from service.models import Appointment, AppointmentSeries, AuditEntry, Client, OutboundMessage
+from tests import factories
+from tests.dashboard.conftest import Staff, Web, now, text_of
+
+NY = ZoneInfo("America/New_York")
+
+
+def test_an_invalid_phone_is_shown_inline_and_what_was_typed_stays(as_ana: Web) -> None:
+    response = as_ana.post(
+        "/clients/new",
+        {"name": "Sam Lee", "phone": "555-12", "timezone": "Mars/Base", "notes": "left knee"},
+    )
+    assert response.status_code == 422
+    html = response.get_data(as_text=True)
+    assert 'id="f-phone-error"' in html and "Not a phone number we can text: too short" in html
+    assert 'aria-invalid="true"' in html
+    assert 'value="Sam Lee"' in html and 'value="555-12"' in html and 'value="Mars/Base"' in html
+    assert ">left knee</textarea>" in html
+    assert "Not a known time zone" in html
+
+
+def test_creating_a_client_makes_its_own_contact(as_ana: Web, ana: Staff, session: Session) -> None:
+    response = as_ana.post(
+        "/clients/new",
+        {"name": "Sam Lee", "phone": "(617) 555-0123", "timezone": "America/Chicago"},
+    )
+    assert response.status_code == 302
+    client = session.scalar(select(Client))
+    assert client is not None
+    assert (client.name, client.timezone, client.therapist_id) == (
+        "Sam Lee",
+        "America/Chicago",
+        ana.id,
+    )
+    assert [(c.relation, c.phone, c.reminders, c.checkins) for c in client.contacts] == [
+        ("self", "+16175550123", True, True)
+    ]
+    assert response.headers["Location"] == f"/clients/{client.id}"
+    assert (
+        session.scalar(select(AuditEntry.action).where(AuditEntry.entity == "client")) == "create"
+    )
+
+
+def test_a_therapist_cannot_give_a_client_to_someone_else(
+    as_ana: Web, ana: Staff, ben: Staff, session: Session
+) -> None:
+    as_ana.post(
+        "/clients/new", {"name": "Sam Lee", "timezone": "America/New_York", "therapist_id": ben.id}
+    )
+    assert session.scalar(select(Client.therapist_id)) == ana.id
+
+
+def test_a_contact_with_a_taken_number_is_refused_inline(
+    as_ana: Web, ana: Staff, session: Session
+) -> None:
+    client, _ = factories.client_with_phone(session, therapist_id=ana.id)
+    session.commit()
+    response = as_ana.post(
+        f"/clients/{client.id}/contacts/new",
+        {"name": "Mia Lee", "relation": "parent", "phone": "617-555-0123", "reminders": "on"},
+    )
+    assert response.status_code == 422
+    assert "already has a contact with that number" in text_of(response)
+    assert 'value="Mia Lee"' in response.get_data(as_text=True)
+
+
+def test_adding_a_caregiver_plans_their_reminders(
+    as_ana: Web, ana: Staff, session: Session
+) -> None:
+    client, _ = factories.client_with_phone(session, therapist_id=ana.id)
+    factories.appointment(session, client, now() + timedelta(days=5))
+    session.commit()
+    response = as_ana.post(
+        f"/clients/{client.id}/contacts/new",
+        {"name": "Mia Lee", "relation": "parent", "phone": "617-555-0124", "reminders": "on"},
+    )
+    assert response.status_code == 302
+    kinds = session.execute(
+        select(OutboundMessage.to_phone, OutboundMessage.kind).where(
+            OutboundMessage.to_phone == "+16175550124"
+        )
+    ).all()
+    assert kinds == [("+16175550124", "reminder")]  # reminders ticked, check-ins not
+
+
+def test_creating_a_series_plans_its_appointments(
+    as_ana: Web, ana: Staff, session: Session
+) -> None:
+    client, _ = factories.client_with_phone(session, therapist_id=ana.id)
+    session.commit()
+    first = (now() + timedelta(days=1)).astimezone(NY).replace(hour=10, minute=0)
+    response = as_ana.post(
+        f"/clients/{client.id}/series/new",
+        {"starts": first.strftime("%Y-%m-%dT%H:%M"), "duration": "45", "repeat": "weekly"},
+    )
+    assert response.status_code == 302, text_of(response)
+    series = session.scalar(select(AppointmentSeries))
+    assert series is not None
+    assert (series.rrule, series.duration_minutes) == ("FREQ=WEEKLY", 45)
+    starts = session.scalars(select(Appointment.starts_at).order_by(Appointment.starts_at)).all()
+    assert len(starts) == 2  # the 14-day horizon holds two weekly sessions
+    assert starts[0].astimezone(NY).strftime("%H:%M") == "10:00"
+    assert session.scalar(select(OutboundMessage.kind).where(OutboundMessage.kind == "reminder"))
+    page = text_of(as_ana.get(f"/clients/{client.id}"))
+    assert "Every week , 45 min" in page
+
+
+def test_a_series_with_a_count_and_an_invalid_custom_rule(
+    as_ana: Web, ana: Staff, session: Session
+) -> None:
+    client, _ = factories.client_with_phone(session, therapist_id=ana.id)
+    session.commit()
+    start = (now() + timedelta(days=1)).astimezone(NY).strftime("%Y-%m-%dT10:00")
+    bad = as_ana.post(
+        f"/clients/{client.id}/series/new",
+        {"starts": start, "duration": "60", "repeat": "custom", "rrule": "FREQ=HOURLY"},
+    )
+    assert bad.status_code == 422
+    assert 'id="f-rrule-error"' in bad.get_data(as_text=True)
+    assert 'value="FREQ=HOURLY"' in bad.get_data(as_text=True)
+    good = as_ana.post(
+        f"/clients/{client.id}/series/new",
+        {"starts": start, "duration": "60", "repeat": "biweekly", "count": "3"},
+    )
+    assert good.status_code == 302
+    assert session.scalar(select(AppointmentSeries.rrule)) == "FREQ=WEEKLY;INTERVAL=2;COUNT=3"
+
+
+def test_cancelling_an_appointment_cancels_its_planned_texts(
+    as_ana: Web, ana: Staff, session: Session
+) -> None:
+    client, _ = factories.client_with_phone(session, therapist_id=ana.id)
+    session.commit()
+    start = (now() + timedelta(days=4)).astimezone(NY).strftime("%Y-%m-%dT11:00")
+    assert (
+        as_ana.post(
+            f"/clients/{client.id}/appointments/new", {"starts": start, "duration": "60"}
+        ).status_code
+        == 302
+    )
+    appointment = session.scalar(select(Appointment))
+    assert appointment is not None
+    assert session.scalar(select(OutboundMessage.status)) == "planned"
+    response = as_ana.post(f"/appointments/{appointment.id}/status", {"status": "cancelled"})
+    assert response.status_code == 302
+    session.expire_all()
+    assert session.scalar(select(Appointment.status)) == "cancelled"
+    assert set(session.scalars(select(OutboundMessage.status))) == {"cancelled"}
+    assert (
+        as_ana.post(f"/appointments/{appointment.id}/status", {"status": "gone"}).status_code == 400
+    )
+
+
+def test_moving_an_appointment_moves_its_reminder(
+    as_ana: Web, ana: Staff, session: Session
+) -> None:
+    client, _ = factories.client_with_phone(session, therapist_id=ana.id)
+    appointment = factories.appointment(session, client, now() + timedelta(days=4))
+    session.commit()
+    new_start = (now() + timedelta(days=6)).astimezone(NY).replace(hour=14, minute=30)
+    response = as_ana.post(
+        f"/appointments/{appointment.id}/move",
+        {"starts": new_start.strftime("%Y-%m-%dT%H:%M"), "duration": "90"},
+    )
+    assert response.status_code == 302
+    session.expire_all()
+    moved = session.get(Appointment, appointment.id)
+    assert moved is not None
+    assert moved.starts_at.astimezone(NY).strftime("%H:%M") == "14:30"
+    assert moved.ends_at - moved.starts_at == timedelta(minutes=90)
+    assert moved.detached
+    reminder = session.scalar(select(OutboundMessage).where(OutboundMessage.kind == "reminder"))
+    assert reminder is not None and reminder.send_at == moved.starts_at - timedelta(hours=24)
+
+
+def test_a_move_with_a_bad_time_keeps_the_input(as_ana: Web, ana: Staff, session: Session) -> None:
+    client, _ = factories.client_with_phone(session, therapist_id=ana.id)
+    appointment = factories.appointment(session, client, now() + timedelta(days=4))
+    session.commit()
+    response = as_ana.post(
+        f"/appointments/{appointment.id}/move", {"starts": "next tuesday", "duration": "4"}
+    )
+    assert response.status_code == 422
+    html = response.get_data(as_text=True)
+    assert 'value="next tuesday"' in html and "A date and time like" in html
+    assert "A whole number from 5 to 720" in html
+
+
+def test_editing_a_client_language_replans(as_ana: Web, ana: Staff, session: Session) -> None:
+    client, _ = factories.client_with_phone(session, therapist_id=ana.id)
+    start = datetime(2030, 1, 8, 15, 0, tzinfo=ZoneInfo("UTC"))
+    factories.appointment(session, client, start)
+    session.commit()
+    as_ana.post(
+        f"/appointments/{session.scalar(select(Appointment.id))}/status", {"status": "confirmed"}
+    )
+    assert session.scalar(select(OutboundMessage.body)).startswith("Hi Sam")
+    response = as_ana.post(
+        f"/clients/{client.id}/edit",
+        {"name": "Sam Lee", "phone": "+16175550123", "timezone": "Europe/Madrid", "language": "es"},
+    )
+    assert response.status_code == 302
+    session.expire_all()
+    changed = session.get(Client, client.id)
+    assert changed is not None and (changed.timezone, changed.language) == ("Europe/Madrid", "es")
+    [entry] = session.scalars(select(AuditEntry).where(AuditEntry.action == "update"))
+    assert entry.detail["fields"] == ["language", "timezone"]
+    assert session.scalar(select(OutboundMessage.body)).startswith("Hola Sam")
