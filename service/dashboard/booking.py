@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from service import schedule
@@ -85,9 +85,14 @@ def rematerialize(
     """Make the series' future untouched occurrences match its rule, then re-plan the texts."""
     horizon = now + timedelta(days=settings.planning_horizon_days)
     zone = ZoneInfo(series.timezone)
+    # The schedule page materializes weeks beyond the horizon: judge those occurrences too.
+    latest = session.scalar(
+        select(func.max(Appointment.starts_at)).where(Appointment.series_id == series.id)
+    )
+    judged = max(horizon, latest + timedelta(seconds=1)) if latest else horizon
     keep = set(
         recurrence.occurrences(
-            series.rrule, series.starts_local, zone, now, horizon, until=series.ends_at
+            series.rrule, series.starts_local, zone, now, judged, until=series.ends_at
         )
     )
     schedule.remove_future_occurrences(session, series, now, keep)

@@ -5,9 +5,11 @@ from __future__ import annotations
 from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from service.dashboard.schedule import week_of
+from service.models import Appointment, AppointmentSeries
 from tests import factories
 from tests.dashboard.conftest import Staff, Web, now, text_of
 
@@ -90,3 +92,40 @@ def test_a_series_beyond_the_horizon_is_filled_in(
 def test_a_week_runs_monday_to_sunday() -> None:
     days = week_of(datetime(2027, 3, 4).date())  # a Thursday
     assert [d.isoformat() for d in (days[0], days[-1])] == ["2027-03-01", "2027-03-07"]
+
+
+def test_ending_a_series_removes_the_weeks_listed_beyond_the_horizon(
+    as_ana: Web, ana: Staff, session: Session
+) -> None:
+    client, _ = factories.client_with_phone(session, "Sam Lee", therapist_id=ana.id)
+    session.commit()
+    first = (now() + timedelta(days=1)).astimezone(NY).strftime("%Y-%m-%dT08:30")
+    as_ana.post(
+        f"/clients/{client.id}/series/new",
+        {"starts": first, "duration": "60", "repeat": "weekly"},
+    )
+    far = (now() + timedelta(days=40)).astimezone(NY).date().isoformat()
+    assert "Sam Lee" in text_of(as_ana.get("/schedule", week=far))
+    series_id = session.scalar(select(AppointmentSeries.id))
+    assert as_ana.post(f"/series/{series_id}/end").status_code == 302
+    assert "Sam Lee" not in text_of(as_ana.get("/schedule", week=far))
+
+
+def test_editing_a_series_keeps_and_updates_the_weeks_listed_beyond_the_horizon(
+    as_ana: Web, ana: Staff, session: Session
+) -> None:
+    client, _ = factories.client_with_phone(session, "Sam Lee", therapist_id=ana.id)
+    session.commit()
+    first = (now() + timedelta(days=1)).astimezone(NY).strftime("%Y-%m-%dT08:30")
+    form = {"starts": first, "duration": "60", "repeat": "weekly"}
+    as_ana.post(f"/clients/{client.id}/series/new", form)
+    as_ana.get("/schedule", week=(now() + timedelta(days=40)).astimezone(NY).date().isoformat())
+    beyond = select(Appointment).where(Appointment.starts_at > now() + timedelta(days=30))
+    far = session.scalars(beyond).all()
+    assert far
+    series_id = session.scalar(select(AppointmentSeries.id))
+    assert as_ana.post(f"/series/{series_id}/edit", {**form, "duration": "90"}).status_code == 302
+    session.expire_all()
+    kept = session.scalars(beyond).all()
+    assert [a.id for a in kept] == [a.id for a in far]
+    assert {a.ends_at - a.starts_at for a in kept} == {timedelta(minutes=90)}
