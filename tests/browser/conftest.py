@@ -1,0 +1,118 @@
+"""Browser fixtures: the app served on a free local port, and Debian's Chromium via Playwright.
+
+Playwright's own browser download is never used (it needs the network): the tests drive
+``/usr/bin/chromium``. The test modules skip, saying how to enable them, when Chromium or
+the playwright package is missing, so nothing here imports playwright at module level.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import pytest
+from flask import Flask
+from werkzeug.serving import BaseWSGIServer, make_server
+
+if TYPE_CHECKING:  # the package is optional: test_dashboard.py skips when it is missing
+    from playwright.sync_api import Browser, ConsoleMessage, Page
+
+CHROMIUM = "/usr/bin/chromium"
+ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+AUTH_TOKEN = "browser-test-token"
+PRACTICE_NUMBER = "+16175550100"
+
+
+class _Late:
+    """A WSGI app set after the server is bound, so the app can be told its own URL."""
+
+    def __init__(self) -> None:
+        self.app: Flask | None = None
+
+    def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
+        assert self.app is not None
+        return self.app(environ, start_response)
+
+
+@dataclass
+class Live:
+    """The app as a browser and Twilio reach it."""
+
+    app: Flask
+    url: str
+
+
+@pytest.fixture
+def live(make_app: Callable[..., Flask]) -> Iterator[Live]:
+    """The app on 127.0.0.1 and a free port, with Twilio set to a fake token and this URL."""
+    late = _Late()
+    server: BaseWSGIServer = make_server("127.0.0.1", 0, late, threaded=True)
+    url = f"http://127.0.0.1:{server.server_port}"
+    late.app = make_app(
+        TWILIO_ACCOUNT_SID="AC" + "1" * 32,
+        TWILIO_AUTH_TOKEN=AUTH_TOKEN,
+        TWILIO_FROM_NUMBER=PRACTICE_NUMBER,
+        PUBLIC_BASE_URL=url,
+    )
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield Live(late.app, url)
+    server.shutdown()
+    thread.join(timeout=10)
+    server.server_close()
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Browser]:
+    """One headless Chromium for the run."""
+    # Imported here, not at the top: without the optional package this conftest must still
+    # load, so that the test modules can skip with their message.
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        yield chromium
+        chromium.close()
+
+
+@dataclass
+class Console:
+    """What the page said on its console (CSP violations are reported there as errors)."""
+
+    messages: list[str] = field(default_factory=list)
+
+    def record(self, message: ConsoleMessage) -> None:
+        self.messages.append(f"{message.type}: {message.text}")
+
+    def problems(self) -> list[str]:
+        """Errors and warnings, CSP violations among them."""
+        return [
+            m
+            for m in self.messages
+            if m.startswith(("error", "warning")) or "Content Security Policy" in m
+        ]
+
+
+@pytest.fixture
+def console() -> Console:
+    return Console()
+
+
+@pytest.fixture
+def page(browser: Browser, console: Console) -> Iterator[Page]:
+    """A fresh tablet-to-laptop sized page whose console is recorded."""
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    tab = context.new_page()
+    tab.on("console", console.record)
+    tab.set_default_timeout(15_000)
+    yield tab
+    context.close()

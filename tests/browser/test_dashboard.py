@@ -1,0 +1,148 @@
+"""The dashboard in a real browser: a signed reply raises an alert a therapist then handles."""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import urllib.parse
+import urllib.request
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from twilio.request_validator import RequestValidator
+
+from service import accounts
+from service.config import settings_of
+from service.dashboard import demo
+from service.db import get_db
+from tests import factories
+from tests.browser.conftest import AUTH_TOKEN, CHROMIUM, PRACTICE_NUMBER, Console, Live
+
+_missing = [
+    step
+    for step, absent in (
+        ("apt-get install chromium", not os.path.exists(CHROMIUM)),
+        ("pip install playwright", importlib.util.find_spec("playwright") is None),
+    )
+    if absent
+]
+if _missing:
+    pytest.skip(
+        "browser tests need Debian's Chromium and the playwright package; enable them with: "
+        + " and ".join(_missing),
+        allow_module_level=True,
+    )
+
+from playwright.sync_api import Page, expect  # noqa: E402 - only once known to be installed
+
+SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+PASSWORD = "long-enough-pw"
+
+
+def _arrange(live: Live) -> None:
+    """A therapist, her client, a session yesterday and the check-in sent after it."""
+    now = datetime.now(UTC)
+    with get_db(live.app).session() as session:
+        ana = accounts.create_user(session, "ana@practice.test", "Ana Ruiz", PASSWORD)
+        client, contact = factories.client_with_phone(session, "Sam Lee", therapist_id=ana.id)
+        visit = factories.appointment(session, client, now - timedelta(days=1), status="completed")
+        factories.sent(
+            session,
+            client,
+            contact,
+            kind="checkin",
+            sent_at=now - timedelta(hours=1),
+            appointment_id=visit.id,
+        )
+        session.commit()
+
+
+def _text_from_phone(live: Live, sender: str, body: str) -> str:
+    """Post an inbound text to the webhook, signed as Twilio signs it; the TwiML answer."""
+    form = {
+        "MessageSid": "SM" + "b" * 32,
+        "AccountSid": "AC" + "1" * 32,
+        "From": sender,
+        "To": PRACTICE_NUMBER,
+        "Body": body,
+        "NumMedia": "0",
+    }
+    url = live.url + "/sms/inbound"
+    signature = RequestValidator(AUTH_TOKEN).compute_signature(url, form)
+    request = urllib.request.Request(
+        url,
+        data=urllib.parse.urlencode(form).encode(),
+        headers={"X-Twilio-Signature": signature},
+        method="POST",
+    )
+    with urllib.request.urlopen(request, timeout=10) as response:
+        assert response.status == 200
+        return str(response.read().decode())
+
+
+def _sign_in(page: Page, live: Live, email: str, password: str) -> None:
+    page.goto(live.url + "/")
+    expect(page.get_by_role("heading", name="Sign in")).to_be_visible()
+    page.get_by_label("Email").fill(email)
+    page.get_by_label("Password").fill(password)
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.get_by_role("heading", name="Inbox")).to_be_visible()
+
+
+def test_a_pain_reply_reaches_the_inbox_and_is_handled(
+    live: Live, page: Page, console: Console
+) -> None:
+    _arrange(live)
+    assert "noted" in _text_from_phone(live, "+16175550123", "9")
+    _sign_in(page, live, "ana@practice.test", PASSWORD)
+
+    alert = page.locator(".alert-item", has_text="Sam Lee")
+    expect(alert).to_contain_text("Pain alert")
+    expect(alert).to_contain_text("“9”")
+    alert.get_by_role("link", name="Sam Lee").click()
+
+    expect(page.get_by_role("heading", name="Sam Lee", level=1)).to_be_visible()
+    chart = page.locator("svg.pain-chart")
+    expect(chart).to_be_visible()
+    expect(chart.locator("text.latest-score")).to_have_text("9")
+    expect(chart.locator("desc")).to_contain_text("Latest: 9")
+    expect(page.locator(".thread")).to_contain_text("9")
+
+    page.get_by_role("link", name="Inbox").click()
+    page.locator(".alert-item", has_text="Sam Lee").get_by_role("button").click()
+    expect(page.get_by_role("status")).to_contain_text("Marked as handled")
+    expect(page.locator(".alert-item")).to_have_count(0)
+
+    page.goto(live.url + "/clients")
+    page.get_by_role("link", name="Sam Lee").click()
+    expect(page.locator("#history")).to_contain_text("Handled by Ana Ruiz")
+    page.get_by_role("link", name="New series").click()
+    first = (datetime.now(UTC) + timedelta(days=2)).strftime("%Y-%m-%dT10:00")
+    page.get_by_label("First session").fill(first)
+    page.get_by_label("Length in minutes").fill("45")
+    page.get_by_label("Repeats").select_option("weekly")
+    page.get_by_role("button", name="Create series").click()
+
+    expect(page.get_by_role("status")).to_contain_text("Series saved")
+    expect(page.locator(".series")).to_contain_text("Every week, 45 min")
+    expect(page.locator(".appointment-list li.future")).to_have_count(2)
+    assert console.problems() == []
+
+
+def test_screenshots_of_the_demo_practice(live: Live, page: Page, console: Console) -> None:
+    with get_db(live.app).session() as session:
+        demo.load(session, settings_of(live.app), datetime.now(UTC))
+        session.commit()
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    _sign_in(page, live, "ana@touchbase.demo", demo.PASSWORD)
+    expect(page.locator(".alert-item").first).to_be_visible()
+    page.screenshot(path=str(SCREENSHOTS / "inbox.png"), full_page=True)
+
+    page.get_by_role("link", name="Clients").click()
+    page.get_by_role("link", name="Maria Lopez").click()
+    expect(page.locator("svg.pain-chart")).to_be_visible()
+    page.screenshot(path=str(SCREENSHOTS / "client.png"), full_page=True)
+    assert (SCREENSHOTS / "inbox.png").stat().st_size > 10_000
+    assert (SCREENSHOTS / "client.png").stat().st_size > 10_000
+    assert console.problems() == []
