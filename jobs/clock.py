@@ -22,7 +22,7 @@ from apscheduler.schedulers.blocking import BlockingScheduler
 from flask import Flask
 from sqlalchemy.dialects import postgresql, sqlite
 
-from service import create_app, replies, schedule
+from service import create_app, logs, replies, schedule
 from service.config import settings_of
 from service.db import get_db, utcnow
 from service.dispatch import Dispatcher
@@ -86,7 +86,7 @@ def retry_replies(app: Flask) -> int:
     with db.session() as session:
         for inbound_id in replies.unprocessed(session, now - timedelta(minutes=1)):
             try:
-                replies.process(session, settings, inbound_id, now)
+                replies.process(session, settings, inbound_id, now, late=True)
                 session.commit()
                 done += 1
             except Exception:  # leave it stored and unprocessed; the practice still sees it
@@ -146,11 +146,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m jobs.clock", description=__doc__)
     parser.add_argument("--once", action="store_true", help="plan and dispatch once, then exit")
     args = parser.parse_args(argv)
-    logging.basicConfig(
-        level=logging.INFO,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-        stream=sys.stderr,
-    )
+    logs.setup()
     app = create_app()
     settings = settings_of(app)
     dispatcher = Dispatcher(get_db(app), settings, make_gateway(settings), stop=threading.Event())

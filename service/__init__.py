@@ -8,10 +8,11 @@ from collections.abc import Mapping
 from typing import Any
 
 from flask import Flask
+from flask.logging import default_handler
 from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.routing import IntegerConverter
 
-from service import api, cli, dashboard, db, webhooks
+from service import api, cli, dashboard, db, logs, webhooks
 from service.config import load_settings, settings_of
 
 log = logging.getLogger(__name__)
@@ -28,6 +29,7 @@ class BoundedInt(IntegerConverter):
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     """Build a configured app; ``config`` overrides the environment (tests pass it here)."""
     app = Flask(__name__, instance_relative_config=False)
+    default_handler.setFormatter(logs.RedactingFormatter(logs.FORMAT))
     overrides = dict(config or {})
     environ = {**os.environ, **{k: v for k, v in overrides.items() if isinstance(v, str)}}
     settings = load_settings(environ, app.instance_path)

@@ -21,6 +21,7 @@ from sqlalchemy.exc import ArgumentError
 
 ENVIRONMENTS = ("development", "production", "test")
 _DURATION = re.compile(r"(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?")
+MAX_OFFSET = timedelta(days=30)
 _CLOCK = re.compile(r"([01]?\d|2[0-3]):([0-5]\d)")
 
 
@@ -76,9 +77,11 @@ def parse_duration(name: str, raw: str) -> timedelta:
     if not text or not match or not any(match.groups()):
         raise ConfigError(f"{name}: {raw!r} is not a duration like 24h, 90m or 2d")
     days, hours, minutes = (int(g or 0) for g in match.groups())
+    if days > MAX_OFFSET.days or hours > 24 * MAX_OFFSET.days or minutes > 1440 * MAX_OFFSET.days:
+        raise ConfigError(f"{name}: {raw!r} is longer than {MAX_OFFSET.days} days")
     value = timedelta(days=days, hours=hours, minutes=minutes)
-    if value <= timedelta(0):
-        raise ConfigError(f"{name}: {raw!r} must be longer than zero")
+    if not timedelta(0) < value <= MAX_OFFSET:
+        raise ConfigError(f"{name}: {raw!r} must be longer than zero and at most 30 days")
     return value
 
 
@@ -104,7 +107,7 @@ def parse_timezone(name: str, raw: str) -> str:
     """Return ``raw`` when it is a known IANA time zone name."""
     try:
         ZoneInfo(raw)
-    except (ZoneInfoNotFoundError, ValueError):
+    except (ZoneInfoNotFoundError, ValueError, OSError):  # OSError: a folder, e.g. 'America'
         raise ConfigError(f"{name}: {raw!r} is not a known IANA time zone") from None
     return raw
 
@@ -167,6 +170,11 @@ def load_settings(environ: Mapping[str, str], instance_path: str) -> Settings:
     if region not in phonenumbers.SUPPORTED_REGIONS:
         raise ConfigError(f"DEFAULT_REGION: {region!r} is not a known region code like US")
     from_number = get("TWILIO_FROM_NUMBER")
+    credentials = get("TWILIO_ACCOUNT_SID") and get("TWILIO_AUTH_TOKEN")
+    if credentials and not (from_number or get("TWILIO_MESSAGING_SERVICE_SID")):
+        raise ConfigError(
+            "TWILIO_FROM_NUMBER: required (or TWILIO_MESSAGING_SERVICE_SID) with Twilio credentials"
+        )
     practice_phone = get("PRACTICE_PHONE")
     max_per_second = get("SMS_MAX_PER_SECOND")
     return Settings(

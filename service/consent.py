@@ -6,18 +6,25 @@ from collections.abc import Iterable
 from datetime import datetime
 
 from sqlalchemy import select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from service.db import utcnow
 from service.models import OutboundMessage, PhoneNumber
 
 PENDING = ("planned",)
 
 
 def _row(session: Session, phone: str) -> PhoneNumber:
-    row = session.get(PhoneNumber, phone)
-    if row is None:
-        row = PhoneNumber(phone=phone)
-        session.add(row)
+    """The number's row, created if missing; concurrent creators do not collide."""
+    insert = (postgresql if session.get_bind().dialect.name == "postgresql" else sqlite).insert
+    session.execute(
+        insert(PhoneNumber)
+        .values(phone=phone, updated_at=utcnow())
+        .on_conflict_do_nothing(index_elements=["phone"])
+    )
+    row = session.get(PhoneNumber, phone, populate_existing=True)
+    assert row is not None
     return row
 
 

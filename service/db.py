@@ -78,6 +78,9 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 
 def make_engine(url: str, **kwargs: Any) -> Engine:
     """Create an engine for ``url``; no connection is made until first use."""
+    # Statement parameters hold phone numbers and message bodies: keep them out of error
+    # messages, which end up in logs.
+    kwargs.setdefault("hide_parameters", True)
     if url.startswith("sqlite"):
         engine = create_engine(url, poolclass=NullPool, **kwargs)
         event.listen(engine, "connect", _sqlite_pragmas)

@@ -20,8 +20,8 @@ Sending happens inside a transaction that first takes a share lock on the appoin
 the number's consent row, then the row lock of the text itself: a cancellation or an
 opt-out that commits before the send is seen by the final check, and one that comes during
 the send waits for it. SQLite has no row locks, so there the send holds SQLite's single
-write lock instead: web writes wait for at most one send (the gateway's timeout is shorter
-than the busy timeout), which suits the small practices the embedded default is for.
+write lock instead: sends take turns, and a web write waits while one is in flight (each is
+bounded by the gateway's timeout), which suits the small practices SQLite is for.
 """
 
 from __future__ import annotations
@@ -44,7 +44,7 @@ from sqlalchemy.orm import Session
 from service.alerts import raise_alert
 from service.config import Settings
 from service.db import Database, utcnow
-from service.delivery import apply_permanent_error
+from service.delivery import apply_permanent_error, apply_status
 from service.domain import sending
 from service.models import Appointment, Client, Contact, OutboundMessage, PhoneNumber
 from service.phones import mask
@@ -171,12 +171,33 @@ class Dispatcher:
             session.commit()
         return "released"
 
+    def _prepare(self, message_id: int, token: str) -> bool:
+        """Before locking: is the claim still ours? Then make sure the number has a row.
+
+        Both in short transactions of their own, so a send never holds two connections
+        (the pool stays within reach at any concurrency) and SQLite's write lock is only
+        taken once the final check begins.
+        """
+        with self.db.session() as session:
+            peek = session.get(OutboundMessage, message_id)
+            if peek is None or peek.claim_token != token:
+                return False
+            phone = peek.to_phone
+        insert = (postgresql if self.db.dialect == "postgresql" else sqlite).insert
+        with self.db.session() as session:
+            session.execute(
+                insert(PhoneNumber)
+                .values(phone=phone, updated_at=self.now())
+                .on_conflict_do_nothing(index_elements=["phone"])
+            )
+            session.commit()
+        return True
+
     def _lock(self, session: Session, message_id: int, token: str) -> OutboundMessage | None:
         """Lock appointment, number, then the text (this order everywhere avoids deadlocks)."""
         peek = session.get(OutboundMessage, message_id)
         if peek is None or peek.claim_token != token:
             return None
-        self._ensure_number(peek.to_phone)
         if self.db.dialect == "sqlite":
             # SQLite has no row locks: a write takes its one write lock, held until the
             # outcome is recorded, so no cancellation or opt-out can commit in between.
@@ -205,19 +226,6 @@ class Dispatcher:
         ).one()
         return message if message.claim_token == token else None
 
-    def _ensure_number(self, phone: str) -> None:
-        """Make sure the number has a consent row, so that there is a row to lock."""
-        insert = (postgresql if self.db.dialect == "postgresql" else sqlite).insert
-        # Its own short transaction: on SQLite a write would hold the database's only
-        # write lock for as long as the send takes.
-        with self.db.session() as session:
-            session.execute(
-                insert(PhoneNumber)
-                .values(phone=phone, updated_at=self.now())
-                .on_conflict_do_nothing(index_elements=["phone"])
-            )
-            session.commit()
-
     def _facts(self, session: Session, message: OutboundMessage) -> sending.SendFacts:
         number = session.get(PhoneNumber, message.to_phone, populate_existing=True)
         appointment = (
@@ -227,8 +235,17 @@ class Dispatcher:
         )
         client = session.get(Client, message.client_id) if message.client_id else None
         planned_kind = message.kind in ("reminder", "checkin")
+        contact = (
+            session.get(Contact, message.contact_id, populate_existing=True)
+            if message.contact_id is not None
+            else None
+        )
+        # The contact may have been removed, given another number, or told to stop getting
+        # this kind of text since the text was planned.
         contact_gone = planned_kind and (
-            message.contact_id is None or session.get(Contact, message.contact_id) is None
+            contact is None
+            or contact.phone != message.to_phone
+            or not (contact.reminders if message.kind == "reminder" else contact.checkins)
         )
         return sending.SendFacts(
             kind=message.kind,
@@ -244,6 +261,9 @@ class Dispatcher:
 
     def send(self, message_id: int, token: str) -> str:
         """Check a claimed text once more and send it, holding its locks until recorded."""
+        if not self._prepare(message_id, token):
+            return "lost_claim"
+        self.limiter.wait()  # before any lock is taken: waiting must not block others
         with self.db.session() as session:
             message = self._lock(session, message_id, token)
             if message is None or message.status != "sending":
@@ -255,7 +275,6 @@ class Dispatcher:
                 self._settle_unsent(message, decision, now)
                 session.commit()
                 return decision.action
-            self.limiter.wait()
             try:
                 sid = self.gateway.send(message.to_phone, message.body)
             except SendError as exc:
@@ -272,6 +291,7 @@ class Dispatcher:
     ) -> None:
         if decision.action == "defer" and decision.until is not None:
             message.status, message.send_at = "planned", decision.until
+            message.attempts -= 1  # nothing was attempted: waiting is not a try
         else:
             message.status = decision.action
         message.error_message = decision.reason
@@ -319,6 +339,8 @@ class Dispatcher:
 
     def settle(self, message_id: int, token: str) -> str:
         """Find out whether a text of unknown outcome left; resend only if it did not."""
+        if not self._prepare(message_id, token):
+            return "lost_claim"
         with self.db.session() as session:
             message = self._lock(session, message_id, token)
             if message is None or message.status != "unknown":
@@ -345,6 +367,10 @@ class Dispatcher:
             )
             if match is not None:
                 self._record_sent(message, match.sid, now)
+                session.flush()
+                # Callbacks for it may have come while we did not know its sid: take the
+                # status Twilio reports now instead.
+                apply_status(session, match.sid, match.status, None, now)
                 outcome = "settled_sent"
             else:
                 message.status, message.send_at = "planned", now

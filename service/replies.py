@@ -113,7 +113,7 @@ def match(session: Session, phone: str, now: datetime) -> Context:
             OutboundMessage.kind != "reply",
             OutboundMessage.client_id.in_([c.client_id for c in contacts]),
         )
-        .order_by(OutboundMessage.sent_at.desc(), OutboundMessage.id.desc())
+        .order_by(OutboundMessage.sent_at.desc().nulls_last(), OutboundMessage.id.desc())
         .limit(1)
     )
     chosen = next((c for c in contacts if latest and c.client_id == latest.client_id), contacts[0])
@@ -124,9 +124,21 @@ def match(session: Session, phone: str, now: datetime) -> Context:
     return context
 
 
-def process(session: Session, settings: Settings, inbound_id: int, now: datetime) -> str | None:
-    """Understand and act on a stored reply; return the acknowledgement text, if any."""
-    row = session.get(InboundMessage, inbound_id)
+def process(
+    session: Session, settings: Settings, inbound_id: int, now: datetime, *, late: bool = False
+) -> str | None:
+    """Understand and act on a stored reply; return the acknowledgement text, if any.
+
+    The reply's row is locked first, so two processes never act on one reply twice. When
+    ``late`` (the clock finishing a reply whose webhook failed), the acknowledgement cannot
+    ride on the webhook's answer any more: it goes into the outbox for the dispatcher.
+    """
+    row = session.scalar(
+        select(InboundMessage)
+        .where(InboundMessage.id == inbound_id)
+        .with_for_update(skip_locked=late)
+        .execution_options(populate_existing=True)
+    )
     if row is None or row.processed_at is not None:
         return None
     phone = try_normalize(row.from_phone, settings.default_region) or row.from_phone
@@ -150,6 +162,8 @@ def process(session: Session, settings: Settings, inbound_id: int, now: datetime
     row.processed_at = now
     if answer is None:
         return None
+    if consent.is_opted_out(session, phone) and answer not in ("opted_out", "help", "opt_in"):
+        return None  # an opted-out number hears nothing more, but what it asked for
     language = context.client.language if context.client else "en"
     reply: str | None
     if answer == "opted_out":
@@ -157,8 +171,8 @@ def process(session: Session, settings: Settings, inbound_id: int, now: datetime
     else:
         reply = texts.ack(language, answer, settings.practice_name, settings.practice_phone or "")
     if reply:
-        _record_reply(session, row, context, reply, now, reask=answer == "reask")
-    return reply
+        _record_reply(session, row, context, reply, now, reask=answer == "reask", late=late)
+    return None if late else reply
 
 
 def _override(opt_out_type: object) -> Understanding | None:
@@ -268,8 +282,9 @@ def _record_reply(
     now: datetime,
     *,
     reask: bool,
+    late: bool,
 ) -> None:
-    """Keep the acknowledgement in the outbox (sent as TwiML), so the thread shows it."""
+    """Keep the acknowledgement in the outbox: sent as TwiML, or (late) for the dispatcher."""
     # A re-ask is keyed by the check-in it follows up, so each check-in is asked again once.
     answering = context.answering
     key = f"reask:{answering.id}" if reask and answering else f"reply:{row.provider_sid}"
@@ -284,9 +299,9 @@ def _record_reply(
             kind="reply",
             body=reply,
             send_at=now,
-            sent_at=now,
-            status="sent",
-            attempts=1,
+            sent_at=None if late else now,
+            status="planned" if late else "sent",
+            attempts=0 if late else 1,
             created_at=now,
             updated_at=now,
         )

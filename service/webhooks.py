@@ -82,7 +82,7 @@ def handle_inbound(form: MultiDict[str, str]) -> str | None:
         from_phone=_storable(sender),
         to_phone=_storable(form.get("To", "")),
         body=_storable(form.get("Body", "")),
-        num_media=int(media) if media.isdigit() and len(media) < 4 else 0,
+        num_media=int(media) if media.isascii() and media.isdigit() and len(media) < 4 else 0,
         fields={_storable(k): _storable(v[:2000]) for k, v in form.items() if k != "Body"},
     )
     session, now = get_session(), utcnow()
@@ -119,7 +119,11 @@ def status() -> Response:
     if not sid or not state:
         abort(400, "MessageSid and MessageStatus are required")
     code_text = form.get("ErrorCode", "").strip()
-    code = int(code_text) if code_text.isdigit() and len(code_text) < 8 else None
+    code = (
+        int(code_text)
+        if code_text.isascii() and code_text.isdigit() and len(code_text) < 8
+        else None
+    )
     session = get_session()
     outcome = delivery.apply_status(session, sid, state.lower(), code, utcnow())
     session.commit()

@@ -99,3 +99,20 @@ def test_replies_that_failed_to_process_are_finished_later(app: Flask, session: 
     row = session.scalars(select(InboundMessage)).one()
     assert row.processed_at is not None and row.intent == "reschedule" and row.client_id is not None
     assert retry_replies(app) == 0
+
+
+def test_a_late_acknowledgement_goes_through_the_outbox(app: Flask, session: Session) -> None:
+    factories.client_with_phone(session)
+    session.add(
+        InboundMessage(
+            provider_sid="SMlate2",
+            from_phone="+16175550123",
+            body="R",
+            received_at=datetime.now(UTC) - timedelta(minutes=5),
+        )
+    )
+    session.commit()
+    retry_replies(app)
+    session.expire_all()
+    ack = session.scalars(select(OutboundMessage).where(OutboundMessage.kind == "reply")).one()
+    assert (ack.status, ack.sent_at) == ("planned", None)

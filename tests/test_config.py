@@ -72,6 +72,11 @@ def test_it_points_postgres_urls_at_psycopg3(given: str, expected: str) -> None:
         ({"SMS_SEND_CONCURRENCY": "0"}, "SMS_SEND_CONCURRENCY"),
         ({"SMS_MAX_PER_SECOND": "fast"}, "SMS_MAX_PER_SECOND"),
         ({"PLANNING_HORIZON_DAYS": "400"}, "PLANNING_HORIZON_DAYS"),
+        ({"PRACTICE_TIMEZONE": "America"}, "PRACTICE_TIMEZONE"),
+        ({"REMINDER_OFFSETS": "999999d"}, "REMINDER_OFFSETS"),
+        ({"REMINDER_OFFSETS": "99999999999999999999d"}, "REMINDER_OFFSETS"),
+        ({"CHECKIN_OFFSETS": "31d"}, "CHECKIN_OFFSETS"),
+        ({"TWILIO_ACCOUNT_SID": "AC1", "TWILIO_AUTH_TOKEN": "t"}, "TWILIO_FROM_NUMBER"),
     ],
 )
 def test_it_refuses_a_bad_value_naming_the_variable(env: dict[str, str], variable: str) -> None:

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import random
+from collections import Counter
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -15,7 +17,7 @@ from sqlalchemy.orm import Session
 from service.config import settings_of
 from service.db import get_db
 from service.dispatch import Dispatcher
-from service.models import Alert, OutboundMessage, PhoneNumber
+from service.models import Alert, Contact, OutboundMessage, PhoneNumber
 from service.sms.gateway import SimulatorGateway, TwilioGateway
 from tests import factories
 from tests.fake_twilio import FakeTwilio, Reply
@@ -103,15 +105,9 @@ def test_it_sends_oldest_first(session: Session, dispatcher: Dispatcher, fake: F
             session, client, contact, send_at=NOW - timedelta(minutes=minutes), body=f"m{minutes}"
         )
     session.commit()
-    dispatcher.settings = settings_of_with(dispatcher, sms_send_concurrency=1)
+    dispatcher.settings = replace(dispatcher.settings, sms_send_concurrency=1)
     dispatcher.run()
     assert [m["Body"] for m in fake.sent] == ["m30", "m5", "m1"]
-
-
-def settings_of_with(dispatcher: Dispatcher, **changes: object):  # type: ignore[no-untyped-def]
-    from dataclasses import replace
-
-    return replace(dispatcher.settings, **changes)
 
 
 def test_a_simulated_text_is_stored_as_delivered(app: Flask, session: Session) -> None:
@@ -240,7 +236,7 @@ def test_it_gives_up_after_the_configured_attempts(
     client, contact = factories.client_with_phone(session)
     row = factories.message(session, client, contact, send_at=NOW)
     session.commit()
-    fake.script(*[Reply(status=500)] * 10)
+    fake.script(*[Reply(status=503)] * 10)
     for _ in range(dispatcher.settings.sms_max_attempts):
         dispatcher.run()
         clock[0] += timedelta(hours=2)
@@ -363,3 +359,68 @@ def test_a_stop_hands_claimed_texts_back(
     row = reload(session, row)
     assert (row.status, row.claim_token) == ("planned", None)
     assert fake.messages == []
+
+
+def test_a_server_error_is_looked_up_before_sending_again(
+    make_app: Callable[..., Flask], gateway: TwilioGateway, fake: FakeTwilio
+) -> None:
+    app, dispatcher, clock = real_clock_dispatcher(make_app, gateway)
+    with get_db(app).session() as session:
+        client, contact = factories.client_with_phone(session)
+        row = factories.message(session, client, contact, send_at=clock[0])
+        session.commit()
+        fake.script(Reply(status=502))
+        assert dispatcher.run()["unknown"] == 1
+        clock[0] += timedelta(minutes=2)
+        counts = dispatcher.run()
+        assert (counts["settled_resend"], counts["sent"]) == (1, 1)
+        assert reload(session, row).status == "sent" and len(fake.sent) == 1
+
+
+@pytest.mark.parametrize(
+    "change",
+    [{"phone": "+16175550999"}, {"reminders": False}],
+)
+def test_a_claimed_reminder_follows_its_contact_changing(
+    session: Session, dispatcher: Dispatcher, fake: FakeTwilio, change: dict[str, object]
+) -> None:
+    _, row = planned_reminder(session, NOW + timedelta(hours=20), NOW)
+    session.commit()
+    [(message_id, status)] = dispatcher.claim("token")
+    target = session.get(Contact, reload(session, row).contact_id)
+    assert target is not None
+    for key, value in change.items():
+        setattr(target, key, value)
+    session.commit()
+    assert dispatcher.handle(message_id, status, "token") == "cancelled"
+    assert reload(session, row).error_message == "contact removed or changed"
+    assert fake.messages == []
+
+
+def test_many_concurrent_sends_stay_within_the_connection_pool(
+    app: Flask, session: Session, gateway: TwilioGateway, fake: FakeTwilio
+) -> None:
+    client, _ = factories.client_with_phone(session)
+    for i in range(48):
+        factories.message(session, client, None, send_at=NOW, body=f"m{i}", to=f"+1617555{i:04d}")
+    session.commit()
+    settings = replace(settings_of(app), sms_send_concurrency=24)
+    clock = [NOW]
+    dispatcher = Dispatcher(get_db(app), settings, gateway, now=lambda: clock[0])
+    total: Counter[str] = Counter()
+    for _ in range(5):  # the local fake may refuse a burst of connections: those retry
+        total += dispatcher.run()
+        clock[0] += timedelta(hours=1)
+    assert total["sent"] == 48 and total["error"] == 0, total
+    assert sorted(m["Body"] for m in fake.sent) == sorted(f"m{i}" for i in range(48))
+
+
+def test_a_deferral_is_not_counted_as_an_attempt(
+    session: Session, dispatcher: Dispatcher, clock: Clock
+) -> None:
+    clock[0] = datetime(2027, 3, 3, 23, 30, tzinfo=NY).astimezone(UTC)
+    client, contact = factories.client_with_phone(session)
+    row = factories.message(session, client, contact, send_at=clock[0], kind="nudge")
+    session.commit()
+    dispatcher.run()
+    assert reload(session, row).attempts == 0

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
@@ -9,6 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError, StatementError
 from sqlalchemy.orm import Session
 
+from service.logs import RedactingFormatter
 from service.models import (
     Appointment,
     Client,
@@ -161,3 +163,15 @@ def test_a_number_is_opted_out_when_the_latest_event_says_so(
     out_at: datetime | None, in_at: datetime | None, expected: bool
 ) -> None:
     assert PhoneNumber(phone="+1", opted_out_at=out_at, opted_in_at=in_at).opted_out is expected
+
+
+def test_database_errors_reach_the_logs_without_phone_numbers(session: Session) -> None:
+    session.add(PhoneNumber(phone="+16175550123"))
+    session.commit()
+    session.add(PhoneNumber(phone="+16175550123"))
+    with pytest.raises(IntegrityError) as caught:
+        session.commit()
+    # Parameters are hidden; PostgreSQL still quotes the key, which the log formatter masks.
+    assert "SQL parameters hidden" in str(caught.value)
+    record = logging.LogRecord("t", logging.ERROR, __file__, 1, "%s", (caught.value,), None)
+    assert "+16175550123" not in RedactingFormatter("%(message)s").format(record)

@@ -74,11 +74,13 @@ def create_client() -> tuple[dict[str, Any], int]:
 @bp.get("/clients")
 def list_clients() -> dict[str, Any]:
     """The clients the caller may see."""
-    session = get_session()
-    query = visible_clients(current_user()).options(selectinload(Client.contacts))
+    session, user = get_session(), current_user()
+    query = visible_clients(user).options(selectinload(Client.contacts))
     clients = session.scalars(query).all()
     phones = [c.phone for client in clients for c in client.contacts]
     known = consent.numbers(session, phones)
+    audit.record(session, user, "list", "client", "*", clients=[c.id for c in clients])
+    session.commit()
     return {"items": [client_json(client, known) for client in clients]}
 
 

@@ -85,7 +85,7 @@ class Fields:
             return None
         try:
             ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError):
+        except (ZoneInfoNotFoundError, ValueError, OSError):  # OSError: 'America' is a folder
             self.errors[name] = f"{value!r} is not a known time zone"
             return None
         return value
@@ -141,7 +141,7 @@ def query_int(name: str) -> int | None:
     raw = request.args.get(name)
     if raw is None or raw == "":
         return None
-    if not raw.isdigit() or not 0 < int(raw) <= MAX_ID:
+    if not (raw.isascii() and raw.isdigit()) or not 0 < int(raw) <= MAX_ID:
         raise invalid({name: f"must be a whole number from 1 to {MAX_ID}"})
     return int(raw)
 

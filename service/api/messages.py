@@ -6,7 +6,9 @@ from typing import Any
 
 from flask import Blueprint, request
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
+from service import audit
 from service.access import scope_clients
 from service.api.auth import current_user
 from service.api.errors import invalid
@@ -60,10 +62,19 @@ def list_messages() -> dict[str, Any]:
         query = query.where(OutboundMessage.kind == kind)
     if status is not None:
         query = query.where(OutboundMessage.status == status)
-    rows = get_session().execute(
+    session = get_session()
+    rows = session.execute(
         query.order_by(OutboundMessage.send_at, OutboundMessage.id).limit(_limit())
-    )
+    ).all()
+    _audit_listing(session, "list_messages", [m.client_id for m, _ in rows])
     return {"items": [message_json(m, tz) for m, tz in rows]}
+
+
+def _audit_listing(session: Session, action: str, client_ids: list[int | None]) -> None:
+    """Record which clients' texts a listing showed (message bodies are client records)."""
+    shown = sorted({c for c in client_ids if c is not None})
+    audit.record(session, current_user(), action, "client", "*", clients=shown)
+    session.commit()
 
 
 @bp.get("/replies")
@@ -87,8 +98,10 @@ def list_replies() -> dict[str, Any]:
         query = query.where(InboundMessage.intent == intent)
     if since is not None:
         query = query.where(InboundMessage.received_at >= since)
-    rows = get_session().execute(
+    session = get_session()
+    rows = session.execute(
         query.order_by(InboundMessage.received_at.desc(), InboundMessage.id.desc()).limit(_limit())
-    )
+    ).all()
+    _audit_listing(session, "list_replies", [r.client_id for r, _ in rows])
     fallback = current_settings().practice_timezone
     return {"items": [reply_json(r, tz or fallback) for r, tz in rows]}

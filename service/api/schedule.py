@@ -7,7 +7,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from flask import Blueprint
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from service import audit, schedule
@@ -84,9 +84,14 @@ def _rematerialize(session: Session, series: AppointmentSeries, now: datetime) -
     settings = current_settings()
     horizon = now + timedelta(days=settings.planning_horizon_days)
     zone = ZoneInfo(series.timezone)
+    # Occurrences may exist beyond the horizon (listed on demand): judge them all.
+    latest = session.scalar(
+        select(func.max(Appointment.starts_at)).where(Appointment.series_id == series.id)
+    )
+    until = max(horizon, latest + timedelta(seconds=1)) if latest else horizon
     keep = set(
         recurrence.occurrences(
-            series.rrule, series.starts_local, zone, now, horizon, until=series.ends_at
+            series.rrule, series.starts_local, zone, now, until, until=series.ends_at
         )
     )
     schedule.remove_future_occurrences(session, series, now, keep)
@@ -207,7 +212,9 @@ def list_appointments() -> dict[str, Any]:
     client_id = query_int("client_id")
     start = query_datetime("from") or now
     end = query_datetime("to") or start + timedelta(days=current_settings().planning_horizon_days)
-    start, end = _aware(start), _aware(end)
+    if start.tzinfo is None or end.tzinfo is None:
+        # Which zone a bare time means is ambiguous across clients: ask for the offset.
+        raise invalid({"from": "from and to must carry an offset, like 2027-03-04T00:00-05:00"})
     if end <= start or end - start > MAX_RANGE:
         raise invalid({"to": "must be after from, at most 366 days later"})
     clients = scope_clients(select(Client.id), user)
@@ -228,10 +235,6 @@ def list_appointments() -> dict[str, Any]:
         .order_by(Appointment.starts_at, Appointment.id)
     ).all()
     return {"items": [appointment_json(a, tz) for a, tz in rows]}
-
-
-def _aware(value: datetime) -> datetime:
-    return value if value.tzinfo is not None else value.replace(tzinfo=ZoneInfo("UTC"))
 
 
 def _materialize_range(

@@ -56,7 +56,7 @@ def decide(facts: SendFacts, now: datetime, quiet: tuple[time, time]) -> Decisio
         return Decision("skipped", "number is invalid")
     if facts.kind in ("reminder", "checkin"):
         if facts.contact_gone:
-            return Decision("cancelled", "contact removed")
+            return Decision("cancelled", "contact removed or changed")
         if facts.appointment_status is None or facts.appointment_status in FINISHED:
             return Decision("cancelled", "appointment cancelled")
         if facts.planned_start is not None and not _same_second(
@@ -94,6 +94,6 @@ def backoff(
 def planned_start(idempotency_key: str) -> datetime | None:
     """The appointment start a planned text was written for, read from its key."""
     last = idempotency_key.rsplit(":", 1)[-1]
-    if not last.isdigit():
+    if not (last.isascii() and last.isdigit()):
         return None
     return datetime.fromtimestamp(int(last), UTC)

@@ -177,9 +177,17 @@ class _RedirectingHttpClient(TwilioHttpClient):  # type: ignore[misc]  # SDK shi
         self.session.close()
 
 
-def _error_from_status(what: str, status: int, code: object, message: str) -> SendError:
+def _error_from_status(
+    what: str, status: int, code: object, message: str, *, sending: bool = False
+) -> SendError:
     # The SDK fills in the HTTP status as the code when the body has none; that is no code.
     twilio_code = code if isinstance(code, int) and code != status else None
+    if sending and status >= 500 and status != 503:
+        # A 500, 502 or 504 can come back after Twilio created the message: look it up
+        # before sending again. 503 means it was turned away at the door.
+        return SendError(
+            f"{what}: {message}", code=twilio_code, status=status, unknown_outcome=True
+        )
     if status in (408, 429) or status >= 500 or status < 400:
         return SendError(f"{what}: {message}", code=twilio_code, status=status)
     # Any other 4xx means Twilio looked at the request and refused it; asking again is futile.
@@ -196,7 +204,7 @@ def _error_from_twilio(what: str, exc: TwilioException, *, sending: bool) -> Sen
     message = getattr(exc, "msg", None) or getattr(exc, "title", None)
     text = str(message or (exc.args[0] if exc.args else type(exc).__name__))
     if isinstance(status, int):
-        return _error_from_status(what, status, getattr(exc, "code", None), text)
+        return _error_from_status(what, status, getattr(exc, "code", None), text, sending=sending)
     # No status means the SDK choked on an answer it got; a send may well have gone through.
     return SendError(f"{what}: {text}", unknown_outcome=sending)
 

@@ -182,3 +182,24 @@ def test_ids_beyond_the_database_range_are_not_found_or_invalid(api: Api) -> Non
     assert api.get("/clients/99999999999").status_code == 404
     response = api.get("/messages", client_id="99999999999")
     assert response.status_code == 422 and "client_id" in error_of(response)["fields"]
+
+
+def test_odd_input_is_refused_not_crashed(api: Api) -> None:
+    assert api.get("/messages", client_id="²").status_code == 422
+    response = api.post("/clients", {"name": "Sam", "timezone": "America"})
+    assert response.status_code == 422 and "timezone" in error_of(response)["fields"]
+    response = api.post("/clients", {"name": "Sam\x00Lee"})
+    assert response.status_code == 422 and "name" in error_of(response)["fields"]
+
+
+def test_listings_are_audited_with_the_clients_shown(api: Api, session: Session) -> None:
+    client = create(api)
+    api.get("/clients")
+    api.get("/messages")
+    api.get("/replies")
+    entries = session.scalars(select(AuditEntry).where(AuditEntry.entity_id == "*")).all()
+    assert [(e.action, e.detail["clients"]) for e in entries] == [
+        ("list", [client["id"]]),
+        ("list_messages", []),
+        ("list_replies", []),
+    ]

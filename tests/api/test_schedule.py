@@ -317,3 +317,28 @@ def test_messages_of_other_therapists_are_not_listed(api: Api, other_api: Api) -
     other_api.post("/appointments", {"client_id": client_id, "starts_at": local_day(3).isoformat()})
     assert messages(other_api)
     assert messages(api) == []
+
+
+def test_an_appointment_range_must_carry_offsets(api: Api) -> None:
+    response = api.get("/appointments", **{"from": "2027-01-01T00:00", "to": "2027-01-02T00:00"})
+    assert response.status_code == 422
+
+
+def test_editing_a_series_keeps_valid_occurrences_beyond_the_horizon(api: Api) -> None:
+    client_id = new_client(api)
+    series = api.post(
+        "/series",
+        {"client_id": client_id, "starts_at": local_day(1, 9).isoformat(), "rrule": "FREQ=WEEKLY"},
+    ).get_json()
+    start = datetime.now(UTC)
+    window = {"from": start.isoformat(), "to": (start + timedelta(days=60)).isoformat()}
+    before = api.get("/appointments", client_id=client_id, **window).get_json()["items"]
+    assert len(before) >= 8
+    api.patch(f"/series/{series['id']}", {"duration_minutes": 45})
+    after = api.get("/appointments", client_id=client_id, **window).get_json()["items"]
+    assert [a["id"] for a in after] == [a["id"] for a in before]
+    assert all(
+        datetime.fromisoformat(a["ends_at"]) - datetime.fromisoformat(a["starts_at"])
+        == timedelta(minutes=45)
+        for a in after
+    )

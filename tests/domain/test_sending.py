@@ -39,7 +39,7 @@ def facts(**changes: object) -> SendFacts:
         ({"appointment_status": "no_show"}, NOW, "cancelled", "appointment cancelled"),
         ({"appointment_status": None}, NOW, "cancelled", "appointment cancelled"),
         ({"appointment_start": START + timedelta(hours=1)}, NOW, "cancelled", "appointment moved"),
-        ({"contact_gone": True}, NOW, "cancelled", "contact removed"),
+        ({"contact_gone": True}, NOW, "cancelled", "contact removed or changed"),
         ({}, START, "expired", "the appointment has started"),
         ({"kind": "checkin", "send_at": NOW - timedelta(hours=11)}, NOW, "send", ""),
         (

@@ -128,8 +128,8 @@ def test_it_sorts_opt_outs_apart_from_invalid_numbers() -> None:
     assert OPTED_OUT_CODES | INVALID_NUMBER_CODES <= PERMANENT_CODES
 
 
-@pytest.mark.parametrize(("status", "code"), [(429, 20429), (500, None), (503, 20503)])
-def test_it_marks_rate_limits_and_server_errors_transient(
+@pytest.mark.parametrize(("status", "code"), [(429, 20429), (503, 20503)])
+def test_it_marks_rate_limits_and_unavailability_transient(
     gateway: TwilioGateway, fake: FakeTwilio, status: int, code: int | None
 ) -> None:
     fake.script(Reply(status=status, code=code))
@@ -139,6 +139,18 @@ def test_it_marks_rate_limits_and_server_errors_transient(
     assert not error.permanent
     assert not error.unknown_outcome
     assert (error.status, error.code) == (status, code)
+
+
+@pytest.mark.parametrize("status", [500, 502, 504])
+def test_a_server_error_on_a_send_may_have_sent_it(
+    gateway: TwilioGateway, fake: FakeTwilio, status: int
+) -> None:
+    fake.script(Reply(status=status))
+
+    error = send_error(gateway)
+
+    assert error.unknown_outcome and not error.permanent
+    assert error.status == status
 
 
 def test_it_leaves_retrying_to_the_caller(gateway: TwilioGateway, fake: FakeTwilio) -> None:

@@ -248,3 +248,26 @@ def test_the_acknowledgement_joins_the_thread(twilio: Twilio, session: Session) 
         "sent",
         "Thanks, we've noted it.",
     )
+
+
+def test_an_opted_out_number_hears_nothing_but_what_it_asks_for(
+    twilio: Twilio, session: Session
+) -> None:
+    after_checkin(session)
+    assert reply_text(twilio.text(PHONE, "please stop texting me")) is not None  # one confirmation
+    for body in ("hello", "7", "R", "C"):
+        assert reply_text(twilio.text(PHONE, body)) is None
+    assert "STOP" in (reply_text(twilio.text(PHONE, "HELP")) or "")
+
+
+def test_a_text_of_unknown_outcome_does_not_hide_the_checkin_it_follows(
+    twilio: Twilio, session: Session
+) -> None:
+    client, _, checkin = after_checkin(session)
+    contact = session.scalars(select(Contact)).one()
+    limbo = factories.message(session, client, contact, send_at=NOW, body="maybe sent")
+    limbo.status = "unknown"  # no sent_at: NULL must not sort first
+    session.commit()
+    twilio.text(PHONE, "6")
+    row = last_reply(session)
+    assert (row.intent, row.answers_message_id) == ("pain", checkin.id)

@@ -1,0 +1,40 @@
+"""Logging that never shows a whole phone number, whatever ends up in a message.
+
+Our own log lines mask numbers already (``phones.mask``); this is the net under them:
+database errors quote the values they refused (PostgreSQL: ``Key (phone)=(+1617...)``),
+and library tracebacks quote what they were given.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+
+from service.phones import mask
+
+# E.164 numbers, and bare runs of 10 to 15 digits (a national number, or E.164 without +).
+_NUMBER = re.compile(r"\+\d{7,15}\b|(?<![\d.:-])\d{10,15}(?![\d.:-])")
+FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+
+
+def redact(text: str) -> str:
+    """``text`` with every phone-number-like run masked."""
+    return _NUMBER.sub(lambda m: mask(m.group(0)), text)
+
+
+class RedactingFormatter(logging.Formatter):
+    """A formatter whose output, traceback included, has phone numbers masked."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        """Format as usual, then mask."""
+        return redact(super().format(record))
+
+
+def setup(level: int = logging.INFO) -> None:
+    """Log to stderr through the redacting formatter, unless logging is set up already."""
+    root = logging.getLogger()
+    if not root.handlers:
+        logging.basicConfig(level=level, format=FORMAT)
+    for handler in root.handlers:
+        if handler.formatter is None or type(handler.formatter) is logging.Formatter:
+            handler.setFormatter(RedactingFormatter(FORMAT))
