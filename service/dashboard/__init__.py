@@ -47,6 +47,7 @@ def _error_page(exc: HTTPException) -> tuple[str, int]:
 
 
 def _context() -> dict[str, Any]:
+    """What every dashboard template may use: the user, the settings, alert labels."""
     return {"user": g.get("user"), "settings": current_settings(), "labels": LABELS}
 
 

@@ -23,6 +23,7 @@ PUBLIC_ENDPOINTS = frozenset({"dashboard.auth.login"})
 
 @functools.cache
 def _decoy_hash() -> str:
+    """A hash no password matches, made once."""
     # Checked against when the email is unknown, so both cases take the time of one scrypt
     # and the answer time does not tell which emails have accounts.
     return generate_password_hash("no account has this password")

@@ -99,9 +99,11 @@ def pain_chart(
     span = (end - start).total_seconds()
 
     def x_of(at: datetime) -> float:
+        """The horizontal position of an instant."""
         return left + (right - left) * (at - start).total_seconds() / span
 
     def y_of(score: float) -> float:
+        """The vertical position of a score (0 at the bottom)."""
         return bottom - (bottom - top) * score / SCORE_MAX
 
     points = [

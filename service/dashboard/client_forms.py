@@ -24,20 +24,24 @@ TAKEN = "This client already has a contact with that number."
 
 
 def _therapists(db: Session, user: User) -> list[User]:
+    """The accounts an admin may give a client to (a therapist chooses no one)."""
     if not user.is_admin:
         return []
     return list(db.scalars(select(User).where(User.active.is_(True)).order_by(User.name)))
 
 
 def _own(client: Client) -> Contact | None:
+    """The client's own number's contact, if any."""
     return next((c for c in client.contacts if c.relation == "self"), None)
 
 
 def _client_page(client: Client) -> Response:
+    """Back to the client's page."""
     return redirect(url_for("dashboard.clients.show", client_id=client.id))
 
 
 def _visible(db: Session, client_id: int) -> Client:
+    """The client when the current user may see it; 404 otherwise."""
     client = client_for(db, current_user(), client_id)
     if client is None:
         abort(404)
@@ -114,7 +118,7 @@ def create() -> Response | str | tuple[str, int]:
     db.flush()
     audit.record(db, user, "create", "client", client.id, via="dashboard")
     db.commit()
-    flash(f"{client.name} added.")
+    flash("Client added.")
     return _client_page(client)
 
 
@@ -209,7 +213,7 @@ def add_contact(client_id: int) -> Response | str | tuple[str, int]:
             contact = Contact(client_id=client.id, **values)
             db.add(contact)
             if _save_contact(db, form, client, "add_contact", 0):
-                flash(f"{contact.name} added.")
+                flash("Contact added; the plan now includes it.")
                 return _client_page(client)
     page = render_template("contacts/form.html", form=form, client=client, relations=RELATIONS)
     return (page, 422) if form.submitted else page
@@ -253,11 +257,10 @@ def remove_contact(contact_id: int) -> Response:
     if contact is None:
         abort(404)
     client = _visible(db, contact.client_id)
-    name = contact.name
     client.contacts.remove(contact)
     db.flush()
     audit.record(db, current_user(), "remove_contact", "client", client.id, contact=contact_id)
     schedule.replan_client(db, current_settings(), client.id, utcnow())
     db.commit()
-    flash(f"{name} removed.")
+    flash("Contact removed; texts planned to it are cancelled.")
     return _client_page(client)

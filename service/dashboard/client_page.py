@@ -65,7 +65,11 @@ def thread(session: Session, client: Client) -> list[ThreadItem]:
         select(OutboundMessage)
         .where(
             OutboundMessage.client_id == client.id,
-            or_(OutboundMessage.status.in_(SHOWN_STATUSES), OutboundMessage.kind == "manual"),
+            # Typed texts and acknowledgements show while still queued too.
+            or_(
+                OutboundMessage.status.in_(SHOWN_STATUSES),
+                OutboundMessage.kind.in_(("manual", "reply")),
+            ),
         )
         .order_by(OutboundMessage.send_at.desc(), OutboundMessage.id.desc())
         .limit(THREAD_LIMIT)

@@ -98,5 +98,5 @@ def reassign(client_id: int) -> Response:
     before, client.therapist_id = client.therapist_id, therapist.id
     audit.record(db, admin, "reassign", "client", client.id, before=before, after=therapist.id)
     db.commit()
-    flash(f"{client.name} is now with {therapist.name}.")
+    flash(f"Reassigned to {therapist.name}.")
     return redirect(url_for("dashboard.clients.show", client_id=client.id))

@@ -59,6 +59,7 @@ def to_csv(header: Sequence[str], rows: Iterable[Sequence[object]]) -> str:
 
 
 def _download(text: str, filename: str) -> Response:
+    """The CSV as a file download."""
     return Response(
         text,
         mimetype="text/csv",

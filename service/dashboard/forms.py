@@ -25,6 +25,7 @@ class Form:
     def __init__(
         self, data: Mapping[str, str] | None = None, defaults: Mapping[str, str] | None = None
     ) -> None:
+        """Read ``data`` when the form was submitted, else show ``defaults``."""
         self.submitted = data is not None
         # A submitted form keeps exactly what was sent: an unticked box is absent, not default.
         source = data if data is not None else (defaults or {})

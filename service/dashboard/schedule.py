@@ -44,6 +44,7 @@ def week_of(day: date) -> list[date]:
 
 
 def _chosen_day(today: date) -> date:
+    """The day whose week was asked for (``?week=YYYY-MM-DD``), else today."""
     raw = request.args.get("week", "")
     try:
         return date.fromisoformat(raw) if raw else today

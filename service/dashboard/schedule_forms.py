@@ -35,6 +35,7 @@ DONE = {
 
 
 def _visible_client(db: Session, client_id: int) -> Client:
+    """The client when the current user may see it; 404 otherwise."""
     client = client_for(db, current_user(), client_id)
     if client is None:
         abort(404)
@@ -42,6 +43,7 @@ def _visible_client(db: Session, client_id: int) -> Client:
 
 
 def _back(client_id: int) -> Response:
+    """Back to the schedule part of the client's page."""
     return redirect(url_for("dashboard.clients.show", client_id=client_id) + "#schedule")
 
 
@@ -193,6 +195,7 @@ def new_appointment(client_id: int) -> Response | str | tuple[str, int]:
 
 
 def _visible_appointment(db: Session, appointment_id: int) -> Appointment:
+    """The appointment when the current user may see its client; 404 otherwise."""
     appointment = db.get(Appointment, appointment_id)
     if appointment is None or client_for(db, current_user(), appointment.client_id) is None:
         abort(404)
