@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from service import schedule
@@ -198,13 +198,22 @@ def materialize_range(
     end: datetime,
     now: datetime,
 ) -> int:
-    """Materialize these clients' occurrences in [start, end), never before a series began."""
+    """Materialize these clients' occurrences in [start, end), never before a series began.
+
+    Series already planned past ``end`` (by the clock or by an edit) or ended before
+    ``start`` are skipped in SQL, so the usual week costs one query, not one per series.
+    """
     ids = sorted(set(client_ids))
     if not ids:
         return 0
     touched: set[int] = set()
+    s = AppointmentSeries
     for series in session.scalars(
-        select(AppointmentSeries).where(AppointmentSeries.client_id.in_(ids))
+        select(s).where(
+            s.client_id.in_(ids),
+            or_(s.ends_at.is_(None), s.ends_at > start),
+            or_(s.planned_until.is_(None), s.planned_until < end),
+        )
     ):
         if schedule.materialize(session, series, max(start, series.created_at), end):
             touched.add(series.client_id)

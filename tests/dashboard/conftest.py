@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -10,6 +12,7 @@ from typing import Any
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+from sqlalchemy import event
 from werkzeug.test import TestResponse
 
 from service import accounts
@@ -123,3 +126,19 @@ def as_boss(app: Flask, boss: Staff) -> Web:
 def now() -> datetime:
     """The current instant (the views read the real clock)."""
     return datetime.now(UTC)
+
+
+@contextmanager
+def counting(app: Flask) -> Iterator[list[str]]:
+    """Collect every SQL statement the app's engine runs."""
+    statements: list[str] = []
+    engine = get_db(app).engine
+
+    def seen(*args: Any) -> None:
+        statements.append(args[2])
+
+    event.listen(engine, "before_cursor_execute", seen)
+    try:
+        yield statements
+    finally:
+        event.remove(engine, "before_cursor_execute", seen)

@@ -2,21 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import timedelta
-from typing import Any
 
 from flask import Flask
-from sqlalchemy import event
 from sqlalchemy.orm import Session
 
 from service import consent
 from service.dashboard.timefmt import day_of, iso
-from service.db import get_db
 from service.models import InboundMessage
 from tests import factories
-from tests.dashboard.conftest import Staff, Web, now, text_of
+from tests.dashboard.conftest import Staff, Web, counting, now, text_of
 
 
 def _pain(session: Session, client_id: int, score: int, ago: timedelta) -> None:
@@ -87,22 +82,6 @@ def test_it_searches_by_name_or_phone(as_ana: Web, ana: Staff, session: Session)
     by_phone = text_of(as_ana.get("/clients", q="(617) 555-0123"))
     assert "Sam Lee" in by_phone and "Grace Kim" not in by_phone
     assert "No client matches" in text_of(as_ana.get("/clients", q="100%_x"))
-
-
-@contextmanager
-def counting(app: Flask) -> Iterator[list[str]]:
-    """Collect every SQL statement the app's engine runs."""
-    statements: list[str] = []
-    engine = get_db(app).engine
-
-    def seen(*args: Any) -> None:
-        statements.append(args[2])
-
-    event.listen(engine, "before_cursor_execute", seen)
-    try:
-        yield statements
-    finally:
-        event.remove(engine, "before_cursor_execute", seen)
 
 
 def test_the_list_costs_the_same_queries_for_two_or_twenty_clients(

@@ -5,13 +5,14 @@ from __future__ import annotations
 from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+from flask import Flask
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from service.dashboard.schedule import week_of
 from service.models import Appointment, AppointmentSeries
 from tests import factories
-from tests.dashboard.conftest import Staff, Web, now, text_of
+from tests.dashboard.conftest import Staff, Web, counting, now, text_of
 
 NY = ZoneInfo("America/New_York")
 
@@ -129,3 +130,27 @@ def test_editing_a_series_keeps_and_updates_the_weeks_listed_beyond_the_horizon(
     kept = session.scalars(beyond).all()
     assert [a.id for a in kept] == [a.id for a in far]
     assert {a.ends_at - a.starts_at for a in kept} == {timedelta(minutes=90)}
+
+
+def test_this_weeks_schedule_costs_the_same_queries_for_few_or_many_series(
+    app: Flask, as_ana: Web, ana: Staff, session: Session
+) -> None:
+    def add(count: int, offset: int) -> None:
+        for i in range(count):
+            client, _ = factories.client_with_phone(
+                session, f"Client {offset + i}", f"+1617555{offset + i:04d}", therapist_id=ana.id
+            )
+            session.commit()
+            first = (now() + timedelta(days=1)).astimezone(NY).strftime("%Y-%m-%dT09:00")
+            form = {"starts": first, "duration": "60", "repeat": "weekly"}
+            as_ana.post(f"/clients/{client.id}/series/new", form)
+
+    week = (now() + timedelta(days=1)).astimezone(NY).date().isoformat()  # within the horizon
+    add(1, 400)
+    with counting(app) as few:
+        as_ana.get("/schedule", week=week)
+    add(6, 500)
+    with counting(app) as many:
+        page = text_of(as_ana.get("/schedule", week=week))
+    assert len(many) == len(few)
+    assert "Client 505" in page
