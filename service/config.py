@@ -12,12 +12,13 @@ import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import time, timedelta
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import phonenumbers
 from flask import Flask, current_app
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
+
+from service.values import is_time_zone
 
 ENVIRONMENTS = ("development", "production", "test")
 _DURATION = re.compile(r"(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?")
@@ -105,10 +106,8 @@ def parse_quiet_hours(name: str, raw: str) -> tuple[time, time]:
 
 def parse_timezone(name: str, raw: str) -> str:
     """Return ``raw`` when it is a known IANA time zone name."""
-    try:
-        ZoneInfo(raw)
-    except (ZoneInfoNotFoundError, ValueError, OSError):  # OSError: a folder, e.g. 'America'
-        raise ConfigError(f"{name}: {raw!r} is not a known IANA time zone") from None
+    if not is_time_zone(raw):
+        raise ConfigError(f"{name}: {raw!r} is not a known IANA time zone")
     return raw
 
 

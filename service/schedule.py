@@ -22,7 +22,7 @@ from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, selectinload
 
@@ -338,3 +338,42 @@ def remove_future_occurrences(
     )
     session.execute(delete(Appointment).where(Appointment.id.in_(doomed)))
     return len(doomed)
+
+
+def apply_series_change(
+    session: Session, settings: Settings, series: AppointmentSeries, now: datetime
+) -> None:
+    """After a series' rule, length or end changed: make its future untouched occurrences
+    match it (removed, lengthened, added up to the horizon), then re-plan the client's texts.
+
+    Occurrences may already exist beyond the horizon (the schedule page lists weeks on
+    demand), so every future one is judged, not only those within the horizon.
+    """
+    horizon = now + timedelta(days=settings.planning_horizon_days)
+    latest = session.scalar(
+        select(func.max(Appointment.starts_at)).where(Appointment.series_id == series.id)
+    )
+    judged = max(horizon, latest + timedelta(seconds=1)) if latest else horizon
+    keep = set(
+        recurrence.occurrences(
+            series.rrule,
+            series.starts_local,
+            ZoneInfo(series.timezone),
+            now,
+            judged,
+            until=series.ends_at,
+        )
+    )
+    remove_future_occurrences(session, series, now, keep)
+    length = timedelta(minutes=series.duration_minutes)
+    for appointment in session.scalars(
+        select(Appointment).where(
+            Appointment.series_id == series.id,
+            Appointment.detached.is_(False),
+            Appointment.starts_at > now,
+        )
+    ):
+        appointment.ends_at = appointment.starts_at + length
+    materialize(session, series, now, horizon)
+    series.planned_until = horizon
+    replan_client(session, settings, series.client_id, now)

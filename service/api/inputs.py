@@ -5,12 +5,12 @@ from __future__ import annotations
 import re
 from datetime import datetime
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from flask import request
 
 from service.api.errors import ApiError, invalid
 from service.phones import InvalidPhone, normalize
+from service.values import is_time_zone, whole_number
 
 _MISSING = object()
 MAX_ID = 2**31 - 1
@@ -83,9 +83,7 @@ class Fields:
         value = self.text(name, max_length=64)
         if value is None:
             return None
-        try:
-            ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError, OSError):  # OSError: 'America' is a folder
+        if not is_time_zone(value):
             self.errors[name] = f"{value!r} is not a known time zone"
             return None
         return value
@@ -141,9 +139,10 @@ def query_int(name: str) -> int | None:
     raw = request.args.get(name)
     if raw is None or raw == "":
         return None
-    if not (raw.isascii() and raw.isdigit()) or not 0 < int(raw) <= MAX_ID:
+    number = whole_number(raw, max_digits=len(str(MAX_ID)))
+    if number is None or not 0 < number <= MAX_ID:
         raise invalid({name: f"must be a whole number from 1 to {MAX_ID}"})
-    return int(raw)
+    return number
 
 
 def query_datetime(name: str) -> datetime | None:

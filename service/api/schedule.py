@@ -7,7 +7,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from flask import Blueprint
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from service import audit, schedule
@@ -79,36 +79,6 @@ def _visible_series(session: Session, series_id: int) -> AppointmentSeries:
     return series
 
 
-def _rematerialize(session: Session, series: AppointmentSeries, now: datetime) -> None:
-    """Make the series' future untouched occurrences match its (new) rule, then re-plan."""
-    settings = current_settings()
-    horizon = now + timedelta(days=settings.planning_horizon_days)
-    zone = ZoneInfo(series.timezone)
-    # Occurrences may exist beyond the horizon (listed on demand): judge them all.
-    latest = session.scalar(
-        select(func.max(Appointment.starts_at)).where(Appointment.series_id == series.id)
-    )
-    until = max(horizon, latest + timedelta(seconds=1)) if latest else horizon
-    keep = set(
-        recurrence.occurrences(
-            series.rrule, series.starts_local, zone, now, until, until=series.ends_at
-        )
-    )
-    schedule.remove_future_occurrences(session, series, now, keep)
-    length = timedelta(minutes=series.duration_minutes)
-    for appointment in session.scalars(
-        select(Appointment).where(
-            Appointment.series_id == series.id,
-            Appointment.detached.is_(False),
-            Appointment.starts_at > now,
-        )
-    ):
-        appointment.ends_at = appointment.starts_at + length
-    schedule.materialize(session, series, now, horizon)
-    series.planned_until = horizon
-    schedule.replan_client(session, settings, series.client_id, now)
-
-
 @bp.post("/series")
 def create_series() -> tuple[dict[str, Any], int]:
     """Start a recurring schedule and plan its first occurrences."""
@@ -132,7 +102,7 @@ def create_series() -> tuple[dict[str, Any], int]:
     )
     session.add(series)
     session.flush()
-    _rematerialize(session, series, now)
+    schedule.apply_series_change(session, current_settings(), series, now)
     audit.record(session, current_user(), "create", "series", series.id, client_id=client.id)
     session.commit()
     return _series_out(series, now), 201
@@ -161,7 +131,7 @@ def update_series(series_id: int) -> dict[str, Any]:
     series.duration_minutes = duration or series.duration_minutes
     if fields.has("ends_at"):
         series.ends_at = _instant(ends, series.timezone) if ends else None
-    _rematerialize(session, series, now)
+    schedule.apply_series_change(session, current_settings(), series, now)
     audit.record(session, current_user(), "update", "series", series.id, fields=sorted(fields.data))
     session.commit()
     return _series_out(series, now)
@@ -173,7 +143,7 @@ def end_series(series_id: int) -> tuple[str, int]:
     session, now = get_session(), utcnow()
     series = _visible_series(session, series_id)
     series.ends_at = min(series.ends_at or now, now)
-    _rematerialize(session, series, now)
+    schedule.apply_series_change(session, current_settings(), series, now)
     audit.record(session, current_user(), "end", "series", series.id)
     session.commit()
     return "", 204

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from service import schedule
@@ -79,37 +79,6 @@ def describe_rule(rrule: str) -> str:
     return f"{words}, {choice.count} sessions" if choice.count else words
 
 
-def rematerialize(
-    session: Session, settings: Settings, series: AppointmentSeries, now: datetime
-) -> None:
-    """Make the series' future untouched occurrences match its rule, then re-plan the texts."""
-    horizon = now + timedelta(days=settings.planning_horizon_days)
-    zone = ZoneInfo(series.timezone)
-    # The schedule page materializes weeks beyond the horizon: judge those occurrences too.
-    latest = session.scalar(
-        select(func.max(Appointment.starts_at)).where(Appointment.series_id == series.id)
-    )
-    judged = max(horizon, latest + timedelta(seconds=1)) if latest else horizon
-    keep = set(
-        recurrence.occurrences(
-            series.rrule, series.starts_local, zone, now, judged, until=series.ends_at
-        )
-    )
-    schedule.remove_future_occurrences(session, series, now, keep)
-    length = timedelta(minutes=series.duration_minutes)
-    for appointment in session.scalars(
-        select(Appointment).where(
-            Appointment.series_id == series.id,
-            Appointment.detached.is_(False),
-            Appointment.starts_at > now,
-        )
-    ):
-        appointment.ends_at = appointment.starts_at + length
-    schedule.materialize(session, series, now, horizon)
-    series.planned_until = horizon
-    schedule.replan_client(session, settings, series.client_id, now)
-
-
 def create_series(
     session: Session,
     settings: Settings,
@@ -132,7 +101,7 @@ def create_series(
     )
     session.add(series)
     session.flush()
-    rematerialize(session, settings, series, now)
+    schedule.apply_series_change(session, settings, series, now)
     return series
 
 
@@ -141,7 +110,7 @@ def end_series(
 ) -> None:
     """End a series now: its future untouched occurrences and their texts go away."""
     series.ends_at = min(series.ends_at or now, now)
-    rematerialize(session, settings, series, now)
+    schedule.apply_series_change(session, settings, series, now)
 
 
 def book(

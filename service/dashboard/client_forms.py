@@ -17,6 +17,7 @@ from service.dashboard.auth import current_user
 from service.dashboard.forms import Form
 from service.db import get_session, utcnow
 from service.models import LANGUAGES, Client, Contact, User
+from service.values import whole_number
 
 bp = Blueprint("client_forms", __name__)
 RELATIONS = ("caregiver", "parent", "partner", "child", "friend", "other")
@@ -80,7 +81,7 @@ def _read_client(db: Session, form: Form, user: User, client: Client | None) -> 
     therapist_id = user.id if client is None else client.therapist_id
     if user.is_admin:
         raw = form.raw("therapist_id")
-        chosen = db.get(User, int(raw)) if raw.isdigit() else None
+        chosen = db.get(User, number) if (number := whole_number(raw)) else None
         if raw and (chosen is None or not chosen.active):
             form.errors["therapist_id"] = "Choose an active account."
         therapist_id = chosen.id if chosen else None

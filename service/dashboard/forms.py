@@ -9,9 +9,9 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from datetime import date, datetime
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from service.phones import InvalidPhone, normalize
+from service.values import is_time_zone, whole_number
 
 # Line breaks and tabs are text; other control characters (NUL above all, which PostgreSQL
 # cannot store) are not.
@@ -77,10 +77,11 @@ class Form:
             if required:
                 self.errors[name] = "Required."
             return None
-        if not value.isdigit() or len(value) > 9 or not low <= int(value) <= high:
+        number = whole_number(value)
+        if number is None or not low <= number <= high:
             self.errors[name] = f"A whole number from {low} to {high}."
             return None
-        return int(value)
+        return number
 
     def phone(self, name: str, region: str, *, required: bool = False) -> str | None:
         """A phone number in E.164, read in ``region``, or None when empty and not required."""
@@ -98,9 +99,7 @@ class Form:
         value = self.text(name, required=required, max_length=64)
         if value is None:
             return None
-        try:
-            ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError):
+        if not is_time_zone(value):
             self.errors[name] = "Not a known time zone; use a name like America/New_York."
             return None
         return value

@@ -10,7 +10,7 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from sqlalchemy.orm import Session
 from werkzeug.wrappers import Response
 
-from service import audit
+from service import audit, schedule
 from service.access import client_for
 from service.config import current_settings
 from service.dashboard import booking
@@ -142,7 +142,7 @@ def edit_series(series_id: int) -> Response | str | tuple[str, int]:
             series.rrule = values.rule
             series.duration_minutes = values.duration
             series.ends_at = values.ends_at
-            booking.rematerialize(db, current_settings(), series, now)
+            schedule.apply_series_change(db, current_settings(), series, now)
             audit.record(db, current_user(), "update", "series", series.id, client=client.id)
             db.commit()
             flash("Series saved; future sessions follow the change.")

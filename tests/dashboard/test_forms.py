@@ -216,3 +216,18 @@ def test_editing_a_client_language_replans(as_ana: Web, ana: Staff, session: Ses
     [entry] = session.scalars(select(AuditEntry).where(AuditEntry.action == "update"))
     assert entry.detail["fields"] == ["language", "timezone"]
     assert session.scalar(select(OutboundMessage.body)).startswith("Hola Sam")
+
+
+def test_unicode_digits_and_a_zone_folder_are_field_errors_not_crashes(
+    as_ana: Web, ana: Staff, session: Session
+) -> None:
+    client, _ = factories.client_with_phone(session, therapist_id=ana.id)
+    appointment = factories.appointment(session, client, now() + timedelta(days=4))
+    session.commit()
+    start = (now() + timedelta(days=5)).astimezone(NY).strftime("%Y-%m-%dT10:00")
+    moved = as_ana.post(f"/appointments/{appointment.id}/move", {"starts": start, "duration": "6²"})
+    assert moved.status_code == 422
+    assert "A whole number from 5 to 720" in moved.get_data(as_text=True)
+    made = as_ana.post("/clients/new", {"name": "Sam Lee", "phone": "", "timezone": "America"})
+    assert made.status_code == 422
+    assert "Not a known time zone" in made.get_data(as_text=True)
