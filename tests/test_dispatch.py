@@ -424,3 +424,24 @@ def test_a_deferral_is_not_counted_as_an_attempt(
     session.commit()
     dispatcher.run()
     assert reload(session, row).attempts == 0
+
+
+def test_a_settled_text_takes_the_status_twilio_reports_for_it(
+    make_app: Callable[..., Flask], gateway: TwilioGateway, fake: FakeTwilio
+) -> None:
+    # Callbacks for a text whose sid we did not know yet were dropped; the lookup that
+    # finds it must bring its state up to what Twilio says now.
+    app, dispatcher, clock = real_clock_dispatcher(make_app, gateway)
+    with get_db(app).session() as session:
+        client, contact = factories.client_with_phone(session)
+        row = factories.message(session, client, contact, send_at=clock[0])
+        session.commit()
+        fake.script(Reply(accept_then_hang=True, hang=2.0))
+        assert dispatcher.run()["unknown"] == 1
+        for _, resource in fake._resources:  # Twilio delivered it meanwhile
+            resource["status"] = "delivered"
+        clock[0] += timedelta(minutes=2)
+        assert dispatcher.run()["settled_sent"] == 1
+        row = reload(session, row)
+        assert (row.status, row.provider_sid) == ("delivered", fake.sent[0]["Sid"])
+        assert len(fake.messages) == 1
