@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from service import consent
@@ -41,13 +41,47 @@ def apply_permanent_error(
     )
 
 
-def apply_status(
-    session: Session, sid: str, status: str, error_code: int | None, now: datetime
-) -> str:
-    """Apply one status callback; return what it did (for the log)."""
-    message = session.scalar(
+def _by_sid(session: Session, sid: str) -> OutboundMessage | None:
+    return session.scalar(
         select(OutboundMessage).where(OutboundMessage.provider_sid == sid).with_for_update()
     )
+
+
+def _wait_for_sends_to(session: Session, to_phone: str) -> None:
+    """Wait until no send to ``to_phone`` is in flight.
+
+    A dispatcher holds the lock of the text it is sending (on SQLite, the write lock) from
+    before the request to Twilio until the sid is recorded; a callback can arrive in
+    between. This no-op update queues behind that lock (PostgreSQL re-checks the row once
+    it is free, finds it no longer ``sending`` and changes nothing), so that afterwards the
+    sid is committed and can be found.
+    """
+    session.execute(
+        update(OutboundMessage)
+        .where(OutboundMessage.to_phone == to_phone, OutboundMessage.status == "sending")
+        .values(status=OutboundMessage.status)
+        .execution_options(synchronize_session=False)
+    )
+
+
+def apply_status(
+    session: Session,
+    sid: str,
+    status: str,
+    error_code: int | None,
+    now: datetime,
+    to_phone: str | None = None,
+) -> str:
+    """Apply one status callback; return what it did (for the log).
+
+    A callback for a sid not recorded yet may belong to a send still in flight to
+    ``to_phone``: it waits for that send to be recorded, rather than being dropped.
+    """
+    message = _by_sid(session, sid)
+    if message is None and to_phone:
+        session.commit()  # a fresh transaction sees what the dispatcher commits meanwhile
+        _wait_for_sends_to(session, to_phone)
+        message = _by_sid(session, sid)
     if message is None:
         return "unknown sid"
     current = _OURS_RANK.get(message.status, 0)

@@ -125,7 +125,8 @@ def status() -> Response:
         else None
     )
     session = get_session()
-    outcome = delivery.apply_status(session, sid, state.lower(), code, utcnow())
+    to_phone = form.get("To", "").strip()[:20] or None
+    outcome = delivery.apply_status(session, sid, state.lower(), code, utcnow(), to_phone)
     session.commit()
     log.info("status %s: %s (%s)", sid, state, outcome)
     return Response("", status=204)

@@ -2,14 +2,23 @@
 
 from __future__ import annotations
 
+import threading
+import time
+from collections import Counter
 from datetime import UTC, datetime
 
 import pytest
+from flask import Flask
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from service.config import settings_of
+from service.db import get_db
+from service.dispatch import Dispatcher
 from service.models import Alert, OutboundMessage, PhoneNumber
+from service.sms.gateway import TwilioGateway
 from tests import factories
+from tests.fake_twilio import FakeTwilio, Reply
 from tests.webhooks.conftest import PUBLIC, Twilio, sign
 
 NOW = datetime.now(UTC)
@@ -82,3 +91,38 @@ def test_a_forged_callback_changes_nothing(twilio: Twilio, session: Session) -> 
 def test_an_unknown_sid_or_missing_fields(twilio: Twilio) -> None:
     assert callback(twilio, "SMnobody", "delivered") == 204
     assert twilio.post("/sms/status", {"MessageSid": "SMx"}).status_code == 400
+
+
+def test_a_callback_racing_the_send_waits_for_its_sid(
+    app: Flask, twilio: Twilio, session: Session
+) -> None:
+    # Twilio may call back before the dispatcher has recorded the sid it was just given:
+    # the callback must wait for that send to be recorded, not be dropped.
+    client, contact = factories.client_with_phone(session)
+    row = factories.message(session, client, contact, send_at=datetime.now(UTC))
+    session.commit()
+    counts: Counter[str] = Counter()
+    with FakeTwilio() as fake:
+        gateway = TwilioGateway(
+            account_sid=fake.account_sid,
+            auth_token=fake.auth_token,
+            from_number="+16175550100",
+            messaging_service_sid=None,
+            api_base_url=fake.base_url,
+            status_callback=PUBLIC + "/sms/status",
+            timeout=10.0,
+        )
+        dispatcher = Dispatcher(get_db(app), settings_of(app), gateway)
+        fake.script(Reply(accept_then_hang=True, hang=1.0))  # accepted, answered 1 s later
+        sending = threading.Thread(target=lambda: counts.update(dispatcher.run()))
+        sending.start()
+        deadline = time.monotonic() + 10
+        while not fake.sent and time.monotonic() < deadline:
+            time.sleep(0.01)
+        sid = fake.sent[0]["Sid"]
+        form = {"MessageSid": sid, "MessageStatus": "delivered", "To": row.to_phone}
+        assert twilio.post("/sms/status", form).status_code == 204
+        sending.join(10)
+        gateway.close()
+    assert counts["sent"] == 1
+    assert status_of(session, row) == ("delivered", None)
