@@ -12,7 +12,7 @@ from flask.logging import default_handler
 from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.routing import IntegerConverter
 
-from service import api, cli, dashboard, db, logs, webhooks
+from service import api, cli, dashboard, db, health, logs, simulator, webhooks
 from service.config import load_settings, settings_of
 
 log = logging.getLogger(__name__)
@@ -58,7 +58,9 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     cli.init_app(app)
     api.init_app(app)
     webhooks.init_app(app)
+    health.init_app(app)
     dashboard.init_app(app)
+    simulator.init_app(app)  # only while texts are simulated
     return app
 
 

@@ -1,4 +1,4 @@
-"""Twilio's webhooks (inbound texts, delivery status) and the health check.
+"""Twilio's webhooks: inbound texts and delivery status.
 
 Every post is checked with the SDK's ``RequestValidator`` against the URL Twilio signed:
 ``PUBLIC_BASE_URL`` + path when it is configured, else the request's own URL (rebuilt from
@@ -9,13 +9,9 @@ token nothing is accepted here at all. Logs carry masked numbers and never a bod
 from __future__ import annotations
 
 import logging
-from datetime import timedelta
-from typing import Any
 from urllib.parse import parse_qsl
 
-from flask import Blueprint, Flask, Response, abort, jsonify, request
-from sqlalchemy import select, text
-from sqlalchemy.exc import SQLAlchemyError
+from flask import Blueprint, Flask, Response, abort, request
 from twilio.request_validator import RequestValidator
 from twilio.twiml.messaging_response import MessagingResponse
 from werkzeug.datastructures import MultiDict
@@ -23,12 +19,10 @@ from werkzeug.datastructures import MultiDict
 from service import delivery, replies
 from service.config import current_settings
 from service.db import get_session, utcnow
-from service.models import Heartbeat
 from service.phones import mask
 
 log = logging.getLogger(__name__)
 bp = Blueprint("webhooks", __name__)
-STALE_CLOCK = timedelta(minutes=5)
 
 
 def _form() -> MultiDict[str, str]:
@@ -132,27 +126,6 @@ def status() -> Response:
     return Response("", status=204)
 
 
-@bp.get("/healthz")
-def health() -> tuple[Response, int]:
-    """Database reachable, and when the clock last beat."""
-    try:
-        session = get_session()
-        session.execute(text("SELECT 1"))
-        beat = session.scalar(select(Heartbeat).where(Heartbeat.name == "clock"))
-    except SQLAlchemyError:
-        log.exception("health check: database unreachable")
-        return jsonify({"database": "unreachable"}), 503
-    clock: dict[str, Any] = {"last_beat": None, "ok": False}
-    if beat is not None:
-        age = utcnow() - beat.beat_at
-        clock = {
-            "last_beat": beat.beat_at.isoformat(),
-            "age_seconds": int(age.total_seconds()),
-            "ok": age <= STALE_CLOCK,
-        }
-    return jsonify({"database": "ok", "clock": clock}), 200
-
-
 def init_app(app: Flask) -> None:
-    """Register the webhooks and the health check."""
+    """Register the webhooks."""
     app.register_blueprint(bp)

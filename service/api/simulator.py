@@ -2,20 +2,19 @@
 
 Only while texts are simulated (no Twilio credentials): it reaches exactly the code the
 signed webhook reaches, behind the API's authentication instead of Twilio's signature.
+The dashboard's phone simulator page (``service/simulator.py``) goes through the same door.
 """
 
 from __future__ import annotations
 
-import secrets
 from typing import Any
 
 from flask import Blueprint
-from werkzeug.datastructures import MultiDict
 
 from service.api.errors import not_found
 from service.api.inputs import json_body
 from service.config import current_settings
-from service.webhooks import handle_inbound
+from service.simulator import receive
 
 bp = Blueprint("api_simulator", __name__)
 
@@ -32,8 +31,5 @@ def simulate_inbound() -> tuple[dict[str, Any], int]:
     if not isinstance(body, str):
         fields.errors["body"] = "must be a string"
     fields.done()
-    sid = "SMsim" + secrets.token_hex(14)
-    form = MultiDict(
-        {"MessageSid": sid, "From": sender or "", "To": settings.practice_phone or "", "Body": body}
-    )
-    return {"message_sid": sid, "reply": handle_inbound(form)}, 201
+    sid, reply = receive(settings, sender or "", body)
+    return {"message_sid": sid, "reply": reply}, 201

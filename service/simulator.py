@@ -1,0 +1,203 @@
+"""The phone simulator: what a demo phone received, and replies typed in as if from it.
+
+It exists only while texts are simulated (no Twilio credentials): the blueprint is not
+even registered otherwise, so every simulator URL answers 404. A reply typed here becomes
+the same form Twilio would post and goes through ``handle_inbound``, exactly as a real
+text does; only the signature check is replaced by the dashboard's login and CSRF check.
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from flask import (
+    Blueprint,
+    Flask,
+    Response,
+    abort,
+    flash,
+    g,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+from werkzeug.datastructures import MultiDict
+from werkzeug.exceptions import HTTPException
+from werkzeug.wrappers import Response as BaseResponse
+
+from service import audit
+from service.access import scope_clients
+from service.config import Settings, current_settings, settings_of
+from service.dashboard.auth import current_user, load_user, require_login
+from service.dashboard.forms import Form
+from service.dashboard.security import add_headers, check_csrf
+from service.db import get_session
+from service.models import Client, Contact, InboundMessage, OutboundMessage, User
+from service.webhooks import handle_inbound
+
+bp = Blueprint("simulator", __name__, url_prefix="/simulator")
+RECEIVED = ("sent", "delivered")  # the texts that reached the phone, as far as we know
+MAX_BODY = 1600  # Twilio's limit for one (concatenated) text
+
+
+@dataclass(frozen=True)
+class Phone:
+    """A number the signed-in user may play: whose it is, and for which client."""
+
+    number: str
+    label: str
+    client_ids: tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class Line:
+    """One text on the phone's screen: received from the practice, or sent by the phone."""
+
+    body: str
+    at: datetime
+    sent_by_phone: bool
+    status: str
+
+
+def receive(settings: Settings, sender: str, body: str) -> tuple[str, str | None]:
+    """Hand a typed text to the inbound handling; its new sid, and the reply it got."""
+    sid = "SMsim" + secrets.token_hex(14)
+    form = MultiDict(
+        {"MessageSid": sid, "From": sender, "To": settings.practice_phone or "", "Body": body}
+    )
+    return sid, handle_inbound(form)
+
+
+def phones(session: Session, user: User) -> list[Phone]:
+    """Every contact number of the clients ``user`` may see, one entry per number."""
+    rows = session.execute(
+        scope_clients(
+            select(Contact, Client).join(Client, Client.id == Contact.client_id), user
+        ).order_by(Client.name, Contact.name, Contact.id)
+    )
+    names: dict[str, list[str]] = {}
+    clients: dict[str, list[int]] = {}
+    for contact, client in rows:
+        who = contact.name if contact.relation == "self" else f"{contact.name} ({client.name})"
+        names.setdefault(contact.phone, []).append(who)
+        clients.setdefault(contact.phone, []).append(client.id)
+    return [
+        Phone(number, ", ".join(who), tuple(sorted(set(clients[number]))))
+        for number, who in names.items()
+    ]
+
+
+def screen(session: Session, user: User, number: str) -> list[Line]:
+    """The texts ``number`` received from us and sent to us, oldest first.
+
+    A therapist sees only the texts about their own clients (a shared number may also get
+    texts about another therapist's client); an admin sees them all.
+    """
+    out = select(OutboundMessage).where(
+        OutboundMessage.to_phone == number, OutboundMessage.status.in_(RECEIVED)
+    )
+    into = select(InboundMessage).where(InboundMessage.from_phone == number)
+    if not user.is_admin:
+        mine = select(Client.id).where(Client.therapist_id == user.id)
+        out = out.where(OutboundMessage.client_id.in_(mine))
+        into = into.where(InboundMessage.client_id.in_(mine))
+    lines = [
+        Line(m.body, m.sent_at or m.send_at, False, m.status) for m in session.scalars(out)
+    ] + [Line(m.body, m.received_at, True, m.intent or "received") for m in session.scalars(into)]
+    return sorted(lines, key=lambda line: line.at)
+
+
+def _chosen(session: Session, user: User) -> tuple[list[Phone], Phone | None]:
+    """The user's phones, and the one named by ``?phone=`` or the form (404 if not theirs)."""
+    mine = phones(session, user)
+    wanted = (request.values.get("phone") or "").strip()
+    if not wanted:
+        return mine, None
+    for phone in mine:
+        if phone.number == wanted:
+            return mine, phone
+    abort(404)
+
+
+@bp.get("/")
+def index() -> str:
+    """Pick a phone; see what it received; type a reply."""
+    session, user = get_session(), current_user()
+    mine, phone = _chosen(session, user)
+    lines = screen(session, user, phone.number) if phone else []
+    if phone:
+        audit.record(
+            session, user, "view", "client", "*", clients=list(phone.client_ids), via="simulator"
+        )
+        session.commit()
+    return render_template(
+        "simulator/phone.html", phones=mine, phone=phone, lines=lines, form=Form()
+    )
+
+
+@bp.get("/screen")
+def screen_fragment() -> str:
+    """The chosen phone's texts alone, for the page's auto-refresh."""
+    session, user = get_session(), current_user()
+    _, phone = _chosen(session, user)
+    if phone is None:
+        abort(404)
+    return render_template("simulator/_screen.html", lines=screen(session, user, phone.number))
+
+
+@bp.post("/reply")
+def reply() -> BaseResponse | tuple[str, int]:
+    """Send a text from the chosen phone, through the same handling as a real one."""
+    session, user = get_session(), current_user()
+    mine, phone = _chosen(session, user)
+    if phone is None:
+        abort(404)
+    form = Form(request.form)
+    body = form.text("body", required=True, max_length=MAX_BODY)
+    if not form.ok or body is None:
+        lines = screen(session, user, phone.number)
+        page = render_template(
+            "simulator/phone.html", phones=mine, phone=phone, lines=lines, form=form
+        )
+        return page, 422
+    _, answer = receive(current_settings(), phone.number, body)
+    flash(f"Replied to the phone: {answer}" if answer else "Sent; no text came back.")
+    return redirect(url_for("simulator.index", phone=phone.number) + "#screen")
+
+
+@bp.context_processor
+def _context() -> dict[str, Any]:
+    """What base.html needs: the signed-in user and the settings."""
+    return {"user": g.get("user"), "settings": current_settings()}
+
+
+def _error_page(exc: HTTPException) -> tuple[str, int]:
+    """The dashboard's calm error page."""
+    code = exc.code or 500
+    return render_template("error.html", code=code, title=exc.name, message=exc.description), code
+
+
+@bp.after_request
+def _headers(response: Response) -> Response:
+    """The dashboard's security headers (its strict CSP among them)."""
+    return add_headers(response)
+
+
+# The dashboard's own checks, in its order: who is signed in, sign-in required, CSRF.
+bp.before_request(load_user)
+bp.before_request(require_login)
+bp.before_request(check_csrf)
+for _code in (400, 403, 404, 405, 413):
+    bp.register_error_handler(_code, _error_page)
+
+
+def init_app(app: Flask) -> None:
+    """Register the simulator when texts are simulated; with Twilio it does not exist."""
+    if not settings_of(app).twilio_configured:
+        app.register_blueprint(bp)
