@@ -1,0 +1,1 @@
+"""Benchmarks: TouchBase against the bare minimum doing the same work (``python -m bench.run``)."""

@@ -1,0 +1,277 @@
+"""TouchBase against the bare minimum doing the same work: dispatch, webhook, planning,
+dashboard. Each bench runs both sides in the same run and reports their ratio.
+
+    python -m bench.run dispatch|webhook|planning|dashboard|all [--database sqlite,postgresql]
+
+Results are printed as a table and merged into bench/results/latest.json (one entry per
+bench and database, with the machine and the commit they were measured on).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+if __package__ in (None, ""):  # run as ``python bench/run.py``: make ``bench`` importable
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from sqlalchemy.exc import DBAPIError
+
+from bench import dashboard, dispatch, planning, webhook
+from bench.common import RESULTS, code_version, databases, fake_twilio, machine
+
+BENCHES = ("dispatch", "webhook", "planning", "dashboard")
+
+
+def run_dispatch(args: argparse.Namespace, kind: str) -> dict[str, Any]:
+    """The dispatch bench on one database."""
+    with databases(kind) as dbs, fake_twilio() as fake:
+        return dispatch.bench_dispatch(dbs, fake, args.messages, args.concurrency, args.repeat)
+
+
+def run_webhook(args: argparse.Namespace, kind: str) -> dict[str, Any]:
+    """The webhook bench on one database."""
+    with databases(kind) as dbs:
+        return webhook.bench_webhook(
+            dbs, args.requests, args.webhook_concurrency, args.repeat, args.rate, args.rate_seconds
+        )
+
+
+def run_planning(args: argparse.Namespace, kind: str) -> dict[str, Any]:
+    """The planning bench on one database, each size in databases of its own."""
+    sizes: list[dict[str, Any]] = []
+    for clients in args.sizes:
+        with databases(kind) as dbs:
+            try:
+                sizes.append(planning.bench_planning(dbs, clients))
+            except DBAPIError as exc:  # a tick that fails is a result too: say why
+                why = str(exc.orig or exc).splitlines()[0][:300]
+                sizes.append({"clients": clients, "error": why})
+            print(f"  planning {kind} {clients} clients done", file=sys.stderr, flush=True)
+    done = [s for s in sizes if "error" not in s]
+    steps = planning.growth(done)
+    return {
+        "sizes": sizes,
+        "idle_growth": steps,
+        # "Far slower than N": the idle tick grows by at most half as much as N does.
+        "met_idle_growth": bool(steps)
+        and all(s["idle_tick_grew"] <= s["n_grew"] / 2 for s in steps),
+        "met_first_tick": len(done) == len(sizes) and all(s["met_first_tick"] for s in done),
+        "failed_sizes": [s["clients"] for s in sizes if "error" in s],
+        "same_work": all(s["same_work"] for s in done),
+    }
+
+
+def run_dashboard(args: argparse.Namespace, kind: str) -> dict[str, Any]:
+    """The dashboard bench on one database."""
+    with databases(kind) as dbs:
+        return dashboard.bench_dashboard(dbs, args.clients, args.replies, args.page_requests)
+
+
+RUNNERS: dict[str, Callable[[argparse.Namespace, str], dict[str, Any]]] = {
+    "dispatch": run_dispatch,
+    "webhook": run_webhook,
+    "planning": run_planning,
+    "dashboard": run_dashboard,
+}
+
+
+# -- the table ---------------------------------------------------------------------------------
+
+
+def yes(flag: bool) -> str:
+    """A target's verdict."""
+    return "met" if flag else "NOT met"
+
+
+def table(results: dict[str, dict[str, Any]], info: dict[str, Any]) -> str:
+    """The plain-text report of this run."""
+    lines = [
+        f"TouchBase bench on {info['cpu']}, {info['cpus']} CPUs"
+        f" (load {info['load_average_at_start']}),"
+        f" Python {info['python']}, SQLite {info['sqlite']}, {info['postgresql']}",
+    ]
+    for key, r in results.items():
+        bench, kind = key.split(":")
+        lines += ["", f"== {bench} on {kind}"]
+        lines += FORMATS[bench](r)
+    return "\n".join(lines)
+
+
+def dispatch_lines(r: dict[str, Any]) -> list[str]:
+    """The dispatch bench's rows."""
+    return [
+        f"{r['texts']} due texts, concurrency {r['concurrency']}, best of {r['repeat']}",
+        f"  texts/s: TouchBase {r['touchbase_per_second']:.0f}, bare SDK loop"
+        f" {r['bare_per_second']:.0f}; ratio {r['ratio']:.2f} (median of rounds"
+        f" {r['median_round_ratio']:.2f}); target >= {r['target']}: {yes(r['met'])}",
+        f"  SQL statements per text {r['sql_statements_per_text']},"
+        f" new DB connections per text {r['new_db_connections_per_text']};"
+        f" same work: {r['same_work']}",
+    ]
+
+
+def webhook_lines(r: dict[str, Any]) -> list[str]:
+    """The webhook bench's rows."""
+    t, b = r["touchbase"], r["bare"]
+    ft, fb = r["at_fixed_rate"]["touchbase"], r["at_fixed_rate"]["bare"]
+    return [
+        f"{r['requests_per_run']} signed replies per run, concurrency {r['concurrency']},"
+        f" gunicorn {r['gunicorn_workers']} sync workers, best of {len(r['rounds']['bare'])}",
+        f"  {'':14}{'req/s':>8}{'p50 ms':>9}{'p99 ms':>9}   at {r['fixed_rate_per_second']:.0f}"
+        " req/s: p50 ms  p99 ms",
+        f"  {'TouchBase':14}{t['per_second']:>8.0f}{t['p50_ms']:>9.1f}{t['p99_ms']:>9.1f}"
+        f"   {'':11}{ft['p50_ms']:>7.1f}{ft['p99_ms']:>8.1f}",
+        f"  {'bare':14}{b['per_second']:>8.0f}{b['p50_ms']:>9.1f}{b['p99_ms']:>9.1f}"
+        f"   {'':11}{fb['p50_ms']:>7.1f}{fb['p99_ms']:>8.1f}",
+        f"  ratio {r['ratio']:.2f}, target >= {r['target_ratio']}: {yes(r['met_ratio'])};"
+        f" p99 at {r['fixed_rate_per_second']:.0f} req/s < {r['target_p99_ms']:.0f} ms:"
+        f" {yes(r['met_p99'])}; stored {r['touchbase_stored']} of {r['touchbase_posted']},"
+        f" same work: {r['same_work']}",
+    ]
+
+
+def planning_lines(r: dict[str, Any]) -> list[str]:
+    """The planning bench's rows."""
+    lines = [
+        f"  {'clients':>8}{'appts':>8}{'first s':>9}{'appt/s':>8}{'ms/appt':>9}{'bare s':>8}"
+        f"{'ratio':>7}{'idle s':>8}{'idle SQL':>9}{'bare idle ms':>13}",
+    ]
+    for s in r["sizes"]:
+        if "error" in s:
+            lines.append(f"  {s['clients']:>8}  the tick FAILED: {s['error']}")
+            continue
+        lines.append(
+            f"  {s['clients']:>8}{s['appointments']:>8}{s['first_tick_s']:>9.2f}"
+            f"{s['appointments_per_second']:>8.0f}{s['ms_per_appointment']:>9.3f}"
+            f"{s['bare_first_s']:>8.2f}{s['first_tick_ratio']:>7.2f}{s['idle_tick_s']:>8.2f}"
+            f"{s['idle_tick_sql_statements']:>9}{s['bare_idle_ms']:>13.1f}"
+        )
+    for g in r["idle_growth"]:
+        lines.append(
+            f"  {g['from_clients']} -> {g['to_clients']} clients (x{g['n_grew']:.0f}):"
+            f" idle tick x{g['idle_tick_grew']:.1f},"
+            f" its statements x{g['idle_statements_grew']:.1f}"
+        )
+    lines.append(
+        f"  first tick >= {planning.TARGET_APPOINTMENTS_PER_SECOND} appointments/s:"
+        f" {yes(r['met_first_tick'])}; idle tick grows far slower than N:"
+        f" {yes(r['met_idle_growth'])}; same work: {r['same_work']}"
+    )
+    return lines
+
+
+def dashboard_lines(r: dict[str, Any]) -> list[str]:
+    """The dashboard bench's rows."""
+    lines = [
+        f"{r['clients']} clients, {r['replies']} replies (seeded in {r['seed_seconds']} s),"
+        f" median of {r['requests_per_page']} requests",
+        f"  {'page':22}{'median ms':>10}{'p90 ms':>8}{'SQL':>6}{'bare ms':>9}",
+    ]
+    i = r["inbox"]
+    lines.append(
+        f"  {'inbox /':22}{i['median_ms']:>10.1f}{i['p90_ms']:>8.1f}"
+        f"{','.join(map(str, i['sql_statements'])):>6}{i['bare_median_ms']:>9.1f}"
+    )
+    for p in r["client_pages"]:
+        lines.append(
+            f"  {p['path']:22}{p['median_ms']:>10.1f}{p['p90_ms']:>8.1f}"
+            f"{','.join(map(str, p['sql_statements'])):>6}{r['client_page_bare_median_ms']:>9.1f}"
+        )
+    lines.append(
+        f"  under {r['target_ms']:.0f} ms: {yes(r['met_time'])}; constant statements per page:"
+        f" {yes(r['met_constant_statements'])}"
+    )
+    return lines
+
+
+FORMATS: dict[str, Callable[[dict[str, Any]], list[str]]] = {
+    "dispatch": dispatch_lines,
+    "webhook": webhook_lines,
+    "planning": planning_lines,
+    "dashboard": dashboard_lines,
+}
+
+
+# -- the command -------------------------------------------------------------------------------
+
+
+def parse(argv: Sequence[str] | None) -> argparse.Namespace:
+    """The command line."""
+
+    def numbers(value: str) -> list[int]:
+        return [int(x) for x in value.split(",") if x]
+
+    def kinds(value: str) -> list[str]:
+        chosen = [x for x in value.split(",") if x]
+        if not set(chosen) <= {"sqlite", "postgresql"}:
+            raise argparse.ArgumentTypeError("sqlite and/or postgresql")
+        return chosen
+
+    p = argparse.ArgumentParser(
+        prog="python -m bench.run",
+        description=__doc__,
+        formatter_class=argparse.RawTextHelpFormatter,
+    )
+    p.add_argument("bench", choices=(*BENCHES, "all"))
+    p.add_argument(
+        "--database",
+        type=kinds,
+        default=None,
+        help="sqlite,postgresql (default: both; planning: postgresql only)",
+    )
+    p.add_argument("--repeat", type=int, default=3, help="rounds per side (dispatch, webhook)")
+    p.add_argument("--messages", type=int, default=5000, help="dispatch: due texts per round")
+    p.add_argument("--concurrency", type=int, default=4, help="dispatch: threads, both sides")
+    p.add_argument("--requests", type=int, default=2000, help="webhook: posts per round")
+    p.add_argument("--webhook-concurrency", type=int, default=4, help="webhook: clients")
+    p.add_argument("--rate", type=float, default=100.0, help="webhook: the fixed rate, req/s")
+    p.add_argument("--rate-seconds", type=float, default=10.0, help="webhook: its duration")
+    p.add_argument(
+        "--sizes",
+        type=numbers,
+        default=[1000, 10000],
+        help="planning: client counts (100k: --sizes 1000,10000,100000)",
+    )
+    p.add_argument("--clients", type=int, default=2000, help="dashboard: clients")
+    p.add_argument("--replies", type=int, default=200_000, help="dashboard: replies")
+    p.add_argument("--page-requests", type=int, default=20, help="dashboard: requests per page")
+    p.add_argument("--output", type=Path, default=RESULTS / "latest.json", help="JSON results")
+    return p.parse_args(argv)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the chosen benches, print the table, merge the JSON; exit 1 if work differed."""
+    args = parse(argv)
+    info = machine()
+    results: dict[str, dict[str, Any]] = {}
+    for bench in BENCHES if args.bench == "all" else (args.bench,):
+        default = ["postgresql"] if bench == "planning" else ["sqlite", "postgresql"]
+        for kind in args.database or default:
+            print(f"running {bench} on {kind} ...", file=sys.stderr, flush=True)
+            started = datetime.now(UTC)
+            result = RUNNERS[bench](args, kind)
+            result["measured_at"] = started.isoformat(timespec="seconds")
+            results[f"{bench}:{kind}"] = result
+    print(table(results, info))
+    write(args.output, results, info)
+    return 0 if all(r.get("same_work", True) for r in results.values()) else 1
+
+
+def write(path: Path, results: dict[str, dict[str, Any]], info: dict[str, Any]) -> None:
+    """Merge this run's results into the JSON file, each with the machine and the code."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    record: dict[str, Any] = json.loads(path.read_text()) if path.exists() else {}
+    code = code_version()
+    for key, result in results.items():
+        record[key] = {"machine": info, "code": code, "result": result}
+    path.write_text(json.dumps(dict(sorted(record.items())), indent=2, default=str) + "\n")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
