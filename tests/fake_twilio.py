@@ -13,8 +13,9 @@ import math
 import secrets
 import sys
 import threading
+import time
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from email.utils import format_datetime
@@ -134,6 +135,8 @@ class FakeTwilio:
             self._sent: list[dict[str, str]] = []
             self._messages: list[dict[str, str]] = []
             self._resources: list[tuple[datetime, dict[str, Any]]] = []
+            self._spell: deque[Reply] = deque()
+            self._spell_until = 0.0
 
     def script(self, *replies: Reply) -> None:
         """Queue how the next POSTs are answered; once used up, POSTs get a normal 201."""
@@ -144,6 +147,22 @@ class FakeTwilio:
         """Queue answers for the next POSTs to ``to``; they go before the general script."""
         with self._lock:
             self._scripts_for.setdefault(to, deque()).extend(replies)
+
+    def misbehave(self, replies: Sequence[Reply], seconds: float) -> None:
+        """For the next ``seconds``, answer POSTs with ``replies`` in turn, round and round.
+
+        Scripted answers still go first; once the spell is over POSTs get a normal 201.
+        """
+        if not replies:
+            raise ValueError("misbehave needs at least one reply")
+        with self._lock:
+            self._spell = deque(replies)
+            self._spell_until = time.monotonic() + seconds
+
+    def behave(self) -> None:
+        """End a spell of misbehaviour now."""
+        with self._lock:
+            self._spell_until = 0.0
 
     @property
     def sent(self) -> list[dict[str, str]]:
@@ -162,7 +181,12 @@ class FakeTwilio:
             mine = self._scripts_for.get(to)
             if mine:
                 return mine.popleft()
-            return self._script.popleft() if self._script else Reply()
+            if self._script:
+                return self._script.popleft()
+            if self._spell and time.monotonic() < self._spell_until:
+                self._spell.rotate(-1)
+                return self._spell[-1]
+            return Reply()
 
     def _accept(self, form: dict[str, str]) -> dict[str, Any]:
         sid = "SM" + secrets.token_hex(16)

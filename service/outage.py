@@ -1,0 +1,43 @@
+"""The database going away: every request that needs it answers 503 with JSON, never a 500.
+
+A restarted or failed-over database, a network blip, or SQLite's write lock held too long
+all surface as SQLAlchemy's ``OperationalError`` (or ``InterfaceError`` on a connection
+that was cut). Those are the database's trouble, not the request's: the answer says so,
+in the API's error shape, with ``Retry-After``, and the next request tries again (the
+PostgreSQL pool pings each connection before use, so dead ones are replaced).
+"""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Flask, Response, request
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+
+from service.api.errors import error_response
+
+log = logging.getLogger(__name__)
+RETRY_AFTER_SECONDS = 5
+
+
+def unavailable(exc: DBAPIError) -> Response:
+    """503, JSON, Retry-After: the database cannot be reached just now."""
+    # The exception's text names the statement, not its parameters (hide_parameters),
+    # but the class alone is enough to tell an outage from a lock in the logs.
+    log.warning(
+        "%s %s: database unavailable (%s)",
+        request.method,
+        request.path,
+        type(exc.orig or exc).__name__,
+    )
+    response = error_response(
+        503, "database_unavailable", "the database is unavailable; try again shortly", {}
+    )
+    response.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
+    return response
+
+
+def init_app(app: Flask) -> None:
+    """Answer requests that fail to reach the database with 503 and a JSON error body."""
+    app.register_error_handler(OperationalError, unavailable)
+    app.register_error_handler(InterfaceError, unavailable)
