@@ -22,7 +22,7 @@ from apscheduler.schedulers.blocking import BlockingScheduler
 from flask import Flask
 from sqlalchemy.dialects import postgresql, sqlite
 
-from service import create_app, logs, replies, schedule
+from service import create_app, logs, relief, replies, schedule
 from service.config import settings_of
 from service.db import get_db, utcnow
 from service.dispatch import Dispatcher
@@ -33,6 +33,7 @@ log = logging.getLogger("jobs.clock")
 PLAN_EVERY_SECONDS = 300
 DISPATCH_EVERY_SECONDS = 30
 HEARTBEAT_EVERY_SECONDS = 60
+SIGNALS_EVERY_SECONDS = 300
 
 
 def plan(app: Flask) -> schedule.PlanCounts:
@@ -52,7 +53,14 @@ def plan(app: Flask) -> schedule.PlanCounts:
 
 
 def dispatch(dispatcher: Dispatcher) -> Counter[str]:
-    """Send what is due."""
+    """Send what is due, after skipping the check-ins of clients who stopped answering.
+
+    Pausing here too, and not only in the signals job, means a check-in planned in the
+    meantime (an edit through the API re-plans at once) is held back within one tick.
+    """
+    with dispatcher.db.session() as session:
+        relief.pause(session, utcnow())
+        session.commit()
     counts = dispatcher.run()
     summary = ", ".join(f"{k} {v}" for k, v in sorted(counts.items())) or "nothing due"
     log.info("dispatch: %s", summary)
@@ -71,9 +79,28 @@ def heartbeat(app: Flask, name: str = "clock") -> None:
         session.commit()
 
 
+def signals(app: Flask) -> relief.SignalCounts:
+    """Raise the relief signals (gap, lapsing, not answering), queue rebooking texts, and
+    pause or resume the check-ins of clients who stopped answering."""
+    db, settings, now = get_db(app), settings_of(app), utcnow()
+    with db.session() as session:
+        counts = relief.run_signals(session, settings, now)
+        session.commit()
+    raised = ", ".join(f"{k} {v}" for k, v in sorted(counts.raised.items())) or "no items"
+    log.info(
+        "signals: %s raised, %d rebooking texts, %d texts paused, %d resumed",
+        raised,
+        counts.rebooking_texts,
+        counts.paused,
+        counts.resumed,
+    )
+    return counts
+
+
 def run_once(app: Flask, dispatcher: Dispatcher) -> None:
-    """Plan, then dispatch, once."""
+    """Plan, raise signals, then dispatch, once."""
     plan(app)
+    signals(app)
     retry_replies(app)
     dispatch(dispatcher)
     heartbeat(app)
@@ -105,6 +132,7 @@ def build_scheduler(app: Flask, dispatcher: Dispatcher) -> BlockingScheduler:
         ("plan", plan, [app], PLAN_EVERY_SECONDS),
         ("dispatch", dispatch, [dispatcher], DISPATCH_EVERY_SECONDS),
         ("replies", retry_replies, [app], PLAN_EVERY_SECONDS),
+        ("signals", signals, [app], SIGNALS_EVERY_SECONDS),
         ("heartbeat", heartbeat, [app], HEARTBEAT_EVERY_SECONDS),
     ]
     for name, job, args, seconds in jobs:

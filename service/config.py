@@ -64,6 +64,7 @@ class Settings:
     sms_max_per_second: float | None = None
     sms_max_attempts: int = 5
     trusted_proxies: int = 0
+    rebooking_texts: bool = False
 
     @property
     def twilio_configured(self) -> bool:
@@ -214,7 +215,18 @@ def load_settings(environ: Mapping[str, str], instance_path: str) -> Settings:
         sms_max_per_second=_rate("SMS_MAX_PER_SECOND", max_per_second) if max_per_second else None,
         sms_max_attempts=_int("SMS_MAX_ATTEMPTS", get("SMS_MAX_ATTEMPTS", "5") or "", 1, 20),
         trusted_proxies=_int("TRUSTED_PROXIES", get("TRUSTED_PROXIES", "0") or "", 0, 5),
+        rebooking_texts=_flag("REBOOKING_TEXTS", get("REBOOKING_TEXTS", "off") or ""),
     )
+
+
+def _flag(name: str, raw: str) -> bool:
+    """``on``/``off`` (also true/false, yes/no, 1/0), case-insensitive."""
+    value = raw.lower()
+    if value in ("on", "true", "yes", "1"):
+        return True
+    if value in ("off", "false", "no", "0"):
+        return False
+    raise ConfigError(f"{name}: {raw!r} is not on or off")
 
 
 def _rate(name: str, raw: str) -> float:

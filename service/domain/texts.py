@@ -122,6 +122,22 @@ def ack(language: str, intent: str, practice: str, practice_phone: str) -> str |
     return _ACKS[_lang(language)][intent].format(practice=practice, phone=practice_phone)
 
 
+_REBOOKING = {
+    "en": "{hello} it's been a while since your last appointment at {practice}. "
+    "Reply R and we'll find a time{call}.",
+    "es": "{hello} hace tiempo que no le vemos en {practice}. "
+    "Responda R y le buscamos una fecha{call}.",
+}
+_CALL = {"en": ", or call {phone}", "es": ", o llame al {phone}"}
+
+
+def rebooking(language: str, practice: str, first_name: str, practice_phone: str) -> str:
+    """Return the one text a lapsing client gets: reply R to book, or call the practice."""
+    lang = _lang(language)
+    call = _CALL[lang].format(phone=practice_phone) if practice_phone else ""
+    return _REBOOKING[lang].format(hello=_hello(lang, first_name), practice=practice, call=call)
+
+
 _OPTED_OUT = {
     "en": "You won't get more texts from {practice}. Reply START to resubscribe.",
     "es": "Ya no recibira mensajes de {practice}. Responda START para volver a recibirlos.",

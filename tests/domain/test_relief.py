@@ -8,8 +8,10 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from service.domain import relief
+from service.domain import relief, texts
 from service.domain.relief import Score, SessionFact
+from service.domain.texts import fits_one_segment
+from tests.domain.test_texts import CARRIER_WORDS, HEALTH_WORDS, NAME, PAIN_WORDS, PHONE, PRACTICE
 
 NOW = datetime(2027, 3, 1, 17, 0, tzinfo=UTC)
 TZ = "America/New_York"
@@ -303,3 +305,20 @@ def test_rebooking_at_most_every_two_weeks() -> None:
     assert relief.may_rebook(None, NOW)
     assert relief.may_rebook(NOW - 14 * DAY, NOW)
     assert not relief.may_rebook(NOW - 13 * DAY, NOW)
+
+
+@pytest.mark.parametrize("language", ["en", "es"])
+def test_the_rebooking_text_invites_r_or_a_call_and_says_nothing_clinical(language: str) -> None:
+    body = texts.rebooking(language, PRACTICE, NAME, PHONE)
+    assert fits_one_segment(body)
+    assert " R " in body and PHONE in body and PRACTICE in body and NAME in body
+    assert not CARRIER_WORDS.search(body)
+    assert not HEALTH_WORDS.search(body)
+    assert not PAIN_WORDS.search(body)
+
+
+def test_the_rebooking_text_without_a_practice_phone_still_reads() -> None:
+    assert texts.rebooking("en", "Bright Path", "", "") == (
+        "Hi, it's been a while since your last appointment at Bright Path. "
+        "Reply R and we'll find a time."
+    )
