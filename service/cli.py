@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import click
+from alembic.util import CommandError
 from flask import Flask, current_app
 from flask.cli import with_appcontext
+from sqlalchemy.exc import SQLAlchemyError
 
 from service import accounts, migrate
 from service.db import get_db
+from service.logs import redact
 
 
 @click.command("create-user")
@@ -55,8 +58,20 @@ def db_group() -> None:
 @click.option("--revision", default="head", show_default=True)
 @with_appcontext
 def upgrade_command(revision: str) -> None:
-    """Apply the migrations up to REVISION."""
-    migrate.upgrade(current_app.config["TOUCHBASE"].database_url, revision)
+    """Apply the migrations up to REVISION (the Procfile's release step).
+
+    Any failure exits non-zero, which fails the platform's release: the new code is never
+    started on a schema it does not expect. On PostgreSQL the whole upgrade is one
+    transaction, so a failed release leaves the schema as it was.
+    """
+    try:
+        migrate.upgrade(current_app.config["TOUCHBASE"].database_url, revision)
+    except (SQLAlchemyError, CommandError) as exc:
+        # One line, numbers masked: database errors quote the values they refused.
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+        raise click.ClickException(
+            f"migrations failed: {type(exc).__name__}: {redact(first)}"
+        ) from None
     click.echo(f"database at {revision}")
 
 
