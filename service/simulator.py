@@ -110,7 +110,8 @@ def screen(session: Session, user: User, number: str) -> list[Line]:
     lines = [
         Line(m.body, m.sent_at or m.send_at, False, m.status) for m in session.scalars(out)
     ] + [Line(m.body, m.received_at, True, m.intent or "received") for m in session.scalars(into)]
-    return sorted(lines, key=lambda line: line.at)
+    # At the same instant a reply comes before our answer to it.
+    return sorted(lines, key=lambda line: (line.at, not line.sent_by_phone))
 
 
 def _chosen(session: Session, user: User) -> tuple[list[Phone], Phone | None]:

@@ -9,7 +9,8 @@ from flask import Flask
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from service.models import Alert, InboundMessage
+from service import simulator
+from service.models import Alert, InboundMessage, User
 from tests import factories
 from tests.dashboard.conftest import Web, make_staff, now, signed_in, text_of
 
@@ -64,6 +65,13 @@ def test_a_reply_goes_through_the_inbound_handling_into_the_inbox(
     assert "Pain alert" in text_of(web.get("/"))
     screen = text_of(web.get("/simulator/screen", phone=phone))
     assert "9" in screen and "How is your pain today" in screen
+    # The phone's screen: the check-in, the reply, then our answer (same instant as the reply).
+    lines = simulator.screen(session, session.get(User, ana.id), phone)  # type: ignore[arg-type]
+    assert [(line.sent_by_phone, line.body) for line in lines] == [
+        (False, "How is your pain today, 0 to 10?"),
+        (True, "9"),
+        (False, "Thanks, we've noted it."),
+    ]
 
 
 def test_a_reply_needs_the_csrf_token_and_a_body(app: Flask, session: Session) -> None:

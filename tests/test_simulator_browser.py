@@ -1,0 +1,119 @@
+"""The phone simulator in a real browser, on the real demo process: reply, auto-refresh, inbox.
+
+Chromium runs under the dashboard's strict CSP; any violation shows on the console and
+fails the test. Skips, saying how to enable it, without Chromium or playwright.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import pytest
+
+from tests.browser.conftest import ARGS, CHROMIUM, Console
+from tests.test_demo import SAM, Demo, csrf, sign_in
+
+_missing = [
+    step
+    for step, absent in (
+        ("apt-get install chromium", not os.path.exists(CHROMIUM)),
+        ("pip install playwright", importlib.util.find_spec("playwright") is None),
+    )
+    if absent
+]
+if _missing:
+    pytest.skip(
+        "browser tests need Debian's Chromium and the playwright package; enable them with: "
+        + " and ".join(_missing),
+        allow_module_level=True,
+    )
+
+from playwright.sync_api import Page, expect, sync_playwright  # noqa: E402
+
+if TYPE_CHECKING:
+    from playwright.sync_api import ConsoleMessage
+
+SCREENSHOTS = Path(__file__).resolve().parents[1] / "docs" / "screenshots"
+REPLY = "Could we move Wednesday to Friday?"
+LATER = "And can I bring my own oil?"  # sent from another tab
+
+
+@pytest.fixture
+def demo(tmp_path: Path) -> Iterator[Demo]:
+    """The demo process on a free port; killed at the end regardless."""
+    running = Demo(tmp_path / "instance", tmp_path / "demo.log", "--port", "0")
+    try:
+        yield running
+    finally:
+        running.kill()
+
+
+@pytest.fixture
+def console() -> Console:
+    return Console()
+
+
+@pytest.fixture
+def page(console: Console) -> Iterator[Page]:
+    """A fresh Chromium page whose console is recorded."""
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        context = browser.new_context(viewport={"width": 1280, "height": 900})
+        tab = context.new_page()
+
+        def record(message: ConsoleMessage) -> None:
+            console.record(message)
+
+        tab.on("console", record)
+        tab.set_default_timeout(15_000)
+        try:
+            yield tab
+        finally:
+            context.close()
+            browser.close()
+
+
+def test_a_reply_from_the_simulator_reaches_the_inbox(
+    demo: Demo, page: Page, console: Console, tmp_path: Path
+) -> None:
+    url = demo.url()
+    email, password = re.search(r"sign in as\s+(\S+) / (\S+)", demo.output()).groups()  # type: ignore[union-attr]
+    page.goto(url + "simulator/")
+    page.get_by_label("Email").fill(email)
+    page.get_by_label("Password").fill(password)
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.get_by_role("heading", name="Phone simulator")).to_be_visible()
+
+    page.get_by_label("Phone").select_option(SAM)
+    page.get_by_role("button", name="Show this phone").click()
+    screen = page.locator("#screen .thread")
+    expect(screen).to_contain_text("Reply C to confirm or R to reschedule")
+    page.get_by_label("Reply from this phone").fill(REPLY)
+    page.get_by_role("button", name="Send reply").click()
+    expect(page.get_by_role("status")).to_contain_text("Replied to the phone")
+    expect(screen).to_contain_text(REPLY)
+
+    # A text arriving while the page is open shows up without a reload (simulator.js).
+    other = sign_in(url, demo.output())
+    form = other.get(url + "simulator/", params={"phone": SAM}, timeout=30)
+    posted = other.post(
+        url + "simulator/reply",
+        data={"csrf_token": csrf(form.text), "phone": SAM, "body": LATER},
+        timeout=30,
+    )
+    assert posted.status_code == 200
+    expect(screen).to_contain_text(LATER, timeout=20_000)
+
+    shots = SCREENSHOTS if os.environ.get("UPDATE_SCREENSHOTS") == "1" else tmp_path
+    shots.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(shots / "simulator.png"), full_page=True)
+
+    page.get_by_role("link", name="Open the inbox").click()
+    expect(page.locator(".alert-item", has_text=REPLY)).to_be_visible()
+    assert console.problems() == []
+    assert demo.stop() == 0
