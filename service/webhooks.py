@@ -112,6 +112,8 @@ def status() -> Response:
     sid, state = form.get("MessageSid", "").strip(), form.get("MessageStatus", "").strip()
     if not sid or not state:
         abort(400, "MessageSid and MessageStatus are required")
+    # PostgreSQL cannot even compare text holding NUL; such a sid is none of ours anyway.
+    sid = _storable(sid)
     code_text = form.get("ErrorCode", "").strip()
     code = (
         int(code_text)
