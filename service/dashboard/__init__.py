@@ -37,6 +37,9 @@ LABELS = {
     "invalid_number": "Invalid number",
     "opt_out": "Opted out",
     "no_show": "No-show",
+    "relief_gap": "Gap longer than relief",
+    "lapsing": "Lapsing",
+    "not_answering": "Not answering",
 }
 
 

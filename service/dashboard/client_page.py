@@ -1,7 +1,8 @@
-"""What the client page shows: contacts, schedule, the message thread, the pain chart."""
+"""What the client page shows: contacts, schedule, the thread, the pain and relief charts."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -10,13 +11,14 @@ from flask import render_template
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
-from service import consent
+from service import consent, relief
 from service.config import current_settings
 from service.dashboard import booking, charts, outbox
 from service.dashboard.auth import current_user
 from service.dashboard.forms import Form
 from service.db import get_session, utcnow
 from service.domain import recurrence
+from service.domain import relief as relief_domain
 from service.models import (
     Alert,
     Appointment,
@@ -58,8 +60,11 @@ class ThreadItem:
     detail: str
 
 
-def thread(session: Session, client: Client) -> list[ThreadItem]:
-    """The client's texts both ways, oldest first, as a phone would show them."""
+def thread(
+    session: Session, client: Client, imported: Sequence[relief.ScoreRow] = ()
+) -> list[ThreadItem]:
+    """The client's texts both ways, oldest first, as a phone would show them, with the
+    imported scores among them, marked as imported."""
     names = {c.id: f"{c.name} ({c.relation})" for c in client.contacts}
     out = session.scalars(
         select(OutboundMessage)
@@ -104,38 +109,59 @@ def thread(session: Session, client: Client) -> list[ThreadItem]:
         )
         for r in incoming
     ]
+    items += [
+        ThreadItem(
+            at=row.at,
+            incoming=True,
+            body=f"Pain {row.pain}/10" + (f": {row.note}" if row.note else ""),
+            who="a record kept elsewhere",
+            kind="pain",
+            status="Imported",
+            detail="not a text",
+        )
+        for row in imported
+        if row.imported
+    ]
     items.sort(key=lambda item: item.at)
     return items[-THREAD_LIMIT:]
 
 
-def pain_chart(session: Session, client: Client, now: datetime) -> charts.PainChart | None:
-    """The client's pain scores over time, each session marked."""
+@dataclass(frozen=True)
+class PainHistory:
+    """The scores (texted and imported) and sessions behind both charts of the page."""
+
+    scores: list[relief.ScoreRow]
+    sessions: list[relief_domain.SessionFact]
+
+
+def pain_history(session: Session, client: Client, now: datetime) -> PainHistory:
+    """Everything both charts need, in three statements."""
     since = now - charts.MAX_SPAN
-    scores = session.execute(
-        select(InboundMessage.received_at, InboundMessage.pain_score)
-        .where(
-            InboundMessage.client_id == client.id,
-            InboundMessage.pain_score.is_not(None),
-            InboundMessage.received_at >= since,
-        )
-        .order_by(InboundMessage.received_at)
-    ).all()
-    sessions = session.scalars(
-        select(Appointment.starts_at).where(
-            Appointment.client_id == client.id,
-            Appointment.starts_at >= since,
-            Appointment.starts_at <= now,
-            Appointment.status.in_(("scheduled", "confirmed", "completed")),
-        )
-    ).all()
+    return PainHistory(
+        scores=relief.scores(session, [client.id], since).get(client.id, []),
+        sessions=relief.sessions(session, [client.id], since, now).get(client.id, []),
+    )
+
+
+def pain_chart(history: PainHistory, client: Client, now: datetime) -> charts.PainChart | None:
+    """The client's pain scores over time, each session marked, imported ones marked too."""
     threshold = current_settings().pain_alert_threshold
     return charts.pain_chart(
-        [(at, score) for at, score in scores if score is not None],
-        list(sessions),
+        [(r.at, r.pain) for r in history.scores],
+        [s.starts_at for s in history.sessions],
         client.timezone,
         now,
         threshold=threshold,
+        imported={(r.at, r.pain) for r in history.scores if r.imported},
     )
+
+
+def relief_estimate(history: PainHistory, client: Client, now: datetime) -> relief_domain.Relief:
+    """How long relief lasts after a session, from the same scores and sessions."""
+    scores = [
+        relief_domain.Score(r.at, r.pain, r.appointment_id, r.imported) for r in history.scores
+    ]
+    return relief_domain.estimate(history.sessions, scores, client.timezone, now)
 
 
 def reply_form(client: Client, data: Form | None = None) -> Form:
@@ -195,6 +221,8 @@ def render_client_page(
         else []
     )
     quiet = outbox.quiet_now(client, current_settings().quiet_hours, now)
+    history = pain_history(db, client, now)
+    estimate = relief_estimate(history, client, now)
     return render_template(
         "clients/page.html",
         client=client,
@@ -207,8 +235,12 @@ def render_client_page(
         now=now,
         planned=planned,
         alerts=alerts,
-        thread=thread(db, client),
-        chart=pain_chart(db, client, now),
+        thread=thread(db, client, history.scores),
+        chart=pain_chart(history, client, now),
+        relief=estimate,
+        relief_chart=charts.relief_chart(estimate),
+        gap_too_long=relief_domain.gap_longer_than_relief(estimate),
+        gap_sentence=relief_domain.gap_sentence(estimate),
         reply=reply_form(client, reply),
         refusal=refusal,
         quiet_warning=quiet_warning,

@@ -8,12 +8,13 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from sqlalchemy import func, or_, select
 from werkzeug.wrappers import Response
 
-from service import audit
+from service import audit, relief
 from service.access import client_for, visible_clients
 from service.dashboard import charts, queries
 from service.dashboard.auth import current_user, require_admin
 from service.dashboard.client_page import render_client_page
 from service.db import get_session, utcnow
+from service.domain.relief import Relief
 from service.models import Client, Contact, User
 
 bp = Blueprint("clients", __name__)
@@ -34,21 +35,33 @@ def _search(q: str) -> object:
 
 @bp.get("/clients")
 def index() -> str:
-    """Clients the user may see, searchable; each with pain, trend, next session and badges."""
+    """Clients the user may see, searchable; each with pain, trend, next session, badges and
+    the days in pain between sessions, by name or (``sort=pain_days``) most days in pain first.
+
+    Sorting by days in pain needs every matching client's estimate before the page is cut,
+    so that order reads all of them (still in a fixed number of statements).
+    """
     db, user, now = get_session(), current_user(), utcnow()
     q = request.args.get("q", "").strip()[:100]
     page = max(1, min(request.args.get("page", 1, type=int) or 1, 10_000))
+    sort = "pain_days" if request.args.get("sort") == "pain_days" else "name"
     query = visible_clients(user)
     if q:
         query = query.where(_search(q))  # type: ignore[arg-type]
-    rows = db.execute(
-        query.add_columns(User.name)
-        .outerjoin(User, User.id == Client.therapist_id)
-        .offset((page - 1) * PAGE)
-        .limit(PAGE + 1)
-    ).all()
+    listed = query.add_columns(User.name).outerjoin(User, User.id == Client.therapist_id)
+    rows: list[tuple[Client, str | None]]
+    if sort == "pain_days":
+        everyone = [(client, name) for client, name in db.execute(listed)]
+        found = relief.estimates(db, [client for client, _ in everyone], now)
+        everyone.sort(key=lambda row: _most_in_pain(found[row[0].id]))
+        rows = everyone[(page - 1) * PAGE : page * PAGE + 1]
+    else:
+        page_rows = db.execute(listed.offset((page - 1) * PAGE).limit(PAGE + 1))
+        rows = [(client, name) for client, name in page_rows]
     more = len(rows) > PAGE
     rows = rows[:PAGE]
+    if sort != "pain_days":
+        found = relief.estimates(db, [client for client, _ in rows], now)
     ids = [client.id for client, _ in rows]
     pain = queries.latest_pain(db, ids)
     items = [
@@ -57,6 +70,7 @@ def index() -> str:
             "therapist": therapist,
             "pain": pain.get(client.id, []),
             "trend": charts.sparkline([p.score for p in pain.get(client.id, [])]),
+            "relief": found[client.id],
         }
         for client, therapist in rows
     ]
@@ -66,9 +80,16 @@ def index() -> str:
         q=q,
         page=page,
         more=more,
+        sort=sort,
         upcoming=queries.next_appointments(db, ids, now),
         reach=queries.reach(db, ids),
     )
+
+
+def _most_in_pain(estimate: Relief) -> tuple[bool, float]:
+    """Sort key: most days in pain first; clients without an estimate last, by name."""
+    days = estimate.days_in_pain
+    return (days is None, -(days or 0.0))
 
 
 @bp.get("/clients/<int:client_id>")
