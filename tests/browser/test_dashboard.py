@@ -16,6 +16,7 @@ from service import accounts
 from service.config import settings_of
 from service.dashboard import demo
 from service.db import get_db
+from service.models import ImportedPainReport
 from tests import factories
 from tests.browser.conftest import AUTH_TOKEN, CHROMIUM, PRACTICE_NUMBER, Console, Live
 
@@ -150,4 +151,51 @@ def test_screenshots_of_the_demo_practice(
     page.screenshot(path=str(shots / "client.png"), full_page=True)
     assert (shots / "inbox.png").stat().st_size > 10_000
     assert (shots / "client.png").stat().st_size > 10_000
+    assert console.problems() == []
+
+
+def test_the_relief_curve_and_the_sort_by_days_in_pain(
+    live: Live, page: Page, console: Console
+) -> None:
+    # Eight weekly sessions; pain 2 the two days after each, back at 7 from the third day.
+    now = datetime.now(UTC)
+    with get_db(live.app).session() as session:
+        ana = accounts.create_user(session, "ana@practice.test", "Ana Ruiz", PASSWORD)
+        client, _ = factories.client_with_phone(session, "Sam Lee", therapist_id=ana.id)
+        factories.client_with_phone(session, "Al New", "+16175550199", therapist_id=ana.id)
+        start = now - timedelta(days=51)
+        for week in range(8):
+            at = start + timedelta(days=7 * week)
+            visit = factories.appointment(session, client, at, status="completed")
+            for day in range(1, 7):
+                if at + timedelta(days=day) < now:
+                    session.add(
+                        ImportedPainReport(
+                            client_id=client.id,
+                            appointment_id=visit.id,
+                            reported_at=at + timedelta(days=day),
+                            pain=2 if day < 3 else 7,
+                        )
+                    )
+        session.commit()
+    _sign_in(page, live, "ana@practice.test", PASSWORD)
+    page.goto(live.url + "/clients")
+    page.get_by_role("link", name="sort by most days in pain between sessions").click()
+    rows = page.locator("table.clients tbody tr")
+    expect(rows.first).to_contain_text("Sam Lee")
+    expect(rows.first.locator("td.pain-days")).to_contain_text("4 days")
+    expect(rows.nth(1)).to_contain_text("not enough data")
+    rows.first.get_by_role("link", name="Sam Lee").click()
+
+    chart = page.locator("svg.relief-chart")
+    expect(chart).to_be_visible()
+    expect(chart.locator("circle.relief-point")).to_have_count(6)
+    expect(chart.locator("polygon.relief-band")).to_have_count(1)
+    expect(chart.locator("line.relief-baseline")).to_have_count(1)
+    expect(chart.locator("text.relief-label")).to_have_text("relief about 2.8 days")
+    expect(chart.locator("desc")).to_contain_text("Relief lasts about 2.8 days")
+    box = chart.bounding_box()
+    assert box is not None and box["width"] > 300 and box["height"] > 100
+    expect(page.locator("#relief")).to_contain_text("Gap longer than relief")
+    expect(page.locator("svg.pain-chart circle.pain-point.imported").first).to_be_visible()
     assert console.problems() == []
