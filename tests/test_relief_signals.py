@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from jobs.clock import signals
 from service import consent, relief, schedule
-from service.config import Settings, settings_of
+from service.config import ConfigError, Settings, settings_of
 from service.models import (
     Alert,
     AppointmentSeries,
@@ -139,7 +139,7 @@ def lapsing_setup(session: Session) -> dict[str, Client]:
 def test_lapsing_raises_one_item_for_the_client_with_nothing_booked(
     app: Flask, session: Session, lapsing_setup: dict[str, Client]
 ) -> None:
-    settings = settings_of(app)
+    settings = replace(settings_of(app), rebooking_texts=False)  # the default
     run(session, settings)
     run(session, settings, NOW + HOUR)
     [item] = items(session, "lapsing")
@@ -341,3 +341,17 @@ def test_contacts_without_reminders_get_no_rebooking_text(
     session.commit()
     run(session, with_rebooking(app))
     assert nudges(session) == []
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"), [("", False), ("off", False), ("ON", True), ("1", True)]
+)
+def test_rebooking_texts_are_a_practice_setting_off_by_default(
+    make_app: Callable[..., Flask], raw: str, expected: bool
+) -> None:
+    assert settings_of(make_app(REBOOKING_TEXTS=raw)).rebooking_texts is expected
+
+
+def test_a_bad_rebooking_setting_stops_start_up_naming_it(make_app: Callable[..., Flask]) -> None:
+    with pytest.raises(ConfigError, match="REBOOKING_TEXTS: 'maybe' is not on or off"):
+        make_app(REBOOKING_TEXTS="maybe")
