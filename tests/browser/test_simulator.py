@@ -11,11 +11,10 @@ import os
 import re
 from collections.abc import Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import pytest
 
-from tests.browser.conftest import ARGS, CHROMIUM, Console
+from tests.browser.conftest import CHROMIUM, Console
 from tests.test_demo import SAM, Demo, csrf, sign_in
 
 _missing = [
@@ -33,12 +32,9 @@ if _missing:
         allow_module_level=True,
     )
 
-from playwright.sync_api import Page, expect, sync_playwright  # noqa: E402
+from playwright.sync_api import Page, expect  # noqa: E402
 
-if TYPE_CHECKING:
-    from playwright.sync_api import ConsoleMessage
-
-SCREENSHOTS = Path(__file__).resolve().parents[1] / "docs" / "screenshots"
+SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 REPLY = "Could we move Wednesday to Friday?"
 LATER = "And can I bring my own oil?"  # sent from another tab
 
@@ -51,31 +47,6 @@ def demo(tmp_path: Path) -> Iterator[Demo]:
         yield running
     finally:
         running.kill()
-
-
-@pytest.fixture
-def console() -> Console:
-    return Console()
-
-
-@pytest.fixture
-def page(console: Console) -> Iterator[Page]:
-    """A fresh Chromium page whose console is recorded."""
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        context = browser.new_context(viewport={"width": 1280, "height": 900})
-        tab = context.new_page()
-
-        def record(message: ConsoleMessage) -> None:
-            console.record(message)
-
-        tab.on("console", record)
-        tab.set_default_timeout(15_000)
-        try:
-            yield tab
-        finally:
-            context.close()
-            browser.close()
 
 
 def test_a_reply_from_the_simulator_reaches_the_inbox(
