@@ -26,7 +26,7 @@ from service.dashboard import (
     schedule_forms,
     timefmt,
 )
-from service.dashboard.security import add_headers, check_csrf, csrf_token
+from service.dashboard.security import add_headers, check_csrf, csrf_token, refuse_nul
 
 LABELS = {
     "pain": "Pain alert",
@@ -64,6 +64,7 @@ def _secure(response: Response) -> Response:
 def init_app(app: Flask) -> None:
     """Register the dashboard, its template helpers, headers, and the demo-data command."""
     dashboard = Blueprint("dashboard", __name__)
+    dashboard.before_request(refuse_nul)
     dashboard.before_request(auth.load_user)
     dashboard.before_request(auth.require_login)
     dashboard.before_request(check_csrf)

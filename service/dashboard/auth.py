@@ -7,14 +7,16 @@ import logging
 import math
 
 from flask import Blueprint, abort, g, redirect, render_template, request, session, url_for
+from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash, generate_password_hash
 from werkzeug.wrappers import Response
 
 from service import accounts, audit
+from service.access import client_for
 from service.dashboard import throttle
 from service.dashboard.security import csrf_token, safe_next
 from service.db import get_session, utcnow
-from service.models import User
+from service.models import Client, User
 
 log = logging.getLogger(__name__)
 bp = Blueprint("auth", __name__)
@@ -33,6 +35,22 @@ def current_user() -> User:
     """The signed-in user of this request (views run only once one is loaded)."""
     user: User = g.user
     return user
+
+
+def client_or_404(db: Session, client_id: int) -> Client:
+    """The client when the current user may see it; 404 otherwise (never 403).
+
+    A GET shows a page about the client (a form filled with its record), so it is a view
+    of the record and is written to the audit log at once.
+    """
+    user = current_user()
+    client = client_for(db, user, client_id)
+    if client is None:
+        abort(404)
+    if request.method == "GET":
+        audit.record(db, user, "view", "client", client.id, via=request.endpoint)
+        db.commit()
+    return client
 
 
 def load_user() -> None:

@@ -11,9 +11,8 @@ from sqlalchemy.orm import Session
 from werkzeug.wrappers import Response
 
 from service import audit, schedule
-from service.access import client_for
 from service.config import current_settings
-from service.dashboard.auth import current_user
+from service.dashboard.auth import client_or_404, current_user
 from service.dashboard.forms import Form
 from service.db import get_session, utcnow
 from service.models import LANGUAGES, Client, Contact, User
@@ -39,14 +38,6 @@ def _own(client: Client) -> Contact | None:
 def _client_page(client: Client) -> Response:
     """Back to the client's page."""
     return redirect(url_for("dashboard.clients.show", client_id=client.id))
-
-
-def _visible(db: Session, client_id: int) -> Client:
-    """The client when the current user may see it; 404 otherwise."""
-    client = client_for(db, current_user(), client_id)
-    if client is None:
-        abort(404)
-    return client
 
 
 @dataclass
@@ -127,7 +118,7 @@ def create() -> Response | str | tuple[str, int]:
 def edit(client_id: int) -> Response | str | tuple[str, int]:
     """Change a client; a new time zone, language or phone re-plans unsent texts."""
     db, user = get_session(), current_user()
-    client = _visible(db, client_id)
+    client = client_or_404(db, client_id)
     own = _own(client)
     defaults = {
         "name": client.name,
@@ -205,7 +196,7 @@ def _save_contact(db: Session, form: Form, client: Client, action: str, contact_
 def add_contact(client_id: int) -> Response | str | tuple[str, int]:
     """Add a caregiver (or another number) who hears about the client."""
     db = get_session()
-    client = _visible(db, client_id)
+    client = client_or_404(db, client_id)
     defaults = {"relation": "caregiver", "reminders": "on"}
     form = Form(request.form if request.method == "POST" else None, defaults)
     if form.submitted:
@@ -227,7 +218,7 @@ def edit_contact(contact_id: int) -> Response | str | tuple[str, int]:
     contact = db.get(Contact, contact_id)
     if contact is None:
         abort(404)
-    client = _visible(db, contact.client_id)
+    client = client_or_404(db, contact.client_id)
     defaults = {
         "name": contact.name,
         "relation": contact.relation,
@@ -257,7 +248,7 @@ def remove_contact(contact_id: int) -> Response:
     contact = db.get(Contact, contact_id)
     if contact is None:
         abort(404)
-    client = _visible(db, contact.client_id)
+    client = client_or_404(db, contact.client_id)
     client.contacts.remove(contact)
     db.flush()
     audit.record(db, current_user(), "remove_contact", "client", client.id, contact=contact_id)

@@ -16,6 +16,7 @@ from service.dashboard.client_page import render_client_page
 from service.db import get_session, utcnow
 from service.domain.relief import Relief
 from service.models import Client, Contact, User
+from service.values import whole_number
 
 bp = Blueprint("clients", __name__)
 PAGE = 50
@@ -63,6 +64,8 @@ def index() -> str:
     if sort != "pain_days":
         found = relief.estimates(db, [client for client, _ in rows], now)
     ids = [client.id for client, _ in rows]
+    audit.record(db, user, "list", "client", "*", clients=ids, via="clients")
+    db.commit()
     pain = queries.latest_pain(db, ids)
     items = [
         {
@@ -111,8 +114,8 @@ def reassign(client_id: int) -> Response:
     client = client_for(db, admin, client_id)
     if client is None:
         abort(404)
-    wanted = request.form.get("therapist_id", type=int)
-    therapist = db.get(User, wanted) if wanted else None
+    wanted = whole_number(request.form.get("therapist_id", ""))
+    therapist = db.get(User, wanted) if wanted else None  # 9 digits at most: in range
     if therapist is None or not therapist.active:
         flash("Choose an active account to take this client.", "error")
         return redirect(url_for("dashboard.clients.show", client_id=client.id))

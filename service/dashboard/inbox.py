@@ -34,7 +34,11 @@ def index() -> str:
         select(func.count(Alert.id)).outerjoin(Client, Client.id == Alert.client_id), user
     ).where(Alert.handled_at.is_(None))
     total = db.scalar(counted) or 0
-    return render_template("inbox.html", rows=rows.all(), total=total)
+    shown = rows.all()
+    clients = sorted({client.id for _, client, _ in shown if client is not None})
+    audit.record(db, user, "list", "client", "*", clients=clients, via="inbox")
+    db.commit()
+    return render_template("inbox.html", rows=shown, total=total, page=PAGE)
 
 
 def _visible_alert(db: Session, user: User, alert_id: int) -> Alert:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from flask import Blueprint, abort, flash, redirect, request, url_for
 from werkzeug.wrappers import Response
@@ -42,14 +43,21 @@ def send(client_id: int) -> Response | tuple[str, int]:
         # A form from before a deploy, or hand-made: give it a key so the retry works.
         form.values["key"] = outbox.new_key()
         form.errors.setdefault("body", "The form was incomplete; check the text and send again.")
+
+    def again(status: int, **shown: Any) -> tuple[str, int]:
+        """The client page once more, with the form as typed: a view of the record too."""
+        audit.record(db, user, "view", "client", client.id, via=request.endpoint)
+        db.commit()
+        return render_client_page(client, form, status=status, **shown)
+
     if not form.ok or contact is None or body is None:
-        return render_client_page(client, form, status=422)
+        return again(422)
     refusal = outbox.refusal(db, contact.phone)
     if refusal is not None:
-        return render_client_page(client, form, refusal=refusal, status=422)
+        return again(422, refusal=refusal)
     quiet = outbox.quiet_now(client, current_settings().quiet_hours, now)
     if quiet and form.raw("confirm_quiet") != "yes":
-        return render_client_page(client, form, quiet_warning=True, status=200)
+        return again(200, quiet_warning=True)
     message = outbox.queue(
         db, client=client, contact=contact, body=body, key=key, user=user, now=now
     )

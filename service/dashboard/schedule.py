@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 from flask import Blueprint, render_template, request
 from sqlalchemy import select
 
+from service import audit
 from service.access import scope_clients
 from service.config import current_settings
 from service.dashboard import booking, queries
@@ -19,6 +20,10 @@ from service.domain import recurrence
 from service.models import Appointment, Client, User
 
 bp = Blueprint("schedule", __name__)
+# How far from today a week may be asked for: enough for any real look back or ahead, and a
+# bound on what a week beyond the planning horizon makes the page materialize.
+EARLIEST = timedelta(days=3 * 366)
+LATEST = timedelta(days=2 * 366)
 
 
 @dataclass
@@ -44,12 +49,14 @@ def week_of(day: date) -> list[date]:
 
 
 def _chosen_day(today: date) -> date:
-    """The day whose week was asked for (``?week=YYYY-MM-DD``), else today."""
+    """The day whose week was asked for (``?week=YYYY-MM-DD``), else today; a day further
+    than ``EARLIEST`` back or ``LATEST`` ahead is brought to that bound."""
     raw = request.args.get("week", "")
     try:
-        return date.fromisoformat(raw) if raw else today
+        chosen = date.fromisoformat(raw) if raw else today
     except ValueError:
         return today
+    return min(max(chosen, today - EARLIEST), today + LATEST)
 
 
 @bp.get("/schedule")
@@ -83,6 +90,9 @@ def index() -> str:
         local_day = appointment.starts_at.astimezone(zone).date()
         by_therapist[therapist or "Unassigned"][local_day].rows.append((appointment, client))
     groups = [Group(name, list(week.values())) for name, week in sorted(by_therapist.items())]
+    shown = sorted({client.id for _, client, _ in rows})
+    audit.record(db, user, "list", "client", "*", clients=shown, via="schedule")
+    db.commit()
     return render_template(
         "schedule.html",
         groups=groups,

@@ -11,16 +11,15 @@ from sqlalchemy.orm import Session
 from werkzeug.wrappers import Response
 
 from service import audit, schedule
-from service.access import client_for
 from service.config import current_settings
 from service.dashboard import booking
-from service.dashboard.auth import current_user
+from service.dashboard.auth import client_or_404, current_user
 from service.dashboard.forms import Form
 from service.dashboard.security import safe_next
 from service.dashboard.timefmt import input_value
 from service.db import get_session, utcnow
 from service.domain import recurrence
-from service.models import APPOINTMENT_STATUSES, Appointment, AppointmentSeries, Client
+from service.models import APPOINTMENT_STATUSES, Appointment, AppointmentSeries
 
 bp = Blueprint("schedule_forms", __name__)
 REPEATS = (*booking.PRESETS, booking.CUSTOM)
@@ -32,14 +31,6 @@ DONE = {
     "completed": "marked as done",
     "scheduled": "back on the schedule",
 }
-
-
-def _visible_client(db: Session, client_id: int) -> Client:
-    """The client when the current user may see it; 404 otherwise."""
-    client = client_for(db, current_user(), client_id)
-    if client is None:
-        abort(404)
-    return client
 
 
 def _back(client_id: int) -> Response:
@@ -87,7 +78,7 @@ def _read_series(form: Form, tz: str) -> SeriesInput | None:
 def new_series(client_id: int) -> Response | str | tuple[str, int]:
     """Start a recurring series; its first occurrences are planned at once."""
     db, now = get_session(), utcnow()
-    client = _visible_client(db, client_id)
+    client = client_or_404(db, client_id)
     defaults = {"duration": "60", "repeat": "weekly"}
     form = Form(request.form if request.method == "POST" else None, defaults)
     if form.submitted:
@@ -118,7 +109,7 @@ def edit_series(series_id: int) -> Response | str | tuple[str, int]:
     series = db.get(AppointmentSeries, series_id)
     if series is None:
         abort(404)
-    client = _visible_client(db, series.client_id)
+    client = client_or_404(db, series.client_id)
     choice = booking.split_rule(series.rrule)
     # ends_at is the midnight after the last day; the form shows the last day itself.
     last_day = (
@@ -158,7 +149,7 @@ def end_series(series_id: int) -> Response:
     series = db.get(AppointmentSeries, series_id)
     if series is None:
         abort(404)
-    client = _visible_client(db, series.client_id)
+    client = client_or_404(db, series.client_id)
     booking.end_series(db, current_settings(), series, now)
     audit.record(db, current_user(), "end", "series", series.id, client=client.id)
     db.commit()
@@ -170,7 +161,7 @@ def end_series(series_id: int) -> Response:
 def new_appointment(client_id: int) -> Response | str | tuple[str, int]:
     """Book a one-off appointment, or record a past one as done (it gets its check-ins)."""
     db, now = get_session(), utcnow()
-    client = _visible_client(db, client_id)
+    client = client_or_404(db, client_id)
     form = Form(request.form if request.method == "POST" else None, {"duration": "60"})
     if form.submitted:
         starts = form.local_datetime("starts")
@@ -197,8 +188,9 @@ def new_appointment(client_id: int) -> Response | str | tuple[str, int]:
 def _visible_appointment(db: Session, appointment_id: int) -> Appointment:
     """The appointment when the current user may see its client; 404 otherwise."""
     appointment = db.get(Appointment, appointment_id)
-    if appointment is None or client_for(db, current_user(), appointment.client_id) is None:
+    if appointment is None:
         abort(404)
+    client_or_404(db, appointment.client_id)
     return appointment
 
 

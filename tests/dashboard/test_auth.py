@@ -110,7 +110,8 @@ def test_signing_out_ends_the_session(as_ana: Web, session: Session) -> None:
     assert response.status_code == 302
     assert as_ana.get("/").status_code == 302
     actions = session.scalars(select(AuditEntry.action).order_by(AuditEntry.id)).all()
-    assert actions == ["login", "logout"]
+    # (the inbox, read for the form's CSRF token, is audited as a "list")
+    assert [a for a in actions if a != "list"] == ["login", "logout"]
 
 
 def test_a_deactivated_account_is_signed_out_at_its_next_request(
