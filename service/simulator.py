@@ -36,7 +36,7 @@ from service.access import scope_clients
 from service.config import Settings, current_settings, settings_of
 from service.dashboard.auth import current_user, load_user, require_login
 from service.dashboard.forms import Form
-from service.dashboard.security import add_headers, check_csrf
+from service.dashboard.security import add_headers, check_csrf, refuse_nul
 from service.db import get_session
 from service.models import Client, Contact, InboundMessage, OutboundMessage, User
 from service.webhooks import handle_inbound
@@ -190,11 +190,12 @@ def _headers(response: Response) -> Response:
     return add_headers(response)
 
 
-# The dashboard's own checks, in its order: who is signed in, sign-in required, CSRF.
+# The dashboard's own checks, in its order: no NUL, who is signed in, sign-in required, CSRF.
+bp.before_request(refuse_nul)
 bp.before_request(load_user)
 bp.before_request(require_login)
 bp.before_request(check_csrf)
-for _code in (400, 403, 404, 405, 413):
+for _code in (400, 403, 404, 405, 413, 429):
     bp.register_error_handler(_code, _error_page)
 
 

@@ -111,3 +111,12 @@ def test_it_does_not_exist_with_twilio_configured(make_app: Callable[..., Flask]
     assert web.get("/simulator/screen", phone="+16175550123").status_code == 404
     assert web.post("/simulator/reply", {"phone": "+16175550123", "body": "9"}).status_code == 404
     assert Web(app.test_client()).get("/simulator/").status_code == 404  # anonymous too
+
+
+def test_a_nul_is_refused_like_anywhere_in_the_dashboard(app: Flask, session: Session) -> None:
+    ana = make_staff(app, "ana@practice.test", "Ana Ruiz")
+    phone = _checked_in(session, ana.id)
+    web = signed_in(app, ana)
+    assert web.get("/simulator/", phone=phone + "\x00").status_code == 400
+    assert web.post("/simulator/reply", {"phone": phone, "body": "9\x00"}).status_code == 400
+    assert session.scalars(select(InboundMessage)).all() == []
