@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import traceback
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
@@ -99,7 +100,7 @@ def table(results: dict[str, dict[str, Any]], info: dict[str, Any]) -> str:
     for key, r in results.items():
         bench, kind = key.split(":")
         lines += ["", f"== {bench} on {kind}"]
-        lines += FORMATS[bench](r)
+        lines += [f"  FAILED: {r['error']}"] if "error" in r else FORMATS[bench](r)
     return "\n".join(lines)
 
 
@@ -254,12 +255,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         default = ["postgresql"] if bench == "planning" else ["sqlite", "postgresql"]
         for kind in args.database or default:
             print(f"running {bench} on {kind} ...", file=sys.stderr, flush=True)
-            started = datetime.now(UTC)
-            result = RUNNERS[bench](args, kind)
+            key, started = f"{bench}:{kind}", datetime.now(UTC)
+            try:
+                result = RUNNERS[bench](args, kind)
+            except Exception as exc:  # one broken bench must not lose the others' results
+                traceback.print_exc()
+                result = {"error": f"{type(exc).__name__}: {exc}"[:500], "same_work": False}
             result["measured_at"] = started.isoformat(timespec="seconds")
-            results[f"{bench}:{kind}"] = result
+            results[key] = result
+            # Written and shown as each bench ends, so a long run's results survive it.
+            write(args.output, {key: result}, info)
+            print(table({key: result}, info).split("\n", 1)[1], flush=True)
     print(table(results, info))
-    write(args.output, results, info)
     return 0 if all(r.get("same_work", True) for r in results.values()) else 1
 
 

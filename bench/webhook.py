@@ -154,13 +154,15 @@ class Server:
 
 @contextmanager
 def gunicorn(name: str, app: str, env: dict[str, str], log_dir: Path) -> Iterator[Server]:
-    """Serve ``app`` with gunicorn, 2 sync workers; stop it (SIGTERM) on the way out."""
+    """Serve ``app`` with gunicorn as the Procfile does; stop it (SIGTERM) on the way out."""
     port = _free_port()
     log = log_dir / f"{name}.log"
-    command = [sys.executable, "-m", "gunicorn", "--workers", str(WORKERS)]
-    command += ["--bind", f"127.0.0.1:{port}", "--chdir", str(ROOT), app]
+    # The Procfile's settings (gunicorn.conf.py: sync workers, timeouts, an access log line
+    # per request), with the bind and the worker count fixed here, for both sides alike.
+    command = [sys.executable, "-m", "gunicorn", "--config", str(ROOT / "gunicorn.conf.py")]
+    command += ["--workers", str(WORKERS), "--bind", f"127.0.0.1:{port}", app]
     with log.open("wb") as out:
-        process = subprocess.Popen(command, env=env, stdout=out, stderr=subprocess.STDOUT)
+        process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
     server = Server(name, port, process, log)
     try:
         _wait_ready(server)
@@ -290,7 +292,8 @@ def _run_threads(target: Any, count: int) -> float:
 
 def server_env(config: dict[str, str | bool]) -> dict[str, str]:
     """The process environment for a server: ours, with every TouchBase setting replaced."""
-    env = {k: v for k, v in os.environ.items() if k not in config}
+    fixed = {*config, "GUNICORN_THREADS", "WEB_CONCURRENCY", "PORT", "GUNICORN_CMD_ARGS"}
+    env = {k: v for k, v in os.environ.items() if k not in fixed}
     env.update({k: v for k, v in config.items() if isinstance(v, str)})
     env["PYTHONPATH"] = str(ROOT)
     return env
