@@ -377,3 +377,29 @@ def apply_series_change(
     materialize(session, series, now, horizon)
     series.planned_until = horizon
     replan_client(session, settings, series.client_id, now)
+
+
+def change_appointment(
+    session: Session,
+    settings: Settings,
+    appointment: Appointment,
+    now: datetime,
+    *,
+    status: str | None = None,
+    starts_at: datetime | None = None,
+    duration: int | None = None,
+) -> None:
+    """Move, re-time or give a (checked) status to one appointment, then re-plan its client.
+
+    The appointment leaves its series' edits from then on (``detached``).
+    """
+    length = (
+        timedelta(minutes=duration) if duration else appointment.ends_at - appointment.starts_at
+    )
+    if starts_at is not None:
+        appointment.starts_at = starts_at
+    appointment.ends_at = appointment.starts_at + length
+    if status is not None:
+        appointment.status = status
+    appointment.detached = True
+    replan_client(session, settings, appointment.client_id, now)

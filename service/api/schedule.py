@@ -18,7 +18,7 @@ from service.api.inputs import MAX_ID, Fields, json_body, query_datetime, query_
 from service.api.serialize import appointment_json, series_json
 from service.config import current_settings
 from service.db import get_session, utcnow
-from service.domain import recurrence
+from service.domain import appointments, recurrence
 from service.models import APPOINTMENT_STATUSES, Appointment, AppointmentSeries, Client
 
 bp = Blueprint("api_schedule", __name__)
@@ -161,6 +161,9 @@ def create_appointment() -> tuple[dict[str, Any], int]:
     fields.done()
     assert client is not None and start is not None and duration and status
     begins = _instant(start, client.timezone)
+    refused = appointments.new_status_refusal(status, begins, now)
+    if refused is not None:
+        raise invalid({"status": refused})
     appointment = Appointment(
         client_id=client.id,
         starts_at=begins,
@@ -240,16 +243,21 @@ def update_appointment(appointment_id: int) -> dict[str, Any]:
     start = fields.local_or_aware("starts_at") if fields.has("starts_at") else None
     duration = fields.integer("duration_minutes", low=5, high=12 * 60)
     fields.done()
-    length = (
-        timedelta(minutes=duration) if duration else appointment.ends_at - appointment.starts_at
-    )
-    if start is not None:
-        appointment.starts_at = _instant(start, tz)
-    appointment.ends_at = appointment.starts_at + length
+    starts_at = _instant(start, tz) if start is not None else None
     if status is not None:
-        appointment.status = status
-    appointment.detached = True
-    schedule.replan_client(session, current_settings(), appointment.client_id, now)
+        when = starts_at or appointment.starts_at
+        refused = appointments.refusal(appointment.status, status, when, now)
+        if refused is not None:
+            raise invalid({"status": refused})
+    schedule.change_appointment(
+        session,
+        current_settings(),
+        appointment,
+        now,
+        status=status,
+        starts_at=starts_at,
+        duration=duration,
+    )
     audit.record(
         session, current_user(), "update", "appointment", appointment.id, fields=sorted(fields.data)
     )

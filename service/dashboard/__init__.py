@@ -27,6 +27,7 @@ from service.dashboard import (
     timefmt,
 )
 from service.dashboard.security import add_headers, check_csrf, csrf_token, refuse_nul
+from service.domain import appointments
 
 LABELS = {
     "pain": "Pain alert",
@@ -40,6 +41,16 @@ LABELS = {
     "relief_gap": "Gap longer than relief",
     "lapsing": "Lapsing",
     "not_answering": "Not answering",
+}
+
+
+# The words on the button that gives an appointment each status.
+STATUS_BUTTONS = {
+    "confirmed": "Confirm",
+    "completed": "Mark done",
+    "no_show": "No-show",
+    "cancelled": "Cancel",
+    "scheduled": "Restore",
 }
 
 
@@ -78,6 +89,8 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(dashboard)
     app.after_request(_secure)
     app.jinja_env.globals["csrf_token"] = csrf_token
+    app.jinja_env.globals["next_statuses"] = appointments.next_statuses
+    app.jinja_env.globals["status_labels"] = STATUS_BUTTONS
     app.jinja_env.filters.update(
         when=timefmt.when,
         clock=timefmt.clock,

@@ -136,29 +136,6 @@ def book(
     return appointment
 
 
-def change(
-    session: Session,
-    settings: Settings,
-    appointment: Appointment,
-    now: datetime,
-    *,
-    status: str | None = None,
-    starts_at: datetime | None = None,
-    duration: int | None = None,
-) -> None:
-    """Move, re-time or change the status of one appointment; it leaves its series' edits."""
-    length = (
-        timedelta(minutes=duration) if duration else appointment.ends_at - appointment.starts_at
-    )
-    if starts_at is not None:
-        appointment.starts_at = starts_at
-    appointment.ends_at = appointment.starts_at + length
-    if status is not None:
-        appointment.status = status
-    appointment.detached = True
-    schedule.replan_client(session, settings, appointment.client_id, now)
-
-
 def materialize_range(
     session: Session,
     settings: Settings,

@@ -18,7 +18,7 @@ from service.dashboard.forms import Form
 from service.dashboard.security import safe_next
 from service.dashboard.timefmt import input_value
 from service.db import get_session, utcnow
-from service.domain import recurrence
+from service.domain import appointments, recurrence
 from service.models import APPOINTMENT_STATUSES, Appointment, AppointmentSeries
 
 bp = Blueprint("schedule_forms", __name__)
@@ -210,7 +210,7 @@ def move(appointment_id: int) -> Response | str | tuple[str, int]:
         starts = form.local_datetime("starts")
         duration = form.integer("duration", low=5, high=MAX_MINUTES, required=True)
         if form.ok and starts is not None and duration is not None:
-            booking.change(
+            schedule.change_appointment(
                 db,
                 current_settings(),
                 appointment,
@@ -237,11 +237,15 @@ def set_status(appointment_id: int) -> Response:
     if status not in APPOINTMENT_STATUSES:
         abort(400, "Unknown appointment status.")
     before = appointment.status
-    booking.change(db, current_settings(), appointment, now, status=status)
+    refused = appointments.refusal(appointment.status, status, appointment.starts_at, now)
+    default = url_for("dashboard.clients.show", client_id=appointment.client_id) + "#schedule"
+    if refused is not None:
+        flash(f"Not changed: {refused}.", "error")
+        return redirect(safe_next(request.form.get("next"), default))
+    schedule.change_appointment(db, current_settings(), appointment, now, status=status)
     audit.record(
         db, current_user(), "status", "appointment", appointment.id, before=before, after=status
     )
     db.commit()
     flash(f"Appointment {DONE[status]}.")
-    default = url_for("dashboard.clients.show", client_id=appointment.client_id) + "#schedule"
     return redirect(safe_next(request.form.get("next"), default))

@@ -342,3 +342,31 @@ def test_editing_a_series_keeps_valid_occurrences_beyond_the_horizon(api: Api) -
         == timedelta(minutes=45)
         for a in after
     )
+
+
+def test_a_status_the_table_does_not_allow_is_refused_and_changes_nothing(api: Api) -> None:
+    client_id = new_client(api)
+    future = api.post(
+        "/appointments", {"client_id": client_id, "starts_at": local_day(3).isoformat()}
+    ).get_json()
+    before = messages(api, appointment_id=future["id"])
+    for status in ("completed", "no_show"):  # not started yet
+        response = api.patch(f"/appointments/{future['id']}", {"status": status})
+        assert response.status_code == 422
+        assert "has not started" in error_of(response)["fields"]["status"]
+    assert api.get(f"/appointments/{future['id']}").get_json()["status"] == "scheduled"
+    assert messages(api, appointment_id=future["id"]) == before
+    booked_done = api.post(
+        "/appointments",
+        {"client_id": client_id, "starts_at": local_day(4).isoformat(), "status": "completed"},
+    )
+    assert booked_done.status_code == 422
+    past = datetime.now(UTC) - timedelta(hours=3)
+    done = api.post(
+        "/appointments",
+        {"client_id": client_id, "starts_at": past.isoformat(), "status": "completed"},
+    ).get_json()
+    refused = api.patch(f"/appointments/{done['id']}", {"status": "confirmed"})
+    assert refused.status_code == 422
+    again = api.patch(f"/appointments/{done['id']}", {"status": "completed"})  # a repeat: fine
+    assert again.status_code == 200

@@ -232,3 +232,39 @@ def test_unicode_digits_and_a_zone_folder_are_field_errors_not_crashes(
     made = as_ana.post("/clients/new", {"name": "Sam Lee", "phone": "", "timezone": "America"})
     assert made.status_code == 422
     assert "Not a known time zone" in made.get_data(as_text=True)
+
+
+def test_a_series_form_names_the_zone_its_times_are_read_in(
+    as_ana: Web, ana: Staff, session: Session
+) -> None:
+    client, _ = factories.client_with_phone(session, therapist_id=ana.id)
+    session.commit()
+    first = (now() + timedelta(days=1)).astimezone(NY).replace(hour=10, minute=0)
+    form = {"starts": first.strftime("%Y-%m-%dT%H:%M"), "duration": "45", "repeat": "weekly"}
+    assert as_ana.post(f"/clients/{client.id}/series/new", form).status_code == 302
+    client.timezone = "America/Los_Angeles"  # the client moved; the series keeps its zone
+    session.commit()
+    series = session.scalar(select(AppointmentSeries))
+    assert series is not None
+    page = text_of(as_ana.get(f"/series/{series.id}/edit"))
+    assert "Times are in America/New_York" in page
+    assert "the client is now in America/Los_Angeles" in page
+    assert f'value="{first.strftime("%Y-%m-%dT%H:%M")}"' in as_ana.get(
+        f"/series/{series.id}/edit"
+    ).get_data(as_text=True)
+
+
+def test_a_status_no_button_offers_is_refused_with_the_reason(
+    as_ana: Web, ana: Staff, session: Session
+) -> None:
+    client, _ = factories.client_with_phone(session, therapist_id=ana.id)
+    future = factories.appointment(session, client, now() + timedelta(days=3))
+    session.commit()
+    page = as_ana.get(f"/clients/{client.id}").get_data(as_text=True)
+    assert 'value="confirmed"' in page and 'value="completed"' not in page  # buttons: the table
+    response = as_ana.post(f"/appointments/{future.id}/status", {"status": "completed"})
+    assert response.status_code == 302
+    session.expire_all()
+    assert session.scalar(select(Appointment.status)) == "scheduled"
+    shown = text_of(as_ana.get(f"/clients/{client.id}"))
+    assert "Not changed: a session that has not started cannot be done" in shown

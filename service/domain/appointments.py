@@ -1,0 +1,42 @@
+"""Which status an appointment may be given next: one table for the dashboard's buttons,
+its form posts and the API, so a hand-made request cannot do what no button offers.
+
+- a session not started yet can be confirmed or cancelled;
+- once it has started it can be marked done or a no-show (or still cancelled);
+- a cancelled session or a no-show can be put back on the schedule;
+- a session marked done stays done (a mistake is mended by a person, not a button).
+
+Giving an appointment the status it already has is always allowed (a double click).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+
+def next_statuses(current: str, starts_at: datetime, now: datetime) -> tuple[str, ...]:
+    """The statuses ``current`` may change to at ``now``, in the order buttons show them."""
+    started = starts_at <= now
+    if current == "scheduled":
+        return ("completed", "no_show", "cancelled") if started else ("confirmed", "cancelled")
+    if current == "confirmed":
+        return ("completed", "no_show", "cancelled") if started else ("cancelled",)
+    if current in ("cancelled", "no_show"):
+        return ("scheduled",)
+    return ()
+
+
+def refusal(current: str, wanted: str, starts_at: datetime, now: datetime) -> str | None:
+    """Why ``current`` may not become ``wanted`` now, or None when it may."""
+    if wanted == current or wanted in next_statuses(current, starts_at, now):
+        return None
+    if wanted in ("completed", "no_show") and starts_at > now:
+        return "a session that has not started cannot be done or a no-show yet"
+    return f"a {current.replace('_', '-')} appointment cannot become {wanted.replace('_', '-')}"
+
+
+def new_status_refusal(status: str, starts_at: datetime, now: datetime) -> str | None:
+    """Why a new appointment may not be booked with ``status``, or None when it may."""
+    if status in ("completed", "no_show") and starts_at > now:
+        return "a session that has not started cannot be done or a no-show yet"
+    return None
