@@ -112,7 +112,7 @@ def status() -> Response:
     sid, state = form.get("MessageSid", "").strip(), form.get("MessageStatus", "").strip()
     if not sid or not state:
         abort(400, "MessageSid and MessageStatus are required")
-    # PostgreSQL cannot even compare text holding NUL; such a sid is none of ours anyway.
+    # PostgreSQL cannot even compare text holding NUL; such a sid or number is none of ours.
     sid = _storable(sid)
     code_text = form.get("ErrorCode", "").strip()
     code = (
@@ -121,7 +121,7 @@ def status() -> Response:
         else None
     )
     session = get_session()
-    to_phone = form.get("To", "").strip()[:20] or None
+    to_phone = _storable(form.get("To", "").strip())[:20] or None
     outcome = delivery.apply_status(session, sid, state.lower(), code, utcnow(), to_phone)
     session.commit()
     log.info("status %s: %s (%s)", sid, state, outcome)
