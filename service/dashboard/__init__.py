@@ -88,6 +88,7 @@ def init_app(app: Flask) -> None:
     dashboard.register_blueprint(admin.bp)
     app.register_blueprint(dashboard)
     app.after_request(_secure)
+    app.permanent_session_lifetime = auth.SESSION_LIFETIME
     app.jinja_env.globals["csrf_token"] = csrf_token
     app.jinja_env.globals["next_statuses"] = appointments.next_statuses
     app.jinja_env.globals["status_labels"] = STATUS_BUTTONS

@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import logging
 import math
+from datetime import timedelta
 
 from flask import Blueprint, abort, g, redirect, render_template, request, session, url_for
 from sqlalchemy.orm import Session
@@ -21,6 +22,8 @@ from service.models import Client, User
 log = logging.getLogger(__name__)
 bp = Blueprint("auth", __name__)
 PUBLIC_ENDPOINTS = frozenset({"dashboard.auth.login"})
+# A working day and then some: a therapist signs in once a day, a stolen cookie dies with it.
+SESSION_LIFETIME = timedelta(hours=12)
 
 
 @functools.cache
@@ -54,10 +57,19 @@ def client_or_404(db: Session, client_id: int) -> Client:
 
 
 def load_user() -> None:
-    """Set ``g.user`` from the session; a deactivated account is signed out at once."""
+    """Set ``g.user`` from the session; a deactivated account is signed out at once.
+
+    The session cookie is signed, not stored on the server, so its age is checked here
+    too: a cookie copied from a browser stops working ``SESSION_LIFETIME`` after sign-in,
+    whatever expiry the copy claims.
+    """
     g.user = None
-    user_id = session.get("user_id")
+    user_id, since = session.get("user_id"), session.get("since")
     if not isinstance(user_id, int):
+        return
+    age = utcnow().timestamp() - since if isinstance(since, int | float) else None
+    if age is None or not 0 <= age <= SESSION_LIFETIME.total_seconds():
+        session.clear()
         return
     user = get_session().get(User, user_id)
     if user is None or not user.active:
@@ -118,7 +130,9 @@ def login() -> Response | str | tuple[str, int]:
 def _start_session(user: User) -> None:
     """Begin a fresh session for ``user``: nothing from before sign-in carries over."""
     session.clear()
+    session.permanent = True  # the cookie ends with SESSION_LIFETIME, not with the browser
     session["user_id"] = user.id
+    session["since"] = int(utcnow().timestamp())
     csrf_token()
 
 

@@ -147,6 +147,7 @@ def replies() -> Response | str | tuple[str, int]:
         ),
     )
     span = f"{form.raw('from')}..{form.raw('to')}"
-    audit.record(db, user, "export", "replies", span[:50], rows=len(rows))
+    clients = sorted({r.client_id for r, *_ in rows if r.client_id is not None})
+    audit.record(db, user, "export", "replies", span[:50], rows=len(rows), clients=clients)
     db.commit()
     return _download(text, f"replies-{form.raw('from')}-to-{form.raw('to')}.csv")

@@ -52,7 +52,7 @@ def send(client_id: int) -> Response | tuple[str, int]:
 
     if not form.ok or contact is None or body is None:
         return again(422)
-    refusal = outbox.refusal(db, contact.phone)
+    refusal = outbox.refusal(db, contact.phone, client.timezone)
     if refusal is not None:
         return again(422, refusal=refusal)
     quiet = outbox.quiet_now(client, current_settings().quiet_hours, now)

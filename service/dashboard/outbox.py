@@ -37,14 +37,14 @@ def valid_key(value: str) -> bool:
         return False
 
 
-def refusal(session: Session, phone: str) -> str | None:
-    """Why this number must not be texted now, or None when it may be."""
+def refusal(session: Session, phone: str, tz: str) -> str | None:
+    """Why this number must not be texted now, or None when it may be (dates in ``tz``)."""
     row = consent.numbers(session, [phone]).get(phone)
     if row is None:
         return None
     if row.opted_out and row.opted_out_at is not None:
         return (
-            f"This number opted out of texts on {day_of(row.opted_out_at, 'UTC')} "
+            f"This number opted out of texts on {day_of(row.opted_out_at, tz)} "
             "(it replied STOP). Nothing can be sent to it until it replies START."
         )
     if row.invalid_at is not None:

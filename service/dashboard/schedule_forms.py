@@ -177,7 +177,9 @@ def new_appointment(client_id: int) -> Response | str | tuple[str, int]:
                 status=status,
                 now=now,
             )
-            audit.record(db, current_user(), "create", "appointment", appointment.id)
+            audit.record(
+                db, current_user(), "create", "appointment", appointment.id, client=client.id
+            )
             db.commit()
             flash("Appointment booked.")
             return _back(client.id)
@@ -218,7 +220,9 @@ def move(appointment_id: int) -> Response | str | tuple[str, int]:
                 starts_at=booking.instant(starts, client.timezone),
                 duration=duration,
             )
-            audit.record(db, current_user(), "move", "appointment", appointment.id)
+            audit.record(
+                db, current_user(), "move", "appointment", appointment.id, client=client.id
+            )
             db.commit()
             flash("Appointment moved; its reminders follow.")
             return _back(client.id)
@@ -244,7 +248,14 @@ def set_status(appointment_id: int) -> Response:
         return redirect(safe_next(request.form.get("next"), default))
     schedule.change_appointment(db, current_settings(), appointment, now, status=status)
     audit.record(
-        db, current_user(), "status", "appointment", appointment.id, before=before, after=status
+        db,
+        current_user(),
+        "status",
+        "appointment",
+        appointment.id,
+        before=before,
+        after=status,
+        client=appointment.client_id,
     )
     db.commit()
     flash(f"Appointment {DONE[status]}.")

@@ -10,6 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from service.dashboard import throttle
+from service.dashboard.auth import SESSION_LIFETIME
 from service.models import AuditEntry, User
 from tests.dashboard.conftest import Staff, Web, signed_in, text_of
 
@@ -130,3 +131,18 @@ def test_a_deactivated_account_is_signed_out_at_its_next_request(
 def test_admin_pages_are_refused_to_therapists(as_ana: Web) -> None:
     assert as_ana.get("/admin/users").status_code == 403
     assert as_ana.post("/admin/users/new", {"email": "x@y.co"}).status_code == 403
+
+
+def test_a_session_ends_twelve_hours_after_sign_in_even_if_the_cookie_is_kept(
+    app: Flask, ana: Staff
+) -> None:
+    browser = signed_in(app, ana)
+    assert browser.get("/").status_code == 200
+    cookie = browser.http.get_cookie("session")
+    assert cookie is not None and cookie.expires is not None  # not a browser-session cookie
+    with browser.http.session_transaction() as kept:
+        assert isinstance(kept["since"], int)
+        kept["since"] -= int(SESSION_LIFETIME.total_seconds()) + 1  # as if signed in long ago
+    assert browser.get("/").status_code == 302
+    with browser.http.session_transaction() as kept:
+        assert "user_id" not in kept
