@@ -12,7 +12,7 @@ from flask.logging import default_handler
 from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.routing import IntegerConverter
 
-from service import api, cli, dashboard, db, health, logs, simulator, webhooks
+from service import api, cli, dashboard, db, health, logs, outage, simulator, webhooks
 from service.config import load_settings, settings_of
 
 log = logging.getLogger(__name__)
@@ -55,6 +55,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     # never a database error.
     app.url_map.converters["int"] = BoundedInt
     db.init_app(app, settings.database_url)
+    outage.init_app(app)  # a request that cannot reach the database: 503 JSON, never a 500
     cli.init_app(app)
     api.init_app(app)
     webhooks.init_app(app)
