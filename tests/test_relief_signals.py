@@ -15,6 +15,8 @@ from sqlalchemy.orm import Session
 from jobs.clock import signals
 from service import consent, relief, schedule
 from service.config import ConfigError, Settings, settings_of
+from service.db import get_db
+from service.dispatch import Dispatcher
 from service.models import (
     Alert,
     AppointmentSeries,
@@ -24,6 +26,7 @@ from service.models import (
     InboundMessage,
     OutboundMessage,
 )
+from service.sms.gateway import SimulatorGateway
 from tests import factories
 
 NOW = datetime.now(UTC).replace(microsecond=0)
@@ -44,7 +47,8 @@ def weekly_client(
     """A client seen every ``gap`` days up to ``last`` ago, back near 7/10 after
     ``relief_days``: imported scores on every day between sessions."""
     client, _ = factories.client_with_phone(session, name, phone)
-    start = NOW - last - timedelta(days=gap * (weeks - 1))
+    # Midday UTC is early morning in New York: whole days later stay on the same local date.
+    start = (NOW - last - timedelta(days=gap * (weeks - 1))).replace(hour=12, minute=0, second=0)
     for week in range(weeks):
         at = start + timedelta(days=gap * week)
         row = factories.appointment(session, client, at, status="completed")
@@ -355,3 +359,33 @@ def test_rebooking_texts_are_a_practice_setting_off_by_default(
 def test_a_bad_rebooking_setting_stops_start_up_naming_it(make_app: Callable[..., Flask]) -> None:
     with pytest.raises(ConfigError, match="REBOOKING_TEXTS: 'maybe' is not on or off"):
         make_app(REBOOKING_TEXTS="maybe")
+
+
+class CountingGateway(SimulatorGateway):
+    """The simulator, counting what it was asked to send."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.sent: list[tuple[str, str]] = []
+
+    def send(self, to: str, body: str) -> str:
+        self.sent.append((to, body))
+        return super().send(to, body)
+
+
+def test_the_rebooking_text_is_sent_exactly_once_by_the_dispatcher(
+    app: Flask, session: Session, lapsing_setup: dict[str, Client]
+) -> None:
+    settings = with_rebooking(app)
+    run(session, settings)
+    [text] = nudges(session)
+    gateway = CountingGateway()
+    local = text.send_at.astimezone(ZoneInfo("America/New_York"))
+    noon = local.replace(hour=12, minute=0, second=0)
+    awake = noon if noon >= local else noon + DAY  # the next noon: never quiet hours
+    for _ in range(2):  # two dispatch ticks, and the signals again in between
+        Dispatcher(get_db(app), settings, gateway, now=lambda: awake).run()
+        run(session, settings, awake)
+    assert [to for to, _ in gateway.sent] == ["+16175550111"]
+    session.expire_all()
+    assert [(m.status, m.kind) for m in nudges(session)] == [("delivered", "nudge")]

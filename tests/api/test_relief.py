@@ -158,7 +158,8 @@ def test_a_new_client_has_no_relief_estimate_yet(api: Api) -> None:
 
 def test_imported_history_gives_a_relief_estimate(api: Api, session: Session) -> None:
     client_id = new_client(api)
-    start = NOW - 7 * 7 * DAY - 2 * DAY
+    # Midday UTC is early morning in New York: whole days later stay on the same local date.
+    start = (NOW - 7 * 7 * DAY - 2 * DAY).replace(hour=12, minute=0, second=0)
     for week in range(8):
         at = start + 7 * week * DAY
         session_at(session, client_id, at)

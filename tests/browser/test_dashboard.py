@@ -163,7 +163,8 @@ def test_the_relief_curve_and_the_sort_by_days_in_pain(
         ana = accounts.create_user(session, "ana@practice.test", "Ana Ruiz", PASSWORD)
         client, _ = factories.client_with_phone(session, "Sam Lee", therapist_id=ana.id)
         factories.client_with_phone(session, "Al New", "+16175550199", therapist_id=ana.id)
-        start = now - timedelta(days=51)
+        # Midday UTC is early morning in New York: later days keep their local dates.
+        start = (now - timedelta(days=51)).replace(hour=12, minute=0, second=0, microsecond=0)
         for week in range(8):
             at = start + timedelta(days=7 * week)
             visit = factories.appointment(session, client, at, status="completed")

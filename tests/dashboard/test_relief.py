@@ -33,7 +33,10 @@ def client_with_history(
     """A client seen every ``gap`` days, pain back near 7 after ``relief_days``: a score on
     every day between sessions, texted (or imported)."""
     client, contact = factories.client_with_phone(session, name, phone, therapist_id=therapist_id)
-    start = now() - 2 * DAY - timedelta(days=gap * (weeks - 1))
+    # Midday UTC is early morning in New York: whole days later stay on the same local date.
+    start = (now() - 2 * DAY - timedelta(days=gap * (weeks - 1))).replace(
+        hour=12, minute=0, second=0, microsecond=0
+    )
     for week in range(weeks):
         at = start + timedelta(days=gap * week)
         row = factories.appointment(session, client, at, status="completed")
