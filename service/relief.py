@@ -51,7 +51,9 @@ from service.models import (
 
 LIVE = ("scheduled", "confirmed", "completed")
 UPCOMING = ("scheduled", "confirmed")
-SENT = ("sent", "delivered", "undelivered", "unknown")
+# Only check-ins that reached the phone (as far as we know) can go unanswered; a failed
+# delivery raises its own item.
+ARRIVED = ("sent", "delivered")
 PAUSED = "paused: not answering"
 GAP_PERIOD = timedelta(days=28)
 REBOOK_PREFIX = "rebook:"
@@ -235,7 +237,8 @@ def run_signals(session: Session, settings: Settings, now: datetime) -> SignalCo
         found = estimates(session, clients, now)
         open_kinds = _open_kinds(session, ids)
         _gap_signals(session, clients, found, open_kinds, now, counts)
-        _answer_signals(session, ids, open_kinds, now, counts)
+        zones = {c.id: c.timezone for c in clients}
+        _answer_signals(session, zones, open_kinds, now, counts)
         _lapse_signals(session, settings, clients, found, open_kinds, now, counts)
     counts.paused = pause(session, now)
     counts.resumed = resume(session, now)
@@ -265,12 +268,13 @@ def _gap_signals(
 
 def _answer_signals(
     session: Session,
-    ids: Sequence[int],
+    zones: dict[int, str],
     open_kinds: set[tuple[int, str]],
     now: datetime,
     counts: SignalCounts,
 ) -> None:
     """A "not answering" item for each client whose last two check-ins went unanswered."""
+    ids = list(zones)
     since = now - STREAK_REACH
     handled = dict(
         session.execute(
@@ -284,7 +288,7 @@ def _answer_signals(
         select(OutboundMessage.client_id, OutboundMessage.sent_at, OutboundMessage.id).where(
             OutboundMessage.client_id.in_(ids),
             OutboundMessage.kind == "checkin",
-            OutboundMessage.status.in_(SENT),
+            OutboundMessage.status.in_(ARRIVED),
             OutboundMessage.sent_at >= since,
         )
     ):
@@ -308,9 +312,11 @@ def _answer_signals(
         if streak < relief.UNANSWERED_LIMIT:
             continue
         last_id = max(sent)[1]
+        asks = relief.asks([at for at, _ in sent])[-streak:]
+        days = ", ".join(_day(at, zones[client_id]) for at in asks)
         detail = (
-            f"{streak} check-ins in a row without a reply; check-ins and rebooking texts "
-            "are paused until this is marked handled"
+            f"{streak} check-ins in a row without a reply ({days}); check-ins and rebooking "
+            "texts are paused until this is marked handled"
         )
         key = f"not_answering:{client_id}:{last_id}"
         if _raise(session, "not_answering", key, client_id, detail, now):
@@ -368,9 +374,8 @@ def _lapse_signals(
         gap = found[client.id].usual_gap_days
         if not relief.lapsing(last_start, gap, upcoming.get(client.id), client.id in running, now):
             continue
-        local = last_start.astimezone(ZoneInfo(client.timezone))
         detail = (
-            f"Last session {local:%a %b} {local.day}; usually every "
+            f"Last session {_day(last_start, client.timezone)}; usually every "
             f"{round(gap or 0)} days; nothing booked within that"
         )
         if _raise(session, "lapsing", f"lapsing:{client.id}:{session_id}", client.id, detail, now):
@@ -378,6 +383,12 @@ def _lapse_signals(
         paused = (client.id, "not_answering") in open_kinds
         if settings.rebooking_texts and not paused:
             counts.rebooking_texts += rebook(session, settings, client, session_id, now)
+
+
+def _day(at: datetime, timezone: str) -> str:
+    """A local date as the inbox writes it: "Mon Nov 16"."""
+    local = at.astimezone(ZoneInfo(timezone))
+    return f"{local:%a %b} {local.day}"
 
 
 def rebook(

@@ -254,7 +254,9 @@ def test_two_unanswered_check_ins_raise_an_item_and_pause_check_ins_only(
     run(session, settings, NOW + HOUR)
     [item] = items(session, "not_answering")
     assert item.client_id == quiet.id
-    assert item.detail.startswith("2 check-ins in a row without a reply")
+    days = [(NOW - h * HOUR).astimezone(ZoneInfo("America/New_York")) for h in (72, 30)]
+    named = ", ".join(f"{d:%a %b} {d.day}" for d in days)
+    assert item.detail.startswith(f"2 check-ins in a row without a reply ({named}); ")
     assert counts.paused >= 1
     planned = session.scalars(
         select(OutboundMessage).where(OutboundMessage.appointment_id == upcoming.id)
@@ -314,6 +316,16 @@ def test_handling_the_item_gives_check_ins_back_and_needs_a_new_streak(
     assert {(m.status, m.error_message) for m in checkins_of(session, upcoming.id)} == {
         ("planned", None)
     }
+
+
+def test_check_ins_that_never_arrived_are_not_unanswered(app: Flask, session: Session) -> None:
+    client, contact = factories.client_with_phone(session, "Al Unlucky", "+16175550121")
+    for delta in (72 * HOUR, 30 * HOUR):
+        row = factories.sent(session, client, contact, kind="checkin", sent_at=NOW - delta)
+        row.status = "undelivered"
+    session.commit()
+    run(session, settings_of(app))
+    assert items(session, "not_answering") == []
 
 
 def test_one_unanswered_check_in_is_not_a_streak(app: Flask, session: Session) -> None:
