@@ -322,3 +322,12 @@ def test_the_rebooking_text_without_a_practice_phone_still_reads() -> None:
         "Hi, it's been a while since your last appointment at Bright Path. "
         "Reply R and we'll find a time."
     )
+
+
+def test_a_fortnightly_client_is_judged_on_the_last_six_sessions() -> None:
+    # Eight weeks hold only four fortnightly sessions: the window reaches back to six.
+    sessions, scores = synthetic(4, 14, (1, 3, 5, 7), seed=0, noise=0.0, missing=0.0)
+    result = relief.estimate(sessions, scores, TZ, NOW)
+    assert result.sessions_used == relief.MIN_RECENT
+    weekly, weekly_scores = synthetic(4, 7, (1, 3, 5), seed=0, noise=0.0, missing=0.0)
+    assert relief.estimate(weekly, weekly_scores, TZ, NOW).sessions_used == 8
