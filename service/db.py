@@ -14,7 +14,7 @@ from typing import Any
 
 from flask import Flask, current_app, g
 from sqlalchemy import DateTime, Dialect, MetaData, create_engine, event
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.pool import NullPool
 from sqlalchemy.types import TypeDecorator
@@ -27,6 +27,9 @@ NAMING_CONVENTION = {
     "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
     "pk": "pk_%(table_name)s",
 }
+
+
+CONNECT_TIMEOUT_SECONDS = 5  # PostgreSQL; unless the URL sets connect_timeout itself
 
 
 class Base(DeclarativeBase):
@@ -85,6 +88,13 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
         engine = create_engine(url, poolclass=NullPool, **kwargs)
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
+    if "connect_timeout" not in make_url(url).query:
+        # A server that accepts the connection but never answers (frozen, overloaded, a
+        # half-dead failover) would hold a request forever: give up and answer 503.
+        kwargs["connect_args"] = {
+            "connect_timeout": CONNECT_TIMEOUT_SECONDS,
+            **kwargs.get("connect_args", {}),
+        }
     return create_engine(url, pool_pre_ping=True, **kwargs)
 
 

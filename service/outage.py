@@ -2,7 +2,8 @@
 
 A restarted or failed-over database, a network blip, or SQLite's write lock held too long
 all surface as SQLAlchemy's ``OperationalError`` (or ``InterfaceError`` on a connection
-that was cut). Those are the database's trouble, not the request's: the answer says so,
+that was cut, or the pool's ``TimeoutError`` when every connection is stuck in one). Those
+are the database's trouble, not the request's: the answer says so,
 in the API's error shape, with ``Retry-After``, and the next request tries again (the
 PostgreSQL pool pings each connection before use, so dead ones are replaced).
 """
@@ -12,7 +13,8 @@ from __future__ import annotations
 import logging
 
 from flask import Flask, Response, request
-from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from sqlalchemy.exc import InterfaceError, OperationalError, SQLAlchemyError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from service.api.errors import error_response
 
@@ -20,15 +22,14 @@ log = logging.getLogger(__name__)
 RETRY_AFTER_SECONDS = 5
 
 
-def unavailable(exc: DBAPIError) -> Response:
+def unavailable(exc: SQLAlchemyError) -> Response:
     """503, JSON, Retry-After: the database cannot be reached just now."""
-    # The exception's text names the statement, not its parameters (hide_parameters),
-    # but the class alone is enough to tell an outage from a lock in the logs.
+    # The class only: it tells an outage from a lock, and the text would quote the SQL.
     log.warning(
         "%s %s: database unavailable (%s)",
         request.method,
         request.path,
-        type(exc.orig or exc).__name__,
+        type(getattr(exc, "orig", None) or exc).__name__,
     )
     response = error_response(
         503, "database_unavailable", "the database is unavailable; try again shortly", {}
@@ -41,3 +42,4 @@ def init_app(app: Flask) -> None:
     """Answer requests that fail to reach the database with 503 and a JSON error body."""
     app.register_error_handler(OperationalError, unavailable)
     app.register_error_handler(InterfaceError, unavailable)
+    app.register_error_handler(PoolTimeout, unavailable)

@@ -10,11 +10,14 @@ import itertools
 import os
 import re
 import signal
+import socket
 import subprocess
 import sys
 import threading
 import time
 from collections import Counter
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -23,9 +26,9 @@ import pytest
 import requests
 from flask import Flask
 from sqlalchemy import func, select
-from sqlalchemy.exc import OperationalError
 
-from service import accounts, create_app, migrate, outage
+from service import accounts, create_app, migrate
+from service.accounts import TOKEN_PREFIX
 from service.config import settings_of
 from service.db import get_db
 from service.dispatch import Dispatcher
@@ -40,6 +43,7 @@ from tests.reliability.conftest import (
     served,
     statuses,
     wait_for,
+    with_outage_handler,
 )
 from tests.webhooks.conftest import AUTH_TOKEN, PUBLIC, sign
 
@@ -52,21 +56,6 @@ CLOCK = (
     "clock.DISPATCH_EVERY_SECONDS = 1; clock.HEARTBEAT_EVERY_SECONDS = 1; "
     "clock.PLAN_EVERY_SECONDS = 5; sys.exit(clock.main([]))"
 )
-
-
-def with_outage_handler(app: Flask) -> Flask:
-    """The app, answering database outages with 503 (until the factory does it itself)."""
-    if OperationalError not in app.error_handler_spec[None][None]:
-        outage.init_app(app)
-    return app
-
-
-@pytest.mark.xfail(
-    strict=True,
-    reason="service/__init__.py must call outage.init_app(app) in create_app",
-)
-def test_the_app_factory_installs_the_outage_handler(app: Flask) -> None:
-    assert OperationalError in app.error_handler_spec[None][None]
 
 
 @dataclass
@@ -266,3 +255,48 @@ def statuses_of(app: Flask) -> Counter[str]:
     """The outbox's status counts, read through the app's database."""
     with get_db(app).session() as session:
         return statuses(session)
+
+
+@pytest.fixture
+def silent_server() -> Iterator[int]:
+    """A port that accepts connections and never says a word, like a frozen database."""
+    listener = socket.create_server(("127.0.0.1", 0))
+    held: list[socket.socket] = []
+    stop = threading.Event()
+
+    def hold() -> None:
+        listener.settimeout(0.1)
+        while not stop.is_set():
+            try:
+                held.append(listener.accept()[0])
+            except TimeoutError:
+                continue
+
+    thread = threading.Thread(target=hold)
+    thread.start()
+    try:
+        yield int(listener.getsockname()[1])
+    finally:
+        stop.set()
+        thread.join()
+        for connection in held:
+            connection.close()
+        listener.close()
+
+
+def test_a_database_that_never_answers_is_a_503_not_a_hang(silent_server: int) -> None:
+    url = f"postgresql+psycopg://postgres@127.0.0.1:{silent_server}/touchbase"
+    app = with_outage_handler(create_app(base_config(url)))
+    bearer = {"Authorization": f"Bearer {TOKEN_PREFIX}well-formed"}
+    with served(app) as base, ThreadPoolExecutor(3) as pool:
+        # The wait is a deadline, not a measurement: without a connect timeout these hang.
+        calls = [
+            pool.submit(requests.get, f"{base}/api/v1/clients", headers=bearer, timeout=60),
+            pool.submit(requests.get, f"{base}/healthz", timeout=60),
+            pool.submit(requests.get, f"{base}/api/v1/messages", headers=bearer, timeout=60),
+        ]
+        answers = [call.result() for call in calls]
+    for response in answers:
+        assert response.status_code == 503
+        assert response.headers["Content-Type"].startswith("application/json")
+    get_db(app).engine.dispose()
