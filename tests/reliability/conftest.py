@@ -22,11 +22,9 @@ from pathlib import Path
 import pytest
 from flask import Flask
 from sqlalchemy import func, insert, select
-from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 from werkzeug.serving import make_server
 
-from service import outage
 from service.models import Client, OutboundMessage
 from tests.fake_twilio import FakeTwilio
 
@@ -39,13 +37,6 @@ def fake() -> Iterator[FakeTwilio]:
     """A local Twilio-compatible server."""
     with FakeTwilio() as server:
         yield server
-
-
-def with_outage_handler(app: Flask) -> Flask:
-    """The app, answering database outages with 503 (until the factory does it itself)."""
-    if OperationalError not in app.error_handler_spec[None][None]:
-        outage.init_app(app)
-    return app
 
 
 def free_port() -> int:

@@ -43,7 +43,6 @@ from tests.reliability.conftest import (
     served,
     statuses,
     wait_for,
-    with_outage_handler,
 )
 from tests.webhooks.conftest import AUTH_TOKEN, PUBLIC, sign
 
@@ -143,15 +142,13 @@ def test_the_database_going_away_under_load(
 ) -> None:
     url = private_postgres.url
     migrate.upgrade(url)
-    app = with_outage_handler(
-        create_app(
-            base_config(
-                url,
-                TWILIO_ACCOUNT_SID="AC" + "1" * 32,
-                TWILIO_AUTH_TOKEN=AUTH_TOKEN,
-                TWILIO_FROM_NUMBER="+16175550100",
-                PUBLIC_BASE_URL=PUBLIC,
-            )
+    app = create_app(
+        base_config(
+            url,
+            TWILIO_ACCOUNT_SID="AC" + "1" * 32,
+            TWILIO_AUTH_TOKEN=AUTH_TOKEN,
+            TWILIO_FROM_NUMBER="+16175550100",
+            PUBLIC_BASE_URL=PUBLIC,
         )
     )
     db = get_db(app)
@@ -286,7 +283,7 @@ def silent_server() -> Iterator[int]:
 
 def test_a_database_that_never_answers_is_a_503_not_a_hang(silent_server: int) -> None:
     url = f"postgresql+psycopg://postgres@127.0.0.1:{silent_server}/touchbase"
-    app = with_outage_handler(create_app(base_config(url)))
+    app = create_app(base_config(url))
     bearer = {"Authorization": f"Bearer {TOKEN_PREFIX}well-formed"}
     with served(app) as base, ThreadPoolExecutor(3) as pool:
         # The wait is a deadline, not a measurement: without a connect timeout these hang.
