@@ -11,6 +11,7 @@ import contextlib
 import json
 import os
 import re
+import runpy
 import signal
 import socket
 import subprocess
@@ -388,3 +389,19 @@ def test_the_clock_finishes_the_send_in_flight_on_sigterm_and_exits(
         ).all()
     )
     assert statuses == {"sent": 1, "planned": count - 1}  # the rest handed back, none stuck
+
+
+def test_gunicorn_is_set_for_the_platform(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PORT", "5123")
+    monkeypatch.setenv("WEB_CONCURRENCY", "3")
+    settings = runpy.run_path(str(ROOT / "gunicorn.conf.py"))
+    assert settings["bind"] == ["0.0.0.0:5123"]
+    assert settings["workers"] == 3
+    assert settings["threads"] == 1  # sync workers: ``timeout`` caps each request
+    assert settings["timeout"] < 30 and settings["graceful_timeout"] < 30  # the router's 30 s
+    assert "%(U)s" in settings["access_log_format"]  # the path, never the query string
+    assert (
+        "%(r)s" not in settings["access_log_format"]
+        and "%(q)s" not in settings["access_log_format"]
+    )
+    assert "%(f)s" not in settings["access_log_format"]  # nor the referrer's
