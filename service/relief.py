@@ -32,7 +32,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
 from service import consent
 from service.config import Settings
@@ -221,7 +221,8 @@ def active_clients(session: Session, now: datetime) -> list[Client]:
         Appointment.starts_at <= now,
         Appointment.status.in_(LIVE),
     )
-    return list(session.scalars(select(Client).where(Client.id.in_(ids)).order_by(Client.id)))
+    query = select(Client).where(Client.id.in_(ids)).options(selectinload(Client.contacts))
+    return list(session.scalars(query.order_by(Client.id)))
 
 
 def run_signals(session: Session, settings: Settings, now: datetime) -> SignalCounts:
