@@ -287,7 +287,8 @@ def code_version() -> dict[str, Any]:
 
     def git(*args: str) -> str:
         done = subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True)
-        return done.stdout.strip() if done.returncode == 0 else ""
+        # Only trailing space goes: porcelain lines begin with a meaningful one.
+        return done.stdout.rstrip() if done.returncode == 0 else ""
 
     changed = git("status", "--porcelain", "--", "service", "jobs", "migrations").splitlines()
     # Others edit the tree while benches run: a number is only comparable with the same code.
