@@ -32,13 +32,15 @@ from service.dispatch import Dispatcher
 from service.schedule import plan_horizon
 from service.sms import make_gateway
 
+SORT = "cumulative"
+
 
 def profiled(work: Callable[[], object], top: int) -> str:
     """Run ``work`` under cProfile; the top functions by cumulative time."""
     profile = cProfile.Profile()
     profile.runcall(work)
     out = io.StringIO()
-    stats = pstats.Stats(profile, stream=out).strip_dirs().sort_stats("cumulative")
+    stats = pstats.Stats(profile, stream=out).strip_dirs().sort_stats(SORT)
     stats.print_stats(top)
     return out.getvalue()
 
@@ -129,7 +131,10 @@ def main() -> int:
     p.add_argument("--database", choices=("sqlite", "postgresql"), default="postgresql")
     p.add_argument("-n", type=int, default=500, help="texts, posts or clients")
     p.add_argument("--top", type=int, default=40, help="functions to show")
+    p.add_argument("--sort", default="cumulative", help="pstats order: cumulative, tottime")
     args = p.parse_args()
+    global SORT
+    SORT = args.sort
     runner = {
         "dispatch": profile_dispatch,
         "webhook": profile_webhook,
