@@ -112,6 +112,9 @@ class Client(Base):
     timezone: Mapped[str] = mapped_column(String(64))
     language: Mapped[str] = mapped_column(String(2), default="en")
     notes: Mapped[str] = mapped_column(Text, default="")
+    # Whole days after a session to ask for the pain score, e.g. "1,3,5" (chosen to sample
+    # the relief curve); None: the practice's CHECKIN_OFFSETS.
+    checkin_days: Mapped[str | None] = mapped_column(String(40), default=None)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 

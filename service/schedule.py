@@ -125,6 +125,9 @@ def _facts(
             for c in client.contacts
         ),
         next_start=next_start,
+        checkin_offsets=planning.checkin_offsets_of(
+            planning.parse_checkin_days(client.checkin_days) if client.checkin_days else None
+        ),
     )
 
 

@@ -32,6 +32,7 @@ edit = st.one_of(
     st.tuples(st.just("toggle"), index, st.sampled_from(("reminders", "checkins"))),
     st.tuples(st.just("caregiver"), st.integers(min_value=10, max_value=99)),
     st.tuples(st.just("remove_contact"), index),
+    st.tuples(st.just("checkin_days"), st.sampled_from((None, "1,3,5", "2", "1,2,3,4,5,6"))),
 )
 
 
@@ -67,6 +68,8 @@ def apply(session: Session, client: Client, step: tuple[Any, ...]) -> None:
             client.contacts.append(Contact(name="Care", relation="parent", phone=phone))
     elif kind == "remove_contact" and contacts:
         client.contacts.remove(contacts[step[1] % len(contacts)])
+    elif kind == "checkin_days":
+        client.checkin_days = step[1]
     session.flush()
 
 
@@ -96,6 +99,9 @@ def fresh_plan(
             client_name=client.name,
             recipients=recipients,
             next_start=min(later) if later else None,
+            checkin_offsets=tuple(timedelta(days=int(d)) for d in client.checkin_days.split(","))
+            if client.checkin_days
+            else None,
         )
         for message in planning.plan_appointment(facts, rules, NOW):
             plan[message.key] = (message.status, message.send_at, message.body)

@@ -20,7 +20,7 @@ from service.models import LANGUAGES, Client, Contact, User
 
 bp = Blueprint("api_clients", __name__)
 
-CLIENT_FIELDS = {"name", "phone", "timezone", "language", "therapist_id", "notes"}
+CLIENT_FIELDS = {"name", "phone", "timezone", "language", "therapist_id", "notes", "checkin_days"}
 CONTACT_FIELDS = {"name", "phone", "relation", "reminders", "checkins"}
 
 
@@ -55,10 +55,16 @@ def create_client() -> tuple[dict[str, Any], int]:
     tz = fields.timezone("timezone") or settings.practice_timezone
     language = fields.choice("language", LANGUAGES, "en")
     notes = fields.text("notes", max_length=5000) or ""
+    checkin_days = fields.checkin_days("checkin_days")
     therapist_id = _therapist_id(session, user, fields, None if user.is_admin else user.id)
     fields.done()
     client = Client(
-        name=name, timezone=tz, language=language, notes=notes, therapist_id=therapist_id
+        name=name,
+        timezone=tz,
+        language=language,
+        notes=notes,
+        therapist_id=therapist_id,
+        checkin_days=checkin_days,
     )
     if phone:
         client.contacts.append(
@@ -116,6 +122,8 @@ def update_client(client_id: int) -> dict[str, Any]:
         changes["language"] = fields.choice("language", LANGUAGES, client.language)
     if fields.has("notes"):
         changes["notes"] = fields.text("notes", max_length=5000) or ""
+    if fields.has("checkin_days"):
+        changes["checkin_days"] = fields.checkin_days("checkin_days")
     therapist_id = _therapist_id(session, user, fields, client.therapist_id)
     phone = fields.phone("phone", settings.default_region) if fields.has("phone") else None
     fields.done()

@@ -9,6 +9,7 @@ from typing import Any
 from flask import request
 
 from service.api.errors import ApiError, invalid
+from service.domain import planning
 from service.phones import InvalidPhone, normalize
 from service.values import is_time_zone, whole_number
 
@@ -67,6 +68,21 @@ class Fields:
             self.errors[name] = f"must be a whole number from {low} to {high}"
             return default
         return value
+
+    def checkin_days(self, name: str) -> str | None:
+        """Check-in days as stored (``"1,3,5"``) from a list of whole days; None when null."""
+        value = self.data.get(name)
+        if value is None:
+            return None
+        if not isinstance(value, list) or not all(type(v) is int for v in value):
+            self.errors[name] = "must be a list of whole days like [1, 3, 5], or null"
+            return None
+        try:
+            days = planning.parse_checkin_days(",".join(str(v) for v in value))
+        except ValueError as exc:
+            self.errors[name] = str(exc)
+            return None
+        return ",".join(str(d) for d in days)
 
     def choice(self, name: str, options: tuple[str, ...], default: str | None = None) -> str | None:
         """One of ``options``, or ``default`` when absent."""

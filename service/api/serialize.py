@@ -56,6 +56,9 @@ def client_json(client: Client, consent: Mapping[str, PhoneNumber]) -> dict[str,
         "language": client.language,
         "therapist_id": client.therapist_id,
         "notes": client.notes,
+        "checkin_days": [int(d) for d in client.checkin_days.split(",")]
+        if client.checkin_days
+        else None,
         "opted_out": bool(row and row.opted_out),
         "contacts": [contact_json(c, consent) for c in client.contacts],
     }

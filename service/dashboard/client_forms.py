@@ -50,6 +50,7 @@ class ClientInput:
     notes: str
     phone: str | None
     therapist_id: int | None
+    checkin_days: str | None
 
     def fields(self) -> dict[str, object]:
         """The values stored on the client row itself."""
@@ -58,6 +59,7 @@ class ClientInput:
             "timezone": self.timezone,
             "language": self.language,
             "notes": self.notes,
+            "checkin_days": self.checkin_days,
         }
 
 
@@ -83,6 +85,7 @@ def _read_client(db: Session, form: Form, user: User, client: Client | None) -> 
         notes=form.text("notes", max_length=5000) or "",
         phone=phone,
         therapist_id=therapist_id,
+        checkin_days=form.checkin_days("checkin_days"),
     )
 
 
@@ -127,6 +130,7 @@ def edit(client_id: int) -> Response | str | tuple[str, int]:
         "notes": client.notes,
         "phone": own.phone if own else "",
         "therapist_id": str(client.therapist_id or ""),
+        "checkin_days": (client.checkin_days or "").replace(",", ", "),
     }
     form = Form(request.form if request.method == "POST" else None, defaults)
     therapists = _therapists(db, user)

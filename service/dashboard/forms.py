@@ -10,6 +10,7 @@ import re
 from collections.abc import Mapping
 from datetime import date, datetime
 
+from service.domain import planning
 from service.phones import InvalidPhone, normalize
 from service.values import is_time_zone, whole_number
 
@@ -40,6 +41,18 @@ class Form:
     def raw(self, name: str) -> str:
         """The field as typed, trimmed."""
         return self.values.get(name, "").strip()
+
+    def checkin_days(self, name: str) -> str | None:
+        """Check-in days as stored (``"1,3,5"``), or None when left empty (the practice's)."""
+        value = self.raw(name)
+        if not value:
+            return None
+        try:
+            days = planning.parse_checkin_days(value[:100])
+        except ValueError as exc:
+            self.errors[name] = f"{str(exc).capitalize()}."
+            return None
+        return ",".join(str(d) for d in days)
 
     def text(self, name: str, *, required: bool = False, max_length: int = 200) -> str | None:
         """The trimmed text, or None when empty and not required."""

@@ -71,6 +71,8 @@ class AppointmentFacts:
     client_name: str
     recipients: tuple[Recipient, ...]
     next_start: datetime | None  # the client's next non-cancelled appointment after this one
+    # The client's own check-in offsets (whole days, see ``checkin_days``); None: the practice's.
+    checkin_offsets: tuple[timedelta, ...] | None = None
 
 
 @dataclass(frozen=True)
@@ -85,6 +87,37 @@ class PlannedMessage:
     send_at: datetime  # aware UTC
     status: str  # "planned" | "skipped" | "expired"
     body: str
+
+
+MAX_CHECKIN_DAYS = 6
+LAST_CHECKIN_DAY = 30
+
+
+def parse_checkin_days(raw: str) -> tuple[int, ...]:
+    """A client's check-in days (``"1, 3, 5"``) as sorted whole days after a session.
+
+    Whole, distinct days keep to at most one check-in a day per session (a quiet-hours move
+    only pushes a check-in to the morning after, never past the next day's). Raises
+    ValueError saying what is wrong.
+    """
+    parts = [p.strip() for p in raw.split(",") if p.strip()]
+    if not parts:
+        raise ValueError("give at least one day, like 1,3,5")
+    if not all(p.isascii() and p.isdigit() and len(p) <= 2 for p in parts):
+        raise ValueError("days are whole numbers separated by commas, like 1,3,5")
+    days = sorted({int(p) for p in parts})
+    if len(days) != len(parts):
+        raise ValueError("each day may appear once")
+    if days[0] < 1 or days[-1] > LAST_CHECKIN_DAY:
+        raise ValueError(f"days run from 1 to {LAST_CHECKIN_DAY} after the session")
+    if len(days) > MAX_CHECKIN_DAYS:
+        raise ValueError(f"at most {MAX_CHECKIN_DAYS} check-ins per session")
+    return tuple(days)
+
+
+def checkin_offsets_of(days: tuple[int, ...] | None) -> tuple[timedelta, ...] | None:
+    """The check-in offsets for these days (None stays None: the practice's offsets)."""
+    return None if days is None else tuple(timedelta(days=d) for d in days)
 
 
 def in_quiet_hours(at: datetime, tz: ZoneInfo, quiet_start: time, quiet_end: time) -> bool:
@@ -189,7 +222,8 @@ def _checkins(
     """Return one recipient's check-ins: late within the grace, expired after it."""
     quiet = (tz, settings.quiet_start, settings.quiet_end)
     result: list[PlannedMessage] = []
-    for offset in sorted(settings.checkin_offsets):
+    offsets = settings.checkin_offsets if appt.checkin_offsets is None else appt.checkin_offsets
+    for offset in sorted(offsets):
         send_at, status = after_quiet_hours(appt.ends_at + offset, *quiet), "planned"
         if send_at <= now:
             if now - send_at < settings.late_checkin_grace:

@@ -370,3 +370,39 @@ def test_a_status_the_table_does_not_allow_is_refused_and_changes_nothing(api: A
     assert refused.status_code == 422
     again = api.patch(f"/appointments/{done['id']}", {"status": "completed"})  # a repeat: fine
     assert again.status_code == 200
+
+
+def test_a_clients_own_check_in_days_replan_its_check_ins(api: Api) -> None:
+    client_id = new_client(api)
+    start = datetime.now(UTC) + timedelta(days=1)
+    appointment = api.post(
+        "/appointments", {"client_id": client_id, "starts_at": start.isoformat()}
+    ).get_json()
+
+    def checkin_days_after_end() -> list[float]:
+        end = datetime.fromisoformat(appointment["ends_at"])
+        planned = messages(api, appointment_id=appointment["id"], kind="checkin", status="planned")
+        return sorted(
+            round((datetime.fromisoformat(m["send_at"]) - end) / timedelta(days=1)) for m in planned
+        )
+
+    assert checkin_days_after_end() == [1, 3]  # the practice's 24h,72h
+    changed = api.patch(f"/clients/{client_id}", {"checkin_days": [5, 1, 3]})
+    assert changed.status_code == 200
+    assert changed.get_json()["checkin_days"] == [1, 3, 5]
+    assert checkin_days_after_end() == [1, 3, 5]
+    reset = api.patch(f"/clients/{client_id}", {"checkin_days": None})
+    assert reset.get_json()["checkin_days"] is None
+    assert checkin_days_after_end() == [1, 3]
+
+
+@pytest.mark.parametrize(
+    "days", [[0], [31], [1, 1], [1.5], ["1"], [True], [1, 2, 3, 4, 5, 6, 7], [], "1,3", 3]
+)
+def test_bad_check_in_days_are_refused_naming_the_field(api: Api, days: object) -> None:
+    client_id = new_client(api)
+    response = api.patch(f"/clients/{client_id}", {"checkin_days": days})
+    assert response.status_code == 422
+    assert "checkin_days" in error_of(response)["fields"]
+    created = api.post("/clients", {"name": "Al", "checkin_days": days})
+    assert created.status_code == 422

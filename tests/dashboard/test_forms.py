@@ -268,3 +268,24 @@ def test_a_status_no_button_offers_is_refused_with_the_reason(
     assert session.scalar(select(Appointment.status)) == "scheduled"
     shown = text_of(as_ana.get(f"/clients/{client.id}"))
     assert "Not changed: a session that has not started cannot be done" in shown
+
+
+def test_check_in_days_are_set_on_the_client_form_and_errors_keep_the_input(
+    as_ana: Web, ana: Staff, session: Session
+) -> None:
+    client, _ = factories.client_with_phone(session, therapist_id=ana.id)
+    session.commit()
+    base = {"name": client.name, "phone": "+16175550123", "timezone": client.timezone}
+    bad = as_ana.post(f"/clients/{client.id}/edit", {**base, "checkin_days": "0, 2"})
+    assert bad.status_code == 422
+    html = bad.get_data(as_text=True)
+    assert 'value="0, 2"' in html and "Days run from 1 to 30" in html
+    good = as_ana.post(f"/clients/{client.id}/edit", {**base, "checkin_days": "5, 1, 3"})
+    assert good.status_code == 302
+    session.expire_all()
+    assert session.get(Client, client.id).checkin_days == "1,3,5"  # type: ignore[union-attr]
+    assert 'value="1, 3, 5"' in as_ana.get(f"/clients/{client.id}/edit").get_data(as_text=True)
+    cleared = as_ana.post(f"/clients/{client.id}/edit", {**base, "checkin_days": ""})
+    assert cleared.status_code == 302
+    session.expire_all()
+    assert session.get(Client, client.id).checkin_days is None  # type: ignore[union-attr]

@@ -16,6 +16,7 @@ from service.domain.planning import (
     after_quiet_hours,
     before_quiet_hours,
     in_quiet_hours,
+    parse_checkin_days,
     plan_appointment,
 )
 
@@ -414,3 +415,90 @@ def test_nothing_planned_is_ever_inside_quiet_hours(
             assert message.send_at < starts
         elif facts.next_start is not None:
             assert message.send_at < facts.next_start
+
+
+D = timedelta(days=1)
+
+
+@pytest.mark.parametrize(
+    ("days", "next_start", "expected"),
+    [
+        # The practice's offsets when the client has none of their own.
+        (None, None, [("planned", ny(2027, 5, 13, 11)), ("planned", ny(2027, 5, 15, 11))]),
+        # Days 1, 3 and 5 sample the relief curve, at the session's end time each day.
+        (
+            (1, 3, 5),
+            None,
+            [
+                ("planned", ny(2027, 5, 13, 11)),
+                ("planned", ny(2027, 5, 15, 11)),
+                ("planned", ny(2027, 5, 17, 11)),
+            ],
+        ),
+        # ...and still give way to the next session: day 5 falls after Monday's start.
+        (
+            (1, 3, 5),
+            ny(2027, 5, 17, 10),
+            [
+                ("planned", ny(2027, 5, 13, 11)),
+                ("planned", ny(2027, 5, 15, 11)),
+                ("skipped", ny(2027, 5, 17, 11)),
+            ],
+        ),
+    ],
+)
+def test_a_client_may_have_check_in_days_of_their_own(
+    days: tuple[int, ...] | None,
+    next_start: datetime | None,
+    expected: list[tuple[str, datetime]],
+) -> None:
+    facts = appointment(
+        ny(2027, 5, 12, 10, 0),
+        next_start=next_start,
+        checkin_offsets=None if days is None else tuple(d * D for d in days),
+    )
+    plan = plan_appointment(facts, SETTINGS, now=ny(2027, 5, 1, 12))
+    assert fates(only(plan, "checkin")) == expected
+
+
+def test_own_check_in_days_stay_one_a_day_across_quiet_hours() -> None:
+    # A session ending inside quiet hours: every check-in moves to a morning, each its own.
+    facts = appointment(
+        ny(2027, 5, 12, 20, 30), checkin_offsets=(1 * D, 2 * D, 3 * D)
+    )  # ends 21:30, quiet from 21:00
+    plan = plan_appointment(facts, SETTINGS, now=ny(2027, 5, 1, 12))
+    local_days = [m.send_at.astimezone(NY).date() for m in only(plan, "checkin")]
+    assert len(set(local_days)) == len(local_days) == 3
+
+
+@pytest.mark.parametrize(
+    ("raw", "days"),
+    [
+        ("1,3,5", (1, 3, 5)),
+        (" 5, 1 ,3 ", (1, 3, 5)),
+        ("2", (2,)),
+        ("1,2,3,4,5,30", (1, 2, 3, 4, 5, 30)),
+    ],
+)
+def test_check_in_days_are_read_sorted(raw: str, days: tuple[int, ...]) -> None:
+    assert parse_checkin_days(raw) == days
+
+
+@pytest.mark.parametrize(
+    ("raw", "why"),
+    [
+        ("", "at least one day"),
+        ("0", "from 1 to 30"),
+        ("31", "from 1 to 30"),
+        ("1,1", "once"),
+        ("1.5", "whole numbers"),
+        ("-1", "whole numbers"),
+        ("٣", "whole numbers"),
+        ("1;3", "whole numbers"),
+        ("1,2,3,4,5,6,7", "at most 6"),
+        ("999999999999", "whole numbers"),
+    ],
+)
+def test_bad_check_in_days_say_what_is_wrong(raw: str, why: str) -> None:
+    with pytest.raises(ValueError, match=why):
+        parse_checkin_days(raw)
