@@ -9,11 +9,14 @@ the scheduler never runs inside the web process.
 from __future__ import annotations
 
 import argparse
+import functools
 import logging
 import signal
 import sys
 import threading
+import time
 from collections import Counter
+from collections.abc import Callable
 from datetime import timedelta
 from types import FrameType
 from typing import Any
@@ -21,6 +24,7 @@ from typing import Any
 from apscheduler.schedulers.blocking import BlockingScheduler
 from flask import Flask
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 
 from service import create_app, logs, relief, replies, schedule
 from service.config import settings_of
@@ -38,16 +42,17 @@ SIGNALS_EVERY_SECONDS = 300
 
 def plan(app: Flask) -> schedule.PlanCounts:
     """Materialize series and plan texts up to the horizon."""
-    db, settings = get_db(app), settings_of(app)
+    db, settings, started = get_db(app), settings_of(app), time.monotonic()
     with db.session() as session:
         counts = schedule.plan_horizon(session, settings, utcnow())
         session.commit()
     log.info(
-        "plan: %d occurrences materialized, %d texts planned, %d updated, %d cancelled",
+        "plan: %d occurrences materialized, %d texts planned, %d updated, %d cancelled (%.2f s)",
         counts.materialized,
         counts.planned,
         counts.updated,
         counts.cancelled,
+        time.monotonic() - started,
     )
     return counts
 
@@ -58,12 +63,13 @@ def dispatch(dispatcher: Dispatcher) -> Counter[str]:
     Pausing here too, and not only in the signals job, means a check-in planned in the
     meantime (an edit through the API re-plans at once) is held back within one tick.
     """
+    started = time.monotonic()
     with dispatcher.db.session() as session:
         relief.pause(session, utcnow())
         session.commit()
     counts = dispatcher.run()
     summary = ", ".join(f"{k} {v}" for k, v in sorted(counts.items())) or "nothing due"
-    log.info("dispatch: %s", summary)
+    log.info("dispatch: %s (%.2f s)", summary, time.monotonic() - started)
     return counts
 
 
@@ -82,17 +88,18 @@ def heartbeat(app: Flask, name: str = "clock") -> None:
 def signals(app: Flask) -> relief.SignalCounts:
     """Raise the relief signals (gap, lapsing, not answering), queue rebooking texts, and
     pause or resume the check-ins of clients who stopped answering."""
-    db, settings, now = get_db(app), settings_of(app), utcnow()
+    db, settings, now, started = get_db(app), settings_of(app), utcnow(), time.monotonic()
     with db.session() as session:
         counts = relief.run_signals(session, settings, now)
         session.commit()
     raised = ", ".join(f"{k} {v}" for k, v in sorted(counts.raised.items())) or "no items"
     log.info(
-        "signals: %s raised, %d rebooking texts, %d texts paused, %d resumed",
+        "signals: %s raised, %d rebooking texts, %d texts paused, %d resumed (%.2f s)",
         raised,
         counts.rebooking_texts,
         counts.paused,
         counts.resumed,
+        time.monotonic() - started,
     )
     return counts
 
@@ -124,6 +131,26 @@ def retry_replies(app: Flask) -> int:
     return done
 
 
+def guarded(name: str, job: Callable[..., Any]) -> Callable[..., Any]:
+    """``job`` as the scheduler runs it: when the database cannot be reached, one warning
+    line (the next tick tries again) instead of a traceback on every run of every job."""
+
+    @functools.wraps(job)
+    def run(*args: Any) -> Any:
+        try:
+            return job(*args)
+        except DBAPIError as exc:
+            lost = exc.connection_invalidated or isinstance(exc, OperationalError | InterfaceError)
+            if not lost:
+                raise
+            log.warning(
+                "%s: database unreachable (%s); next tick retries", name, type(exc).__name__
+            )
+            return None
+
+    return run
+
+
 def build_scheduler(app: Flask, dispatcher: Dispatcher) -> BlockingScheduler:
     """The clock's scheduler: every job coalesces, never overlaps itself, starts at once."""
     scheduler = BlockingScheduler(timezone="UTC")
@@ -137,7 +164,7 @@ def build_scheduler(app: Flask, dispatcher: Dispatcher) -> BlockingScheduler:
     ]
     for name, job, args, seconds in jobs:
         scheduler.add_job(
-            job,
+            guarded(name, job),
             "interval",
             seconds=seconds,
             args=args,

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import re
+import sys
 
 from service.phones import mask
 
@@ -27,14 +28,17 @@ class RedactingFormatter(logging.Formatter):
 
     def format(self, record: logging.LogRecord) -> str:
         """Format as usual, then mask."""
-        return redact(super().format(record))
+        # One event, one line: a traceback's lines are joined, so a platform's log router
+        # (which splits on newlines) keeps it in one piece.
+        return redact(super().format(record)).replace("\n", " | ")
 
 
 def setup(level: int = logging.INFO) -> None:
-    """Log to stderr through the redacting formatter, unless logging is set up already."""
+    """Log to stdout, one line per event, through the redacting formatter (unless logging
+    is set up already, e.g. by gunicorn or a test)."""
     root = logging.getLogger()
     if not root.handlers:
-        logging.basicConfig(level=level, format=FORMAT)
+        logging.basicConfig(level=level, format=FORMAT, stream=sys.stdout)
     for handler in root.handlers:
         if handler.formatter is None or type(handler.formatter) is logging.Formatter:
             handler.setFormatter(RedactingFormatter(FORMAT))

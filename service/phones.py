@@ -44,12 +44,14 @@ def try_normalize(raw: str, region: str) -> str | None:
 
 
 def mask(phone: str | None) -> str:
-    """A number safe for logs: the country prefix and the last two digits only."""
+    """A number safe for logs: its last four digits only (``+*******0123``), enough to
+    tell a practice's few hundred numbers apart when reading logs, not to dial one."""
     if not phone:
         return "-"
-    if len(phone) <= 4:
+    if len(phone) <= 6:
         return "*" * len(phone)
-    return phone[:2] + "*" * (len(phone) - 4) + phone[-2:]
+    plus = "+" if phone.startswith("+") else ""
+    return plus + "*" * (len(phone) - len(plus) - 4) + phone[-4:]
 
 
 def _parse_reason(exc: phonenumbers.NumberParseException) -> str:

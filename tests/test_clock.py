@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import subprocess
 import sys
@@ -10,17 +11,20 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+import pytest
 from flask import Flask
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from jobs.clock import build_scheduler, retry_replies
+from jobs.clock import build_scheduler, guarded, plan, retry_replies
+from service import create_app
 from service.config import settings_of
 from service.db import get_db
 from service.dispatch import Dispatcher
 from service.models import AppointmentSeries, Heartbeat, InboundMessage, OutboundMessage
 from service.sms.gateway import SimulatorGateway
 from tests import factories
+from tests.conftest import base_config
 
 ROOT = Path(__file__).resolve().parent.parent
 NY = ZoneInfo("America/New_York")
@@ -73,10 +77,10 @@ def test_once_plans_sends_beats_and_exits_zero(
         check=False,
     )
     assert done.returncode == 0, done.stderr[-2000:]
-    assert "texts are SIMULATED" in done.stderr
-    assert "plan: 14 occurrences materialized" in done.stderr
-    assert "dispatch: claimed 1, sent 1" in done.stderr
-    assert "+16175550123" not in done.stderr
+    assert "texts are SIMULATED" in done.stdout
+    assert "plan: 14 occurrences materialized" in done.stdout
+    assert "dispatch: claimed 1, sent 1" in done.stdout
+    assert "+16175550123" not in done.stdout + done.stderr
     session.expire_all()
     [sent] = session.scalars(select(OutboundMessage).where(OutboundMessage.status == "delivered"))
     assert sent.kind == "reminder" and sent.provider_sid
@@ -116,3 +120,22 @@ def test_a_late_acknowledgement_goes_through_the_outbox(app: Flask, session: Ses
     session.expire_all()
     ack = session.scalars(select(OutboundMessage).where(OutboundMessage.kind == "reply")).one()
     assert (ack.status, ack.sent_at) == ("planned", None)
+
+
+def test_a_job_that_cannot_reach_the_database_logs_one_line_and_lets_the_next_tick_retry(
+    database_url: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    unreachable = "postgresql://nobody@127.0.0.1:1/none?connect_timeout=1"
+    gone = create_app(base_config(database_url, DATABASE_URL=unreachable))
+    with caplog.at_level(logging.WARNING, logger="jobs.clock"):
+        assert guarded("plan", plan)(gone) is None
+    assert [r.getMessage() for r in caplog.records] == [
+        "plan: database unreachable (OperationalError); next tick retries"
+    ]
+    assert all(r.exc_info is None for r in caplog.records)
+
+    def broken(app: Flask) -> None:
+        raise ValueError("a bug, not an outage")
+
+    with pytest.raises(ValueError):
+        guarded("plan", broken)(gone)

@@ -290,7 +290,7 @@ def test_a_fresh_deploy_goes_from_release_to_web_and_clock(
 
     clock = run_command(commands["clock"] + " --once", env)
     assert clock.returncode == 0, clock.stderr[-3000:]
-    assert "dispatch: nothing due" in clock.stderr
+    assert "dispatch: nothing due" in clock.stdout
     status, body = get(base + "/healthz")
     assert status == 200 and json.loads(body)["clock"]["ok"] is True
 

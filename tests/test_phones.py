@@ -43,7 +43,8 @@ def test_it_says_why_a_number_is_refused(raw: str, reason: str) -> None:
 
 
 @pytest.mark.parametrize(
-    ("phone", "masked"), [("+16175550123", "+1********23"), (None, "-"), ("+12", "***")]
+    ("phone", "masked"),
+    [("+16175550123", "+*******0123"), ("6175550123", "******0123"), (None, "-"), ("+12", "***")],
 )
 def test_it_masks_numbers_for_logs(phone: str | None, masked: str) -> None:
     assert mask(phone) == masked
