@@ -111,6 +111,12 @@ def test_it_does_not_exist_with_twilio_configured(make_app: Callable[..., Flask]
     assert web.get("/simulator/screen", phone="+16175550123").status_code == 404
     assert web.post("/simulator/reply", {"phone": "+16175550123", "body": "9"}).status_code == 404
     assert Web(app.test_client()).get("/simulator/").status_code == 404  # anonymous too
+    assert "Phone simulator" not in text_of(web.get("/"))
+
+
+def test_the_dashboard_links_to_it_while_simulating(app: Flask) -> None:
+    web = signed_in(app, make_staff(app, "ana@practice.test", "Ana Ruiz"))
+    assert 'href="/simulator/"' in web.get("/").get_data(as_text=True)
 
 
 def test_a_nul_is_refused_like_anywhere_in_the_dashboard(app: Flask, session: Session) -> None:

@@ -16,7 +16,7 @@ from flask.cli import with_appcontext
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from service import accounts, consent, schedule
+from service import accounts, consent, relief, schedule
 from service.alerts import raise_alert
 from service.config import Settings, current_settings
 from service.db import get_db, utcnow
@@ -48,6 +48,11 @@ class Person:
     pains: tuple[int, ...]
     language: str = "en"
     interval: int = 1
+    # Clients followed closely: check-ins on these days after each session, answered
+    # every time along a relief curve that lasts ``relief`` days (see ``relief_pain``).
+    checkin_days: str | None = None
+    relief: int = 0
+    caregiver: tuple[str, str, str] | None = None  # name, relation, phone
 
 
 PEOPLE = (
@@ -56,7 +61,45 @@ PEOPLE = (
     Person("Priya Natarajan", "+16175550131", "ana", 3, 9, (4, 4, 3)),
     Person("Grace Kim", "+16175550151", "ben", 1, 11, (5, 4, 5, 3), interval=2),
     Person("Luis Ortega", "+16175550161", "ben", 4, 13, (8, 7, 7, 6, 6, 5, 5, 4)),
+    Person(
+        "Noah Fischer",
+        "+16175550171",
+        "ana",
+        1,
+        16,
+        (8,),
+        checkin_days="1,2,3,5",
+        relief=2,
+        caregiver=("Anna Fischer", "parent", "+16175550172"),
+    ),
+    Person("Elena Petrova", "+16175550181", "ana", 3, 11, (7,), checkin_days="1,3,5,6", relief=6),
+    Person("James Carter", "+16175550191", "ben", 0, 14, (6,), checkin_days="1,3,5,6", relief=7),
+    Person("Aisha Rahman", "+16175550201", "ana", 4, 10, (8,), checkin_days="1,2,4,5", relief=3),
+    Person(
+        "Carlos Mendes", "+16175550211", "ben", 2, 9, (7,), "es", checkin_days="1,3,5,6", relief=6
+    ),
+    Person(
+        "Hannah Weiss",
+        "+16175550221",
+        "ben",
+        1,
+        12,
+        (6,),
+        checkin_days="2,4,5,6",
+        relief=5,
+        caregiver=("Paul Weiss", "spouse", "+16175550222"),
+    ),
 )
+
+
+def relief_pain(baseline: int, relief: int, day: int) -> int:
+    """A score ``day`` days after a session: four points of relief that hold, wear off over
+    the day before ``relief``, and are gone from then on (the demo's stand-in for a real
+    client's curve)."""
+    low = max(0, baseline - 4)
+    if day >= relief:
+        return baseline
+    return (low + baseline) // 2 if day == relief - 1 else low
 
 
 def _users(session: Session) -> dict[str, User]:
@@ -201,9 +244,13 @@ def load(session: Session, settings: Settings, now: datetime) -> dict[str, User]
             language=person.language,
             therapist_id=users[person.therapist].id,
         )
+        client.checkin_days = person.checkin_days
         client.contacts.append(
             Contact(name=person.name, relation="self", phone=person.phone, checkins=True)
         )
+        if person.caregiver is not None:
+            name, relation, phone = person.caregiver
+            client.contacts.append(Contact(name=name, relation=relation, phone=phone))
         session.add(client)
         session.flush()
         clients[person.name] = client
@@ -228,9 +275,33 @@ def load(session: Session, settings: Settings, now: datetime) -> dict[str, User]
     session.flush()
     _deliver_history(session, settings, now)
     for person in PEOPLE:
-        _pain_answers(session, settings, clients[person.name], person, now)
+        if person.relief:
+            _relief_answers(session, settings, clients[person.name], person)
+        else:
+            _pain_answers(session, settings, clients[person.name], person, now)
     _alerts(session, settings, clients, tom, users, now)
+    relief.run_signals(session, settings, now)  # gap and lapsing items, as the clock would
     return users
+
+
+def _relief_answers(session: Session, settings: Settings, client: Client, person: Person) -> None:
+    """Answer every delivered check-in of a closely followed client along their curve."""
+    zone = ZoneInfo(client.timezone)
+    rows = session.execute(
+        select(OutboundMessage, Appointment.starts_at)
+        .join(Appointment, Appointment.id == OutboundMessage.appointment_id)
+        .where(
+            OutboundMessage.client_id == client.id,
+            OutboundMessage.kind == "checkin",
+            OutboundMessage.status == "delivered",
+        )
+        .order_by(OutboundMessage.send_at)
+    ).all()
+    for message, started in rows:
+        sent = message.sent_at or message.send_at
+        day = (sent.astimezone(zone).date() - started.astimezone(zone).date()).days
+        pain = relief_pain(person.pains[0], person.relief, day)
+        _answer(session, settings, client, message, str(pain), intent="pain", pain=pain)
 
 
 def _alerts(

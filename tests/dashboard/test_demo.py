@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 from flask.testing import FlaskCliRunner
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from service.models import Alert, Appointment, InboundMessage, OutboundMessage, User
+from service import relief
+from service.models import Alert, Appointment, Client, InboundMessage, OutboundMessage, User
 from tests.dashboard.conftest import Web
 
 
@@ -25,6 +28,15 @@ def test_it_loads_a_practice_once(runner: FlaskCliRunner, session: Session, web:
     )
     open_kinds = set(session.scalars(select(Alert.kind).where(Alert.handled_at.is_(None))))
     assert {"pain", "reschedule", "unknown_sender", "invalid_number", "opt_out"} <= open_kinds
+    # A dozen clients, some with caregivers, some followed closely enough to have a curve.
+    clients = session.scalars(select(Client)).all()
+    assert len(clients) == 12
+    assert sum(c.relation != "self" for client in clients for c in client.contacts) >= 3
+    found = relief.estimates(session, list(clients), datetime.now(UTC))
+    estimated = {c.name: found[c.id].relief_days for c in clients if found[c.id].relief_days}
+    assert len(estimated) >= 5
+    assert estimated["Noah Fischer"] < 3 < estimated["Elena Petrova"]
+    assert "relief_gap" in open_kinds
     again = runner.invoke(args=["demo-data"])
     assert again.exit_code != 0 and "already loaded" in again.output
     assert web.login("ana@touchbase.demo", "demo-password").status_code == 302
