@@ -46,7 +46,7 @@ from service.config import Settings
 from service.db import Database, utcnow
 from service.delivery import apply_permanent_error, apply_status
 from service.domain import sending
-from service.models import Appointment, Client, Contact, OutboundMessage, PhoneNumber
+from service.models import Alert, Appointment, Client, Contact, OutboundMessage, PhoneNumber
 from service.phones import mask
 from service.sms.gateway import Gateway, SendError
 
@@ -257,6 +257,18 @@ class Dispatcher:
             appointment_start=appointment.starts_at if appointment else None,
             planned_start=sending.planned_start(message.idempotency_key) if planned_kind else None,
             contact_gone=contact_gone,
+            paused=message.kind in sending.PAUSABLE
+            and message.client_id is not None
+            and session.scalar(
+                select(Alert.id)
+                .where(
+                    Alert.client_id == message.client_id,
+                    Alert.kind == "not_answering",
+                    Alert.handled_at.is_(None),
+                )
+                .limit(1)
+            )
+            is not None,
         )
 
     def send(self, message_id: int, token: str) -> str:

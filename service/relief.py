@@ -36,7 +36,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from service import consent
 from service.config import Settings
-from service.domain import relief, texts
+from service.domain import relief, sending, texts
 from service.domain.planning import after_quiet_hours
 from service.models import (
     Alert,
@@ -54,7 +54,7 @@ UPCOMING = ("scheduled", "confirmed")
 # Only check-ins that reached the phone (as far as we know) can go unanswered; a failed
 # delivery raises its own item.
 ARRIVED = ("sent", "delivered")
-PAUSED = "paused: not answering"
+PAUSED = sending.PAUSED
 GAP_PERIOD = timedelta(days=28)
 REBOOK_PREFIX = "rebook:"
 # Everything the estimate may look at: the longest window and the baseline before it.
@@ -468,7 +468,7 @@ def pause(session: Session, now: datetime) -> int:
         update(OutboundMessage)
         .where(
             OutboundMessage.status == "planned",
-            OutboundMessage.kind.in_(("checkin", "nudge")),
+            OutboundMessage.kind.in_(sending.PAUSABLE),
             OutboundMessage.client_id.in_(_not_answering_clients()),
         )
         .values(status="skipped", error_message=PAUSED, updated_at=now)

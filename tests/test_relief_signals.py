@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from jobs.clock import signals
 from service import consent, relief, schedule
+from service.alerts import raise_alert
 from service.config import ConfigError, Settings, settings_of
 from service.db import get_db
 from service.dispatch import Dispatcher
@@ -401,3 +402,24 @@ def test_the_rebooking_text_is_sent_exactly_once_by_the_dispatcher(
     assert [to for to, _ in gateway.sent] == ["+16175550111"]
     session.expire_all()
     assert [(m.status, m.kind) for m in nudges(session)] == [("delivered", "nudge")]
+
+
+def test_the_dispatcher_holds_back_a_check_in_planned_after_the_pause(
+    app: Flask, session: Session
+) -> None:
+    # A check-in planned between the clock's pause and its dispatch (an API edit re-plans
+    # at once) meets the dispatcher's own last check, which knows about the open item.
+    client, contact = factories.client_with_phone(session)
+    visit = factories.appointment(session, client, NOW - timedelta(hours=3))
+    checkin = factories.message(
+        session, client, contact, send_at=NOW, kind="checkin", appointment_id=visit.id
+    )
+    typed = factories.message(session, client, contact, send_at=NOW, body="See you Friday")
+    raise_alert(session, "not_answering", NOW, client_id=client.id, detail="two check-ins")
+    session.commit()
+    gateway = CountingGateway()
+    Dispatcher(get_db(app), settings_of(app), gateway, now=lambda: NOW).run()
+    session.expire_all()
+    held = session.get(OutboundMessage, checkin.id)
+    assert held is not None and (held.status, held.error_message) == ("skipped", relief.PAUSED)
+    assert gateway.sent == [(contact.phone, typed.body)]  # what staff type still goes

@@ -18,6 +18,9 @@ from service.domain.planning import after_quiet_hours, in_quiet_hours
 LATE_CHECKIN_GRACE = timedelta(hours=12)
 LATE_OTHER_GRACE = timedelta(hours=24)
 FINISHED = ("cancelled", "no_show")
+# The reason on texts held back while a client's "not answering" item is open.
+PAUSED = "paused: not answering"
+PAUSABLE = ("checkin", "nudge")
 
 
 @dataclass(frozen=True)
@@ -33,6 +36,7 @@ class SendFacts:
     appointment_start: datetime | None = None
     planned_start: datetime | None = None  # the start the text was written for
     contact_gone: bool = False
+    paused: bool = False  # the client has an open "not answering" item
 
 
 @dataclass(frozen=True)
@@ -54,6 +58,8 @@ def decide(facts: SendFacts, now: datetime, quiet: tuple[time, time]) -> Decisio
         return Decision("skipped", "number opted out")
     if facts.invalid:
         return Decision("skipped", "number is invalid")
+    if facts.paused and facts.kind in PAUSABLE:
+        return Decision("skipped", PAUSED)
     if facts.kind in ("reminder", "checkin"):
         if facts.contact_gone:
             return Decision("cancelled", "contact removed or changed")

@@ -40,6 +40,21 @@ def facts(**changes: object) -> SendFacts:
         ({"appointment_status": None}, NOW, "cancelled", "appointment cancelled"),
         ({"appointment_start": START + timedelta(hours=1)}, NOW, "cancelled", "appointment moved"),
         ({"contact_gone": True}, NOW, "cancelled", "contact removed or changed"),
+        # A client not answering: check-ins and rebooking texts wait; reminders still go.
+        ({"kind": "checkin", "paused": True}, NOW, "skipped", "paused: not answering"),
+        (
+            {"kind": "nudge", "paused": True, "appointment_status": None, "planned_start": None},
+            NOW,
+            "skipped",
+            "paused: not answering",
+        ),
+        ({"paused": True}, NOW, "send", ""),
+        (
+            {"kind": "manual", "paused": True, "appointment_status": None, "planned_start": None},
+            NOW,
+            "send",
+            "",
+        ),
         ({}, START, "expired", "the appointment has started"),
         ({"kind": "checkin", "send_at": NOW - timedelta(hours=11)}, NOW, "send", ""),
         (
