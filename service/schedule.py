@@ -31,6 +31,7 @@ from service.domain import planning, recurrence
 from service.models import Appointment, AppointmentSeries, Client, OutboundMessage
 
 PLANNED_KINDS = ("reminder", "checkin")
+PLAN_CHUNK = 1000  # clients re-planned per reconcile in a planning tick
 LIVE_STATUSES = ("scheduled", "confirmed", "completed")
 
 
@@ -99,12 +100,12 @@ def materialize(session: Session, series: AppointmentSeries, start: datetime, en
     ]
     statement = (
         _insert(session)(Appointment)
-        .values(rows)
         .on_conflict_do_nothing(index_elements=["series_id", "occurrence_start"])
         .returning(Appointment.id)
     )
-    # Count what RETURNING gives back: the driver's rowcount is not reliable here.
-    return len(session.execute(statement).all())
+    # Rows as parameters, not one VALUES clause: SQLAlchemy pages them under the driver's
+    # bind-parameter limit. Count what RETURNING gives back (rowcount is not reliable here).
+    return len(session.execute(statement, rows).all())
 
 
 def _facts(
@@ -185,13 +186,14 @@ def reconcile(
                 session, row, now, status="cancelled", error_message="no longer in the plan"
             )
     if fresh:
-        statement = _insert(session)(OutboundMessage).values(fresh)
-        result = session.execute(
-            statement.on_conflict_do_nothing(index_elements=["idempotency_key"]).returning(
-                OutboundMessage.id
-            )
+        # As parameters, paged under the bind-parameter limit (one VALUES clause of every
+        # new text failed past 65,535 parameters on PostgreSQL: about 900 weekly clients).
+        statement = (
+            _insert(session)(OutboundMessage)
+            .on_conflict_do_nothing(index_elements=["idempotency_key"])
+            .returning(OutboundMessage.id)
         )
-        counts.planned += len(result.all())
+        counts.planned += len(session.execute(statement, fresh).all())
     session.flush()
     return counts
 
@@ -301,15 +303,22 @@ def plan_horizon(session: Session, settings: Settings, now: datetime) -> PlanCou
             (AppointmentSeries.ends_at.is_(None)) | (AppointmentSeries.ends_at > now)
         )
     ):
-        counts.materialized += materialize(session, series, now, horizon)
+        # Everything up to ``planned_until`` exists already (every path that sets it
+        # materialized up to it first): only the new stretch of the horizon is looked at.
+        start = max(now, series.planned_until) if series.planned_until else now
+        counts.materialized += materialize(session, series, start, horizon)
         if series.planned_until is None or series.planned_until < horizon:
             series.planned_until = horizon
     session.flush()
     since = now - lookback(settings)
-    client_ids = session.scalars(
-        select(Appointment.client_id).where(Appointment.ends_at >= since).distinct()
-    ).all()
-    counts.add(reconcile(session, settings, _client_appointments(session, client_ids, since), now))
+    client_ids = sorted(
+        session.scalars(
+            select(Appointment.client_id).where(Appointment.ends_at >= since).distinct()
+        )
+    )
+    for first in range(0, len(client_ids), PLAN_CHUNK):  # bounded IN lists and memory
+        chunk = client_ids[first : first + PLAN_CHUNK]
+        counts.add(reconcile(session, settings, _client_appointments(session, chunk, since), now))
     return counts
 
 
