@@ -17,6 +17,7 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import timedelta
 from types import FrameType
 from typing import Any
@@ -35,19 +36,33 @@ from service.sms import make_gateway
 
 log = logging.getLogger("jobs.clock")
 PLAN_EVERY_SECONDS = 300
+REPLAN_EVERYONE_SECONDS = 3600
 DISPATCH_EVERY_SECONDS = 30
 HEARTBEAT_EVERY_SECONDS = 60
 SIGNALS_EVERY_SECONDS = 300
 
 
-def plan(app: Flask) -> schedule.PlanCounts:
-    """Materialize series and plan texts up to the horizon."""
+@dataclass
+class PlanState:
+    """When this clock last re-planned every client (monotonic seconds; None: never)."""
+
+    everyone_at: float | None = None
+
+
+def plan(app: Flask, state: PlanState | None = None) -> schedule.PlanCounts:
+    """Materialize series and plan their new occurrences up to the horizon; every
+    ``REPLAN_EVERYONE_SECONDS`` (and on the first run) re-plan every client as well."""
     db, settings, started = get_db(app), settings_of(app), time.monotonic()
+    state = state or PlanState()
+    everyone = state.everyone_at is None or started - state.everyone_at >= REPLAN_EVERYONE_SECONDS
     with db.session() as session:
-        counts = schedule.plan_horizon(session, settings, utcnow())
+        counts = schedule.plan_horizon(session, settings, utcnow(), everyone=everyone)
         session.commit()
+    if everyone:
+        state.everyone_at = started
     log.info(
-        "plan: %d occurrences materialized, %d texts planned, %d updated, %d cancelled (%.2f s)",
+        "plan%s: %d occurrences materialized, %d texts planned, %d updated, %d cancelled (%.2f s)",
+        " (everyone)" if everyone else "",
         counts.materialized,
         counts.planned,
         counts.updated,
@@ -156,7 +171,7 @@ def build_scheduler(app: Flask, dispatcher: Dispatcher) -> BlockingScheduler:
     scheduler = BlockingScheduler(timezone="UTC")
     now = utcnow()
     jobs: list[tuple[str, Any, list[Any], int]] = [
-        ("plan", plan, [app], PLAN_EVERY_SECONDS),
+        ("plan", plan, [app, PlanState()], PLAN_EVERY_SECONDS),
         ("dispatch", dispatch, [dispatcher], DISPATCH_EVERY_SECONDS),
         ("replies", retry_replies, [app], PLAN_EVERY_SECONDS),
         ("signals", signals, [app], SIGNALS_EVERY_SECONDS),

@@ -34,7 +34,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, selectinload
 
-from service import consent
+from service import consent, schedule
 from service.config import Settings
 from service.domain import relief, sending, texts
 from service.domain.planning import after_quiet_hours
@@ -242,7 +242,7 @@ def run_signals(session: Session, settings: Settings, now: datetime) -> SignalCo
         _answer_signals(session, zones, open_kinds, now, counts)
         _lapse_signals(session, settings, clients, found, open_kinds, now, counts)
     counts.paused = pause(session, now)
-    counts.resumed = resume(session, now)
+    counts.resumed = resume(session, settings, now)
     return counts
 
 
@@ -477,10 +477,11 @@ def pause(session: Session, now: datetime) -> int:
     return int(result.rowcount or 0)  # type: ignore[attr-defined]
 
 
-def resume(session: Session, now: datetime) -> int:
-    """Hand paused check-ins back to the planner once nobody's item is open any more.
+def resume(session: Session, settings: Settings, now: datetime) -> int:
+    """Hand paused check-ins back to the planner once nobody's item is open any more, and
+    re-plan those clients at once.
 
-    A skip with no reason is the planner's own, so its next pass plans those still timely
+    A skip with no reason is the planner's own, so re-planning sends those still timely
     and expires the rest. Rebooking texts stay skipped: that moment has passed.
     """
     result = session.execute(
@@ -493,5 +494,9 @@ def resume(session: Session, now: datetime) -> int:
         )
         .values(error_message=None, updated_at=now)
         .execution_options(synchronize_session=False)
+        .returning(OutboundMessage.client_id)
     )
-    return int(result.rowcount or 0)  # type: ignore[attr-defined]
+    rows = result.all()
+    for client_id in sorted({client_id for (client_id,) in rows if client_id is not None}):
+        schedule.replan_client(session, settings, client_id, now)
+    return len(rows)

@@ -294,9 +294,18 @@ def replan_client(
     return reconcile(session, settings, appointments, now)
 
 
-def plan_horizon(session: Session, settings: Settings, now: datetime) -> PlanCounts:
-    """Materialize every live series up to the horizon, then re-plan what may need a text."""
+def plan_horizon(
+    session: Session, settings: Settings, now: datetime, *, everyone: bool = False
+) -> PlanCounts:
+    """Materialize every live series up to the horizon, then re-plan the clients that got
+    new occurrences, or (``everyone``) every client that may still need a text.
+
+    Every edit re-plans its client at once, so a tick only has new occurrences to plan;
+    re-planning everyone now and then (the clock does it hourly, and when it starts) is the
+    net under that, and applies changed settings (offsets, quiet hours) to planned texts.
+    """
     counts = PlanCounts()
+    grown: set[int] = set()
     horizon = now + timedelta(days=settings.planning_horizon_days)
     for series in session.scalars(
         select(AppointmentSeries).where(
@@ -306,7 +315,10 @@ def plan_horizon(session: Session, settings: Settings, now: datetime) -> PlanCou
         # Everything up to ``planned_until`` exists already (every path that sets it
         # materialized up to it first): only the new stretch of the horizon is looked at.
         start = max(now, series.planned_until) if series.planned_until else now
-        counts.materialized += materialize(session, series, start, horizon)
+        added = materialize(session, series, start, horizon)
+        if added:
+            counts.materialized += added
+            grown.add(series.client_id)
         if series.planned_until is None or series.planned_until < horizon:
             series.planned_until = horizon
     session.flush()
@@ -315,6 +327,8 @@ def plan_horizon(session: Session, settings: Settings, now: datetime) -> PlanCou
         session.scalars(
             select(Appointment.client_id).where(Appointment.ends_at >= since).distinct()
         )
+        if everyone
+        else grown
     )
     for first in range(0, len(client_ids), PLAN_CHUNK):  # bounded IN lists and memory
         chunk = client_ids[first : first + PLAN_CHUNK]

@@ -78,7 +78,7 @@ def test_once_plans_sends_beats_and_exits_zero(
     )
     assert done.returncode == 0, done.stderr[-2000:]
     assert "texts are SIMULATED" in done.stdout
-    assert "plan: 14 occurrences materialized" in done.stdout
+    assert "plan (everyone): 14 occurrences materialized" in done.stdout
     assert "dispatch: claimed 1, sent 1" in done.stdout
     assert "+16175550123" not in done.stdout + done.stderr
     session.expire_all()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 from flask import Flask
@@ -67,3 +68,42 @@ def test_the_next_tick_materializes_only_the_new_stretch_of_the_horizon(
     later = schedule.plan_horizon(session, settings, NOW + timedelta(days=1))
     session.commit()
     assert later.materialized == 1
+
+
+def test_a_tick_replans_the_clients_that_grew_and_everyone_only_when_asked(
+    make_app: Callable[..., Flask], session: Session
+) -> None:
+    app = make_app()
+    client, _ = factories.client_with_phone(session)
+    visit = factories.appointment(session, client, NOW + timedelta(days=3))
+    session.commit()
+    schedule.replan_client(session, settings_of(app), client.id, NOW)
+    session.commit()
+
+    def reminder_at() -> datetime:
+        session.expire_all()
+        found = session.scalar(
+            select(OutboundMessage.send_at).where(
+                OutboundMessage.appointment_id == visit.id,
+                OutboundMessage.kind == "reminder",
+                OutboundMessage.status == "planned",
+            )
+        )
+        assert found is not None
+        return found
+
+    assert reminder_at() == visit.starts_at - timedelta(hours=24)
+    # The operator now asks for reminders 48 h ahead (a deploy with a new setting).
+    changed = settings_of(make_app(REMINDER_OFFSETS="48h"))
+    quiet = schedule.plan_horizon(session, changed, NOW + timedelta(minutes=5))
+    session.commit()
+    assert (quiet.planned, quiet.updated, reminder_at()) == (
+        0,
+        0,
+        visit.starts_at - timedelta(hours=24),
+    )  # nothing grew: nobody re-planned
+    full = schedule.plan_horizon(session, changed, NOW + timedelta(minutes=10), everyone=True)
+    session.commit()
+    assert full.planned == 1  # the new 48 h reminder; the 24 h one is cancelled
+    assert full.cancelled == 1
+    assert reminder_at() == visit.starts_at - timedelta(hours=48)
