@@ -24,12 +24,21 @@ from service.dashboard.forms import Form
 from service.dashboard.timefmt import iso
 from service.db import get_session, utcnow
 from service.domain import recurrence
-from service.models import Client, Contact, InboundMessage, User
+from service.models import Client, Contact, ImportedPainReport, InboundMessage, User
 
 bp = Blueprint("export", __name__)
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 MAX_DAYS = 366
-CLIENT_HEADER = ("received_at", "contact", "relation", "intent", "pain_score", "text")
+# ``source``: "text" for a reply, "imported" for a score imported from paper or another system.
+CLIENT_HEADER = (
+    "received_at",
+    "source",
+    "contact",
+    "relation",
+    "intent",
+    "pain_score",
+    "text",
+)
 RANGE_HEADER = (
     "received_at",
     "client",
@@ -69,7 +78,7 @@ def _download(text: str, filename: str) -> Response:
 
 @bp.get("/clients/<int:client_id>/export.csv")
 def client_csv(client_id: int) -> Response:
-    """One client's replies with their pain scores, oldest first."""
+    """One client's replies with their pain scores, and imported scores, oldest first."""
     db, user = get_session(), current_user()
     client = client_for(db, user, client_id)
     if client is None:
@@ -80,14 +89,20 @@ def client_csv(client_id: int) -> Response:
         .where(InboundMessage.client_id == client.id)
         .order_by(InboundMessage.received_at, InboundMessage.id)
     ).all()
-    text = to_csv(
-        CLIENT_HEADER,
-        (
-            (iso(r.received_at, client.timezone), name, relation, r.intent, r.pain_score, r.body)
-            for r, name, relation in rows
-        ),
-    )
-    audit.record(db, user, "export", "client", client.id, rows=len(rows))
+    imported = db.scalars(
+        select(ImportedPainReport)
+        .where(ImportedPainReport.client_id == client.id)
+        .order_by(ImportedPainReport.reported_at, ImportedPainReport.id)
+    ).all()
+    tz = client.timezone
+    lines: list[tuple[datetime, tuple[object, ...]]] = [
+        (r.received_at, ("text", name, relation, r.intent, r.pain_score, r.body))
+        for r, name, relation in rows
+    ]
+    lines += [(p.reported_at, ("imported", "", "", "pain", p.pain, p.note or "")) for p in imported]
+    lines.sort(key=lambda line: line[0])
+    text = to_csv(CLIENT_HEADER, ((iso(at, tz), *cells) for at, cells in lines))
+    audit.record(db, user, "export", "client", client.id, rows=len(lines))
     db.commit()
     return _download(text, f"client-{client.id}-replies.csv")
 

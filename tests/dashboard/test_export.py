@@ -11,7 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from service.dashboard.export import cell
-from service.models import AuditEntry, InboundMessage
+from service.models import AuditEntry, ImportedPainReport, InboundMessage
 from tests import factories
 from tests.dashboard.conftest import Staff, Web, now
 
@@ -61,8 +61,16 @@ def test_a_clients_replies_and_pain_scores(as_ana: Web, ana: Staff, session: Ses
     assert response.mimetype == "text/csv"
     assert "attachment" in response.headers["Content-Disposition"]
     header, first, second = _rows(response.data)
-    assert header == ["received_at", "contact", "relation", "intent", "pain_score", "text"]
-    assert first[1:] == ["Sam Lee", "self", "pain", "7", "7"]
+    assert header == [
+        "received_at",
+        "source",
+        "contact",
+        "relation",
+        "intent",
+        "pain_score",
+        "text",
+    ]
+    assert first[1:] == ["text", "Sam Lee", "self", "pain", "7", "7"]
     assert second[-1] == "'=cmd|' /C calc'!A0"
     assert session.scalar(select(AuditEntry.action).where(AuditEntry.action == "export"))
 
@@ -98,3 +106,22 @@ def test_a_bad_range_is_an_inline_error(as_ana: Web) -> None:
     assert "must not be before the first" in response.get_data(as_text=True)
     assert 'value="2027-03-01"' in response.get_data(as_text=True)
     assert as_ana.get("/export").status_code == 200
+
+
+def test_imported_scores_are_in_the_client_export_marked_imported(
+    as_ana: Web, ana: Staff, session: Session
+) -> None:
+    client, contact = factories.client_with_phone(session, "Sam Lee", therapist_id=ana.id)
+    _reply(session, client.id, "4", 1, pain_score=4, intent="pain", contact_id=contact.id)
+    session.add(
+        ImportedPainReport(
+            client_id=client.id,
+            reported_at=now() - timedelta(days=30),
+            pain=6,
+            note="from the paper chart",
+        )
+    )
+    session.commit()
+    _, older, newer = _rows(as_ana.get(f"/clients/{client.id}/export.csv").data)
+    assert older[1:] == ["imported", "", "", "pain", "6", "from the paper chart"]
+    assert newer[1:3] == ["text", "Sam Lee"]
