@@ -71,6 +71,13 @@ class Settings:
         """True when real Twilio credentials are set (otherwise texts are simulated)."""
         return bool(self.twilio_account_sid and self.twilio_auth_token)
 
+    @property
+    def phone_simulator(self) -> bool:
+        """True when staff may play a client's phone: texts simulated, and not production
+        (a production deploy still missing its Twilio settings must not take made-up
+        replies into real clients' records)."""
+        return not self.twilio_configured and self.env != "production"
+
 
 def parse_duration(name: str, raw: str) -> timedelta:
     """Parse ``24h``, ``90m``, ``2d`` or ``1h30m`` into a positive timedelta."""

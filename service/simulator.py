@@ -200,6 +200,7 @@ for _code in (400, 403, 404, 405, 413, 429):
 
 
 def init_app(app: Flask) -> None:
-    """Register the simulator when texts are simulated; with Twilio it does not exist."""
-    if not settings_of(app).twilio_configured:
+    """Register the simulator when texts are simulated outside production; otherwise it
+    does not exist."""
+    if settings_of(app).phone_simulator:
         app.register_blueprint(bp)

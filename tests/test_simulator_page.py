@@ -126,3 +126,11 @@ def test_a_nul_is_refused_like_anywhere_in_the_dashboard(app: Flask, session: Se
     assert web.get("/simulator/", phone=phone + "\x00").status_code == 400
     assert web.post("/simulator/reply", {"phone": phone, "body": "9\x00"}).status_code == 400
     assert session.scalars(select(InboundMessage)).all() == []
+
+
+def test_it_does_not_exist_in_production_even_without_twilio(
+    make_app: Callable[..., Flask],
+) -> None:
+    app = make_app(TOUCHBASE_ENV="production")
+    assert Web(app.test_client()).get("/simulator/").status_code == 404
+    assert make_app().test_client().get("/simulator/").status_code == 302  # to the login

@@ -23,7 +23,7 @@ bp = Blueprint("api_simulator", __name__)
 def simulate_inbound() -> tuple[dict[str, Any], int]:
     """Receive a text as if a phone had sent it; answer with the reply it would get."""
     settings = current_settings()
-    if settings.twilio_configured:
+    if not settings.phone_simulator:
         raise not_found()
     fields = json_body({"from", "body"})
     sender = fields.text("from", required=True, max_length=40)

@@ -88,6 +88,11 @@ def test_the_simulator_is_closed_when_twilio_is_real(make_app) -> None:  # type:
     assert api.post("/simulator/inbound", {"from": "+16175550123", "body": "hi"}).status_code == 404
 
 
+def test_the_simulator_is_closed_in_production_even_without_twilio(make_app) -> None:  # type: ignore[no-untyped-def]
+    api = make_api(make_app(TOUCHBASE_ENV="production"), "ana@practice.test")
+    assert api.post("/simulator/inbound", {"from": "+16175550123", "body": "hi"}).status_code == 404
+
+
 def test_client_json_shows_an_opted_out_number(api: Api) -> None:
     client = api.post("/clients", {"name": "Sam Lee", "phone": "6175550123"}).get_json()
     simulate(api, "+16175550123", "STOP")
