@@ -429,3 +429,60 @@ def change_appointment(
         appointment.status = status
     appointment.detached = True
     replan_client(session, settings, appointment.client_id, now)
+
+
+def start_series(
+    session: Session,
+    settings: Settings,
+    client: Client,
+    *,
+    starts_local: datetime,
+    rrule: str,
+    duration: int,
+    ends_at: datetime | None,
+    now: datetime,
+) -> AppointmentSeries:
+    """Start a recurring schedule and plan its occurrences up to the horizon."""
+    series = AppointmentSeries(
+        client_id=client.id,
+        rrule=rrule,
+        starts_local=starts_local.replace(second=0, microsecond=0),
+        timezone=client.timezone,
+        duration_minutes=duration,
+        ends_at=ends_at,
+    )
+    session.add(series)
+    session.flush()
+    apply_series_change(session, settings, series, now)
+    return series
+
+
+def end_series(
+    session: Session, settings: Settings, series: AppointmentSeries, now: datetime
+) -> None:
+    """End a series now: its future untouched occurrences and their texts go away."""
+    series.ends_at = min(series.ends_at or now, now)
+    apply_series_change(session, settings, series, now)
+
+
+def book_appointment(
+    session: Session,
+    settings: Settings,
+    client: Client,
+    *,
+    starts_at: datetime,
+    duration: int,
+    status: str,
+    now: datetime,
+) -> Appointment:
+    """Book one appointment (a past one recorded as completed gets its check-ins)."""
+    appointment = Appointment(
+        client_id=client.id,
+        starts_at=starts_at,
+        ends_at=starts_at + timedelta(minutes=duration),
+        status=status,
+    )
+    session.add(appointment)
+    session.flush()
+    replan_client(session, settings, client.id, now)
+    return appointment

@@ -92,17 +92,16 @@ def create_series() -> tuple[dict[str, Any], int]:
     _rule(fields, rule, first)
     fields.done()
     assert client is not None and first is not None and rule is not None and duration
-    series = AppointmentSeries(
-        client_id=client.id,
-        rrule=rule,
+    series = schedule.start_series(
+        session,
+        current_settings(),
+        client,
         starts_local=first,
-        timezone=client.timezone,
-        duration_minutes=duration,
+        rrule=rule,
+        duration=duration,
         ends_at=_instant(ends, client.timezone) if ends else None,
+        now=now,
     )
-    session.add(series)
-    session.flush()
-    schedule.apply_series_change(session, current_settings(), series, now)
     audit.record(session, current_user(), "create", "series", series.id, client_id=client.id)
     session.commit()
     return _series_out(series, now), 201
@@ -142,8 +141,7 @@ def end_series(series_id: int) -> tuple[str, int]:
     """End a series now: its future untouched occurrences and their texts go away."""
     session, now = get_session(), utcnow()
     series = _visible_series(session, series_id)
-    series.ends_at = min(series.ends_at or now, now)
-    schedule.apply_series_change(session, current_settings(), series, now)
+    schedule.end_series(session, current_settings(), series, now)
     audit.record(session, current_user(), "end", "series", series.id)
     session.commit()
     return "", 204
@@ -164,15 +162,15 @@ def create_appointment() -> tuple[dict[str, Any], int]:
     refused = appointments.new_status_refusal(status, begins, now)
     if refused is not None:
         raise invalid({"status": refused})
-    appointment = Appointment(
-        client_id=client.id,
+    appointment = schedule.book_appointment(
+        session,
+        current_settings(),
+        client,
         starts_at=begins,
-        ends_at=begins + timedelta(minutes=duration),
+        duration=duration,
         status=status,
+        now=now,
     )
-    session.add(appointment)
-    session.flush()
-    schedule.replan_client(session, current_settings(), client.id, now)
     audit.record(session, current_user(), "create", "appointment", appointment.id)
     session.commit()
     return appointment_json(appointment, client.timezone), 201

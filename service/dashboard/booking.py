@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from service import schedule
 from service.config import Settings
 from service.domain import recurrence
-from service.models import Appointment, AppointmentSeries, Client
+from service.models import AppointmentSeries
 
 PRESETS: dict[str, tuple[str, str]] = {
     "weekly": ("FREQ=WEEKLY", "Every week"),
@@ -77,63 +77,6 @@ def describe_rule(rrule: str) -> str:
         return f"Custom rule {rrule}"
     words = PRESETS[choice.repeat][1]
     return f"{words}, {choice.count} sessions" if choice.count else words
-
-
-def create_series(
-    session: Session,
-    settings: Settings,
-    client: Client,
-    *,
-    starts_local: datetime,
-    rrule: str,
-    duration: int,
-    ends_at: datetime | None,
-    now: datetime,
-) -> AppointmentSeries:
-    """Start a recurring schedule and plan its occurrences up to the horizon."""
-    series = AppointmentSeries(
-        client_id=client.id,
-        rrule=rrule,
-        starts_local=starts_local.replace(second=0, microsecond=0),
-        timezone=client.timezone,
-        duration_minutes=duration,
-        ends_at=ends_at,
-    )
-    session.add(series)
-    session.flush()
-    schedule.apply_series_change(session, settings, series, now)
-    return series
-
-
-def end_series(
-    session: Session, settings: Settings, series: AppointmentSeries, now: datetime
-) -> None:
-    """End a series now: its future untouched occurrences and their texts go away."""
-    series.ends_at = min(series.ends_at or now, now)
-    schedule.apply_series_change(session, settings, series, now)
-
-
-def book(
-    session: Session,
-    settings: Settings,
-    client: Client,
-    *,
-    starts_at: datetime,
-    duration: int,
-    status: str,
-    now: datetime,
-) -> Appointment:
-    """Book one appointment (a past one recorded as completed gets its check-ins)."""
-    appointment = Appointment(
-        client_id=client.id,
-        starts_at=starts_at,
-        ends_at=starts_at + timedelta(minutes=duration),
-        status=status,
-    )
-    session.add(appointment)
-    session.flush()
-    schedule.replan_client(session, settings, client.id, now)
-    return appointment
 
 
 def materialize_range(

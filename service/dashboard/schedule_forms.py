@@ -84,7 +84,7 @@ def new_series(client_id: int) -> Response | str | tuple[str, int]:
     if form.submitted:
         values = _read_series(form, client.timezone)
         if values is not None:
-            series = booking.create_series(
+            series = schedule.start_series(
                 db,
                 current_settings(),
                 client,
@@ -150,7 +150,7 @@ def end_series(series_id: int) -> Response:
     if series is None:
         abort(404)
     client = client_or_404(db, series.client_id)
-    booking.end_series(db, current_settings(), series, now)
+    schedule.end_series(db, current_settings(), series, now)
     audit.record(db, current_user(), "end", "series", series.id, client=client.id)
     db.commit()
     flash("Series ended; its future sessions were removed.")
@@ -167,12 +167,16 @@ def new_appointment(client_id: int) -> Response | str | tuple[str, int]:
         starts = form.local_datetime("starts")
         duration = form.integer("duration", low=5, high=MAX_MINUTES, required=True)
         status = form.choice("status", ("scheduled", "completed"), "scheduled") or "scheduled"
-        if form.ok and starts is not None and duration is not None:
-            appointment = booking.book(
+        begins = booking.instant(starts, client.timezone) if starts is not None else None
+        refused = appointments.new_status_refusal(status, begins, now) if begins else None
+        if refused is not None:
+            form.errors["status"] = f"{refused.capitalize()}."
+        if form.ok and begins is not None and duration is not None:
+            appointment = schedule.book_appointment(
                 db,
                 current_settings(),
                 client,
-                starts_at=booking.instant(starts, client.timezone),
+                starts_at=begins,
                 duration=duration,
                 status=status,
                 now=now,

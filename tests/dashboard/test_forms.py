@@ -289,3 +289,16 @@ def test_check_in_days_are_set_on_the_client_form_and_errors_keep_the_input(
     assert cleared.status_code == 302
     session.expire_all()
     assert session.get(Client, client.id).checkin_days is None  # type: ignore[union-attr]
+
+
+def test_a_future_appointment_cannot_be_booked_as_already_done(
+    as_ana: Web, ana: Staff, session: Session
+) -> None:
+    client, _ = factories.client_with_phone(session, therapist_id=ana.id)
+    session.commit()
+    start = (now() + timedelta(days=2)).astimezone(NY).strftime("%Y-%m-%dT10:00")
+    form = {"starts": start, "duration": "60", "status": "completed"}
+    response = as_ana.post(f"/clients/{client.id}/appointments/new", form)
+    assert response.status_code == 422
+    assert "A session that has not started cannot be done" in text_of(response)
+    assert session.scalar(select(Appointment)) is None
