@@ -7,6 +7,8 @@ the playwright package is missing, so nothing here imports playwright at module 
 
 from __future__ import annotations
 
+import importlib.util
+import os
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -29,6 +31,26 @@ ARGS = [
     "--no-first-run",
 ]
 AUTH_TOKEN = "browser-test-token"
+
+
+def skip_without_a_browser() -> None:
+    """Skip the calling test module, saying how to enable it, without Chromium or Playwright."""
+    missing = [
+        step
+        for step, absent in (
+            ("apt-get install chromium", not os.path.exists(CHROMIUM)),
+            ("pip install playwright", importlib.util.find_spec("playwright") is None),
+        )
+        if absent
+    ]
+    if missing:
+        pytest.skip(
+            "browser tests need Debian's Chromium and the playwright package; enable them "
+            "with: " + " and ".join(missing),
+            allow_module_level=True,
+        )
+
+
 PRACTICE_NUMBER = "+16175550100"
 
 

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import importlib.util
 import os
 import urllib.parse
 import urllib.request
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-import pytest
 from twilio.request_validator import RequestValidator
 
 from service import accounts
@@ -18,22 +16,15 @@ from service.dashboard import demo
 from service.db import get_db
 from service.models import ImportedPainReport
 from tests import factories
-from tests.browser.conftest import AUTH_TOKEN, CHROMIUM, PRACTICE_NUMBER, Console, Live
+from tests.browser.conftest import (
+    AUTH_TOKEN,
+    PRACTICE_NUMBER,
+    Console,
+    Live,
+    skip_without_a_browser,
+)
 
-_missing = [
-    step
-    for step, absent in (
-        ("apt-get install chromium", not os.path.exists(CHROMIUM)),
-        ("pip install playwright", importlib.util.find_spec("playwright") is None),
-    )
-    if absent
-]
-if _missing:
-    pytest.skip(
-        "browser tests need Debian's Chromium and the playwright package; enable them with: "
-        + " and ".join(_missing),
-        allow_module_level=True,
-    )
+skip_without_a_browser()
 
 from playwright.sync_api import Page, expect  # noqa: E402 - only once known to be installed
 

@@ -6,7 +6,6 @@ fails the test. Skips, saying how to enable it, without Chromium or playwright.
 
 from __future__ import annotations
 
-import importlib.util
 import os
 import re
 from collections.abc import Iterator
@@ -14,23 +13,10 @@ from pathlib import Path
 
 import pytest
 
-from tests.browser.conftest import CHROMIUM, Console
+from tests.browser.conftest import Console, skip_without_a_browser
 from tests.test_demo import SAM, Demo, csrf, sign_in
 
-_missing = [
-    step
-    for step, absent in (
-        ("apt-get install chromium", not os.path.exists(CHROMIUM)),
-        ("pip install playwright", importlib.util.find_spec("playwright") is None),
-    )
-    if absent
-]
-if _missing:
-    pytest.skip(
-        "browser tests need Debian's Chromium and the playwright package; enable them with: "
-        + " and ".join(_missing),
-        allow_module_level=True,
-    )
+skip_without_a_browser()
 
 from playwright.sync_api import Page, expect  # noqa: E402
 

@@ -160,9 +160,16 @@ def world(app: Flask, session: Session) -> World:
     ana = make_staff(app, "ana@practice.test", "Ana Ruiz")
     ben = make_staff(app, "ben@practice.test", "Ben Okafor")
     boss = make_staff(app, "boss@practice.test", "Bo Boss", admin=True)
-    client, contact = factories.client_with_phone(
-        session, "Bea Bellweather", "+16175550177", therapist_id=ben.id
-    )
+    ids = records_of(session, ben.id, "Bea Bellweather", "+16175550177", texted=True)
+    return World(app, ana, ben, boss, {**ids, "user_id": ben.id})
+
+
+def records_of(
+    session: Session, therapist_id: int, name: str, phone: str, *, texted: bool = False
+) -> dict[str, int]:
+    """A client of ``therapist_id`` with a contact, an appointment, a series and an alert
+    (and a check-in sent, when ``texted``): the ids of each, by URL argument name."""
+    client, contact = factories.client_with_phone(session, name, phone, therapist_id=therapist_id)
     appointment = factories.appointment(session, client, now() + timedelta(days=2))
     series = AppointmentSeries(
         client_id=client.id,
@@ -172,17 +179,16 @@ def world(app: Flask, session: Session) -> World:
     )
     alert = Alert(kind="pain", client_id=client.id, detail="pain 9/10")
     session.add_all([series, alert])
-    factories.sent(session, client, contact, kind="checkin", sent_at=now() - timedelta(days=1))
+    if texted:
+        factories.sent(session, client, contact, kind="checkin", sent_at=now() - timedelta(days=1))
     session.commit()
-    ids = {
+    return {
         "client_id": client.id,
         "contact_id": contact.id,
         "appointment_id": appointment.id,
         "series_id": series.id,
         "alert_id": alert.id,
-        "user_id": ben.id,
     }
-    return World(app, ana, ben, boss, ids)
 
 
 def snapshot(app: Flask) -> dict[str, list[tuple[Any, ...]]]:
@@ -369,28 +375,9 @@ def form_rules(app: Flask) -> list[Rule]:
 
 def own_ids(app: Flask, session: Session, ana: Staff) -> dict[str, int]:
     """Records of Ana's own, so that only the missing token can stop a post."""
-    client, contact = factories.client_with_phone(
-        session, "Ada Own", "+16175550188", therapist_id=ana.id
-    )
-    appointment = factories.appointment(session, client, now() + timedelta(days=2))
-    series = AppointmentSeries(
-        client_id=client.id,
-        rrule="FREQ=WEEKLY",
-        starts_local=(now() + timedelta(days=3)).replace(tzinfo=None, microsecond=0),
-        timezone=client.timezone,
-    )
-    alert = Alert(kind="pain", client_id=client.id, detail="pain 9/10")
-    session.add_all([series, alert])
-    session.commit()
+    ids = records_of(session, ana.id, "Ada Own", "+16175550188")
     other = make_staff(app, "cy@practice.test", "Cy Other")
-    return {
-        "client_id": client.id,
-        "contact_id": contact.id,
-        "appointment_id": appointment.id,
-        "series_id": series.id,
-        "alert_id": alert.id,
-        "user_id": other.id,
-    }
+    return {**ids, "user_id": other.id}
 
 
 @pytest.mark.parametrize("token", [None, "", "forged", "wrong-but-long-" * 4])
