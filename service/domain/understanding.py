@@ -111,7 +111,9 @@ _OPT_OUT = re.compile(
     r"|\b(?:quitenme|quitarme|quiteme|sacame|saquenme|borrenme|borrarme)\b|\bdejame\s+en\s+paz\b"
 )
 _RESCHEDULE = re.compile(
-    r"\b(?:can|could)\s+(?:i|we)\s+come\s+(?:at|on|in|earlier|later)\b|"
+    r"\b(?:can|could)\s+(?:i|we)\s+(?:come|do\s+it)\s+(?:at|on|in|earlier|later|instead|today"
+    r"|tomorrow|tonight|next|this|(?:mon|tues|wednes|thurs|fri|satur|sun)day)\b"
+    r"|\b(?:mon|tues|wednes|thurs|fri|satur|sun)day\s+instead\b|"
     r"\bre-?sched\w*|\breprogram\w*|\b(?:different|another|other|new)\s+(?:time|day|date)\b"
     r"|\b(?:can'?t|cannot|can\s+not|won'?t|will\s+not|unable\s+to|not\s+able\s+to)\s+(?:make\s+it"
     r"|come|go|attend|see\s+you|be\s+there|do\s+(?:it|that|this|today|tomorrow))\b"

@@ -201,6 +201,10 @@ TABLE: list[Reply] = [
     _row("can we move it", "reschedule", after=REMINDER),
     _row("Can we move it to Friday?", "reschedule"),
     _row("different time?", "reschedule"),
+    # Asking for another day is a request to the front desk, even right after a check-in.
+    _row("Can I come Friday instead?", "reschedule", after=CHECKIN),
+    _row("could we come tomorrow", "reschedule", after=REMINDER),
+    _row("Thursday instead?", "reschedule"),
     _row("running late", "reschedule", after=REMINDER),
     _row("Running 10 min late", "reschedule"),
     _row("10 min late", "reschedule", after=REMINDER),
