@@ -25,6 +25,7 @@ from bench.common import (
     phone,
 )
 from service import accounts, create_app
+from service.config import settings_of
 from service.db import UTCDateTime, get_db, utcnow
 from service.models import (
     Appointment,
@@ -51,7 +52,7 @@ def seed_practice(app: Flask, clients: int, replies: int) -> int:
     Bulk-loaded with plain multi-row inserts; returns the therapist's id."""
     db = get_db(app)
     with db.session() as session:
-        user = accounts.create_user(session, EMAIL, "Ana Ruiz", PASSWORD)
+        user = accounts.create_user(session, settings_of(app), EMAIL, "Ana Ruiz", PASSWORD)
         session.commit()
         therapist = user.id
     now = utcnow()

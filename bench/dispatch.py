@@ -32,6 +32,7 @@ from service import create_app
 from service.config import settings_of
 from service.db import get_db
 from service.dispatch import Dispatcher
+from service.domain.vocabulary import Channel
 from service.models import Appointment, Client, Contact, OutboundMessage
 from service.sms import make_gateway
 from service.sms.gateway import TwilioGateway
@@ -155,7 +156,7 @@ def bench_dispatch(
 
     def dispatcher() -> Dispatcher:
         # A fixed clock, as the clock process's would be within one tick.
-        return Dispatcher(db, settings, gateway, now=lambda: NOW)
+        return Dispatcher(db, settings, {Channel.SMS: gateway}, now=lambda: NOW)
 
     # Warm both sides (connections, statement caches, the fake's first threads) untimed.
     warm = seed_due_texts(app, 0, WARMUP_TEXTS, NOW - timedelta(minutes=5))

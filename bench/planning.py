@@ -23,7 +23,7 @@ from bench.common import (
     phone,
     timed,
 )
-from service import create_app, schedule
+from service import create_app, planner
 from service.config import settings_of
 from service.db import get_db
 from service.domain import planning, recurrence
@@ -169,15 +169,15 @@ def bench_planning(dbs: Databases, clients: int) -> dict[str, Any]:
     bare_engine = dbs.engine(bare_url)
     seed_series(db.engine, clients)
     seeded = seed_series(bare_engine, clients)
-    rules = schedule.plan_settings(settings)
+    rules = planner.plan_settings(settings)
     days = settings.planning_horizon_days
 
     counter = StatementCounter(db.engine)
-    ticks: list[tuple[Timed, schedule.PlanCounts, int]] = []
+    ticks: list[tuple[Timed, planner.PlanCounts, int]] = []
     for _ in range(2):
         counter.reset()
         with db.session() as session, timed() as took:
-            counts = schedule.plan_horizon(session, settings, NOW)
+            counts = planner.plan_horizon(session, settings, NOW)
             session.commit()
         ticks.append((took, counts, counter.statements))
     counter.close()

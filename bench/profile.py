@@ -21,6 +21,7 @@ from urllib.parse import urlencode
 if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from service.planner import plan_horizon
 from twilio.request_validator import RequestValidator
 
 from bench import dashboard, dispatch, planning, webhook
@@ -29,7 +30,7 @@ from service import create_app
 from service.config import settings_of
 from service.db import get_db
 from service.dispatch import Dispatcher
-from service.schedule import plan_horizon
+from service.domain.vocabulary import Channel
 from service.sms import make_gateway
 
 SORT = "cumulative"
@@ -51,7 +52,7 @@ def profile_dispatch(kind: str, n: int, top: int) -> str:
         app = create_app(app_config(dbs.make("profile"), fake, 1))
         settings, db = settings_of(app), get_db(app)
         dbs.engines.append(db.engine)
-        sender = Dispatcher(db, settings, make_gateway(settings), now=lambda: NOW)
+        sender = Dispatcher(db, settings, {Channel.SMS: make_gateway(settings)}, now=lambda: NOW)
         dispatch.seed_due_texts(app, 0, n, NOW - timedelta(minutes=1))
 
         def work() -> None:

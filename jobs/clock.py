@@ -24,15 +24,13 @@ from typing import Any
 
 from apscheduler.schedulers.blocking import BlockingScheduler
 from flask import Flask
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 
-from service import create_app, logs, relief, replies, schedule
+from service import create_app, health, logs, outbox, planner, replies, signals
 from service.config import settings_of
 from service.db import get_db, utcnow
 from service.dispatch import Dispatcher
-from service.models import Heartbeat
-from service.sms import make_gateway
+from service.sms import make_gateways
 
 log = logging.getLogger("jobs.clock")
 PLAN_EVERY_SECONDS = 300
@@ -49,14 +47,14 @@ class PlanState:
     everyone_at: float | None = None
 
 
-def plan(app: Flask, state: PlanState | None = None) -> schedule.PlanCounts:
+def plan(app: Flask, state: PlanState | None = None) -> planner.PlanCounts:
     """Materialize series and plan their new occurrences up to the horizon; every
     ``REPLAN_EVERYONE_SECONDS`` (and on the first run) re-plan every client as well."""
     db, settings, started = get_db(app), settings_of(app), time.monotonic()
     state = state or PlanState()
     everyone = state.everyone_at is None or started - state.everyone_at >= REPLAN_EVERYONE_SECONDS
     with db.session() as session:
-        counts = schedule.plan_horizon(session, settings, utcnow(), everyone=everyone)
+        counts = planner.plan_horizon(session, settings, utcnow(), everyone=everyone)
         session.commit()
     if everyone:
         state.everyone_at = started
@@ -80,7 +78,7 @@ def dispatch(dispatcher: Dispatcher) -> Counter[str]:
     """
     started = time.monotonic()
     with dispatcher.db.session() as session:
-        relief.pause(session, utcnow())
+        outbox.pause(session, utcnow())
         session.commit()
     counts = dispatcher.run()
     summary = ", ".join(f"{k} {v}" for k, v in sorted(counts.items())) or "nothing due"
@@ -88,24 +86,19 @@ def dispatch(dispatcher: Dispatcher) -> Counter[str]:
     return counts
 
 
-def heartbeat(app: Flask, name: str = "clock") -> None:
+def heartbeat(app: Flask) -> None:
     """Record that the clock is alive, for the health check."""
-    db, now = get_db(app), utcnow()
-    insert = (postgresql if db.dialect == "postgresql" else sqlite).insert
-    statement = insert(Heartbeat).values(name=name, beat_at=now, detail={})
-    with db.session() as session:
-        session.execute(
-            statement.on_conflict_do_update(index_elements=["name"], set_={"beat_at": now})
-        )
+    with get_db(app).session() as session:
+        health.beat(session, utcnow())
         session.commit()
 
 
-def signals(app: Flask) -> relief.SignalCounts:
+def raise_signals(app: Flask) -> signals.SignalCounts:
     """Raise the relief signals (gap, lapsing, not answering), queue rebooking texts, and
     pause or resume the check-ins of clients who stopped answering."""
     db, settings, now, started = get_db(app), settings_of(app), utcnow(), time.monotonic()
     with db.session() as session:
-        counts = relief.run_signals(session, settings, now)
+        counts = signals.run_signals(session, settings, now)
         session.commit()
     raised = ", ".join(f"{k} {v}" for k, v in sorted(counts.raised.items())) or "no items"
     log.info(
@@ -122,7 +115,7 @@ def signals(app: Flask) -> relief.SignalCounts:
 def run_once(app: Flask, dispatcher: Dispatcher) -> None:
     """Plan, raise signals, then dispatch, once."""
     plan(app)
-    signals(app)
+    raise_signals(app)
     retry_replies(app)
     dispatch(dispatcher)
     heartbeat(app)
@@ -174,7 +167,7 @@ def build_scheduler(app: Flask, dispatcher: Dispatcher) -> BlockingScheduler:
         ("plan", plan, [app, PlanState()], PLAN_EVERY_SECONDS),
         ("dispatch", dispatch, [dispatcher], DISPATCH_EVERY_SECONDS),
         ("replies", retry_replies, [app], PLAN_EVERY_SECONDS),
-        ("signals", signals, [app], SIGNALS_EVERY_SECONDS),
+        ("signals", raise_signals, [app], SIGNALS_EVERY_SECONDS),
         ("heartbeat", heartbeat, [app], HEARTBEAT_EVERY_SECONDS),
     ]
     for name, job, args, seconds in jobs:
@@ -219,7 +212,7 @@ def main(argv: list[str] | None = None) -> int:
     logs.setup()
     app = create_app()
     settings = settings_of(app)
-    dispatcher = Dispatcher(get_db(app), settings, make_gateway(settings), stop=threading.Event())
+    dispatcher = Dispatcher(get_db(app), settings, make_gateways(settings), stop=threading.Event())
     if args.once:
         run_once(app, dispatcher)
     else:

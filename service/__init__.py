@@ -5,45 +5,52 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Mapping
-from typing import Any
 
 from flask import Flask
 from flask.logging import default_handler
+from werkzeug.exceptions import NotFound
 from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.routing import IntegerConverter
 
 from service import api, cli, dashboard, db, health, logs, outage, simulator, webhooks
 from service.config import load_settings, settings_of
+from service.values import MAX_ID
 
 log = logging.getLogger(__name__)
 
 
 class BoundedInt(IntegerConverter):
-    """A URL integer within the database's 32-bit id range."""
+    """A URL id: ids are 32-bit in the database, so a larger one is simply not found.
 
-    def __init__(self, map: Any, *args: Any, **kwargs: Any) -> None:
-        kwargs.setdefault("max", 2**31 - 1)
-        super().__init__(map, *args, **kwargs)
+    Refusing it as a non-match would let the router answer 405 on paths that take other
+    methods; a 404 raised here is the same answer for every method.
+    """
+
+    def to_python(self, value: str) -> int:
+        """The id, or a 404 when it is beyond any row's."""
+        number: int = super().to_python(value)
+        if number > MAX_ID:
+            raise NotFound()
+        return number
 
 
-def create_app(config: Mapping[str, Any] | None = None) -> Flask:
-    """Build a configured app; ``config`` overrides the environment (tests pass it here)."""
+def create_app(config: Mapping[str, str] | None = None) -> Flask:
+    """Build a configured app from ``config``, variables named and written as in the
+    environment (tests pass theirs here), or from the environment itself when None."""
     app = Flask(__name__, instance_relative_config=False)
     default_handler.setFormatter(logs.RedactingFormatter(logs.FORMAT))
-    overrides = dict(config or {})
-    environ = {**os.environ, **{k: v for k, v in overrides.items() if isinstance(v, str)}}
-    settings = load_settings(environ, app.instance_path)
+    settings = load_settings(os.environ if config is None else config, app.instance_path)
     if settings.secret_key_generated:
         log.warning("SECRET_KEY is not set: using a random key; sessions end at each restart")
     app.config.update(
         SECRET_KEY=settings.secret_key,
         TOUCHBASE=settings,
+        TESTING=settings.env == "test",
         MAX_CONTENT_LENGTH=64 * 1024,
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
         SESSION_COOKIE_SECURE=settings.env == "production",
     )
-    app.config.update({k: v for k, v in overrides.items() if not isinstance(v, str)})
     if settings.trusted_proxies:
         app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
             app.wsgi_app,
@@ -51,8 +58,6 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
             x_proto=settings.trusted_proxies,
             x_host=settings.trusted_proxies,
         )
-    # Ids are 32-bit in the database; a larger one in a URL is simply not found (404),
-    # never a database error.
     app.url_map.converters["int"] = BoundedInt
     db.init_app(app, settings.database_url)
     outage.init_app(app)  # a request that cannot reach the database: 503 JSON, never a 500

@@ -10,7 +10,9 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash, generate_password_hash
 
+from service.config import Settings
 from service.db import utcnow
+from service.domain.vocabulary import Role
 from service.models import ApiToken, User
 
 TOKEN_PREFIX = "tb_"
@@ -39,7 +41,13 @@ def find_user(session: Session, email: str) -> User | None:
 
 
 def create_user(
-    session: Session, email: str, name: str, password: str, *, admin: bool = False
+    session: Session,
+    settings: Settings,
+    email: str,
+    name: str,
+    password: str,
+    *,
+    admin: bool = False,
 ) -> User:
     """Add a user (not committed); refuse a taken email or a short password."""
     address = normalize_email(email)
@@ -49,12 +57,11 @@ def create_user(
         raise AccountError(f"the password must have at least {MIN_PASSWORD_LENGTH} characters")
     if not name.strip():
         raise AccountError("a name is required")
-    # Werkzeug's default is scrypt, a memory-hard modern hash.
     user = User(
         email=address,
         name=name.strip(),
-        password_hash=generate_password_hash(password),
-        role="admin" if admin else "therapist",
+        password_hash=generate_password_hash(password, method=settings.password_hash_method),
+        role=Role.ADMIN if admin else Role.THERAPIST,
         active=True,
     )
     session.add(user)
@@ -96,10 +103,25 @@ def user_for_token(session: Session, token: str) -> User | None:
     return row.user
 
 
-def revoke_token(session: Session, token_id: int) -> bool:
-    """Revoke a token by id; False when there is no such live token."""
-    row = session.get(ApiToken, token_id)
-    if row is None or row.revoked_at is not None:
+def revoke_token(session: Session, token: str) -> bool:
+    """Revoke a token, given itself; False when it is no live token."""
+    row = session.scalar(
+        select(ApiToken).where(
+            ApiToken.token_hash == _hash_token(token.strip()), ApiToken.revoked_at.is_(None)
+        )
+    )
+    if row is None:
         return False
     row.revoked_at = utcnow()
     return True
+
+
+def revoke_tokens_of(session: Session, user: User) -> int:
+    """Revoke every live token of ``user`` (a lost token, someone leaving); how many."""
+    rows = session.scalars(
+        select(ApiToken).where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))
+    ).all()
+    now = utcnow()
+    for row in rows:
+        row.revoked_at = now
+    return len(rows)

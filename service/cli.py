@@ -1,4 +1,5 @@
-"""Command line: ``flask --app service db upgrade``, ``create-user``, ``create-token``."""
+"""Command line: ``flask --app service db upgrade``, ``create-user``, ``create-token``,
+``revoke-token`` and ``demo-data``."""
 
 from __future__ import annotations
 
@@ -9,7 +10,9 @@ from flask.cli import with_appcontext
 from sqlalchemy.exc import SQLAlchemyError
 
 from service import accounts, migrate
+from service.config import settings_of
 from service.db import get_db
+from service.demo_data import demo_data_command
 from service.logs import redact
 
 
@@ -25,7 +28,9 @@ def create_user_command(email: str, name: str, admin: bool, password: str | None
         password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
     with get_db().session() as session:
         try:
-            user = accounts.create_user(session, email, name, password or "", admin=admin)
+            user = accounts.create_user(
+                session, settings_of(current_app), email, name, password or "", admin=admin
+            )
         except accounts.AccountError as exc:
             raise click.ClickException(str(exc)) from None
         session.commit()
@@ -47,6 +52,29 @@ def create_token_command(email: str) -> None:
         session.commit()
     click.echo(f"API token for {user.email} (shown once; store it now):")
     click.echo(token)
+
+
+@click.command("revoke-token")
+@click.argument("token", required=False)
+@click.option("--all-of", "email", help="Revoke every live token of this user instead.")
+@with_appcontext
+def revoke_token_command(token: str | None, email: str | None) -> None:
+    """Revoke an API token (give the token itself), or every token of a user (--all-of)."""
+    if (token is None) == (email is None):
+        raise click.ClickException("give a token, or --all-of EMAIL (not both)")
+    with get_db().session() as session:
+        if email is not None:
+            user = accounts.find_user(session, email)
+            if user is None:
+                raise click.ClickException(f"no user with email {email.strip().lower()}")
+            revoked = accounts.revoke_tokens_of(session, user)
+            session.commit()
+            click.echo(f"revoked {revoked} token(s) of {user.email}")
+            return
+        if not accounts.revoke_token(session, token or ""):
+            raise click.ClickException("no live token matches; it may be revoked already")
+        session.commit()
+    click.echo("token revoked; it is refused from now on")
 
 
 @click.group("db")
@@ -79,4 +107,6 @@ def init_app(app: Flask) -> None:
     """Register the commands on ``app``."""
     app.cli.add_command(create_user_command)
     app.cli.add_command(create_token_command)
+    app.cli.add_command(revoke_token_command)
+    app.cli.add_command(demo_data_command)
     app.cli.add_command(db_group)

@@ -21,6 +21,7 @@ from sqlalchemy.exc import ArgumentError
 from service.values import is_time_zone
 
 ENVIRONMENTS = ("development", "production", "test")
+TEST_PASSWORD_HASH = "pbkdf2:sha256:1"  # the test suite's only: see password_hash_method
 _DURATION = re.compile(r"(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?")
 MAX_OFFSET = timedelta(days=30)
 _CLOCK = re.compile(r"([01]?\d|2[0-3]):([0-5]\d)")
@@ -70,6 +71,13 @@ class Settings:
     def twilio_configured(self) -> bool:
         """True when real Twilio credentials are set (otherwise texts are simulated)."""
         return bool(self.twilio_account_sid and self.twilio_auth_token)
+
+    @property
+    def password_hash_method(self) -> str:
+        """How new passwords are hashed: scrypt, memory-hard, everywhere but the test suite,
+        where one fast PBKDF2 round keeps thousands of sign-ins quick. Only
+        ``TOUCHBASE_ENV=test`` gives the fast one, and production refuses to be that."""
+        return TEST_PASSWORD_HASH if self.env == "test" else "scrypt"
 
     @property
     def phone_simulator(self) -> bool:
@@ -160,20 +168,38 @@ def _phone(name: str, raw: str, region: str) -> str:
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 
+# Every setting that has a default, with it: the README's table says the same.
+DEFAULTS: dict[str, str] = {
+    "TOUCHBASE_ENV": "development",
+    "TWILIO_API_BASE_URL": "https://api.twilio.com",
+    "PRACTICE_NAME": "TouchBase",
+    "PRACTICE_TIMEZONE": "America/New_York",
+    "DEFAULT_REGION": "US",
+    "QUIET_HOURS": "21:00-08:00",
+    "REMINDER_OFFSETS": "24h",
+    "CHECKIN_OFFSETS": "24h,72h",
+    "PAIN_ALERT_THRESHOLD": "8",
+    "PLANNING_HORIZON_DAYS": "14",
+    "SMS_SEND_CONCURRENCY": "4",
+    "SMS_MAX_ATTEMPTS": "5",
+    "TRUSTED_PROXIES": "0",
+    "REBOOKING_TEXTS": "off",
+}
+
+
 def load_settings(environ: Mapping[str, str], instance_path: str) -> Settings:
-    """Read and check every setting; raise ConfigError naming the first bad one."""
-    env = {k: v.strip() for k, v in environ.items() if isinstance(v, str) and v.strip()}
-
-    def get(name: str, default: str | None = None) -> str | None:
-        return env.get(name, default)
-
-    mode = get("TOUCHBASE_ENV", "development") or "development"
+    """Read and check every setting from ``environ`` (defaults from ``DEFAULTS``); raise
+    ConfigError naming the first bad one."""
+    given = {k: v.strip() for k, v in environ.items() if isinstance(v, str) and v.strip()}
+    env = {**DEFAULTS, **given}
+    get = env.get
+    mode = env["TOUCHBASE_ENV"]
     if mode not in ENVIRONMENTS:
         raise ConfigError(f"TOUCHBASE_ENV: {mode!r} is not one of {', '.join(ENVIRONMENTS)}")
     secret = get("SECRET_KEY")
     if secret is None and mode == "production":
         raise ConfigError("SECRET_KEY: required when TOUCHBASE_ENV=production")
-    region = (get("DEFAULT_REGION", "US") or "US").upper()
+    region = env["DEFAULT_REGION"].upper()
     if region not in phonenumbers.SUPPORTED_REGIONS:
         raise ConfigError(f"DEFAULT_REGION: {region!r} is not a known region code like US")
     from_number = get("TWILIO_FROM_NUMBER")
@@ -184,11 +210,10 @@ def load_settings(environ: Mapping[str, str], instance_path: str) -> Settings:
         )
     practice_phone = get("PRACTICE_PHONE")
     max_per_second = get("SMS_MAX_PER_SECOND")
+    database = get("DATABASE_URL") or f"sqlite:///{instance_path}/touchbase.sqlite3"
     return Settings(
         env=mode,
-        database_url=parse_database_url(
-            "DATABASE_URL", get("DATABASE_URL") or f"sqlite:///{instance_path}/touchbase.sqlite3"
-        ),
+        database_url=parse_database_url("DATABASE_URL", database),
         secret_key=secret or secrets.token_hex(32),
         secret_key_generated=secret is None,
         twilio_account_sid=get("TWILIO_ACCOUNT_SID"),
@@ -197,32 +222,22 @@ def load_settings(environ: Mapping[str, str], instance_path: str) -> Settings:
         if from_number
         else None,
         twilio_messaging_service_sid=get("TWILIO_MESSAGING_SERVICE_SID"),
-        twilio_api_base_url=_url(
-            "TWILIO_API_BASE_URL", get("TWILIO_API_BASE_URL", "https://api.twilio.com") or ""
-        ),
+        twilio_api_base_url=_url("TWILIO_API_BASE_URL", env["TWILIO_API_BASE_URL"]),
         public_base_url=_url("PUBLIC_BASE_URL", v) if (v := get("PUBLIC_BASE_URL")) else None,
-        practice_name=get("PRACTICE_NAME", "TouchBase") or "TouchBase",
+        practice_name=env["PRACTICE_NAME"],
         practice_phone=_phone("PRACTICE_PHONE", practice_phone, region) if practice_phone else None,
-        practice_timezone=parse_timezone(
-            "PRACTICE_TIMEZONE", get("PRACTICE_TIMEZONE", "America/New_York") or ""
-        ),
+        practice_timezone=parse_timezone("PRACTICE_TIMEZONE", env["PRACTICE_TIMEZONE"]),
         default_region=region,
-        quiet_hours=parse_quiet_hours("QUIET_HOURS", get("QUIET_HOURS", "21:00-08:00") or ""),
-        reminder_offsets=parse_offsets("REMINDER_OFFSETS", get("REMINDER_OFFSETS", "24h") or ""),
-        checkin_offsets=parse_offsets("CHECKIN_OFFSETS", get("CHECKIN_OFFSETS", "24h,72h") or ""),
-        pain_alert_threshold=_int(
-            "PAIN_ALERT_THRESHOLD", get("PAIN_ALERT_THRESHOLD", "8") or "", 0, 10
-        ),
-        planning_horizon_days=_int(
-            "PLANNING_HORIZON_DAYS", get("PLANNING_HORIZON_DAYS", "14") or "", 1, 366
-        ),
-        sms_send_concurrency=_int(
-            "SMS_SEND_CONCURRENCY", get("SMS_SEND_CONCURRENCY", "4") or "", 1, 64
-        ),
+        quiet_hours=parse_quiet_hours("QUIET_HOURS", env["QUIET_HOURS"]),
+        reminder_offsets=parse_offsets("REMINDER_OFFSETS", env["REMINDER_OFFSETS"]),
+        checkin_offsets=parse_offsets("CHECKIN_OFFSETS", env["CHECKIN_OFFSETS"]),
+        pain_alert_threshold=_int("PAIN_ALERT_THRESHOLD", env["PAIN_ALERT_THRESHOLD"], 0, 10),
+        planning_horizon_days=_int("PLANNING_HORIZON_DAYS", env["PLANNING_HORIZON_DAYS"], 1, 366),
+        sms_send_concurrency=_int("SMS_SEND_CONCURRENCY", env["SMS_SEND_CONCURRENCY"], 1, 64),
         sms_max_per_second=_rate("SMS_MAX_PER_SECOND", max_per_second) if max_per_second else None,
-        sms_max_attempts=_int("SMS_MAX_ATTEMPTS", get("SMS_MAX_ATTEMPTS", "5") or "", 1, 20),
-        trusted_proxies=_int("TRUSTED_PROXIES", get("TRUSTED_PROXIES", "0") or "", 0, 5),
-        rebooking_texts=_flag("REBOOKING_TEXTS", get("REBOOKING_TEXTS", "off") or ""),
+        sms_max_attempts=_int("SMS_MAX_ATTEMPTS", env["SMS_MAX_ATTEMPTS"], 1, 20),
+        trusted_proxies=_int("TRUSTED_PROXIES", env["TRUSTED_PROXIES"], 0, 5),
+        rebooking_texts=_flag("REBOOKING_TEXTS", env["REBOOKING_TEXTS"]),
     )
 
 

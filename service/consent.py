@@ -5,24 +5,26 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime
 
-from sqlalchemy import select, update
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from service.db import utcnow
-from service.models import OutboundMessage, PhoneNumber
+from service import outbox
+from service.db import insert
+from service.models import PhoneNumber
 
-PENDING = ("planned",)
 
-
-def _row(session: Session, phone: str) -> PhoneNumber:
-    """The number's row, created if missing; concurrent creators do not collide."""
-    insert = (postgresql if session.get_bind().dialect.name == "postgresql" else sqlite).insert
+def ensure_number(session: Session, phone: str, now: datetime) -> None:
+    """Make sure the number has a consent row; concurrent creators do not collide."""
     session.execute(
-        insert(PhoneNumber)
-        .values(phone=phone, updated_at=utcnow())
+        insert(session, PhoneNumber)
+        .values(phone=phone, updated_at=now)
         .on_conflict_do_nothing(index_elements=["phone"])
     )
+
+
+def _row(session: Session, phone: str, now: datetime) -> PhoneNumber:
+    """The number's row, created if missing."""
+    ensure_number(session, phone, now)
     row = session.get(PhoneNumber, phone, populate_existing=True)
     assert row is not None
     return row
@@ -45,28 +47,18 @@ def is_opted_out(session: Session, phone: str) -> bool:
 
 def opt_out(session: Session, phone: str, now: datetime) -> int:
     """Record an opt-out and skip every text still planned to the number; return how many."""
-    _row(session, phone).opted_out_at = now
-    result = session.execute(
-        update(OutboundMessage)
-        .where(OutboundMessage.to_phone == phone, OutboundMessage.status.in_(PENDING))
-        .values(status="skipped", error_message="number opted out", updated_at=now)
-    )
-    return int(result.rowcount or 0)  # type: ignore[attr-defined]
+    _row(session, phone, now).opted_out_at = now
+    return outbox.skip_planned_to(session, phone, "number opted out", now)
 
 
 def opt_in(session: Session, phone: str, now: datetime) -> None:
     """Record that the number opted back in."""
-    _row(session, phone).opted_in_at = now
+    _row(session, phone, now).opted_in_at = now
 
 
 def mark_invalid(session: Session, phone: str, reason: str, now: datetime) -> int:
     """Record that texts cannot reach the number; skip what is still planned to it."""
-    row = _row(session, phone)
+    row = _row(session, phone, now)
     row.invalid_at = now
     row.invalid_reason = reason[:200]
-    result = session.execute(
-        update(OutboundMessage)
-        .where(OutboundMessage.to_phone == phone, OutboundMessage.status.in_(PENDING))
-        .values(status="skipped", error_message=f"invalid number: {reason}"[:500], updated_at=now)
-    )
-    return int(result.rowcount or 0)  # type: ignore[attr-defined]
+    return outbox.skip_planned_to(session, phone, f"invalid number: {reason}", now)

@@ -10,10 +10,11 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar, cast
 
 from flask import Flask, current_app, g
-from sqlalchemy import DateTime, Dialect, MetaData, create_engine, event
+from sqlalchemy import DateTime, Dialect, MetaData, Table, create_engine, event, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.pool import NullPool
@@ -67,6 +68,37 @@ class UTCDateTime(TypeDecorator[datetime]):
         if value is None:
             return None
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def insert(session: Session, model: type[Base]) -> postgresql.Insert | sqlite.Insert:
+    """An INSERT into ``model``'s table in the session's dialect, which can say
+    ``ON CONFLICT DO NOTHING`` / ``DO UPDATE`` (both dialects spell it the same way)."""
+    if session.get_bind().dialect.name == "postgresql":
+        return postgresql.insert(model)
+    return sqlite.insert(model)
+
+
+Row = TypeVar("Row", bound=Base)
+
+
+def lock(session: Session, model: type[Row], ident: int) -> Row | None:
+    """The row, locked until the transaction ends and read fresh; None when it is gone.
+
+    PostgreSQL locks the row (``FOR UPDATE``); SQLite has no row locks, so a no-op update
+    of the row takes its single write lock instead. Either way a concurrent change of the
+    same row waits for this one, and then finds the row as this one left it, or gone.
+    """
+    table = cast(Table, model.__table__)
+    if session.get_bind().dialect.name == "sqlite":
+        same = {c.name: c for c in table.c if c.primary_key or c.onupdate is not None}
+        session.execute(update(table).where(table.c.id == ident).values(same))
+    row: Row | None = session.scalar(
+        select(model)
+        .where(table.c.id == ident)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    return row
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:

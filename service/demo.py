@@ -30,10 +30,10 @@ from werkzeug.serving import BaseWSGIServer, make_server
 from jobs.clock import build_scheduler
 from service import accounts, create_app, logs, migrate
 from service.config import settings_of
-from service.dashboard.demo import ADMIN_EMAIL, PASSWORD, load
 from service.db import get_db, utcnow
+from service.demo_data import ADMIN_EMAIL, PASSWORD, load
 from service.dispatch import Dispatcher
-from service.sms import make_gateway
+from service.sms import make_gateways
 
 log = logging.getLogger("service.demo")
 DATABASE_FILE = "demo.sqlite3"
@@ -48,7 +48,8 @@ def default_instance() -> Path:
 
 
 def demo_config(instance: Path) -> dict[str, str]:
-    """The demo's settings: its own database, a kept session key, and no Twilio at all."""
+    """The demo's settings over the environment's: its own database, a kept session key,
+    and no Twilio at all."""
     return {
         "TOUCHBASE_ENV": "development",
         "DATABASE_URL": f"sqlite:///{instance / DATABASE_FILE}",
@@ -135,7 +136,7 @@ def _interrupt(_signum: int, _frame: FrameType | None) -> None:
 def serve(app: Flask, server: BaseWSGIServer) -> None:
     """Serve the web app with the clock's jobs beside it until Ctrl-C or SIGTERM."""
     settings = settings_of(app)
-    dispatcher = Dispatcher(get_db(app), settings, make_gateway(settings), stop=threading.Event())
+    dispatcher = Dispatcher(get_db(app), settings, make_gateways(settings), stop=threading.Event())
     scheduler = start_clock(app, dispatcher)
     signal.signal(signal.SIGTERM, _interrupt)
     try:
@@ -189,7 +190,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         handler.addFilter(_QuietIdle())
     for noisy in ("apscheduler", "werkzeug"):  # one line per job run or request is a lot
         logging.getLogger(noisy).setLevel(logging.WARNING)
-    app = create_app(demo_config(instance))
+    app = create_app({**os.environ, **demo_config(instance)})
     try:  # first, so a busy port is said at once, not after the database is made
         server = listen(app, args.host, args.port)
     except OSError as exc:

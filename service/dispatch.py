@@ -1,6 +1,7 @@
-"""The dispatcher: claim due texts, check them once more, send each exactly once, record it.
+"""The dispatcher: claim due messages, check each once more, send it exactly once, record it.
 
-The outbox row is the state machine:
+The outbox (``service.outbox``) owns the state machine and every change of status; this
+module is the loop that drives it:
 
     planned --claim--> sending --send ok--> sent / delivered (simulator)
                           |---- transient error --> planned (later, with back-off) or failed
@@ -9,19 +10,17 @@ The outbox row is the state machine:
                           '---- final check ------> skipped / cancelled / expired, or planned
                                                     (deferred past quiet hours)
 
-Claims are atomic and leased: one statement picks the oldest due rows and marks them with
-this dispatcher's token (PostgreSQL: ``FOR UPDATE SKIP LOCKED`` inside the ``UPDATE``, so
-concurrent dispatchers take disjoint rows; SQLite: the same statement runs under SQLite's
-single writer lock). A claimed text whose dispatcher died is found again when its lease
-ends, as ``unknown``: it may have left, so it is looked up at the provider, never resent
-blindly.
+Claims are atomic and leased (see ``outbox.claim``). A claimed message whose dispatcher
+died is found again when its lease ends, as ``unknown``: it may have left, so it is looked
+up at the provider, never resent blindly.
 
 Sending happens inside a transaction that first takes a share lock on the appointment and
-the number's consent row, then the row lock of the text itself: a cancellation or an
-opt-out that commits before the send is seen by the final check, and one that comes during
-the send waits for it. SQLite has no row locks, so there the send holds SQLite's single
-write lock instead: sends take turns, and a web write waits while one is in flight (each is
-bounded by the gateway's timeout), which suits the small practices SQLite is for.
+the number's consent row, then the row lock of the message itself: a cancellation or an
+opt-out that commits before the send is seen by the final check (``domain.sending``), and
+one that comes during the send waits for it. SQLite has no row locks, so there the send
+holds SQLite's single write lock instead: sends take turns, and a web write waits while
+one is in flight (each is bounded by the gateway's timeout), which suits the small
+practices SQLite is for. Each message goes out through the gateway of its channel.
 """
 
 from __future__ import annotations
@@ -32,20 +31,20 @@ import threading
 import time as clock_time
 import uuid
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
-from typing import Any
 
-from sqlalchemy import and_, case, or_, select, update
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from service import consent, outbox
 from service.alerts import raise_alert
 from service.config import Settings
 from service.db import Database, utcnow
 from service.delivery import apply_permanent_error, apply_status
 from service.domain import sending
+from service.domain.vocabulary import PLANNED_KINDS, AlertKind, Channel, MessageStatus
 from service.models import Alert, Appointment, Client, Contact, OutboundMessage, PhoneNumber
 from service.phones import mask
 from service.sms.gateway import Gateway, SendError
@@ -75,6 +74,52 @@ class RateLimiter:
             clock_time.sleep(start - now)
 
 
+def load_facts(
+    session: Session, message: OutboundMessage, practice_timezone: str
+) -> sending.SendFacts:
+    """What is true now about a locked message, read fresh; ``sending.decide`` judges it."""
+    number = session.get(PhoneNumber, message.to_phone, populate_existing=True)
+    appointment = (
+        session.get(Appointment, message.appointment_id, populate_existing=True)
+        if message.appointment_id is not None
+        else None
+    )
+    client = session.get(Client, message.client_id) if message.client_id else None
+    contact = (
+        session.get(Contact, message.contact_id, populate_existing=True)
+        if message.contact_id is not None and message.kind in PLANNED_KINDS
+        else None
+    )
+    open_item = (
+        session.scalar(
+            select(Alert.id)
+            .where(
+                Alert.client_id == message.client_id,
+                Alert.kind == AlertKind.NOT_ANSWERING,
+                Alert.handled_at.is_(None),
+            )
+            .limit(1)
+        )
+        if message.client_id is not None
+        else None
+    )
+    return sending.SendFacts(
+        kind=message.kind,
+        send_at=message.send_at,
+        timezone=client.timezone if client else practice_timezone,
+        opted_out=bool(number and number.opted_out),
+        invalid=bool(number and number.invalid_at),
+        to_phone=message.to_phone,
+        appointment_status=appointment.status if appointment else None,
+        appointment_start=appointment.starts_at if appointment else None,
+        planned_start=message.planned_start,
+        contact=sending.ContactFacts(contact.phone, contact.reminders, contact.checkins)
+        if contact is not None
+        else None,
+        not_answering=open_item is not None,
+    )
+
+
 class Dispatcher:
     """Sends what is due, safely alongside any number of other dispatchers."""
 
@@ -82,7 +127,7 @@ class Dispatcher:
         self,
         db: Database,
         settings: Settings,
-        gateway: Gateway,
+        gateways: Mapping[Channel, Gateway],
         *,
         now: Callable[[], datetime] = utcnow,
         rng: random.Random | None = None,
@@ -90,7 +135,7 @@ class Dispatcher:
         lease: timedelta = timedelta(minutes=5),
         stop: threading.Event | None = None,
     ) -> None:
-        self.db, self.settings, self.gateway = db, settings, gateway
+        self.db, self.settings, self.gateways = db, settings, dict(gateways)
         self.now, self.rng = now, rng or random.Random()
         self.batch_size, self.lease = batch_size, lease
         self.stop = stop or threading.Event()
@@ -111,45 +156,19 @@ class Dispatcher:
                 counts.update(outcomes)
         return counts
 
-    def claim(self, token: str) -> list[tuple[int, str]]:
-        """Atomically take up to a batch of due texts, oldest first; (id, status) pairs."""
-        now = self.now()
-        m = OutboundMessage
-        due = or_(
-            and_(m.status == "planned", m.send_at <= now),
-            and_(m.status.in_(("sending", "unknown")), m.lease_until <= now),
-        )
+    def claim(self, token: str) -> list[tuple[int, MessageStatus]]:
+        """Atomically take up to a batch of due messages, oldest first; (id, status) pairs."""
         with self.db.session() as session:
-            picked = select(m.id).where(due).order_by(m.send_at, m.id).limit(self.batch_size)
-            if self.db.dialect == "postgresql":
-                picked = picked.with_for_update(skip_locked=True)
-            statement = (
-                update(m)
-                .where(m.id.in_(picked.scalar_subquery()), due)
-                .values(
-                    # A stale "sending" row's dispatcher died mid-send: it may have left.
-                    status=case((m.status == "planned", "sending"), else_="unknown"),
-                    attempts=case((m.status == "planned", m.attempts + 1), else_=m.attempts),
-                    claim_token=token,
-                    # Keep the first claim's time: the lookup of an unknown outcome searches
-                    # the provider from there.
-                    claimed_at=case((m.status == "planned", now), else_=m.claimed_at),
-                    lease_until=now + self.lease,
-                    updated_at=now,
-                )
-                .returning(m.id, m.status, m.send_at)
-                .execution_options(synchronize_session=False)
-            )
-            rows = sorted(session.execute(statement), key=lambda r: (r[2], r[0]))
+            claimed = outbox.claim(session, token, self.now(), self.lease, self.batch_size)
             session.commit()
-        return [(int(r[0]), str(r[1])) for r in rows]
+        return claimed
 
     def handle(self, message_id: int, status: str, token: str) -> str:
-        """Handle one claimed text; return what became of it."""
+        """Handle one claimed message; return what became of it."""
         if self.stop.is_set():
             return self.release(message_id, token)
         try:
-            if status == "unknown":
+            if status == MessageStatus.UNKNOWN:
                 return self.settle(message_id, token)
             return self.send(message_id, token)
         except Exception:  # one bad row must not stop the batch; its lease brings it back
@@ -157,17 +176,9 @@ class Dispatcher:
             return "error"
 
     def release(self, message_id: int, token: str) -> str:
-        """Give a claimed, untouched text back (on shutdown)."""
+        """Give a claimed, untouched message back (on shutdown)."""
         with self.db.session() as session:
-            session.execute(
-                update(OutboundMessage)
-                .where(
-                    OutboundMessage.id == message_id,
-                    OutboundMessage.claim_token == token,
-                    OutboundMessage.status == "sending",
-                )
-                .values(status="planned", claim_token=None, lease_until=None)
-            )
+            outbox.release(session, message_id, token, self.now())
             session.commit()
         return "released"
 
@@ -179,34 +190,23 @@ class Dispatcher:
         taken once the final check begins.
         """
         with self.db.session() as session:
-            peek = session.get(OutboundMessage, message_id)
-            if peek is None or peek.claim_token != token:
+            peek = outbox.claimed(session, message_id, token)
+            if peek is None:
                 return False
             phone = peek.to_phone
-        insert = (postgresql if self.db.dialect == "postgresql" else sqlite).insert
         with self.db.session() as session:
-            session.execute(
-                insert(PhoneNumber)
-                .values(phone=phone, updated_at=self.now())
-                .on_conflict_do_nothing(index_elements=["phone"])
-            )
+            consent.ensure_number(session, phone, self.now())
             session.commit()
         return True
 
     def _lock(self, session: Session, message_id: int, token: str) -> OutboundMessage | None:
-        """Lock appointment, number, then the text (this order everywhere avoids deadlocks)."""
-        peek = session.get(OutboundMessage, message_id)
-        if peek is None or peek.claim_token != token:
+        """Lock appointment, number, then the message (this order everywhere avoids
+        deadlocks); None when the claim was lost."""
+        peek = outbox.claimed(session, message_id, token)
+        if peek is None:
             return None
         if self.db.dialect == "sqlite":
-            # SQLite has no row locks: a write takes its one write lock, held until the
-            # outcome is recorded, so no cancellation or opt-out can commit in between.
-            session.execute(
-                update(OutboundMessage)
-                .where(OutboundMessage.id == message_id)
-                .values(updated_at=self.now())
-                .execution_options(synchronize_session=False)
-            )
+            outbox.hold_writes(session, message_id, self.now())
         if peek.appointment_id is not None:
             session.execute(
                 select(Appointment.id)
@@ -218,126 +218,54 @@ class Dispatcher:
             .where(PhoneNumber.phone == peek.to_phone)
             .with_for_update(read=True)
         )
-        message = session.scalars(
-            select(OutboundMessage)
-            .where(OutboundMessage.id == message_id)
-            .with_for_update()
-            .execution_options(populate_existing=True)
-        ).one()
-        return message if message.claim_token == token else None
-
-    def _facts(self, session: Session, message: OutboundMessage) -> sending.SendFacts:
-        number = session.get(PhoneNumber, message.to_phone, populate_existing=True)
-        appointment = (
-            session.get(Appointment, message.appointment_id, populate_existing=True)
-            if message.appointment_id is not None
-            else None
-        )
-        client = session.get(Client, message.client_id) if message.client_id else None
-        planned_kind = message.kind in ("reminder", "checkin")
-        contact = (
-            session.get(Contact, message.contact_id, populate_existing=True)
-            if message.contact_id is not None
-            else None
-        )
-        # The contact may have been removed, given another number, or told to stop getting
-        # this kind of text since the text was planned.
-        contact_gone = planned_kind and (
-            contact is None
-            or contact.phone != message.to_phone
-            or not (contact.reminders if message.kind == "reminder" else contact.checkins)
-        )
-        return sending.SendFacts(
-            kind=message.kind,
-            send_at=message.send_at,
-            timezone=client.timezone if client else self.settings.practice_timezone,
-            opted_out=bool(number and number.opted_out),
-            invalid=bool(number and number.invalid_at),
-            appointment_status=appointment.status if appointment else None,
-            appointment_start=appointment.starts_at if appointment else None,
-            planned_start=sending.planned_start(message.idempotency_key) if planned_kind else None,
-            contact_gone=contact_gone,
-            paused=message.kind in sending.PAUSABLE
-            and message.client_id is not None
-            and session.scalar(
-                select(Alert.id)
-                .where(
-                    Alert.client_id == message.client_id,
-                    Alert.kind == "not_answering",
-                    Alert.handled_at.is_(None),
-                )
-                .limit(1)
-            )
-            is not None,
-        )
+        return outbox.lock(session, message_id, token)
 
     def send(self, message_id: int, token: str) -> str:
-        """Check a claimed text once more and send it, holding its locks until recorded."""
+        """Check a claimed message once more and send it, holding its locks until recorded."""
         if not self._prepare(message_id, token):
             return "lost_claim"
         self.limiter.wait()  # before any lock is taken: waiting must not block others
         with self.db.session() as session:
             message = self._lock(session, message_id, token)
-            if message is None or message.status != "sending":
+            if message is None or message.status != MessageStatus.SENDING:
                 session.rollback()
                 return "lost_claim"
             now = self.now()
-            decision = sending.decide(self._facts(session, message), now, self.settings.quiet_hours)
+            facts = load_facts(session, message, self.settings.practice_timezone)
+            decision = sending.decide(facts, now, self.settings.quiet_hours)
             if decision.action != "send":
-                self._settle_unsent(message, decision, now)
+                outbox.hold_back(session, message, decision, now)
                 session.commit()
                 return decision.action
+            gateway = self.gateways[Channel(message.channel)]
             try:
-                sid = self.gateway.send(message.to_phone, message.body)
+                sid = gateway.send(message.to_phone, message.body)
             except SendError as exc:
                 outcome = self._failed(session, message, exc, self.now())
             else:
-                self._record_sent(message, sid, self.now())
+                outbox.mark_sent(session, message, sid, self.now(), delivered=gateway.simulated)
                 outcome = "sent"
             session.commit()
         log.info("message %s to %s: %s", message_id, mask(message.to_phone), outcome)
         return outcome
 
-    def _settle_unsent(
-        self, message: OutboundMessage, decision: sending.Decision, now: datetime
-    ) -> None:
-        if decision.action == "defer" and decision.until is not None:
-            message.status, message.send_at = "planned", decision.until
-            message.attempts -= 1  # nothing was attempted: waiting is not a try
-        else:
-            message.status = decision.action
-        message.error_message = decision.reason
-        self._unclaim(message, now)
-
-    def _record_sent(self, message: OutboundMessage, sid: str, now: datetime) -> None:
-        message.status = "delivered" if self.gateway.simulated else "sent"
-        message.provider_sid, message.sent_at = sid, now
-        message.error_code, message.error_message = None, None
-        self._unclaim(message, now)
-
-    @staticmethod
-    def _unclaim(message: OutboundMessage, now: datetime) -> None:
-        message.claim_token, message.lease_until, message.updated_at = None, None, now
-
     def _failed(
         self, session: Session, message: OutboundMessage, exc: SendError, now: datetime
     ) -> str:
-        message.error_code, message.error_message = exc.code, str(exc)[:500]
+        error = str(exc)
         if exc.unknown_outcome:
             # It may have left: never resend blindly, look it up after a short wait.
-            message.status, message.lease_until = "unknown", now + UNKNOWN_RETRY
-            message.updated_at = now
+            outbox.mark_unknown(session, message, exc.code, error, now, now + UNKNOWN_RETRY)
             return "unknown"
-        self._unclaim(message, now)
         if exc.permanent:
-            message.status = "failed"
+            outbox.fail(session, message, exc.code, error, now)
             apply_permanent_error(session, message, exc.code, now)
             return "failed"
         if message.attempts >= self.settings.sms_max_attempts:
-            message.status = "failed"
+            outbox.fail(session, message, exc.code, error, now)
             raise_alert(
                 session,
-                "delivery_failed",
+                AlertKind.DELIVERY_FAILED,
                 now,
                 client_id=message.client_id,
                 phone=message.to_phone,
@@ -345,55 +273,46 @@ class Dispatcher:
                 detail=f"gave up after {message.attempts} attempts: {exc}",
             )
             return "failed"
-        message.status = "planned"
-        message.send_at = now + sending.backoff(message.attempts, self.rng)
+        retry_at = now + sending.backoff(message.attempts, self.rng)
+        outbox.retry(session, message, exc.code, error, now, retry_at)
         return "retry"
 
     def settle(self, message_id: int, token: str) -> str:
-        """Find out whether a text of unknown outcome left; resend only if it did not."""
+        """Find out whether a message of unknown outcome left; resend only if it did not."""
         if not self._prepare(message_id, token):
             return "lost_claim"
         with self.db.session() as session:
             message = self._lock(session, message_id, token)
-            if message is None or message.status != "unknown":
+            if message is None or message.status != MessageStatus.UNKNOWN:
                 session.rollback()
                 return "lost_claim"
-            now = self.now()
-            since = (message.claimed_at or message.send_at) - LOOKUP_MARGIN
-            try:
-                records = self.gateway.find_sent(message.to_phone, since)
-            except SendError as exc:
-                message.lease_until = now + sending.backoff(message.attempts, self.rng)
-                message.error_message = f"lookup failed: {exc}"[:500]
-                session.commit()
-                return "unknown"
-            known = set(
-                session.scalars(
-                    select(OutboundMessage.provider_sid).where(
-                        OutboundMessage.provider_sid.in_([r.sid for r in records])
-                    )
-                )
-            )
-            match = next(
-                (r for r in records if r.body == message.body and r.sid not in known), None
-            )
-            if match is not None:
-                self._record_sent(message, match.sid, now)
-                session.flush()
-                # Callbacks for it may have come while we did not know its sid: take the
-                # status Twilio reports now instead.
-                apply_status(session, match.sid, match.status, None, now)
-                outcome = "settled_sent"
-            else:
-                message.status, message.send_at = "planned", now
-                self._unclaim(message, now)
-                outcome = "settled_resend"
+            outcome = self._look_up(session, message, self.gateways[Channel(message.channel)])
             session.commit()
         return outcome
 
-
-def dispatch_once(
-    db: Database, settings: Settings, gateway: Gateway, **kwargs: Any
-) -> Counter[str]:
-    """Send everything due now, then return the counts."""
-    return Dispatcher(db, settings, gateway, **kwargs).run()
+    def _look_up(self, session: Session, message: OutboundMessage, gateway: Gateway) -> str:
+        """Match the message against what the provider holds for its number since its claim."""
+        now = self.now()
+        since = (message.claimed_at or message.send_at) - LOOKUP_MARGIN
+        try:
+            records = gateway.find_sent(message.to_phone, since)
+        except SendError as exc:
+            retry_at = now + sending.backoff(message.attempts, self.rng)
+            outbox.postpone_lookup(session, message, str(exc), now, retry_at)
+            return "unknown"
+        known = set(
+            session.scalars(
+                select(OutboundMessage.provider_sid).where(
+                    OutboundMessage.provider_sid.in_([r.sid for r in records])
+                )
+            )
+        )
+        match = next((r for r in records if r.body == message.body and r.sid not in known), None)
+        if match is None:
+            outbox.resend(session, message, now)
+            return "settled_resend"
+        outbox.mark_sent(session, message, match.sid, now, delivered=gateway.simulated)
+        # Reports for it may have come while we did not know its sid: take the status the
+        # provider reports now instead.
+        apply_status(session, match.sid, match.status, None, now)
+        return "settled_sent"

@@ -9,20 +9,28 @@ restarting web processes would not bring a stopped clock back.
 from __future__ import annotations
 
 import logging
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from flask import Blueprint, Flask, Response, jsonify
 from sqlalchemy import select, text
 from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session
 
 from service.config import current_settings
-from service.db import get_session, utcnow
+from service.db import get_session, insert, utcnow
 from service.models import Heartbeat
 
 log = logging.getLogger(__name__)
 bp = Blueprint("health", __name__)
 STALE_CLOCK = timedelta(minutes=5)
+CLOCK = "clock"
+
+
+def beat(session: Session, now: datetime, name: str = CLOCK) -> None:
+    """Record that a background process is alive (the clock beats every minute)."""
+    statement = insert(session, Heartbeat).values(name=name, beat_at=now, detail={})
+    session.execute(statement.on_conflict_do_update(index_elements=["name"], set_={"beat_at": now}))
 
 
 def clock_state(beat: Heartbeat | None) -> dict[str, Any]:
@@ -44,7 +52,7 @@ def health() -> tuple[Response, int]:
     try:
         session = get_session()
         session.execute(text("SELECT 1"))
-        beat = session.scalar(select(Heartbeat).where(Heartbeat.name == "clock"))
+        beat = session.scalar(select(Heartbeat).where(Heartbeat.name == CLOCK))
     except SQLAlchemyError as exc:
         # One line, no traceback: a monitor polls this every few seconds during an outage.
         # The exception's class names the failure; its text may quote the URL.

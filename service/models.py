@@ -2,13 +2,15 @@
 
 Every instant is an aware UTC ``UTCDateTime``; the only local time stored is a series' first
 start, which is wall-clock time by nature (it stays 09:00 across DST). Status and kind
-columns are strings with CHECK constraints, which behave the same on SQLite and PostgreSQL.
+columns are strings with CHECK constraints built from ``service.domain.vocabulary``, which
+behave the same on SQLite and PostgreSQL.
 Models hold no session and never commit.
 """
 
 from __future__ import annotations
 
 from datetime import datetime
+from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import (
@@ -26,41 +28,20 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from service.db import Base, UTCDateTime, utcnow
-
-ROLES = ("therapist", "admin")
-LANGUAGES = ("en", "es")
-APPOINTMENT_STATUSES = ("scheduled", "confirmed", "cancelled", "no_show", "completed")
-MESSAGE_KINDS = ("reminder", "checkin", "nudge", "reply", "manual")
-# planned -> sending -> sent -> delivered/undelivered/failed; sending -> unknown when the
-# provider may have accepted a request we saw time out; skipped/cancelled/expired are final.
-MESSAGE_STATUSES = (
-    "planned",
-    "sending",
-    "unknown",
-    "sent",
-    "delivered",
-    "undelivered",
-    "failed",
-    "skipped",
-    "cancelled",
-    "expired",
-)
-INTENTS = ("pain", "confirm", "reschedule", "opt_out", "opt_in", "help", "other")
-ALERT_KINDS = (
-    "pain",
-    "reschedule",
-    "not_understood",
-    "unknown_sender",
-    "delivery_failed",
-    "invalid_number",
-    "opt_out",
-    "relief_gap",
-    "lapsing",
-    "not_answering",
+from service.domain.vocabulary import (
+    AlertKind,
+    AppointmentStatus,
+    Channel,
+    Intent,
+    Language,
+    MessageKind,
+    MessageStatus,
+    Role,
 )
 
 
-def _one_of(column: str, values: tuple[str, ...], name: str) -> CheckConstraint:
+def _one_of(column: str, values: type[StrEnum], name: str) -> CheckConstraint:
+    """The CHECK that keeps ``column`` within one word list of the vocabulary."""
     quoted = ", ".join(f"'{v}'" for v in values)
     return CheckConstraint(f"{column} IN ({quoted})", name=name)
 
@@ -69,20 +50,20 @@ class User(Base):
     """A therapist or an admin of the practice."""
 
     __tablename__ = "users"
-    __table_args__ = (_one_of("role", ROLES, "role"),)
+    __table_args__ = (_one_of("role", Role, "role"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     email: Mapped[str] = mapped_column(String(254), unique=True)
     name: Mapped[str] = mapped_column(String(200))
     password_hash: Mapped[str] = mapped_column(String(255))
-    role: Mapped[str] = mapped_column(String(20), default="therapist")
+    role: Mapped[str] = mapped_column(String(20), default=Role.THERAPIST)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     @property
     def is_admin(self) -> bool:
         """True for an admin, who sees every client."""
-        return self.role == "admin"
+        return self.role == Role.ADMIN
 
 
 class ApiToken(Base):
@@ -100,17 +81,21 @@ class ApiToken(Base):
     user: Mapped[User] = relationship()
 
 
+# The relation of a client's own phone among its contacts.
+SELF = "self"
+
+
 class Client(Base):
     """A person in care: the one whose sessions are reminded and whose pain is asked."""
 
     __tablename__ = "clients"
-    __table_args__ = (_one_of("language", LANGUAGES, "language"),)
+    __table_args__ = (_one_of("language", Language, "language"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(200))
     therapist_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
     timezone: Mapped[str] = mapped_column(String(64))
-    language: Mapped[str] = mapped_column(String(2), default="en")
+    language: Mapped[str] = mapped_column(String(2), default=Language.EN)
     notes: Mapped[str] = mapped_column(Text, default="")
     # Whole days after a session to ask for the pain score, e.g. "1,3,5" (chosen to sample
     # the relief curve); None: the practice's CHECKIN_OFFSETS.
@@ -123,6 +108,16 @@ class Client(Base):
         back_populates="client", cascade="all, delete-orphan", order_by="Contact.id"
     )
 
+    @property
+    def own_contact(self) -> Contact | None:
+        """The client's own phone (relation ``self``), if any."""
+        return next((c for c in self.contacts if c.is_own), None)
+
+    @property
+    def contacts_own_first(self) -> list[Contact]:
+        """The client's own phone first, then caregivers in the order they were added."""
+        return sorted(self.contacts, key=lambda c: (not c.is_own, c.id))
+
 
 class Contact(Base):
     """A phone that hears about a client: the client's own (relation 'self') or a caregiver's."""
@@ -133,13 +128,18 @@ class Contact(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     client_id: Mapped[int] = mapped_column(ForeignKey("clients.id", ondelete="CASCADE"), index=True)
     name: Mapped[str] = mapped_column(String(200))
-    relation: Mapped[str] = mapped_column(String(40), default="self")
+    relation: Mapped[str] = mapped_column(String(40), default=SELF)
     phone: Mapped[str] = mapped_column(String(20), index=True)
     reminders: Mapped[bool] = mapped_column(Boolean, default=True)
     checkins: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     client: Mapped[Client] = relationship(back_populates="contacts")
+
+    @property
+    def is_own(self) -> bool:
+        """True for the client's own phone (not a caregiver's)."""
+        return self.relation == SELF
 
 
 class PhoneNumber(Base):
@@ -188,7 +188,7 @@ class Appointment(Base):
 
     __tablename__ = "appointments"
     __table_args__ = (
-        _one_of("status", APPOINTMENT_STATUSES, "status"),
+        _one_of("status", AppointmentStatus, "status"),
         CheckConstraint("ends_at > starts_at", name="ends_after_start"),
         UniqueConstraint("series_id", "occurrence_start"),
         Index("ix_appointments_client_id_starts_at", "client_id", "starts_at"),
@@ -202,7 +202,7 @@ class Appointment(Base):
     occurrence_start: Mapped[datetime | None] = mapped_column(UTCDateTime)
     starts_at: Mapped[datetime] = mapped_column(UTCDateTime)
     ends_at: Mapped[datetime] = mapped_column(UTCDateTime)
-    status: Mapped[str] = mapped_column(String(20), default="scheduled")
+    status: Mapped[str] = mapped_column(String(20), default=AppointmentStatus.SCHEDULED)
     # Set once this occurrence was cancelled, moved or otherwise changed on its own, so
     # edits to the series leave it alone.
     detached: Mapped[bool] = mapped_column(Boolean, default=False)
@@ -217,8 +217,9 @@ class OutboundMessage(Base):
 
     __tablename__ = "outbound_messages"
     __table_args__ = (
-        _one_of("kind", MESSAGE_KINDS, "kind"),
-        _one_of("status", MESSAGE_STATUSES, "status"),
+        _one_of("kind", MessageKind, "kind"),
+        _one_of("status", MessageStatus, "status"),
+        _one_of("channel", Channel, "channel"),
         Index("ix_outbound_messages_status_send_at", "status", "send_at"),
         Index("ix_outbound_messages_to_phone_created_at", "to_phone", "created_at"),
     )
@@ -233,10 +234,14 @@ class OutboundMessage(Base):
         ForeignKey("appointments.id", ondelete="SET NULL"), index=True
     )
     to_phone: Mapped[str] = mapped_column(String(20))
+    channel: Mapped[str] = mapped_column(String(10), default=Channel.SMS, server_default="sms")
     kind: Mapped[str] = mapped_column(String(20))
     body: Mapped[str] = mapped_column(Text)
     send_at: Mapped[datetime] = mapped_column(UTCDateTime)
-    status: Mapped[str] = mapped_column(String(20), default="planned")
+    # The appointment start a planned reminder or check-in was written for: the dispatcher
+    # cancels it when the appointment has moved since.
+    planned_start: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    status: Mapped[str] = mapped_column(String(20), default=MessageStatus.PLANNED)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     # Set when a dispatcher claims the text: who holds it, since when, and until when.
     claim_token: Mapped[str | None] = mapped_column(String(36))
@@ -256,7 +261,7 @@ class InboundMessage(Base):
 
     __tablename__ = "inbound_messages"
     __table_args__ = (
-        _one_of("intent", INTENTS, "intent"),
+        _one_of("intent", Intent, "intent"),
         CheckConstraint("pain_score BETWEEN 0 AND 10", name="pain_score_range"),
         Index("ix_inbound_messages_client_id_received_at", "client_id", "received_at"),
     )
@@ -288,7 +293,7 @@ class Alert(Base):
 
     __tablename__ = "alerts"
     __table_args__ = (
-        _one_of("kind", ALERT_KINDS, "kind"),
+        _one_of("kind", AlertKind, "kind"),
         Index("ix_alerts_handled_at_created_at", "handled_at", "created_at"),
     )
 

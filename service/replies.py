@@ -15,19 +15,26 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from service import consent
+from service import consent, outbox
 from service.alerts import raise_alert
 from service.config import Settings
+from service.db import insert
 from service.domain import texts
 from service.domain.understanding import Expecting, Understanding, understand
+from service.domain.vocabulary import (
+    LEFT,
+    Ack,
+    AlertKind,
+    AppointmentStatus,
+    Intent,
+    MessageKind,
+)
 from service.models import Appointment, Client, Contact, InboundMessage, OutboundMessage
 from service.phones import try_normalize
 
 CONTEXT_WINDOW = timedelta(days=7)
-SENT = ("sent", "delivered", "undelivered", "unknown")
 # Words the carrier (or Twilio's opt-out handling) already answers; a second reply from us
 # would be noise, or a text to a number that just opted out.
 CARRIER_KEYWORDS = frozenset(
@@ -59,14 +66,10 @@ class Inbound:
     fields: dict[str, Any]
 
 
-def _insert(session: Session) -> Any:
-    return (postgresql if session.get_bind().dialect.name == "postgresql" else sqlite).insert
-
-
 def store(session: Session, inbound: Inbound, now: datetime) -> int | None:
     """Store the raw text; return its id, or None when this MessageSid is already stored."""
     statement = (
-        _insert(session)(InboundMessage)
+        insert(session, InboundMessage)
         .values(
             provider_sid=inbound.sid,
             from_phone=inbound.from_phone[:64],
@@ -109,8 +112,8 @@ def match(session: Session, phone: str, now: datetime) -> Context:
         select(OutboundMessage)
         .where(
             OutboundMessage.to_phone == phone,
-            OutboundMessage.status.in_(SENT),
-            OutboundMessage.kind != "reply",
+            OutboundMessage.status.in_(LEFT),
+            OutboundMessage.kind != MessageKind.REPLY,
             OutboundMessage.client_id.in_([c.client_id for c in contacts]),
         )
         .order_by(OutboundMessage.sent_at.desc().nulls_last(), OutboundMessage.id.desc())
@@ -145,9 +148,9 @@ def process(
     context = match(session, phone, now)
     answering = context.answering
     expecting: Expecting = None
-    if answering is not None and answering.kind == "reminder":
+    if answering is not None and answering.kind == MessageKind.REMINDER:
         expecting = "reminder"
-    elif answering is not None and answering.kind == "checkin":
+    elif answering is not None and answering.kind == MessageKind.CHECKIN:
         expecting = "checkin"
     opted_out = consent.is_opted_out(session, phone)
     meaning = _override(row.fields.get("OptOutType")) or understand(
@@ -162,24 +165,24 @@ def process(
     row.processed_at = now
     if answer is None:
         return None
-    if consent.is_opted_out(session, phone) and answer not in ("opted_out", "help", "opt_in"):
+    if consent.is_opted_out(session, phone) and answer not in (Ack.OPTED_OUT, Ack.HELP, Ack.OPT_IN):
         return None  # an opted-out number hears nothing more, but what it asked for
     language = context.client.language if context.client else "en"
     reply: str | None
-    if answer == "opted_out":
+    if answer == Ack.OPTED_OUT:
         reply = texts.opt_out_confirmation(language, settings.practice_name)
     else:
         reply = texts.ack(language, answer, settings.practice_name, settings.practice_phone or "")
     if reply:
-        _record_reply(session, row, context, reply, now, reask=answer == "reask", late=late)
+        _record_reply(session, row, context, reply, now, reask=answer == Ack.REASK, late=late)
     return None if late else reply
 
 
 def _override(opt_out_type: object) -> Understanding | None:
     """Twilio's own opt-out handling, when on, has already decided what a keyword meant."""
-    kinds = {"STOP": "opt_out", "START": "opt_in", "HELP": "help"}
+    kinds = {"STOP": Intent.OPT_OUT, "START": Intent.OPT_IN, "HELP": Intent.HELP}
     kind = kinds.get(str(opt_out_type or "").upper())
-    return Understanding(intent=kind) if kind else None  # type: ignore[arg-type]
+    return Understanding(intent=kind) if kind else None
 
 
 def _act(
@@ -189,11 +192,11 @@ def _act(
     context: Context,
     meaning: Understanding,
     now: datetime,
-) -> str | None:
+) -> Ack | None:
     """Do what the reply asks; return which acknowledgement to answer with, if any."""
     client_id = row.client_id
 
-    def alert(kind: str, detail: str = "") -> None:
+    def alert(kind: AlertKind, detail: str = "") -> None:
         raise_alert(
             session,
             kind,
@@ -205,44 +208,48 @@ def _act(
         )
 
     keyword = _is_carrier_keyword(row.body) or bool(row.fields.get("OptOutType"))
-    if meaning.intent == "opt_out":
+    if meaning.intent == Intent.OPT_OUT:
         consent.opt_out(session, context.phone, now)
-        alert("opt_out", "asked to stop texts")
-        return None if keyword else "opted_out"
-    if meaning.intent == "opt_in":
+        alert(AlertKind.OPT_OUT, "asked to stop texts")
+        return None if keyword else Ack.OPTED_OUT
+    if meaning.intent == Intent.OPT_IN:
         consent.opt_in(session, context.phone, now)
-        return None if keyword else "opt_in"
-    if meaning.intent == "help":
-        return "help"
+        return None if keyword else Ack.OPT_IN
+    if meaning.intent == Intent.HELP:
+        return Ack.HELP
     if context.client is None:
-        alert("unknown_sender", "a text from a number that matches no client")
-        return "other"
-    if meaning.intent == "confirm":
+        alert(AlertKind.UNKNOWN_SENDER, "a text from a number that matches no client")
+        return Ack.OTHER
+    if meaning.intent == Intent.CONFIRM:
         _confirm(session, context, now)
-        return "confirm"
-    if meaning.intent == "reschedule":
-        alert("reschedule", meaning.note or "")
-        return "reschedule"
-    if meaning.intent == "pain" and meaning.pain is not None:
+        return Ack.CONFIRM
+    if meaning.intent == Intent.RESCHEDULE:
+        alert(AlertKind.RESCHEDULE, meaning.note or "")
+        return Ack.RESCHEDULE
+    if meaning.intent == Intent.PAIN and meaning.pain is not None:
         _pain_alert(session, settings, row, meaning.pain, alert)
-        return "pain"
+        return Ack.PAIN
     if meaning.reask and context.answering is not None and not _reasked(session, context):
-        return "reask"
-    alert("not_understood", (meaning.note or row.body)[:200])
-    return "other"
+        return Ack.REASK
+    alert(AlertKind.NOT_UNDERSTOOD, (meaning.note or row.body)[:200])
+    return Ack.OTHER
 
 
 def _confirm(session: Session, context: Context, now: datetime) -> None:
     answering = context.answering
-    if answering is None or answering.kind != "reminder" or answering.appointment_id is None:
+    if (
+        answering is None
+        or answering.kind != MessageKind.REMINDER
+        or answering.appointment_id is None
+    ):
         return
     appointment = session.get(Appointment, answering.appointment_id)
     if (
         appointment is not None
-        and appointment.status == "scheduled"
+        and appointment.status == AppointmentStatus.SCHEDULED
         and appointment.starts_at > now
     ):
-        appointment.status = "confirmed"
+        appointment.status = AppointmentStatus.CONFIRMED
 
 
 def _pain_alert(
@@ -260,9 +267,9 @@ def _pain_alert(
         .limit(1)
     )
     if score >= settings.pain_alert_threshold:
-        alert("pain", f"pain {score}/10")
+        alert(AlertKind.PAIN, f"pain {score}/10")
     elif previous is not None and score - previous >= 3:
-        alert("pain", f"pain {score}/10, up from {previous}")
+        alert(AlertKind.PAIN, f"pain {score}/10, up from {previous}")
 
 
 def _reasked(session: Session, context: Context) -> bool:
@@ -288,25 +295,20 @@ def _record_reply(
     # A re-ask is keyed by the check-in it follows up, so each check-in is asked again once.
     answering = context.answering
     key = f"reask:{answering.id}" if reask and answering else f"reply:{row.provider_sid}"
-    session.execute(
-        _insert(session)(OutboundMessage)
-        .values(
-            idempotency_key=key[:200],
-            client_id=row.client_id,
-            contact_id=row.contact_id,
-            appointment_id=row.appointment_id,
-            to_phone=context.phone[:20],
-            kind="reply",
-            body=reply,
-            send_at=now,
-            sent_at=None if late else now,
-            status="planned" if late else "sent",
-            attempts=0 if late else 1,
-            created_at=now,
-            updated_at=now,
-        )
-        .on_conflict_do_nothing(index_elements=["idempotency_key"])
+    draft = outbox.Draft(
+        idempotency_key=key,
+        kind=MessageKind.REPLY,
+        to_phone=context.phone[:20],
+        body=reply,
+        send_at=now,
+        client_id=row.client_id,
+        contact_id=row.contact_id,
+        appointment_id=row.appointment_id,
     )
+    if late:
+        outbox.enqueue_one(session, draft, now)
+    else:
+        outbox.record_answered(session, draft, now)
 
 
 def unprocessed(session: Session, older_than: datetime) -> list[int]:

@@ -38,11 +38,11 @@ from service.dashboard.auth import current_user, load_user, require_login
 from service.dashboard.forms import Form
 from service.dashboard.security import add_headers, check_csrf, refuse_nul
 from service.db import get_session
+from service.domain.vocabulary import ARRIVED
 from service.models import Client, Contact, InboundMessage, OutboundMessage, User
 from service.webhooks import handle_inbound
 
 bp = Blueprint("simulator", __name__, url_prefix="/simulator")
-RECEIVED = ("sent", "delivered")  # the texts that reached the phone, as far as we know
 MAX_BODY = 1600  # Twilio's limit for one (concatenated) text
 
 
@@ -84,7 +84,7 @@ def phones(session: Session, user: User) -> list[Phone]:
     names: dict[str, list[str]] = {}
     clients: dict[str, list[int]] = {}
     for contact, client in rows:
-        who = contact.name if contact.relation == "self" else f"{contact.name} ({client.name})"
+        who = contact.name if contact.is_own else f"{contact.name} ({client.name})"
         names.setdefault(contact.phone, []).append(who)
         clients.setdefault(contact.phone, []).append(client.id)
     return [
@@ -100,7 +100,7 @@ def screen(session: Session, user: User, number: str) -> list[Line]:
     texts about another therapist's client); an admin sees them all.
     """
     out = select(OutboundMessage).where(
-        OutboundMessage.to_phone == number, OutboundMessage.status.in_(RECEIVED)
+        OutboundMessage.to_phone == number, OutboundMessage.status.in_(ARRIVED)
     )
     into = select(InboundMessage).where(InboundMessage.from_phone == number)
     if not user.is_admin:

@@ -24,3 +24,7 @@ def is_time_zone(name: str) -> bool:
     except (ZoneInfoNotFoundError, ValueError, OSError):  # OSError: a folder, e.g. 'America'
         return False
     return True
+
+
+# Ids are 32-bit in the database: a larger one names no row.
+MAX_ID = 2**31 - 1

@@ -16,7 +16,7 @@ from twilio.request_validator import RequestValidator
 from twilio.twiml.messaging_response import MessagingResponse
 from werkzeug.datastructures import MultiDict
 
-from service import delivery, replies
+from service import delivery, outbox, replies
 from service.config import current_settings
 from service.db import get_session, utcnow
 from service.phones import mask
@@ -120,9 +120,15 @@ def status() -> Response:
         if code_text.isascii() and code_text.isdigit() and len(code_text) < 8
         else None
     )
-    session = get_session()
+    session, now = get_session(), utcnow()
     to_phone = _storable(form.get("To", "").strip())[:20] or None
-    outcome = delivery.apply_status(session, sid, state.lower(), code, utcnow(), to_phone)
+    outcome = delivery.apply_status(session, sid, state.lower(), code, now)
+    if outcome == delivery.UNKNOWN_SID and to_phone:
+        # It may belong to a send still in flight to that number: a fresh transaction waits
+        # for that send to be recorded, then the report is applied after all.
+        session.commit()
+        outbox.wait_for_sends_to(session, to_phone)
+        outcome = delivery.apply_status(session, sid, state.lower(), code, now)
     session.commit()
     log.info("status %s: %s (%s)", sid, state, outcome)
     return Response("", status=204)

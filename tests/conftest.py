@@ -63,10 +63,9 @@ def database_url(make_database: Callable[[], str]) -> str:
     return url
 
 
-def base_config(database_url: str, **overrides: Any) -> dict[str, Any]:
+def base_config(database_url: str, **overrides: str) -> dict[str, str]:
     """A complete configuration, so nothing leaks in from the environment."""
-    config: dict[str, Any] = {
-        "TESTING": True,
+    config: dict[str, str] = {
         "TOUCHBASE_ENV": "test",
         "SECRET_KEY": "test-secret-key",
         "DATABASE_URL": database_url,

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy.orm import Session
 
+from service import outbox
+from service.domain.vocabulary import MessageKind
 from service.models import Appointment, Client, Contact, OutboundMessage
 
 
@@ -53,22 +55,24 @@ def message(
     key: str | None = None,
     appointment_id: int | None = None,
     to: str | None = None,
+    planned_start: datetime | None = None,
 ) -> OutboundMessage:
-    """A planned outbound text."""
-    row = OutboundMessage(
+    """A planned outbound text, queued as the service queues one."""
+    draft = outbox.Draft(
         idempotency_key=key
         or f"test:{kind}:{send_at.timestamp()}:{body}:{to or (contact and contact.phone)}",
+        kind=MessageKind(kind),
+        to_phone=to or (contact.phone if contact else "+16175550123"),
+        body=body,
+        send_at=send_at,
         client_id=client.id,
         contact_id=contact.id if contact else None,
         appointment_id=appointment_id,
-        to_phone=to or (contact.phone if contact else "+16175550123"),
-        kind=kind,
-        body=body,
-        send_at=send_at,
-        status="planned",
+        planned_start=planned_start,
     )
-    session.add(row)
-    session.flush()
+    message_id = outbox.enqueue_one(session, draft, datetime.now(UTC))
+    row = session.get(OutboundMessage, message_id)
+    assert row is not None
     return row
 
 

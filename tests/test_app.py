@@ -8,7 +8,7 @@ import sys
 import pytest
 
 from service import create_app, settings_of
-from service.config import ConfigError
+from service.config import DEFAULTS, ConfigError
 
 
 def test_it_imports_without_reading_the_environment() -> None:
@@ -22,10 +22,18 @@ def test_it_imports_without_reading_the_environment() -> None:
     assert done.stdout.strip() == "imported"
 
 
-def test_it_takes_overrides_as_an_argument(database_url: str) -> None:
-    app = create_app({"DATABASE_URL": database_url, "PRACTICE_NAME": "Calm Hands", "TESTING": 1})
+def test_it_takes_its_configuration_as_an_argument(
+    database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given a configuration, the environment is not read at all.
+    monkeypatch.setenv("QUIET_HOURS", "never")
+    monkeypatch.setenv("PRACTICE_TIMEZONE", "Europe/Madrid")
+    app = create_app(
+        {"DATABASE_URL": database_url, "PRACTICE_NAME": "Calm Hands", "TOUCHBASE_ENV": "test"}
+    )
     assert settings_of(app).practice_name == "Calm Hands"
-    assert app.config["TESTING"] == 1
+    assert settings_of(app).practice_timezone == DEFAULTS["PRACTICE_TIMEZONE"]
+    assert app.config["TESTING"] is True
 
 
 def test_it_stops_with_the_variable_named_on_bad_configuration() -> None:

@@ -21,6 +21,7 @@ from service import create_app
 from service.config import settings_of
 from service.db import get_db
 from service.dispatch import Dispatcher
+from service.domain.vocabulary import Channel
 from service.models import AppointmentSeries, Heartbeat, InboundMessage, OutboundMessage
 from service.sms.gateway import SimulatorGateway
 from tests import factories
@@ -32,7 +33,7 @@ NY = ZoneInfo("America/New_York")
 
 def test_every_job_coalesces_and_never_overlaps_itself(app: Flask) -> None:
     dispatcher = Dispatcher(
-        get_db(app), settings_of(app), SimulatorGateway(), stop=threading.Event()
+        get_db(app), settings_of(app), {Channel.SMS: SimulatorGateway()}, stop=threading.Event()
     )
     scheduler = build_scheduler(app, dispatcher)
     jobs = {job.id: job for job in scheduler.get_jobs()}

@@ -30,7 +30,7 @@ from sqlalchemy import create_engine, func, inspect, select, text
 from sqlalchemy.orm import Session
 from twilio.request_validator import RequestValidator
 
-from service.config import parse_database_url
+from service.config import DEFAULTS, parse_database_url
 from service.models import OutboundMessage
 from tests.fake_twilio import FakeTwilio, Reply
 from tests.test_dispatch_processes import due_texts
@@ -237,7 +237,8 @@ def test_app_json_deploys_what_the_procfile_runs() -> None:
 def test_app_json_describes_every_setting() -> None:
     # Every variable service/config.py reads, except DATABASE_URL (the add-on sets it).
     source = (ROOT / "service" / "config.py").read_text()
-    read = set(re.findall(r'get\("([A-Z][A-Z0-9_]+)"', source)) - {"DATABASE_URL"}
+    read = set(re.findall(r'(?:get\(|env\[)"([A-Z][A-Z0-9_]+)"', source)) - {"DATABASE_URL"}
+    assert set(DEFAULTS) <= read
     described = set(json.loads((ROOT / "app.json").read_text())["env"])
     assert read - described == set(), "add these to app.json's env, with a description"
     assert described - read == set(), "app.json names settings the app does not read"

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from service.config import settings_of
 from service.db import get_db
 from service.dispatch import Dispatcher
+from service.domain.vocabulary import Channel
 from service.models import Alert, Contact, OutboundMessage, PhoneNumber
 from service.sms.gateway import SimulatorGateway, TwilioGateway
 from tests import factories
@@ -59,7 +60,11 @@ def clock() -> Clock:
 @pytest.fixture
 def dispatcher(app: Flask, gateway: TwilioGateway, clock: Clock) -> Dispatcher:
     return Dispatcher(
-        get_db(app), settings_of(app), gateway, now=lambda: clock[0], rng=random.Random(7)
+        get_db(app),
+        settings_of(app),
+        {Channel.SMS: gateway},
+        now=lambda: clock[0],
+        rng=random.Random(7),
     )
 
 
@@ -114,7 +119,9 @@ def test_a_simulated_text_is_stored_as_delivered(app: Flask, session: Session) -
     client, contact = factories.client_with_phone(session)
     row = factories.message(session, client, contact, send_at=NOW)
     session.commit()
-    Dispatcher(get_db(app), settings_of(app), SimulatorGateway(), now=lambda: NOW).run()
+    Dispatcher(
+        get_db(app), settings_of(app), {Channel.SMS: SimulatorGateway()}, now=lambda: NOW
+    ).run()
     row = reload(session, row)
     assert row.status == "delivered" and (row.provider_sid or "").startswith("SM")
 
@@ -137,7 +144,14 @@ def planned_reminder(
     appt = factories.appointment(session, client, start, status=status)
     key = f"reminder:{appt.id}:{contact.id}:86400:{int(start.timestamp())}"
     row = factories.message(
-        session, client, contact, send_at=send_at, kind="reminder", key=key, appointment_id=appt.id
+        session,
+        client,
+        contact,
+        send_at=send_at,
+        kind="reminder",
+        key=key,
+        appointment_id=appt.id,
+        planned_start=start,
     )
     return appt, row
 
@@ -292,7 +306,11 @@ def real_clock_dispatcher(
     hour = (datetime.now(NY).hour + 12) % 24
     app = make_app(QUIET_HOURS=f"{hour:02d}:00-{hour:02d}:30")
     clock = [datetime.now(UTC)]
-    return app, Dispatcher(get_db(app), settings_of(app), gateway, now=lambda: clock[0]), clock
+    return (
+        app,
+        Dispatcher(get_db(app), settings_of(app), {Channel.SMS: gateway}, now=lambda: clock[0]),
+        clock,
+    )
 
 
 @pytest.mark.parametrize(
@@ -422,7 +440,7 @@ def test_many_concurrent_sends_stay_within_the_connection_pool(
     session.commit()
     settings = replace(settings_of(app), sms_send_concurrency=24)
     clock = [NOW]
-    dispatcher = Dispatcher(get_db(app), settings, gateway, now=lambda: clock[0])
+    dispatcher = Dispatcher(get_db(app), settings, {Channel.SMS: gateway}, now=lambda: clock[0])
     total: Counter[str] = Counter()
     for _ in range(5):  # the local fake may refuse a burst of connections: those retry
         total += dispatcher.run()

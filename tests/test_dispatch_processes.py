@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 from service.config import settings_of
 from service.db import get_db
 from service.dispatch import Dispatcher
+from service.domain.vocabulary import Channel
 from service.models import Client, OutboundMessage
 from service.sms.gateway import TwilioGateway
 from tests.fake_twilio import FakeTwilio, Reply
@@ -135,7 +136,7 @@ def test_a_killed_dispatcher_loses_nothing_and_sends_nothing_twice(
     dispatcher = Dispatcher(
         get_db(app),
         settings_of(app),
-        gateway,
+        {Channel.SMS: gateway},
         now=lambda: datetime.now(UTC) + timedelta(minutes=6),
     )
     dispatcher.run()

@@ -16,6 +16,7 @@ from service import accounts, consent
 from service.config import settings_of
 from service.db import get_db
 from service.dispatch import Dispatcher
+from service.domain.vocabulary import Channel
 from service.models import Appointment, OutboundMessage
 from service.sms.gateway import TwilioGateway
 from tests import factories
@@ -83,7 +84,7 @@ def due_reminder(session: Session) -> tuple[Appointment, OutboundMessage]:
 def cancel_through_the_api(app: Flask, appointment_id: int) -> int:
     with get_db(app).session() as session:
         user = accounts.create_user(
-            session, "ana@practice.test", "Ana", "long-enough-pw", admin=True
+            session, settings_of(app), "ana@practice.test", "Ana", "long-enough-pw", admin=True
         )
         token = accounts.create_token(session, user)
         session.commit()
@@ -99,7 +100,7 @@ def test_a_cancellation_between_claim_and_send_stops_the_text(
     app: Flask, session: Session, gateway: TimedGateway, fake: FakeTwilio
 ) -> None:
     appt, row = due_reminder(session)
-    dispatcher = Dispatcher(get_db(app), settings_of(app), gateway)
+    dispatcher = Dispatcher(get_db(app), settings_of(app), {Channel.SMS: gateway})
     [(message_id, status)] = dispatcher.claim("token")
     assert cancel_through_the_api(app, appt.id) == 200
     assert dispatcher.handle(message_id, status, "token") == "cancelled"
@@ -112,7 +113,7 @@ def test_an_opt_out_between_claim_and_send_stops_the_text(
     app: Flask, session: Session, gateway: TimedGateway, fake: FakeTwilio
 ) -> None:
     _, row = due_reminder(session)
-    dispatcher = Dispatcher(get_db(app), settings_of(app), gateway)
+    dispatcher = Dispatcher(get_db(app), settings_of(app), {Channel.SMS: gateway})
     [(message_id, status)] = dispatcher.claim("token")
     with get_db(app).session() as other:
         consent.opt_out(other, row.to_phone, datetime.now(UTC))
@@ -126,7 +127,7 @@ def test_a_cancellation_during_the_send_waits_for_it(
 ) -> None:
     appt, row = due_reminder(session)
     fake.script(Reply(hang=0.8))  # the provider takes its time to accept
-    dispatcher = Dispatcher(get_db(app), settings_of(app), gateway)
+    dispatcher = Dispatcher(get_db(app), settings_of(app), {Channel.SMS: gateway})
     outcome: list[object] = []
     sender = threading.Thread(target=lambda: outcome.append(dispatcher.run()))
     sender.start()

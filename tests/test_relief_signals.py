@@ -12,12 +12,14 @@ from flask import Flask
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from jobs.clock import signals
-from service import consent, relief, schedule
+from jobs.clock import raise_signals
+from service import consent, planner, signals
 from service.alerts import raise_alert
 from service.config import ConfigError, Settings, settings_of
 from service.db import get_db
 from service.dispatch import Dispatcher
+from service.domain.sending import PAUSED
+from service.domain.vocabulary import Channel
 from service.models import (
     Alert,
     AppointmentSeries,
@@ -66,8 +68,8 @@ def weekly_client(
     return client
 
 
-def run(session: Session, settings: Settings, now: datetime = NOW) -> relief.SignalCounts:
-    counts = relief.run_signals(session, settings, now)
+def run(session: Session, settings: Settings, now: datetime = NOW) -> signals.SignalCounts:
+    counts = signals.run_signals(session, settings, now)
     session.commit()
     return counts
 
@@ -105,7 +107,7 @@ def test_a_handled_gap_item_stays_handled_within_its_period(app: Flask, session:
     session.commit()
     run(session, settings, NOW + HOUR)
     assert len(items(session, "relief_gap")) == 1
-    run(session, settings, NOW + relief.GAP_PERIOD)  # a period later, still true: again
+    run(session, settings, NOW + signals.GAP_PERIOD)  # a period later, still true: again
     assert len(items(session, "relief_gap")) == 2
 
 
@@ -249,7 +251,7 @@ def test_two_unanswered_check_ins_raise_an_item_and_pause_check_ins_only(
     upcoming = factories.appointment(session, quiet, NOW + 2 * DAY)
     session.commit()
     settings = settings_of(app)
-    schedule.replan_client(session, settings, quiet.id, NOW)
+    planner.replan_client(session, settings, quiet.id, NOW)
     session.commit()
     counts = run(session, settings)
     run(session, settings, NOW + HOUR)
@@ -263,7 +265,7 @@ def test_two_unanswered_check_ins_raise_an_item_and_pause_check_ins_only(
         select(OutboundMessage).where(OutboundMessage.appointment_id == upcoming.id)
     ).all()
     assert {(m.kind, m.status, m.error_message) for m in planned} == {
-        ("checkin", "skipped", relief.PAUSED),
+        ("checkin", "skipped", PAUSED),
         ("reminder", "planned", None),  # a booked session is still reminded
     }
 
@@ -275,12 +277,12 @@ def test_a_replan_does_not_undo_the_pause(app: Flask, session: Session) -> None:
     upcoming = factories.appointment(session, client, NOW + 2 * DAY)
     session.commit()
     settings = settings_of(app)
-    schedule.replan_client(session, settings, client.id, NOW)
+    planner.replan_client(session, settings, client.id, NOW)
     run(session, settings)
-    schedule.replan_client(session, settings, client.id, NOW + HOUR)
+    planner.replan_client(session, settings, client.id, NOW + HOUR)
     session.commit()
     assert {(m.status, m.error_message) for m in checkins_of(session, upcoming.id)} == {
-        ("skipped", relief.PAUSED)
+        ("skipped", PAUSED)
     }
 
 
@@ -304,7 +306,7 @@ def test_handling_the_item_gives_check_ins_back_and_needs_a_new_streak(
     upcoming = factories.appointment(session, client, NOW + 2 * DAY)
     session.commit()
     settings = settings_of(app)
-    schedule.replan_client(session, settings, client.id, NOW)
+    planner.replan_client(session, settings, client.id, NOW)
     run(session, settings)
     [item] = items(session, "not_answering")
     item.handled_at = NOW + HOUR
@@ -342,7 +344,7 @@ def test_the_clock_job_runs_the_signals(make_app: Callable[..., Flask], session:
     assert settings_of(app).rebooking_texts is True
     weekly_client(session, "Lee Lapse", "+16175550111", relief_days=2, last=9 * DAY)
     session.commit()
-    counts = signals(app)
+    counts = raise_signals(app)
     assert counts.raised["lapsing"] == 1
     assert counts.raised["relief_gap"] == 1
     assert counts.rebooking_texts == 1
@@ -397,7 +399,7 @@ def test_the_rebooking_text_is_sent_exactly_once_by_the_dispatcher(
     noon = local.replace(hour=12, minute=0, second=0)
     awake = noon if noon >= local else noon + DAY  # the next noon: never quiet hours
     for _ in range(2):  # two dispatch ticks, and the signals again in between
-        Dispatcher(get_db(app), settings, gateway, now=lambda: awake).run()
+        Dispatcher(get_db(app), settings, {Channel.SMS: gateway}, now=lambda: awake).run()
         run(session, settings, awake)
     assert [to for to, _ in gateway.sent] == ["+16175550111"]
     session.expire_all()
@@ -418,8 +420,8 @@ def test_the_dispatcher_holds_back_a_check_in_planned_after_the_pause(
     raise_alert(session, "not_answering", NOW, client_id=client.id, detail="two check-ins")
     session.commit()
     gateway = CountingGateway()
-    Dispatcher(get_db(app), settings_of(app), gateway, now=lambda: NOW).run()
+    Dispatcher(get_db(app), settings_of(app), {Channel.SMS: gateway}, now=lambda: NOW).run()
     session.expire_all()
     held = session.get(OutboundMessage, checkin.id)
-    assert held is not None and (held.status, held.error_message) == ("skipped", relief.PAUSED)
+    assert held is not None and (held.status, held.error_message) == ("skipped", PAUSED)
     assert gateway.sent == [(contact.phone, typed.body)]  # what staff type still goes

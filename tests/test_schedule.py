@@ -9,7 +9,7 @@ from flask import Flask
 from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session
 
-from service import schedule
+from service import planner
 from service.config import settings_of
 from service.models import Appointment, AppointmentSeries, OutboundMessage
 from tests import factories
@@ -31,7 +31,7 @@ def test_one_replan_can_insert_more_texts_than_one_statement_can_carry(
             for at in starts
         ],
     )
-    counts = schedule.replan_client(session, settings_of(app), client.id, NOW)
+    counts = planner.replan_client(session, settings_of(app), client.id, NOW)
     session.commit()
     assert counts.planned == 1900 * 3
     total = session.scalar(select(func.count(OutboundMessage.id)))
@@ -53,7 +53,7 @@ def test_the_next_tick_materializes_only_the_new_stretch_of_the_horizon(
     )
     session.add(series)
     session.commit()
-    first = schedule.plan_horizon(session, settings, NOW)
+    first = planner.plan_horizon(session, settings, NOW)
     session.commit()
     assert first.materialized == settings.planning_horizon_days
     # An occurrence removed on purpose inside the planned stretch stays removed...
@@ -61,11 +61,11 @@ def test_the_next_tick_materializes_only_the_new_stretch_of_the_horizon(
     assert gone is not None
     session.delete(gone)
     session.commit()
-    again = schedule.plan_horizon(session, settings, NOW + timedelta(minutes=5))
+    again = planner.plan_horizon(session, settings, NOW + timedelta(minutes=5))
     session.commit()
     assert (again.materialized, again.planned) == (0, 0)
     # ...and a day later exactly one new day has come into the horizon.
-    later = schedule.plan_horizon(session, settings, NOW + timedelta(days=1))
+    later = planner.plan_horizon(session, settings, NOW + timedelta(days=1))
     session.commit()
     assert later.materialized == 1
 
@@ -77,7 +77,7 @@ def test_a_tick_replans_the_clients_that_grew_and_everyone_only_when_asked(
     client, _ = factories.client_with_phone(session)
     visit = factories.appointment(session, client, NOW + timedelta(days=3))
     session.commit()
-    schedule.replan_client(session, settings_of(app), client.id, NOW)
+    planner.replan_client(session, settings_of(app), client.id, NOW)
     session.commit()
 
     def reminder_at() -> datetime:
@@ -95,14 +95,14 @@ def test_a_tick_replans_the_clients_that_grew_and_everyone_only_when_asked(
     assert reminder_at() == visit.starts_at - timedelta(hours=24)
     # The operator now asks for reminders 48 h ahead (a deploy with a new setting).
     changed = settings_of(make_app(REMINDER_OFFSETS="48h"))
-    quiet = schedule.plan_horizon(session, changed, NOW + timedelta(minutes=5))
+    quiet = planner.plan_horizon(session, changed, NOW + timedelta(minutes=5))
     session.commit()
     assert (quiet.planned, quiet.updated, reminder_at()) == (
         0,
         0,
         visit.starts_at - timedelta(hours=24),
     )  # nothing grew: nobody re-planned
-    full = schedule.plan_horizon(session, changed, NOW + timedelta(minutes=10), everyone=True)
+    full = planner.plan_horizon(session, changed, NOW + timedelta(minutes=10), everyone=True)
     session.commit()
     assert full.planned == 1  # the new 48 h reminder; the 24 h one is cancelled
     assert full.cancelled == 1

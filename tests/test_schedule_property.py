@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from service import schedule
+from service import planner
 from service.config import settings_of
 from service.db import get_db
 from service.domain import planning
@@ -77,7 +77,7 @@ def fresh_plan(
     session: Session, app: Flask, client: Client
 ) -> dict[str, tuple[str, datetime, str]]:
     """The plan made from nothing but the final state, straight from the pure planner."""
-    rules = schedule.plan_settings(settings_of(app))
+    rules = planner.plan_settings(settings_of(app))
     appointments = sorted(
         session.scalars(select(Appointment).where(Appointment.client_id == client.id)),
         key=lambda a: (a.starts_at, a.id),
@@ -124,7 +124,7 @@ def test_replanning_after_edits_equals_planning_the_final_state(
         session.flush()
         for step in edits:
             apply(session, client, step)
-            schedule.replan_client(session, settings_of(app), client.id, NOW)
+            planner.replan_client(session, settings_of(app), client.id, NOW)
         session.commit()
         expected = fresh_plan(session, app, client)
         rows = session.scalars(
@@ -136,5 +136,5 @@ def test_replanning_after_edits_equals_planning_the_final_state(
         stray = {k for k, (status, _, _) in actual.items() if status == "planned"} - set(expected)
         assert stray == set()
         # Planning again changes nothing.
-        again = schedule.replan_client(session, settings_of(app), client.id, NOW)
+        again = planner.replan_client(session, settings_of(app), client.id, NOW)
         assert (again.planned, again.updated, again.cancelled) == (0, 0, 0)

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from flask import Blueprint, Flask, Response
 
-from service.api import clients, errors, messages, relief, schedule, simulator
+from service.api import appointments, clients, errors, messages, pain_reports, simulator
 from service.api.auth import authenticate
 
 OPENAPI = Path(__file__).with_name("openapi.json")
@@ -17,10 +17,10 @@ def init_app(app: Flask) -> None:
     api = Blueprint("api", __name__, url_prefix="/api/v1")
     api.before_request(authenticate)
     api.register_blueprint(clients.bp)
-    api.register_blueprint(schedule.bp)
+    api.register_blueprint(appointments.bp)
     api.register_blueprint(messages.bp)
     api.register_blueprint(simulator.bp)
-    api.register_blueprint(relief.bp)
+    api.register_blueprint(pain_reports.bp)
     app.register_blueprint(api)
     app.add_url_rule("/api/v1/openapi.json", "api_openapi", openapi_document)
     errors.init_app(app)

@@ -1,46 +1,54 @@
-"""Clients and their contacts."""
+"""Clients and their contacts (written through ``service.roster``)."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from flask import Blueprint
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
-from service import audit, consent, schedule
+from service import audit, consent, roster
 from service.access import client_for, visible_clients
 from service.api.auth import current_user
 from service.api.errors import ApiError, not_found
-from service.api.inputs import MAX_ID, Fields, json_body
-from service.api.serialize import client_json, contact_json, own_contact
+from service.api.inputs import Fields, json_body
+from service.api.serialize import client_json, contact_json
 from service.config import Settings, current_settings
-from service.db import get_session, utcnow
-from service.models import LANGUAGES, Client, Contact, User
+from service.db import get_session, lock, utcnow
+from service.domain.vocabulary import Language
+from service.models import Client, Contact, User
+from service.values import MAX_ID
 
 bp = Blueprint("api_clients", __name__)
 
 CLIENT_FIELDS = {"name", "phone", "timezone", "language", "therapist_id", "notes", "checkin_days"}
 CONTACT_FIELDS = {"name", "phone", "relation", "reminders", "checkins"}
+VIA = "api"
 
 
 def _client_out(session: Session, client: Client) -> dict[str, Any]:
     return client_json(client, consent.numbers(session, (c.phone for c in client.contacts)))
 
 
+def _phone_taken() -> ApiError:
+    return ApiError(
+        409,
+        "conflict",
+        "this client already has a contact with that phone number",
+        {"phone": "already a contact of this client"},
+    )
+
+
 def _therapist_id(session: Session, user: User, fields: Fields, default: int | None) -> int | None:
-    """The therapist a client belongs to: only an admin may choose another one."""
+    """The therapist a client goes to: ``null`` unassigns it (admins only)."""
     if not fields.has("therapist_id"):
         return default
-    wanted = fields.integer("therapist_id", low=1, high=MAX_ID)
-    if wanted is None:
-        return default if not user.is_admin else None
-    if not user.is_admin and wanted != user.id:
-        fields.errors["therapist_id"] = "only an admin can assign another therapist"
+    wanted = fields.integer("therapist_id", low=1, high=MAX_ID, nullable=True)
+    if "therapist_id" in fields.errors:
         return default
-    therapist = session.get(User, wanted)
-    if therapist is None or not therapist.active:
-        fields.errors["therapist_id"] = "no such active user"
+    refused = roster.therapist_refusal(session, user, wanted)
+    if refused is not None:
+        fields.errors["therapist_id"] = refused
         return default
     return wanted
 
@@ -50,31 +58,20 @@ def create_client() -> tuple[dict[str, Any], int]:
     """Create a client; ``phone`` becomes the client's own contact."""
     settings, session, user = current_settings(), get_session(), current_user()
     fields = json_body(CLIENT_FIELDS)
-    name = fields.text("name", required=True)
-    phone = fields.phone("phone", settings.default_region)
-    tz = fields.timezone("timezone") or settings.practice_timezone
-    language = fields.choice("language", LANGUAGES, "en")
-    notes = fields.text("notes", max_length=5000) or ""
-    checkin_days = fields.checkin_days("checkin_days")
-    therapist_id = _therapist_id(session, user, fields, None if user.is_admin else user.id)
-    fields.done()
-    client = Client(
-        name=name,
-        timezone=tz,
-        language=language,
-        notes=notes,
-        therapist_id=therapist_id,
-        checkin_days=checkin_days,
+    values = roster.NewClient(
+        name=fields.text("name", required=True) or "",
+        phone=fields.phone("phone", settings.default_region, nullable=True),
+        timezone=fields.timezone("timezone") or settings.practice_timezone,
+        language=fields.choice("language", tuple(Language), Language.EN) or Language.EN,
+        notes=fields.text("notes", max_length=5000, empty=True) or "",
+        checkin_days=fields.checkin_days("checkin_days"),
+        therapist_id=_therapist_id(session, user, fields, None if user.is_admin else user.id),
     )
-    if phone:
-        client.contacts.append(
-            Contact(name=name or "", relation="self", phone=phone, reminders=True, checkins=True)
-        )
-    session.add(client)
-    session.flush()
-    audit.record(session, user, "create", "client", client.id)
+    fields.done()
+    client = roster.create_client(session, user, values, via=VIA)
+    body = _client_out(session, client)
     session.commit()
-    return _client_out(session, client), 201
+    return body, 201
 
 
 @bp.get("/clients")
@@ -90,8 +87,11 @@ def list_clients() -> dict[str, Any]:
     return {"items": [client_json(client, known) for client in clients]}
 
 
-def _visible_client(session: Session, client_id: int) -> Client:
-    client = client_for(session, current_user(), client_id)
+def _visible_client(session: Session, client_id: int, *, for_change: bool = False) -> Client:
+    """The client when the caller may see it (locked for a change); 404 otherwise."""
+    if client_for(session, current_user(), client_id) is None:
+        raise not_found("client")
+    client = lock(session, Client, client_id) if for_change else session.get(Client, client_id)
     if client is None:
         raise not_found("client")
     return client
@@ -102,80 +102,61 @@ def get_client(client_id: int) -> dict[str, Any]:
     """One client, audited as a view of the record."""
     session = get_session()
     client = _visible_client(session, client_id)
-    audit.record(session, current_user(), "view", "client", client.id, via="api")
+    audit.record(session, current_user(), "view", "client", client.id, via=VIA)
     session.commit()
     return _client_out(session, client)
+
+
+def _client_changes(settings: Settings, fields: Fields) -> dict[str, Any]:
+    """The client fields the body carries, read (errors noted on ``fields``)."""
+    changes: dict[str, Any] = {}
+    if fields.has("name"):
+        changes["name"] = fields.text("name")
+    if fields.has("timezone"):
+        changes["timezone"] = fields.timezone("timezone")
+    if fields.has("language"):
+        changes["language"] = fields.choice("language", tuple(Language))
+    if fields.has("notes"):
+        changes["notes"] = fields.text("notes", max_length=5000, empty=True)
+    if fields.has("checkin_days"):
+        changes["checkin_days"] = fields.checkin_days("checkin_days")
+    if fields.has("phone"):
+        changes["phone"] = fields.phone("phone", settings.default_region)
+    return changes
 
 
 @bp.patch("/clients/<int:client_id>")
 def update_client(client_id: int) -> dict[str, Any]:
     """Change a client; a new time zone or language re-plans the texts not yet sent."""
     settings, session, user = current_settings(), get_session(), current_user()
-    client = _visible_client(session, client_id)
+    client = _visible_client(session, client_id, for_change=True)
     fields = json_body(CLIENT_FIELDS)
-    changes: dict[str, Any] = {}
-    if fields.has("name"):
-        changes["name"] = fields.text("name", required=True)
-    if fields.has("timezone"):
-        changes["timezone"] = fields.timezone("timezone") or client.timezone
-    if fields.has("language"):
-        changes["language"] = fields.choice("language", LANGUAGES, client.language)
-    if fields.has("notes"):
-        changes["notes"] = fields.text("notes", max_length=5000) or ""
-    if fields.has("checkin_days"):
-        changes["checkin_days"] = fields.checkin_days("checkin_days")
+    changes = _client_changes(settings, fields)
     therapist_id = _therapist_id(session, user, fields, client.therapist_id)
-    phone = fields.phone("phone", settings.default_region) if fields.has("phone") else None
     fields.done()
-    for key, value in changes.items():
-        setattr(client, key, value)
-    client.therapist_id = therapist_id
-    if phone is not None:
-        _set_own_phone(client, phone)
-    _commit_contacts(session, user, client, "update", list(changes) + (["phone"] if phone else []))
-    schedule.replan_client(session, settings, client.id, utcnow())
-    session.commit()
-    return _client_out(session, client)
-
-
-def _set_own_phone(client: Client, phone: str) -> None:
-    own = own_contact(client)
-    if own is None:
-        client.contacts.append(
-            Contact(name=client.name, relation="self", phone=phone, reminders=True, checkins=True)
-        )
-    else:
-        own.phone = phone
-
-
-def _commit_contacts(
-    session: Session, user: User, client: Client, action: str, what: list[str]
-) -> None:
-    """Flush contact changes, turning a repeated number into a 409 with nothing stored."""
+    if therapist_id != client.therapist_id:
+        changes["therapist_id"] = therapist_id
     try:
-        session.flush()
-    except IntegrityError:
-        session.rollback()
-        raise ApiError(
-            409,
-            "conflict",
-            "this client already has a contact with that phone number",
-            {"phone": "already a contact of this client"},
-        ) from None
-    audit.record(session, user, action, "client", client.id, fields=sorted(what))
+        roster.update_client(session, settings, user, client, changes, utcnow(), via=VIA)
+    except roster.PhoneTaken:
+        raise _phone_taken() from None
+    body = _client_out(session, client)
+    session.commit()
+    return body
 
 
 def _contact_fields(settings: Settings, fields: Fields, contact: Contact | None) -> dict[str, Any]:
+    new = contact is None
     values: dict[str, Any] = {}
-    if contact is None or fields.has("name"):
+    if new or fields.has("name"):
         values["name"] = fields.text("name", required=True)
-    if contact is None or fields.has("phone"):
+    if new or fields.has("phone"):
         values["phone"] = fields.phone("phone", settings.default_region, required=True)
-    if contact is None or fields.has("relation"):
+    if new or fields.has("relation"):
         values["relation"] = fields.text("relation", max_length=40) or "caregiver"
-    if contact is None or fields.has("reminders"):
+    if new or fields.has("reminders"):
         values["reminders"] = fields.boolean("reminders", True)
-    if contact is None or fields.has("checkins"):
+    if new or fields.has("checkins"):
         values["checkins"] = fields.boolean("checkins", False)
     fields.done()
     return values
@@ -185,21 +166,26 @@ def _contact_fields(settings: Settings, fields: Fields, contact: Contact | None)
 def create_contact(client_id: int) -> tuple[dict[str, Any], int]:
     """Add a phone that hears about the client (a caregiver, by default reminders only)."""
     settings, session, user = current_settings(), get_session(), current_user()
-    client = _visible_client(session, client_id)
+    client = _visible_client(session, client_id, for_change=True)
     values = _contact_fields(settings, json_body(CONTACT_FIELDS), None)
-    contact = Contact(client_id=client.id, **values)
-    session.add(contact)
-    _commit_contacts(session, user, client, "add_contact", sorted(values))
-    schedule.replan_client(session, settings, client.id, utcnow())
+    try:
+        contact = roster.add_contact(session, settings, user, client, values, utcnow(), via=VIA)
+    except roster.PhoneTaken:
+        raise _phone_taken() from None
+    body = contact_json(contact, consent.numbers(session, [contact.phone]))
     session.commit()
-    return contact_json(contact, consent.numbers(session, [contact.phone])), 201
+    return body, 201
 
 
 def _visible_contact(session: Session, contact_id: int) -> Contact:
+    """The contact when the caller may see its client, locked with it; 404 otherwise."""
     contact = session.get(Contact, contact_id)
     if contact is None or client_for(session, current_user(), contact.client_id) is None:
         raise not_found("contact")
-    return contact
+    locked = roster.lock_contact(session, contact_id)
+    if locked is None:  # removed while we waited for the lock
+        raise not_found("contact")
+    return locked
 
 
 @bp.patch("/contacts/<int:contact_id>")
@@ -208,12 +194,13 @@ def update_contact(contact_id: int) -> dict[str, Any]:
     settings, session, user = current_settings(), get_session(), current_user()
     contact = _visible_contact(session, contact_id)
     values = _contact_fields(settings, json_body(CONTACT_FIELDS), contact)
-    for key, value in values.items():
-        setattr(contact, key, value)
-    _commit_contacts(session, user, contact.client, "update_contact", sorted(values))
-    schedule.replan_client(session, settings, contact.client_id, utcnow())
+    try:
+        roster.update_contact(session, settings, user, contact, values, utcnow(), via=VIA)
+    except roster.PhoneTaken:
+        raise _phone_taken() from None
+    body = contact_json(contact, consent.numbers(session, [contact.phone]))
     session.commit()
-    return contact_json(contact, consent.numbers(session, [contact.phone]))
+    return body
 
 
 @bp.delete("/contacts/<int:contact_id>")
@@ -221,10 +208,6 @@ def delete_contact(contact_id: int) -> tuple[str, int]:
     """Remove a contact; texts still planned to it are cancelled."""
     settings, session, user = current_settings(), get_session(), current_user()
     contact = _visible_contact(session, contact_id)
-    client_id = contact.client_id
-    contact.client.contacts.remove(contact)  # delete-orphan: the row goes with it
-    session.flush()
-    audit.record(session, user, "remove_contact", "client", client_id, contact_id=contact_id)
-    schedule.replan_client(session, settings, client_id, utcnow())
+    roster.remove_contact(session, settings, user, contact, utcnow(), via=VIA)
     session.commit()
     return "", 204

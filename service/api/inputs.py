@@ -11,17 +11,22 @@ from flask import request
 from service.api.errors import ApiError, invalid
 from service.domain import planning
 from service.phones import InvalidPhone, normalize
-from service.values import is_time_zone, whole_number
+from service.values import MAX_ID, is_time_zone, whole_number
 
 _MISSING = object()
-MAX_ID = 2**31 - 1
 # Line breaks and tabs are text; other control characters (NUL above all, which PostgreSQL
 # cannot store) are not.
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
 class Fields:
-    """Collects field errors while reading a JSON object, then raises them all at once."""
+    """Collects field errors while reading a JSON object, then raises them all at once.
+
+    One rule for every field, as the OpenAPI document says it: an absent field takes its
+    default; ``null`` is refused unless the field is ``nullable`` (where null means
+    something: no end, nobody, the practice's default); an empty or blank string is
+    refused unless ``empty`` (notes may be cleared).
+    """
 
     def __init__(self, data: dict[str, Any], allowed: set[str]) -> None:
         self.data = data
@@ -33,15 +38,34 @@ class Fields:
         """True when the body carries ``name``."""
         return name in self.data
 
-    def text(self, name: str, *, required: bool = False, max_length: int = 200) -> str | None:
-        """A non-empty string (trimmed), or None when absent and not required."""
+    def _value(self, name: str, *, required: bool, nullable: bool) -> Any:
+        """The value given, or ``_MISSING`` when absent or an allowed null (errors noted)."""
         value = self.data.get(name, _MISSING)
-        if value is _MISSING or value is None:
+        if value is _MISSING:
             if required:
                 self.errors[name] = "is required"
+            return _MISSING
+        if value is None:
+            if required or not nullable:
+                self.errors[name] = "is required" if required else "must not be null"
+            return _MISSING
+        return value
+
+    def text(
+        self,
+        name: str,
+        *,
+        required: bool = False,
+        nullable: bool = False,
+        empty: bool = False,
+        max_length: int = 200,
+    ) -> str | None:
+        """A string (trimmed), or None when absent (or null, where allowed)."""
+        value = self._value(name, required=required, nullable=nullable)
+        if value is _MISSING:
             return None
-        if not isinstance(value, str) or not value.strip():
-            self.errors[name] = "must be a non-empty string"
+        if not isinstance(value, str) or not (value.strip() or empty):
+            self.errors[name] = "must be a non-empty string" if not empty else "must be a string"
             return None
         if len(value.strip()) > max_length:
             self.errors[name] = f"must be at most {max_length} characters"
@@ -59,11 +83,20 @@ class Fields:
             return default
         return value
 
-    def integer(self, name: str, *, low: int, high: int, default: int | None = None) -> int | None:
-        """A JSON integer within [low, high], or ``default`` when absent."""
+    def integer(
+        self,
+        name: str,
+        *,
+        low: int,
+        high: int,
+        default: int | None = None,
+        nullable: bool = False,
+    ) -> int | None:
+        """A JSON integer within [low, high], ``default`` when absent, None for an allowed
+        null."""
         value = self.data.get(name, _MISSING)
-        if value is _MISSING or value is None:
-            return default
+        if value is _MISSING or (value is None and nullable):
+            return default if value is _MISSING else None
         if not isinstance(value, int) or isinstance(value, bool) or not low <= value <= high:
             self.errors[name] = f"must be a whole number from {low} to {high}"
             return default
@@ -84,19 +117,26 @@ class Fields:
             return None
         return ",".join(str(d) for d in days)
 
-    def choice(self, name: str, options: tuple[str, ...], default: str | None = None) -> str | None:
+    def choice(
+        self,
+        name: str,
+        options: tuple[str, ...],
+        default: str | None = None,
+        *,
+        required: bool = False,
+    ) -> str | None:
         """One of ``options``, or ``default`` when absent."""
-        value = self.data.get(name, _MISSING)
-        if value is _MISSING or value is None:
+        value = self._value(name, required=required, nullable=False)
+        if value is _MISSING:
             return default
         if value not in options:
             self.errors[name] = f"must be one of {', '.join(options)}"
             return default
         return str(value)
 
-    def timezone(self, name: str) -> str | None:
+    def timezone(self, name: str, *, required: bool = False) -> str | None:
         """A known IANA time zone name, or None when absent."""
-        value = self.text(name, max_length=64)
+        value = self.text(name, required=required, max_length=64)
         if value is None:
             return None
         if not is_time_zone(value):
@@ -104,9 +144,11 @@ class Fields:
             return None
         return value
 
-    def phone(self, name: str, region: str, *, required: bool = False) -> str | None:
+    def phone(
+        self, name: str, region: str, *, required: bool = False, nullable: bool = False
+    ) -> str | None:
         """A phone number in E.164, read in ``region``, or None when absent."""
-        value = self.text(name, required=required, max_length=40)
+        value = self.text(name, required=required, nullable=nullable, max_length=40)
         if value is None:
             return None
         try:
@@ -115,14 +157,16 @@ class Fields:
             self.errors[name] = f"invalid phone number: {exc}"
             return None
 
-    def local_or_aware(self, name: str, *, required: bool = False) -> datetime | None:
+    def local_or_aware(
+        self, name: str, *, required: bool = False, nullable: bool = False
+    ) -> datetime | None:
         """An ISO 8601 date-time, with or without an offset (naive means local)."""
-        value = self.text(name, required=required, max_length=40)
+        value = self.text(name, required=required, nullable=nullable, max_length=40)
         if value is None:
             return None
         parsed = parse_datetime(value)
         if parsed is None:
-            self.errors[name] = "must be an ISO 8601 date-time like 2027-03-04T09:00"
+            self.errors[name] = DATETIME_RULE
         return parsed
 
     def done(self) -> None:
@@ -131,15 +175,24 @@ class Fields:
             raise invalid(self.errors)
 
 
+# The one shape of date-time the API reads, as its OpenAPI document states it: a date and a
+# time to the minute (seconds and fractions optional), with or without an offset or Z, in
+# the years 1900 to 2200.
+DATETIME = re.compile(
+    r"(19\d\d|2[01]\d\d|2200)-\d\d-\d\dT\d\d:\d\d(:\d\d(\.\d{1,6})?)?(Z|[+-]\d\d:\d\d)?"
+)
+DATETIME_RULE = "must be an ISO 8601 date-time like 2027-03-04T09:00, in the years 1900 to 2200"
+
+
 def parse_datetime(value: str) -> datetime | None:
-    """An ISO 8601 date-time (a trailing Z allowed), or None when it is not one."""
+    """A date-time of the documented shape, or None when it is not one."""
+    text = value.strip()
+    if not DATETIME.fullmatch(text):
+        return None
     try:
-        parsed = datetime.fromisoformat(value.strip())
-    except ValueError:
+        return datetime.fromisoformat(text)
+    except ValueError:  # the right shape, but no such day or time (Feb 30, 25:00)
         return None
-    if not 1900 <= parsed.year <= 2200:
-        return None
-    return parsed
 
 
 def json_body(allowed: set[str]) -> Fields:
@@ -151,9 +204,10 @@ def json_body(allowed: set[str]) -> Fields:
 
 
 def query_int(name: str) -> int | None:
-    """An integer query parameter, or None; 422 naming it when malformed."""
+    """An integer query parameter, or None when absent; 422 naming it when malformed (an
+    empty value too: the document asks for a number)."""
     raw = request.args.get(name)
-    if raw is None or raw == "":
+    if raw is None:
         return None
     number = whole_number(raw, max_digits=len(str(MAX_ID)))
     if number is None or not 0 < number <= MAX_ID:
@@ -162,11 +216,11 @@ def query_int(name: str) -> int | None:
 
 
 def query_datetime(name: str) -> datetime | None:
-    """A date-time query parameter, or None; 422 naming it when malformed."""
+    """A date-time query parameter, or None when absent; 422 naming it when malformed."""
     raw = request.args.get(name)
-    if raw is None or raw == "":
+    if raw is None:
         return None
     parsed = parse_datetime(raw)
     if parsed is None:
-        raise invalid({name: "must be an ISO 8601 date-time"})
+        raise invalid({name: DATETIME_RULE})
     return parsed

@@ -16,21 +16,15 @@ from service.api.inputs import query_datetime, query_int
 from service.api.serialize import message_json, reply_json
 from service.config import current_settings
 from service.db import get_session
-from service.models import (
-    INTENTS,
-    MESSAGE_KINDS,
-    MESSAGE_STATUSES,
-    Client,
-    InboundMessage,
-    OutboundMessage,
-)
+from service.domain.vocabulary import Intent, MessageKind, MessageStatus
+from service.models import Client, InboundMessage, OutboundMessage
 
 bp = Blueprint("api_messages", __name__)
 MAX_ITEMS = 1000
 
 
 def _choice(name: str, options: tuple[str, ...]) -> str | None:
-    value = request.args.get(name) or None
+    value = request.args.get(name)
     if value is not None and value not in options:
         raise invalid({name: f"must be one of {', '.join(options)}"})
     return value
@@ -47,7 +41,7 @@ def _limit() -> int:
 def list_messages() -> dict[str, Any]:
     """Outbound texts, planned ones included, oldest planned time first."""
     client_id, appointment_id = query_int("client_id"), query_int("appointment_id")
-    kind, status = _choice("kind", MESSAGE_KINDS), _choice("status", MESSAGE_STATUSES)
+    kind, status = _choice("kind", tuple(MessageKind)), _choice("status", tuple(MessageStatus))
     query = scope_clients(
         select(OutboundMessage, Client.timezone).join(
             Client, Client.id == OutboundMessage.client_id
@@ -80,7 +74,7 @@ def _audit_listing(session: Session, action: str, client_ids: list[int | None]) 
 @bp.get("/replies")
 def list_replies() -> dict[str, Any]:
     """Texts received from the caller's clients, newest first."""
-    client_id, intent = query_int("client_id"), _choice("intent", INTENTS)
+    client_id, intent = query_int("client_id"), _choice("intent", tuple(Intent))
     since = query_datetime("since")
     if since is not None and since.tzinfo is None:
         raise invalid({"since": "must carry an offset, like 2027-03-04T09:00:00-05:00"})

@@ -14,7 +14,7 @@ from flask import Blueprint
 from service.api.errors import not_found
 from service.api.inputs import json_body
 from service.config import current_settings
-from service.simulator import receive
+from service.simulator import MAX_BODY, receive
 
 bp = Blueprint("api_simulator", __name__)
 
@@ -27,9 +27,12 @@ def simulate_inbound() -> tuple[dict[str, Any], int]:
         raise not_found()
     fields = json_body({"from", "body"})
     sender = fields.text("from", required=True, max_length=40)
-    body = fields.data.get("body", "")
-    if not isinstance(body, str):
+    body = fields.data.get("body")
+    if not isinstance(body, str):  # texts are stored as sent: any string, even empty
         fields.errors["body"] = "must be a string"
+    elif len(body) > MAX_BODY:
+        fields.errors["body"] = f"must be at most {MAX_BODY} characters"
     fields.done()
+    assert isinstance(body, str)
     sid, reply = receive(settings, sender or "", body)
     return {"message_sid": sid, "reply": reply}, 201

@@ -18,39 +18,39 @@ from service.dashboard import (
     auth,
     client_forms,
     clients,
-    demo,
     export,
     inbox,
-    messages,
     schedule,
     schedule_forms,
+    send_text,
     timefmt,
 )
 from service.dashboard.security import add_headers, check_csrf, csrf_token, refuse_nul
 from service.domain import appointments
+from service.domain.vocabulary import AlertKind, AppointmentStatus
 
+# How the inbox names each kind of item.
 LABELS = {
-    "pain": "Pain alert",
-    "reschedule": "Reschedule request",
-    "not_understood": "Not understood",
-    "unknown_sender": "Unknown sender",
-    "delivery_failed": "Delivery failed",
-    "invalid_number": "Invalid number",
-    "opt_out": "Opted out",
-    "no_show": "No-show",
-    "relief_gap": "Gap longer than relief",
-    "lapsing": "Lapsing",
-    "not_answering": "Not answering",
+    AlertKind.PAIN: "Pain alert",
+    AlertKind.RESCHEDULE: "Reschedule request",
+    AlertKind.NOT_UNDERSTOOD: "Not understood",
+    AlertKind.UNKNOWN_SENDER: "Unknown sender",
+    AlertKind.DELIVERY_FAILED: "Delivery failed",
+    AlertKind.INVALID_NUMBER: "Invalid number",
+    AlertKind.OPT_OUT: "Opted out",
+    AlertKind.RELIEF_GAP: "Gap longer than relief",
+    AlertKind.LAPSING: "Lapsing",
+    AlertKind.NOT_ANSWERING: "Not answering",
 }
 
 
 # The words on the button that gives an appointment each status.
 STATUS_BUTTONS = {
-    "confirmed": "Confirm",
-    "completed": "Mark done",
-    "no_show": "No-show",
-    "cancelled": "Cancel",
-    "scheduled": "Restore",
+    AppointmentStatus.CONFIRMED: "Confirm",
+    AppointmentStatus.COMPLETED: "Mark done",
+    AppointmentStatus.NO_SHOW: "No-show",
+    AppointmentStatus.CANCELLED: "Cancel",
+    AppointmentStatus.SCHEDULED: "Restore",
 }
 
 
@@ -82,7 +82,7 @@ def init_app(app: Flask) -> None:
     dashboard.context_processor(_context)
     for code in (400, 403, 404, 405, 413, 429):
         dashboard.register_error_handler(code, _error_page)
-    for module in (auth, inbox, clients, client_forms, schedule_forms, schedule, messages):
+    for module in (auth, inbox, clients, client_forms, schedule_forms, schedule, send_text):
         dashboard.register_blueprint(module.bp)
     dashboard.register_blueprint(export.bp)
     dashboard.register_blueprint(admin.bp)
@@ -100,4 +100,3 @@ def init_app(app: Flask) -> None:
         zone_label=timefmt.zone_label,
         long_date=timefmt.long_date,
     )
-    app.cli.add_command(demo.demo_data_command)

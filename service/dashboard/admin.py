@@ -7,10 +7,12 @@ from sqlalchemy import func, select
 from werkzeug.wrappers import Response
 
 from service import accounts, audit
+from service.config import current_settings
 from service.dashboard.auth import require_admin
 from service.dashboard.forms import Form
 from service.db import get_session
-from service.models import ROLES, Client, User
+from service.domain.vocabulary import Role
+from service.models import Client, User
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
@@ -42,7 +44,7 @@ def new_user() -> Response | str | tuple[str, int]:
         return render_template("admin/user_form.html", form=form)
     email = form.text("email", required=True, max_length=254)
     name = form.text("name", required=True)
-    role = form.choice("role", ROLES, "therapist")
+    role = form.choice("role", tuple(Role), Role.THERAPIST)
     password = form.values.get("password", "")
     if len(password) < accounts.MIN_PASSWORD_LENGTH:
         form.errors["password"] = (
@@ -59,7 +61,9 @@ def new_user() -> Response | str | tuple[str, int]:
     if not form.ok or email is None or name is None:
         form.values["password"] = ""  # never sent back to the browser
         return render_template("admin/user_form.html", form=form), 422
-    user = accounts.create_user(db, email, name, password, admin=role == "admin")
+    user = accounts.create_user(
+        db, current_settings(), email, name, password, admin=role == Role.ADMIN
+    )
     audit.record(db, admin, "create", "user", user.id, role=user.role)
     db.commit()
     flash(f"Account for {user.name} created. Give them the password in person.")

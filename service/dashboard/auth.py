@@ -16,7 +16,7 @@ from service import accounts, audit
 from service.access import client_for
 from service.dashboard import throttle
 from service.dashboard.security import csrf_token, safe_next
-from service.db import get_session, utcnow
+from service.db import get_session, lock, utcnow
 from service.models import Client, User
 
 log = logging.getLogger(__name__)
@@ -40,14 +40,17 @@ def current_user() -> User:
     return user
 
 
-def client_or_404(db: Session, client_id: int) -> Client:
-    """The client when the current user may see it; 404 otherwise (never 403).
+def client_or_404(db: Session, client_id: int, *, for_change: bool = False) -> Client:
+    """The client when the current user may see it (locked for a change); 404 otherwise
+    (never 403).
 
     A GET shows a page about the client (a form filled with its record), so it is a view
     of the record and is written to the audit log at once.
     """
     user = current_user()
     client = client_for(db, user, client_id)
+    if client is not None and for_change:
+        client = lock(db, Client, client_id)
     if client is None:
         abort(404)
     if request.method == "GET":

@@ -11,39 +11,39 @@ from flask import render_template
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
-from service import consent, relief
+from service import consent, pain
 from service.config import current_settings
-from service.dashboard import booking, charts, outbox
+from service.dashboard import charts, compose, series_rules
 from service.dashboard.auth import current_user
 from service.dashboard.forms import Form
 from service.db import get_session, utcnow
-from service.domain import recurrence
-from service.domain import relief as relief_domain
+from service.domain import recurrence, relief
+from service.domain.vocabulary import SHOWN_IN_THREAD, MessageKind, MessageStatus
 from service.models import (
     Alert,
     Appointment,
     AppointmentSeries,
     Client,
-    Contact,
     InboundMessage,
     OutboundMessage,
     User,
 )
 
 THREAD_LIMIT = 150
-SHOWN_STATUSES = ("sent", "delivered", "undelivered", "failed", "unknown")
 RECENT = timedelta(days=14)
-STATUS_WORDS = {
-    "planned": "Queued",
-    "sending": "Sending",
-    "unknown": "Unconfirmed",
-    "sent": "Sent",
-    "delivered": "Delivered",
-    "undelivered": "Not delivered",
-    "failed": "Failed",
-    "skipped": "Not sent",
-    "cancelled": "Cancelled",
-    "expired": "Expired",
+S = MessageStatus
+# How the thread names each status of a text we sent.
+STATUS_WORDS: dict[str, str] = {
+    S.PLANNED: "Queued",
+    S.SENDING: "Sending",
+    S.UNKNOWN: "Unconfirmed",
+    S.SENT: "Sent",
+    S.DELIVERED: "Delivered",
+    S.UNDELIVERED: "Not delivered",
+    S.FAILED: "Failed",
+    S.SKIPPED: "Not sent",
+    S.CANCELLED: "Cancelled",
+    S.EXPIRED: "Expired",
 }
 
 
@@ -61,7 +61,7 @@ class ThreadItem:
 
 
 def thread(
-    session: Session, client: Client, imported: Sequence[relief.ScoreRow] = ()
+    session: Session, client: Client, imported: Sequence[relief.Score] = ()
 ) -> list[ThreadItem]:
     """The client's texts both ways, oldest first, as a phone would show them, with the
     imported scores among them, marked as imported."""
@@ -72,8 +72,8 @@ def thread(
             OutboundMessage.client_id == client.id,
             # Typed texts and acknowledgements show while still queued too.
             or_(
-                OutboundMessage.status.in_(SHOWN_STATUSES),
-                OutboundMessage.kind.in_(("manual", "reply")),
+                OutboundMessage.status.in_(SHOWN_IN_THREAD),
+                OutboundMessage.kind.in_((MessageKind.MANUAL, MessageKind.REPLY)),
             ),
         )
         .order_by(OutboundMessage.send_at.desc(), OutboundMessage.id.desc())
@@ -87,7 +87,7 @@ def thread(
             who=names.get(m.contact_id or 0, "a former contact"),
             kind=m.kind,
             status=STATUS_WORDS.get(m.status, m.status),
-            detail=(m.error_message or "") if m.status in ("skipped", "failed", "expired") else "",
+            detail=(m.error_message or "") if m.status in (S.SKIPPED, S.FAILED, S.EXPIRED) else "",
         )
         for m in out
     ]
@@ -130,16 +130,16 @@ def thread(
 class PainHistory:
     """The scores (texted and imported) and sessions behind both charts of the page."""
 
-    scores: list[relief.ScoreRow]
-    sessions: list[relief_domain.SessionFact]
+    scores: list[relief.Score]
+    sessions: list[relief.SessionFact]
 
 
 def pain_history(session: Session, client: Client, now: datetime) -> PainHistory:
     """Everything both charts need, in three statements."""
     since = now - charts.MAX_SPAN
     return PainHistory(
-        scores=relief.scores(session, [client.id], since).get(client.id, []),
-        sessions=relief.sessions(session, [client.id], since, now).get(client.id, []),
+        scores=pain.scores(session, [client.id], since).get(client.id, []),
+        sessions=pain.sessions(session, [client.id], since, now).get(client.id, []),
     )
 
 
@@ -156,21 +156,17 @@ def pain_chart(history: PainHistory, client: Client, now: datetime) -> charts.Pa
     )
 
 
-def relief_estimate(history: PainHistory, client: Client, now: datetime) -> relief_domain.Relief:
+def relief_estimate(history: PainHistory, client: Client, now: datetime) -> relief.Relief:
     """How long relief lasts after a session, from the same scores and sessions."""
-    scores = [
-        relief_domain.Score(r.at, r.pain, r.appointment_id, r.imported) for r in history.scores
-    ]
-    return relief_domain.estimate(history.sessions, scores, client.timezone, now)
+    return relief.estimate(history.sessions, history.scores, client.timezone, now)
 
 
 def reply_form(client: Client, data: Form | None = None) -> Form:
     """The compose form: a fresh key, the client's own number chosen first."""
     if data is not None:
         return data
-    own = next((c for c in client.contacts if c.relation == "self"), None)
-    first = own or (client.contacts[0] if client.contacts else None)
-    return Form(defaults={"key": outbox.new_key(), "contact_id": str(first.id) if first else ""})
+    first = next(iter(client.contacts_own_first), None)
+    return Form(defaults={"key": compose.new_key(), "contact_id": str(first.id) if first else ""})
 
 
 def render_client_page(
@@ -203,8 +199,8 @@ def render_client_page(
     ).all()
     planned = db.scalars(
         select(OutboundMessage)
-        .where(OutboundMessage.client_id == client.id, OutboundMessage.status == "planned")
-        .where(OutboundMessage.kind != "manual")
+        .where(OutboundMessage.client_id == client.id, OutboundMessage.status == S.PLANNED)
+        .where(OutboundMessage.kind != MessageKind.MANUAL)
         .order_by(OutboundMessage.send_at)
         .limit(5)
     ).all()
@@ -220,17 +216,17 @@ def render_client_page(
         if user.is_admin
         else []
     )
-    quiet = outbox.quiet_now(client, current_settings().quiet_hours, now)
+    quiet = compose.quiet_now(client, current_settings().quiet_hours, now)
     history = pain_history(db, client, now)
     estimate = relief_estimate(history, client, now)
     return render_template(
         "clients/page.html",
         client=client,
-        contacts=_contacts(client),
+        contacts=client.contacts_own_first,
         known=known,
         series=series,
         upcoming=upcoming,
-        describe=booking.describe_rule,
+        describe=series_rules.describe_rule,
         appointments=appointments,
         now=now,
         planned=planned,
@@ -239,8 +235,8 @@ def render_client_page(
         chart=pain_chart(history, client, now),
         relief=estimate,
         relief_chart=charts.relief_chart(estimate),
-        gap_too_long=relief_domain.gap_longer_than_relief(estimate),
-        gap_sentence=relief_domain.gap_sentence(estimate),
+        gap_too_long=relief.gap_longer_than_relief(estimate),
+        gap_sentence=relief.gap_sentence(estimate),
         reply=reply_form(client, reply),
         refusal=refusal,
         quiet_warning=quiet_warning,
@@ -248,8 +244,3 @@ def render_client_page(
         therapists=therapists,
         status_words=STATUS_WORDS,
     ), status
-
-
-def _contacts(client: Client) -> list[Contact]:
-    """The client's own number first, then caregivers in the order they were added."""
-    return sorted(client.contacts, key=lambda c: (c.relation != "self", c.id))

@@ -8,12 +8,12 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from sqlalchemy import func, or_, select
 from werkzeug.wrappers import Response
 
-from service import audit, relief
+from service import audit, pain, roster
 from service.access import client_for, visible_clients
 from service.dashboard import charts, queries
 from service.dashboard.auth import current_user, require_admin
 from service.dashboard.client_page import render_client_page
-from service.db import get_session, utcnow
+from service.db import get_session, lock, utcnow
 from service.domain.relief import Relief
 from service.models import Client, Contact, User
 from service.values import whole_number
@@ -53,7 +53,7 @@ def index() -> str:
     rows: list[tuple[Client, str | None]]
     if sort == "pain_days":
         everyone = [(client, name) for client, name in db.execute(listed)]
-        found = relief.estimates(db, [client for client, _ in everyone], now)
+        found = pain.estimates(db, [client for client, _ in everyone], now)
         everyone.sort(key=lambda row: _most_in_pain(found[row[0].id]))
         rows = everyone[(page - 1) * PAGE : page * PAGE + 1]
     else:
@@ -62,17 +62,17 @@ def index() -> str:
     more = len(rows) > PAGE
     rows = rows[:PAGE]
     if sort != "pain_days":
-        found = relief.estimates(db, [client for client, _ in rows], now)
+        found = pain.estimates(db, [client for client, _ in rows], now)
     ids = [client.id for client, _ in rows]
     audit.record(db, user, "list", "client", "*", clients=ids, via="clients")
     db.commit()
-    pain = queries.latest_pain(db, ids)
+    latest = queries.latest_pain(db, ids)
     items = [
         {
             "client": client,
             "therapist": therapist,
-            "pain": pain.get(client.id, []),
-            "trend": charts.sparkline([p.score for p in pain.get(client.id, [])]),
+            "pain": latest.get(client.id, []),
+            "trend": charts.sparkline([p.score for p in latest.get(client.id, [])]),
             "relief": found[client.id],
         }
         for client, therapist in rows
@@ -111,16 +111,15 @@ def show(client_id: int) -> tuple[str, int]:
 def reassign(client_id: int) -> Response:
     """Give a client to another active therapist (admins only)."""
     db, admin = get_session(), require_admin()
-    client = client_for(db, admin, client_id)
+    client = lock(db, Client, client_id)
     if client is None:
         abort(404)
-    wanted = whole_number(request.form.get("therapist_id", ""))
-    therapist = db.get(User, wanted) if wanted else None  # 9 digits at most: in range
-    if therapist is None or not therapist.active:
+    wanted = whole_number(request.form.get("therapist_id", ""))  # 9 digits at most: in range
+    therapist = db.get(User, wanted) if wanted else None
+    if therapist is None or roster.therapist_refusal(db, admin, therapist.id) is not None:
         flash("Choose an active account to take this client.", "error")
         return redirect(url_for("dashboard.clients.show", client_id=client.id))
-    before, client.therapist_id = client.therapist_id, therapist.id
-    audit.record(db, admin, "reassign", "client", client.id, before=before, after=therapist.id)
+    roster.assign_therapist(db, admin, client, therapist.id, via="dashboard")
     db.commit()
     flash(f"Reassigned to {therapist.name}.")
     return redirect(url_for("dashboard.clients.show", client_id=client.id))

@@ -15,22 +15,8 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from service import consent
-from service.models import Appointment, Contact, InboundMessage, OutboundMessage
-
-UPCOMING = ("scheduled", "confirmed")
-# How far a reminder got, least to most: the schedule shows the furthest of an appointment's.
-REMINDER_PROGRESS = (
-    "cancelled",
-    "expired",
-    "skipped",
-    "planned",
-    "sending",
-    "unknown",
-    "failed",
-    "undelivered",
-    "sent",
-    "delivered",
-)
+from service.domain.vocabulary import PROGRESS, UPCOMING, MessageKind
+from service.models import SELF, Appointment, Contact, InboundMessage, OutboundMessage
 
 
 @dataclass
@@ -112,7 +98,7 @@ def reach(session: Session, client_ids: Sequence[int]) -> dict[int, Reach]:
     found: dict[int, Reach] = {client_id: Reach() for client_id in client_ids}
     for client_id, relation, phone, name in contacts:
         entry = found[client_id]
-        if relation == "self" and entry.own_phone is None:
+        if relation == SELF and entry.own_phone is None:
             entry.own_phone = phone
         state = known.get(phone)
         if state is not None and state.opted_out:
@@ -129,11 +115,11 @@ def reminder_states(session: Session, appointment_ids: Sequence[int]) -> dict[in
     rows = session.execute(
         select(OutboundMessage.appointment_id, OutboundMessage.status).where(
             OutboundMessage.appointment_id.in_(appointment_ids),
-            OutboundMessage.kind == "reminder",
+            OutboundMessage.kind == MessageKind.REMINDER,
         )
     )
     best: dict[int, str] = {}
-    order = REMINDER_PROGRESS
+    order = PROGRESS
     for appointment_id, status in rows:
         if appointment_id is None:
             continue

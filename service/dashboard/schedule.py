@@ -10,10 +10,10 @@ from zoneinfo import ZoneInfo
 from flask import Blueprint, render_template, request
 from sqlalchemy import select
 
-from service import audit
+from service import audit, bookings
 from service.access import scope_clients
 from service.config import current_settings
-from service.dashboard import booking, queries
+from service.dashboard import queries
 from service.dashboard.auth import current_user
 from service.db import get_session, utcnow
 from service.domain import recurrence
@@ -71,7 +71,7 @@ def index() -> str:
     end = recurrence.to_utc(datetime.combine(days[-1] + timedelta(days=1), time()), zone)
     client_ids = list(db.scalars(scope_clients(select(Client.id), user)))
     # The clock materializes only up to its horizon; a week further out is filled in here.
-    if booking.materialize_range(db, settings, client_ids, start, end, now):
+    if bookings.materialize_range(db, settings, client_ids, start, end, now):
         db.commit()
     rows = db.execute(
         scope_clients(

@@ -1,4 +1,5 @@
-"""Forms for series and one-off appointments, and the cancel/confirm/no-show/move actions."""
+"""Forms for series and one-off appointments, and the cancel/confirm/no-show/move actions
+(written through ``service.bookings``)."""
 
 from __future__ import annotations
 
@@ -10,26 +11,30 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from sqlalchemy.orm import Session
 from werkzeug.wrappers import Response
 
-from service import audit, schedule
+from service import bookings
 from service.config import current_settings
-from service.dashboard import booking
+from service.dashboard import series_rules
 from service.dashboard.auth import client_or_404, current_user
 from service.dashboard.forms import Form
 from service.dashboard.security import safe_next
 from service.dashboard.timefmt import input_value
-from service.db import get_session, utcnow
-from service.domain import appointments, recurrence
-from service.models import APPOINTMENT_STATUSES, Appointment, AppointmentSeries
+from service.db import get_session, lock, utcnow
+from service.domain import recurrence
+from service.domain.vocabulary import AppointmentStatus
+from service.models import Appointment, AppointmentSeries
 
 bp = Blueprint("schedule_forms", __name__)
-REPEATS = (*booking.PRESETS, booking.CUSTOM)
+REPEATS = (*series_rules.PRESETS, series_rules.CUSTOM)
 MAX_MINUTES = 12 * 60
+VIA = "dashboard"
+A = AppointmentStatus
+# What the page says once an appointment was given each status.
 DONE = {
-    "confirmed": "confirmed",
-    "cancelled": "cancelled",
-    "no_show": "marked as a no-show",
-    "completed": "marked as done",
-    "scheduled": "back on the schedule",
+    A.CONFIRMED: "confirmed",
+    A.CANCELLED: "cancelled",
+    A.NO_SHOW: "marked as a no-show",
+    A.COMPLETED: "marked as done",
+    A.SCHEDULED: "back on the schedule",
 }
 
 
@@ -55,10 +60,10 @@ def _read_series(form: Form, tz: str) -> SeriesInput | None:
     repeat = form.choice("repeat", REPEATS, "weekly") or "weekly"
     count = form.integer("count", low=1, high=500)
     ends_on = form.date("ends_on")
-    custom = form.text("rrule", required=repeat == booking.CUSTOM, max_length=400) or ""
-    rule = booking.build_rule(repeat, custom, count)
-    rule_field = "rrule" if repeat == booking.CUSTOM else "repeat"
-    if count is not None and repeat == booking.CUSTOM and "COUNT=" in custom.upper():
+    custom = form.text("rrule", required=repeat == series_rules.CUSTOM, max_length=400) or ""
+    rule = series_rules.build_rule(repeat, custom, count)
+    rule_field = "rrule" if repeat == series_rules.CUSTOM else "repeat"
+    if count is not None and repeat == series_rules.CUSTOM and "COUNT=" in custom.upper():
         form.errors["count"] = "The custom rule already says how many sessions."
     if starts is not None and rule_field not in form.errors and "count" not in form.errors:
         try:
@@ -67,8 +72,8 @@ def _read_series(form: Form, tz: str) -> SeriesInput | None:
             form.errors[rule_field] = f"{exc}."
     if not form.ok or starts is None or duration is None:
         return None
-    ends_at = booking.end_of_day(ends_on, tz) if ends_on else None
-    if ends_at is not None and ends_at <= booking.instant(starts, tz):
+    ends_at = series_rules.end_of_day(ends_on, tz) if ends_on else None
+    if ends_at is not None and ends_at <= series_rules.instant(starts, tz):
         form.errors["ends_on"] = "The series must end after its first session."
         return None
     return SeriesInput(starts, rule, duration, ends_at)
@@ -84,17 +89,18 @@ def new_series(client_id: int) -> Response | str | tuple[str, int]:
     if form.submitted:
         values = _read_series(form, client.timezone)
         if values is not None:
-            series = schedule.start_series(
+            bookings.start_series(
                 db,
                 current_settings(),
+                current_user(),
                 client,
                 starts_local=values.starts_local,
                 rrule=values.rule,
                 duration=values.duration,
                 ends_at=values.ends_at,
                 now=now,
+                via=VIA,
             )
-            audit.record(db, current_user(), "create", "series", series.id, client=client.id)
             db.commit()
             flash("Series saved; its sessions are on the schedule.")
             return _back(client.id)
@@ -102,15 +108,26 @@ def new_series(client_id: int) -> Response | str | tuple[str, int]:
     return (page, 422) if form.submitted else page
 
 
+def _series_or_404(db: Session, series_id: int, *, for_change: bool) -> AppointmentSeries:
+    """The series when the user may see its client (locked for a change); 404 otherwise."""
+    series = db.get(AppointmentSeries, series_id)
+    if series is None:
+        abort(404)
+    client_or_404(db, series.client_id)
+    if for_change:
+        series = lock(db, AppointmentSeries, series_id)
+        if series is None:
+            abort(404)
+    return series
+
+
 @bp.route("/series/<int:series_id>/edit", methods=["GET", "POST"])
 def edit_series(series_id: int) -> Response | str | tuple[str, int]:
     """Change a series' rule, time, length or end; only untouched future sessions follow."""
     db, now = get_session(), utcnow()
-    series = db.get(AppointmentSeries, series_id)
-    if series is None:
-        abort(404)
-    client = client_or_404(db, series.client_id)
-    choice = booking.split_rule(series.rrule)
+    series = _series_or_404(db, series_id, for_change=request.method == "POST")
+    client = series.client
+    choice = series_rules.split_rule(series.rrule)
     # ends_at is the midnight after the last day; the form shows the last day itself.
     last_day = (
         (series.ends_at.astimezone(ZoneInfo(series.timezone)) - timedelta(seconds=1)).date()
@@ -129,12 +146,15 @@ def edit_series(series_id: int) -> Response | str | tuple[str, int]:
     if form.submitted:
         values = _read_series(form, series.timezone)
         if values is not None:
-            series.starts_local = values.starts_local
-            series.rrule = values.rule
-            series.duration_minutes = values.duration
-            series.ends_at = values.ends_at
-            schedule.apply_series_change(db, current_settings(), series, now)
-            audit.record(db, current_user(), "update", "series", series.id, client=client.id)
+            changes = {
+                "starts_local": values.starts_local,
+                "rrule": values.rule,
+                "duration_minutes": values.duration,
+                "ends_at": values.ends_at,
+            }
+            bookings.change_series(
+                db, current_settings(), current_user(), series, changes, now, via=VIA
+            )
             db.commit()
             flash("Series saved; future sessions follow the change.")
             return _back(client.id)
@@ -146,15 +166,11 @@ def edit_series(series_id: int) -> Response | str | tuple[str, int]:
 def end_series(series_id: int) -> Response:
     """End a series now; its future untouched sessions and their texts go away."""
     db, now = get_session(), utcnow()
-    series = db.get(AppointmentSeries, series_id)
-    if series is None:
-        abort(404)
-    client = client_or_404(db, series.client_id)
-    schedule.end_series(db, current_settings(), series, now)
-    audit.record(db, current_user(), "end", "series", series.id, client=client.id)
+    series = _series_or_404(db, series_id, for_change=True)
+    bookings.end_series(db, current_settings(), current_user(), series, now, via=VIA)
     db.commit()
     flash("Series ended; its future sessions were removed.")
-    return _back(client.id)
+    return _back(series.client_id)
 
 
 @bp.route("/clients/<int:client_id>/appointments/new", methods=["GET", "POST"])
@@ -166,37 +182,41 @@ def new_appointment(client_id: int) -> Response | str | tuple[str, int]:
     if form.submitted:
         starts = form.local_datetime("starts")
         duration = form.integer("duration", low=5, high=MAX_MINUTES, required=True)
-        status = form.choice("status", ("scheduled", "completed"), "scheduled") or "scheduled"
-        begins = booking.instant(starts, client.timezone) if starts is not None else None
-        refused = appointments.new_status_refusal(status, begins, now) if begins else None
-        if refused is not None:
-            form.errors["status"] = f"{refused.capitalize()}."
-        if form.ok and begins is not None and duration is not None:
-            appointment = schedule.book_appointment(
-                db,
-                current_settings(),
-                client,
-                starts_at=begins,
-                duration=duration,
-                status=status,
-                now=now,
-            )
-            audit.record(
-                db, current_user(), "create", "appointment", appointment.id, client=client.id
-            )
-            db.commit()
-            flash("Appointment booked.")
-            return _back(client.id)
+        status = form.choice("status", (A.SCHEDULED, A.COMPLETED), A.SCHEDULED) or A.SCHEDULED
+        if form.ok and starts is not None and duration is not None:
+            try:
+                bookings.book_appointment(
+                    db,
+                    current_settings(),
+                    current_user(),
+                    client,
+                    starts_at=series_rules.instant(starts, client.timezone),
+                    duration=duration,
+                    status=status,
+                    now=now,
+                    via=VIA,
+                )
+            except bookings.Refused as refused:
+                form.errors["status"] = f"{str(refused).capitalize()}."
+            else:
+                db.commit()
+                flash("Appointment booked.")
+                return _back(client.id)
     page = render_template("appointments/form.html", form=form, client=client, appointment=None)
     return (page, 422) if form.submitted else page
 
 
-def _visible_appointment(db: Session, appointment_id: int) -> Appointment:
-    """The appointment when the current user may see its client; 404 otherwise."""
+def _visible_appointment(db: Session, appointment_id: int, *, for_change: bool) -> Appointment:
+    """The appointment when the current user may see its client (locked for a change); 404
+    otherwise."""
     appointment = db.get(Appointment, appointment_id)
     if appointment is None:
         abort(404)
     client_or_404(db, appointment.client_id)
+    if for_change:
+        appointment = lock(db, Appointment, appointment_id)
+        if appointment is None:  # removed by a series edit while we waited
+            abort(404)
     return appointment
 
 
@@ -204,7 +224,7 @@ def _visible_appointment(db: Session, appointment_id: int) -> Appointment:
 def move(appointment_id: int) -> Response | str | tuple[str, int]:
     """Move one appointment (it leaves its series' future edits); its texts follow."""
     db, now = get_session(), utcnow()
-    appointment = _visible_appointment(db, appointment_id)
+    appointment = _visible_appointment(db, appointment_id, for_change=request.method == "POST")
     client = appointment.client
     minutes = int((appointment.ends_at - appointment.starts_at).total_seconds() // 60)
     defaults = {
@@ -216,16 +236,15 @@ def move(appointment_id: int) -> Response | str | tuple[str, int]:
         starts = form.local_datetime("starts")
         duration = form.integer("duration", low=5, high=MAX_MINUTES, required=True)
         if form.ok and starts is not None and duration is not None:
-            schedule.change_appointment(
+            bookings.change_appointment(
                 db,
                 current_settings(),
+                current_user(),
                 appointment,
                 now,
-                starts_at=booking.instant(starts, client.timezone),
+                starts_at=series_rules.instant(starts, client.timezone),
                 duration=duration,
-            )
-            audit.record(
-                db, current_user(), "move", "appointment", appointment.id, client=client.id
+                via=VIA,
             )
             db.commit()
             flash("Appointment moved; its reminders follow.")
@@ -240,27 +259,18 @@ def move(appointment_id: int) -> Response | str | tuple[str, int]:
 def set_status(appointment_id: int) -> Response:
     """Confirm, cancel, mark no-show or done, or restore an appointment; the plan follows."""
     db, now = get_session(), utcnow()
-    appointment = _visible_appointment(db, appointment_id)
+    appointment = _visible_appointment(db, appointment_id, for_change=True)
     status = request.form.get("status", "")
-    if status not in APPOINTMENT_STATUSES:
+    if status not in tuple(AppointmentStatus):
         abort(400, "Unknown appointment status.")
-    before = appointment.status
-    refused = appointments.refusal(appointment.status, status, appointment.starts_at, now)
     default = url_for("dashboard.clients.show", client_id=appointment.client_id) + "#schedule"
-    if refused is not None:
+    try:
+        bookings.change_appointment(
+            db, current_settings(), current_user(), appointment, now, status=status, via=VIA
+        )
+    except bookings.Refused as refused:
         flash(f"Not changed: {refused}.", "error")
         return redirect(safe_next(request.form.get("next"), default))
-    schedule.change_appointment(db, current_settings(), appointment, now, status=status)
-    audit.record(
-        db,
-        current_user(),
-        "status",
-        "appointment",
-        appointment.id,
-        before=before,
-        after=status,
-        client=appointment.client_id,
-    )
     db.commit()
-    flash(f"Appointment {DONE[status]}.")
+    flash(f"Appointment {DONE[AppointmentStatus(status)]}.")
     return redirect(safe_next(request.form.get("next"), default))

@@ -13,16 +13,21 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from service.domain.vocabulary import CALLED_OFF, AppointmentStatus
+
+A = AppointmentStatus
+_AFTER_START = (A.COMPLETED, A.NO_SHOW, A.CANCELLED)
+
 
 def next_statuses(current: str, starts_at: datetime, now: datetime) -> tuple[str, ...]:
     """The statuses ``current`` may change to at ``now``, in the order buttons show them."""
     started = starts_at <= now
-    if current == "scheduled":
-        return ("completed", "no_show", "cancelled") if started else ("confirmed", "cancelled")
-    if current == "confirmed":
-        return ("completed", "no_show", "cancelled") if started else ("cancelled",)
-    if current in ("cancelled", "no_show"):
-        return ("scheduled",)
+    if current == A.SCHEDULED:
+        return _AFTER_START if started else (A.CONFIRMED, A.CANCELLED)
+    if current == A.CONFIRMED:
+        return _AFTER_START if started else (A.CANCELLED,)
+    if current in CALLED_OFF:
+        return (A.SCHEDULED,)
     return ()
 
 
@@ -30,13 +35,13 @@ def refusal(current: str, wanted: str, starts_at: datetime, now: datetime) -> st
     """Why ``current`` may not become ``wanted`` now, or None when it may."""
     if wanted == current or wanted in next_statuses(current, starts_at, now):
         return None
-    if wanted in ("completed", "no_show") and starts_at > now:
+    if wanted in (A.COMPLETED, A.NO_SHOW) and starts_at > now:
         return "a session that has not started cannot be done or a no-show yet"
     return f"a {current.replace('_', '-')} appointment cannot become {wanted.replace('_', '-')}"
 
 
 def new_status_refusal(status: str, starts_at: datetime, now: datetime) -> str | None:
     """Why a new appointment may not be booked with ``status``, or None when it may."""
-    if status in ("completed", "no_show") and starts_at > now:
+    if status in (A.COMPLETED, A.NO_SHOW) and starts_at > now:
         return "a session that has not started cannot be done or a no-show yet"
     return None

@@ -17,8 +17,8 @@ from zoneinfo import ZoneInfo
 
 from service.domain import texts
 from service.domain.recurrence import to_utc
+from service.domain.vocabulary import CALLED_OFF, AppointmentStatus, MessageKind, MessageStatus
 
-STATUSES = ("scheduled", "confirmed", "cancelled", "no_show", "completed")
 _MINUTE = timedelta(minutes=1)
 _DAY = timedelta(days=1)
 # Stepping a window edge across a DST gap or repeat never needs more rounds than this.
@@ -87,6 +87,7 @@ class PlannedMessage:
     send_at: datetime  # aware UTC
     status: str  # "planned" | "skipped" | "expired"
     body: str
+    planned_start: datetime  # the appointment start it was written for, to the second
 
 
 MAX_CHECKIN_DAYS = 6
@@ -159,9 +160,9 @@ def plan_appointment(
     """Return the appointment's reminders and check-ins, sorted by (send_at, key)."""
     if now.tzinfo is None or appt.starts_at.tzinfo is None or appt.ends_at.tzinfo is None:
         raise ValueError("now, starts_at and ends_at must be aware datetimes")
-    if appt.status not in STATUSES:
+    if appt.status not in tuple(AppointmentStatus):
         raise ValueError(f"unknown appointment status {appt.status!r}")
-    if appt.status in ("cancelled", "no_show"):
+    if appt.status in CALLED_OFF:
         return []
     tz = ZoneInfo(appt.timezone)
     name = texts.first_name(appt.client_name)
@@ -203,11 +204,11 @@ def _reminders(
         # Two reminders pushed to the same minute by quiet hours would arrive together.
         missed = offset in overdue and offset != late
         if missed or send_at >= appt.starts_at or send_at in sent_at:
-            status, send_at = "skipped", due[offset]
+            status, send_at = MessageStatus.SKIPPED, due[offset]
         else:
-            status = "planned"
+            status = MessageStatus.PLANNED
             sent_at.add(send_at)
-        result.append(_message("reminder", appt, person, offset, send_at, status, body))
+        result.append(_message(MessageKind.REMINDER, appt, person, offset, send_at, status, body))
     return result
 
 
@@ -224,16 +225,18 @@ def _checkins(
     result: list[PlannedMessage] = []
     offsets = settings.checkin_offsets if appt.checkin_offsets is None else appt.checkin_offsets
     for offset in sorted(offsets):
-        send_at, status = after_quiet_hours(appt.ends_at + offset, *quiet), "planned"
+        send_at = after_quiet_hours(appt.ends_at + offset, *quiet)
+        status = MessageStatus.PLANNED
         if send_at <= now:
             if now - send_at < settings.late_checkin_grace:
                 send_at = after_quiet_hours(now, *quiet)
             else:
-                status = "expired"
+                status = MessageStatus.EXPIRED
         # Once the next session has begun the answer would describe that one, not this.
-        if status == "planned" and appt.next_start is not None and appt.next_start <= send_at:
-            status = "skipped"
-        result.append(_message("checkin", appt, person, offset, send_at, status, body))
+        next_start = appt.next_start
+        if status == MessageStatus.PLANNED and next_start is not None and next_start <= send_at:
+            status = MessageStatus.SKIPPED
+        result.append(_message(MessageKind.CHECKIN, appt, person, offset, send_at, status, body))
     return result
 
 
@@ -257,6 +260,7 @@ def _message(
         send_at=send_at.astimezone(UTC),
         status=status,
         body=body,
+        planned_start=datetime.fromtimestamp(start, UTC),
     )
 
 

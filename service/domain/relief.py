@@ -73,6 +73,7 @@ class Score:
     pain: int
     appointment_id: int | None = None
     imported: bool = False
+    note: str | None = None  # an imported score's note, shown beside it
 
 
 @dataclass(frozen=True)

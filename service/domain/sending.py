@@ -10,17 +10,29 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass
-from datetime import UTC, datetime, time, timedelta
+from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from service.domain.planning import after_quiet_hours, in_quiet_hours
+from service.domain.vocabulary import CALLED_OFF, PAUSABLE, PLANNED_KINDS, MessageKind
 
 LATE_CHECKIN_GRACE = timedelta(hours=12)
 LATE_OTHER_GRACE = timedelta(hours=24)
-FINISHED = ("cancelled", "no_show")
 # The reason on texts held back while a client's "not answering" item is open.
 PAUSED = "paused: not answering"
-PAUSABLE = ("checkin", "nudge")
+
+
+@dataclass(frozen=True)
+class ContactFacts:
+    """A contact as it is at the moment of sending."""
+
+    phone: str
+    reminders: bool
+    checkins: bool
+
+    def wants(self, kind: str) -> bool:
+        """True when this contact still asks for texts of this planned kind."""
+        return self.reminders if kind == MessageKind.REMINDER else self.checkins
 
 
 @dataclass(frozen=True)
@@ -32,11 +44,12 @@ class SendFacts:
     timezone: str
     opted_out: bool
     invalid: bool
+    to_phone: str = ""
     appointment_status: str | None = None
     appointment_start: datetime | None = None
     planned_start: datetime | None = None  # the start the text was written for
-    contact_gone: bool = False
-    paused: bool = False  # the client has an open "not answering" item
+    contact: ContactFacts | None = None  # None: the contact was removed
+    not_answering: bool = False  # the client has an open "not answering" item
 
 
 @dataclass(frozen=True)
@@ -52,40 +65,64 @@ class Decision:
 SEND = Decision("send")
 
 
+def is_paused(kind: str, not_answering: bool) -> bool:
+    """The pause rule: while a client is not answering, unprompted texts (check-ins and
+    rebooking texts) wait; reminders of booked sessions, staff texts and acknowledgements
+    still go."""
+    return not_answering and kind in PAUSABLE
+
+
 def decide(facts: SendFacts, now: datetime, quiet: tuple[time, time]) -> Decision:
     """Decide what to do with a claimed text at ``now``."""
     if facts.opted_out:
         return Decision("skipped", "number opted out")
     if facts.invalid:
         return Decision("skipped", "number is invalid")
-    if facts.paused and facts.kind in PAUSABLE:
+    if is_paused(facts.kind, facts.not_answering):
         return Decision("skipped", PAUSED)
-    if facts.kind in ("reminder", "checkin"):
-        if facts.contact_gone:
-            return Decision("cancelled", "contact removed or changed")
-        if facts.appointment_status is None or facts.appointment_status in FINISHED:
-            return Decision("cancelled", "appointment cancelled")
-        if facts.planned_start is not None and not _same_second(
-            facts.appointment_start, facts.planned_start
-        ):
-            return Decision("cancelled", "appointment moved")
+    if facts.kind in PLANNED_KINDS:
+        planned = _still_planned(facts)
+        if planned is not SEND:
+            return planned
+    return _timely(facts, now, quiet)
+
+
+def _still_planned(facts: SendFacts) -> Decision:
+    """Is the appointment a planned text was written for still there, and its contact?"""
+    contact = facts.contact
+    # The contact may have been removed, given another number, or told to stop getting
+    # this kind of text since the text was planned.
+    if contact is None or contact.phone != facts.to_phone or not contact.wants(facts.kind):
+        return Decision("cancelled", "contact removed or changed")
+    if facts.appointment_status is None or facts.appointment_status in CALLED_OFF:
+        return Decision("cancelled", "appointment cancelled")
+    if facts.planned_start is not None and not _same_second(
+        facts.appointment_start, facts.planned_start
+    ):
+        return Decision("cancelled", "appointment moved")
+    return SEND
+
+
+def _timely(facts: SendFacts, now: datetime, quiet: tuple[time, time]) -> Decision:
+    """Is it still worth sending, and may it go at this hour?"""
     start = facts.appointment_start
-    if facts.kind == "reminder" and start is not None and now >= start:
+    reminder = facts.kind == MessageKind.REMINDER
+    if reminder and start is not None and now >= start:
         return Decision("expired", "the appointment has started")
-    grace = LATE_CHECKIN_GRACE if facts.kind == "checkin" else LATE_OTHER_GRACE
-    if facts.kind != "reminder" and now - facts.send_at > grace:
+    grace = LATE_CHECKIN_GRACE if facts.kind == MessageKind.CHECKIN else LATE_OTHER_GRACE
+    if not reminder and now - facts.send_at > grace:
         return Decision("expired", "too late to send")
     zone = ZoneInfo(facts.timezone)
-    if facts.kind != "manual" and in_quiet_hours(now, zone, quiet[0], quiet[1]):
+    if facts.kind != MessageKind.MANUAL and in_quiet_hours(now, zone, quiet[0], quiet[1]):
         until = after_quiet_hours(now, zone, quiet[0], quiet[1])
-        if facts.kind == "reminder" and start is not None and until >= start:
+        if reminder and start is not None and until >= start:
             return Decision("expired", "quiet hours last until the appointment")
         return Decision("defer", "quiet hours", until)
     return SEND
 
 
 def _same_second(a: datetime | None, b: datetime) -> bool:
-    # Keys carry whole seconds; the appointment may carry more precision.
+    # The planned start is kept to the second; the appointment may carry more precision.
     return a is not None and int(a.timestamp()) == int(b.timestamp())
 
 
@@ -95,11 +132,3 @@ def backoff(
     """The wait before retry number ``attempts``: exponential, capped, with full jitter."""
     ceiling = min(cap, base * (2 ** max(0, attempts - 1)))
     return timedelta(seconds=rng.uniform(ceiling / 2, ceiling))
-
-
-def planned_start(idempotency_key: str) -> datetime | None:
-    """The appointment start a planned text was written for, read from its key."""
-    last = idempotency_key.rsplit(":", 1)[-1]
-    if not (last.isascii() and last.isdigit()):
-        return None
-    return datetime.fromtimestamp(int(last), UTC)

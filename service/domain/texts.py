@@ -19,8 +19,11 @@ Unknown languages fall back to English.
 
 from datetime import datetime
 
-LANGUAGES = ("en", "es")
-INTENTS = ("confirm", "reschedule", "pain", "reask", "help", "opt_in", "opt_out", "other")
+from service.domain.vocabulary import Ack, Language
+
+LANGUAGES = tuple(Language)
+# The acknowledgements ``ack`` writes; a stop in plain words has ``opt_out_confirmation``.
+ACKS = tuple(a for a in Ack if a != Ack.OPTED_OUT)
 
 _DAYS = {
     "en": ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"),
@@ -115,9 +118,9 @@ def checkin(language: str, practice: str, first_name: str) -> str:
 def ack(language: str, intent: str, practice: str, practice_phone: str) -> str | None:
     """Return the acknowledgement for a reply of this intent; None for opt_out."""
     # Carriers answer STOP-type replies themselves; a second reply would go to an opted-out phone.
-    if intent not in INTENTS:
-        raise ValueError(f"unknown intent {intent!r}")
-    if intent == "opt_out":
+    if intent not in ACKS:
+        raise ValueError(f"unknown intent {intent!r} to acknowledge")
+    if intent == Ack.OPT_OUT:
         return None
     return _ACKS[_lang(language)][intent].format(practice=practice, phone=practice_phone)
 

@@ -33,10 +33,11 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass
-from typing import Literal, get_args
+from typing import Literal
 
-Intent = Literal["pain", "confirm", "reschedule", "opt_out", "opt_in", "help", "other"]
-INTENTS: tuple[str, ...] = get_args(Intent)
+from service.domain.vocabulary import Intent
+
+INTENTS = tuple(Intent)
 Expecting = Literal["checkin", "reminder"] | None
 
 
@@ -53,7 +54,7 @@ class Understanding:
         """Refuse an intent outside INTENTS or a pain score that is missing or not 0..10."""
         if self.intent not in INTENTS:
             raise ValueError(f"unknown intent {self.intent!r}")
-        if (self.intent == "pain") != (self.pain is not None):
+        if (self.intent == Intent.PAIN) != (self.pain is not None):
             raise ValueError("a pain score goes with the pain intent and only with it")
         if self.pain is not None and not 0 <= self.pain <= 10:
             raise ValueError(f"pain score {self.pain} is not 0..10")
@@ -190,24 +191,24 @@ def understand(body: str, *, expecting: Expecting = None, opted_out: bool = Fals
     tokens = _WORD.findall(folded)
     text = body.strip() or None
     if _is_opt_out(folded, tokens):
-        return Understanding("opt_out")
+        return Understanding(Intent.OPT_OUT)
     if _only(tokens, _START_WORDS) or (opted_out and _only(tokens, _YES_WORDS)):
-        return Understanding("opt_in")
+        return Understanding(Intent.OPT_IN)
     if _only(tokens, _HELP_WORDS):
-        return Understanding("help")
+        return Understanding(Intent.HELP)
     span = _find_score(folded, expecting)
     if span is not None:
         start, end, score = span
         if score is not None:
-            return Understanding("pain", pain=score, note=_rest(body, origin, start, end))
-        return Understanding("other", note=text, reask=not opted_out)
+            return Understanding(Intent.PAIN, pain=score, note=_rest(body, origin, start, end))
+        return Understanding(Intent.OTHER, note=text, reask=not opted_out)
     if _only(tokens, {"r"}) or _RESCHEDULE.search(folded):
-        return Understanding("reschedule", note=text)
+        return Understanding(Intent.RESCHEDULE, note=text)
     if not opted_out and (_only(tokens, {"c"}) or _CONFIRM.search(folded)):
-        return Understanding("confirm", note=text)
+        return Understanding(Intent.CONFIRM, note=text)
     if not opted_out and expecting != "checkin" and _is_assent(body, tokens):
-        return Understanding("confirm", note=text)
-    return Understanding("other", note=text, reask=expecting == "checkin" and not opted_out)
+        return Understanding(Intent.CONFIRM, note=text)
+    return Understanding(Intent.OTHER, note=text, reask=expecting == "checkin" and not opted_out)
 
 
 def _fold(body: str) -> tuple[str, list[int]]:

@@ -1,10 +1,11 @@
-"""SMS: the gateway that texts leave through, chosen from the settings."""
+"""The gateways messages leave through, one per channel, chosen from the settings."""
 
 from __future__ import annotations
 
 import logging
 
 from service.config import Settings
+from service.domain.vocabulary import Channel
 from service.sms.gateway import Gateway, SimulatorGateway, TwilioGateway
 
 log = logging.getLogger(__name__)
@@ -24,3 +25,8 @@ def make_gateway(settings: Settings) -> Gateway:
         api_base_url=settings.twilio_api_base_url,
         status_callback=callback,
     )
+
+
+def make_gateways(settings: Settings) -> dict[Channel, Gateway]:
+    """The dispatcher's gateway for each channel (a new channel adds its gateway here)."""
+    return {Channel.SMS: make_gateway(settings)}

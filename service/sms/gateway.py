@@ -41,19 +41,9 @@ INVALID_NUMBER_CODES = frozenset(
 )
 # Left out on purpose: 21401 is about the 'From' number, 21217 and 21214 are for voice
 # calls, 21421 is for buying numbers, and 30003 (handset off or out of coverage) passes.
-
-PERMANENT_CODES = (
-    INVALID_NUMBER_CODES
-    | OPTED_OUT_CODES
-    | frozenset(
-        {
-            21408,  # the account may not text the region of the 'To' number
-            21608,  # trial account: the 'To' number is not verified
-            30004,  # callback code: message blocked (by the recipient or their carrier)
-            30007,  # callback code: carrier filtering; the same text would be filtered again
-        }
-    )
-)
+# Whether a refused send is permanent is read from the HTTP status (any 4xx but 408 and
+# 429), not from a list of codes: these two lists only say what the refusal tells us about
+# the number.
 
 FIND_SENT_LIMIT = 50  # messages per page when find_sent pages through the window
 

@@ -11,6 +11,7 @@ from flask.testing import FlaskClient
 from werkzeug.test import TestResponse
 
 from service import accounts
+from service.config import settings_of
 from service.db import get_db
 
 
@@ -41,7 +42,12 @@ class Api:
 def make_api(app: Flask, email: str, *, admin: bool = False) -> Api:
     with get_db(app).session() as session:
         user = accounts.create_user(
-            session, email, email.split("@")[0].title(), "long-enough-pw", admin=admin
+            session,
+            settings_of(app),
+            email,
+            email.split("@")[0].title(),
+            "long-enough-pw",
+            admin=admin,
         )
         token = accounts.create_token(session, user)
         session.commit()

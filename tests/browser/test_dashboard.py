@@ -11,8 +11,8 @@ from pathlib import Path
 from twilio.request_validator import RequestValidator
 
 from service import accounts
+from service import demo_data as demo
 from service.config import settings_of
-from service.dashboard import demo
 from service.db import get_db
 from service.models import ImportedPainReport
 from tests import factories
@@ -36,7 +36,9 @@ def _arrange(live: Live) -> None:
     """A therapist, her client, a session yesterday and the check-in sent after it."""
     now = datetime.now(UTC)
     with get_db(live.app).session() as session:
-        ana = accounts.create_user(session, "ana@practice.test", "Ana Ruiz", PASSWORD)
+        ana = accounts.create_user(
+            session, settings_of(live.app), "ana@practice.test", "Ana Ruiz", PASSWORD
+        )
         client, contact = factories.client_with_phone(session, "Sam Lee", therapist_id=ana.id)
         visit = factories.appointment(session, client, now - timedelta(days=1), status="completed")
         factories.sent(
@@ -151,7 +153,9 @@ def test_the_relief_curve_and_the_sort_by_days_in_pain(
     # Eight weekly sessions; pain 2 the two days after each, back at 7 from the third day.
     now = datetime.now(UTC)
     with get_db(live.app).session() as session:
-        ana = accounts.create_user(session, "ana@practice.test", "Ana Ruiz", PASSWORD)
+        ana = accounts.create_user(
+            session, settings_of(live.app), "ana@practice.test", "Ana Ruiz", PASSWORD
+        )
         client, _ = factories.client_with_phone(session, "Sam Lee", therapist_id=ana.id)
         factories.client_with_phone(session, "Al New", "+16175550199", therapist_id=ana.id)
         # Midday UTC is early morning in New York: later days keep their local dates.

@@ -16,6 +16,7 @@ from sqlalchemy import event
 from werkzeug.test import TestResponse
 
 from service import accounts
+from service.config import settings_of
 from service.db import get_db
 
 PASSWORD = "long-enough-pw"
@@ -33,7 +34,7 @@ class Staff:
 def make_staff(app: Flask, email: str, name: str, *, admin: bool = False) -> Staff:
     """Create an account with the test password."""
     with get_db(app).session() as session:
-        user = accounts.create_user(session, email, name, PASSWORD, admin=admin)
+        user = accounts.create_user(session, settings_of(app), email, name, PASSWORD, admin=admin)
         session.commit()
         return Staff(user.id, user.email, user.name)
 

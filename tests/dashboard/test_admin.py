@@ -67,7 +67,8 @@ def test_an_admin_reassigns_a_client(
     assert session.scalar(select(Client.therapist_id)) == ben.id
     assert as_ana.get(f"/clients/{client.id}").status_code == 404
     entry = session.scalar(select(AuditEntry).where(AuditEntry.action == "reassign"))
-    assert entry is not None and entry.detail == {"before": ana.id, "after": ben.id}
+    assert entry is not None
+    assert entry.detail == {"before": ana.id, "after": ben.id, "via": "dashboard"}
 
 
 def test_a_therapist_cannot_reassign(as_ana: Web, ana: Staff, ben: Staff, session: Session) -> None:

@@ -8,7 +8,7 @@ from flask.testing import FlaskCliRunner
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from service import relief
+from service import pain
 from service.models import Alert, Appointment, Client, InboundMessage, OutboundMessage, User
 from tests.dashboard.conftest import Web
 
@@ -32,7 +32,7 @@ def test_it_loads_a_practice_once(runner: FlaskCliRunner, session: Session, web:
     clients = session.scalars(select(Client)).all()
     assert len(clients) == 12
     assert sum(c.relation != "self" for client in clients for c in client.contacts) >= 3
-    found = relief.estimates(session, list(clients), datetime.now(UTC))
+    found = pain.estimates(session, list(clients), datetime.now(UTC))
     estimated = {c.name: found[c.id].relief_days for c in clients if found[c.id].relief_days}
     assert len(estimated) >= 5
     assert estimated["Noah Fischer"] < 3 < estimated["Elena Petrova"]

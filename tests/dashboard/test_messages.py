@@ -56,7 +56,7 @@ def test_a_text_is_queued_for_the_dispatcher(as_ana: Web, ana: Staff, session: S
     page = text_of(as_ana.get(f"/clients/{client.id}"))
     assert "See you at 3!" in page and "Queued" in page and "Typed by staff" in page
     [entry] = session.scalars(select(AuditEntry).where(AuditEntry.action == "send_text"))
-    assert entry.detail == {"contact": contact.id, "message": message.id}  # no body in the log
+    assert entry.detail == {"contact_id": contact.id, "message_id": message.id}  # no body
 
 
 def test_a_double_submit_queues_one_text(as_ana: Web, ana: Staff, session: Session) -> None:

@@ -7,11 +7,12 @@ from datetime import UTC, datetime, time, timedelta
 
 import pytest
 
-from service.domain.sending import SendFacts, backoff, decide, planned_start
+from service.domain.sending import ContactFacts, SendFacts, backoff, decide
 
 NOW = datetime(2027, 3, 3, 16, 0, tzinfo=UTC)  # Wednesday 11:00 in New York
 QUIET = (time(21, 0), time(8, 0))
 START = NOW + timedelta(hours=5)
+PHONE = "+16175550123"
 
 
 def facts(**changes: object) -> SendFacts:
@@ -24,6 +25,8 @@ def facts(**changes: object) -> SendFacts:
         "appointment_status": "scheduled",
         "appointment_start": START,
         "planned_start": START,
+        "to_phone": PHONE,
+        "contact": ContactFacts(PHONE, reminders=True, checkins=True),
     }
     return SendFacts(**{**base, **changes})  # type: ignore[arg-type]
 
@@ -39,18 +42,53 @@ def facts(**changes: object) -> SendFacts:
         ({"appointment_status": "no_show"}, NOW, "cancelled", "appointment cancelled"),
         ({"appointment_status": None}, NOW, "cancelled", "appointment cancelled"),
         ({"appointment_start": START + timedelta(hours=1)}, NOW, "cancelled", "appointment moved"),
-        ({"contact_gone": True}, NOW, "cancelled", "contact removed or changed"),
-        # A client not answering: check-ins and rebooking texts wait; reminders still go.
-        ({"kind": "checkin", "paused": True}, NOW, "skipped", "paused: not answering"),
+        ({"contact": None}, NOW, "cancelled", "contact removed or changed"),
         (
-            {"kind": "nudge", "paused": True, "appointment_status": None, "planned_start": None},
+            {"contact": ContactFacts("+16175550199", reminders=True, checkins=True)},
+            NOW,
+            "cancelled",
+            "contact removed or changed",
+        ),
+        (
+            {"contact": ContactFacts(PHONE, reminders=False, checkins=True)},
+            NOW,
+            "cancelled",
+            "contact removed or changed",
+        ),
+        (
+            {"kind": "checkin", "contact": ContactFacts(PHONE, reminders=True, checkins=False)},
+            NOW,
+            "cancelled",
+            "contact removed or changed",
+        ),
+        # Texts nobody planned from a contact's wishes go whatever the contact became.
+        (
+            {"kind": "manual", "contact": None, "appointment_status": None, "planned_start": None},
+            NOW,
+            "send",
+            "",
+        ),
+        # A client not answering: check-ins and rebooking texts wait; reminders still go.
+        ({"kind": "checkin", "not_answering": True}, NOW, "skipped", "paused: not answering"),
+        (
+            {
+                "kind": "nudge",
+                "not_answering": True,
+                "appointment_status": None,
+                "planned_start": None,
+            },
             NOW,
             "skipped",
             "paused: not answering",
         ),
-        ({"paused": True}, NOW, "send", ""),
+        ({"not_answering": True}, NOW, "send", ""),
         (
-            {"kind": "manual", "paused": True, "appointment_status": None, "planned_start": None},
+            {
+                "kind": "manual",
+                "not_answering": True,
+                "appointment_status": None,
+                "planned_start": None,
+            },
             NOW,
             "send",
             "",
@@ -108,8 +146,3 @@ def test_backoff_grows_exponentially_with_jitter_and_a_cap(
     waits = {backoff(attempts, rng).total_seconds() for _ in range(50)}
     assert all(low <= w <= high for w in waits)
     assert len(waits) > 1
-
-
-def test_the_planned_start_is_read_from_the_key() -> None:
-    assert planned_start("reminder:4:9:86400:1804172400") == datetime(2027, 3, 4, 15, 0, tzinfo=UTC)
-    assert planned_start("manual:abc") is None

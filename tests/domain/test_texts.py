@@ -6,7 +6,7 @@ from datetime import datetime
 import pytest
 
 from service.domain.texts import (
-    INTENTS,
+    ACKS,
     LANGUAGES,
     ack,
     checkin,
@@ -37,7 +37,7 @@ def every_text(language: str) -> dict[str, str]:
         "reminder": reminder(language, PRACTICE, NAME, WHEN),
         "checkin": checkin(language, PRACTICE, NAME),
     }
-    for intent in INTENTS:
+    for intent in ACKS:
         text = ack(language, intent, PRACTICE, PHONE)
         if text is not None:
             texts[intent] = text

@@ -32,6 +32,7 @@ from service.accounts import TOKEN_PREFIX
 from service.config import settings_of
 from service.db import get_db
 from service.dispatch import Dispatcher
+from service.domain.vocabulary import Channel
 from service.models import Heartbeat, InboundMessage
 from service.sms.gateway import TwilioGateway
 from tests.conftest import base_config
@@ -153,7 +154,9 @@ def test_the_database_going_away_under_load(
     )
     db = get_db(app)
     with db.session() as session:
-        user = accounts.create_user(session, "ana@practice.test", "Ana", "long-enough-pw")
+        user = accounts.create_user(
+            session, settings_of(app), "ana@practice.test", "Ana", "long-enough-pw"
+        )
         token = accounts.create_token(session, user)
         session.commit()
         due_texts(session, TEXTS, prefix="outage")
@@ -236,7 +239,10 @@ def test_the_database_going_away_under_load(
         timeout=5,
     )
     later = Dispatcher(
-        db, settings_of(app), gateway, now=lambda: datetime.now(UTC) + timedelta(minutes=6)
+        db,
+        settings_of(app),
+        {Channel.SMS: gateway},
+        now=lambda: datetime.now(UTC) + timedelta(minutes=6),
     )
     later.run()
     gateway.close()

@@ -26,6 +26,7 @@ from service.config import settings_of
 from service.db import get_db
 from service.dispatch import Dispatcher
 from service.domain import sending
+from service.domain.vocabulary import Channel
 from service.models import OutboundMessage
 from service.sms.gateway import TwilioGateway
 from tests.fake_twilio import FakeTwilio, Reply
@@ -90,7 +91,11 @@ def run_rounds(app: Flask, fake: FakeTwilio, *, dispatchers: int, deadline: floa
             workers = [
                 threading.Thread(
                     target=Dispatcher(
-                        db, settings, gw, rng=random.Random(n), lease=timedelta(seconds=30)
+                        db,
+                        settings,
+                        {Channel.SMS: gw},
+                        rng=random.Random(n),
+                        lease=timedelta(seconds=30),
                     ).run
                 )
                 for n, gw in enumerate(gateways)
@@ -168,7 +173,7 @@ def test_a_clock_killed_while_twilio_misbehaves_loses_nothing(
     later = Dispatcher(
         get_db(app),
         settings_of(app),
-        gateway,
+        {Channel.SMS: gateway},
         now=lambda: datetime.now(UTC) + timedelta(minutes=6),
     )
     later.run()

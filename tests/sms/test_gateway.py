@@ -14,7 +14,6 @@ import pytest
 from service.sms.gateway import (
     INVALID_NUMBER_CODES,
     OPTED_OUT_CODES,
-    PERMANENT_CODES,
     SendError,
     SimulatorGateway,
     TwilioGateway,
@@ -117,7 +116,7 @@ def test_it_marks_a_refused_recipient_permanent_with_twilios_code(
     assert error.permanent
     assert not error.unknown_outcome
     assert (error.code, error.status) == (code, 400)
-    assert code in PERMANENT_CODES
+    assert code in OPTED_OUT_CODES | INVALID_NUMBER_CODES
     assert fake.sent == []
 
 
@@ -125,7 +124,6 @@ def test_it_sorts_opt_outs_apart_from_invalid_numbers() -> None:
     assert 21610 in OPTED_OUT_CODES
     assert {21211, 21614} <= INVALID_NUMBER_CODES
     assert not OPTED_OUT_CODES & INVALID_NUMBER_CODES
-    assert OPTED_OUT_CODES | INVALID_NUMBER_CODES <= PERMANENT_CODES
 
 
 @pytest.mark.parametrize(("status", "code"), [(429, 20429), (503, 20503)])

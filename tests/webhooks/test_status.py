@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from service.config import settings_of
 from service.db import get_db
 from service.dispatch import Dispatcher
+from service.domain.vocabulary import Channel
 from service.models import Alert, OutboundMessage, PhoneNumber
 from service.sms.gateway import TwilioGateway
 from tests import factories
@@ -112,7 +113,7 @@ def test_a_callback_racing_the_send_waits_for_its_sid(
             status_callback=PUBLIC + "/sms/status",
             timeout=10.0,
         )
-        dispatcher = Dispatcher(get_db(app), settings_of(app), gateway)
+        dispatcher = Dispatcher(get_db(app), settings_of(app), {Channel.SMS: gateway})
         fake.script(Reply(accept_then_hang=True, hang=1.0))  # accepted, answered 1 s later
         sending = threading.Thread(target=lambda: counts.update(dispatcher.run()))
         sending.start()

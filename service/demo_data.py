@@ -1,8 +1,10 @@
 """Demo data: a small practice with two therapists, eight weeks of history and open alerts.
 
-Texts are planned by the real planner, as if the series had been entered eight weeks ago;
-those due by now are then recorded as delivered and answered. ``flask --app service
-demo-data`` loads it into an empty development database.
+Clients, contacts, series and appointments are written through the same functions the API
+and the dashboard use (``roster``, ``bookings``), as if the series had been entered eight
+weeks ago; texts are planned by the real planner, and those due by now are recorded as
+delivered and answered. ``flask --app service demo-data`` loads it into a development
+database that has no accounts yet; ``touchbase-demo`` loads it into its own.
 """
 
 from __future__ import annotations
@@ -13,23 +15,22 @@ from zoneinfo import ZoneInfo
 
 import click
 from flask.cli import with_appcontext
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from service import accounts, consent, relief, schedule
+from service import accounts, bookings, consent, outbox, planner, roster, signals
 from service.alerts import raise_alert
 from service.config import Settings, current_settings
 from service.db import get_db, utcnow
 from service.domain import recurrence, texts
-from service.models import (
-    Appointment,
-    AppointmentSeries,
-    Client,
-    Contact,
-    InboundMessage,
-    OutboundMessage,
-    User,
+from service.domain.vocabulary import (
+    AlertKind,
+    AppointmentStatus,
+    Intent,
+    MessageKind,
+    MessageStatus,
 )
+from service.models import Appointment, Client, InboundMessage, OutboundMessage, User
 
 PASSWORD = "demo-password"
 ADMIN_EMAIL = "admin@touchbase.demo"
@@ -102,17 +103,29 @@ def relief_pain(baseline: int, relief: int, day: int) -> int:
     return (low + baseline) // 2 if day == relief - 1 else low
 
 
-def _users(session: Session) -> dict[str, User]:
+def _users(session: Session, settings: Settings) -> dict[str, User]:
     """The demo accounts: an admin and two therapists, all with the demo password."""
     return {
-        "admin": accounts.create_user(session, ADMIN_EMAIL, "Avery Admin", PASSWORD, admin=True),
-        "ana": accounts.create_user(session, "ana@touchbase.demo", "Ana Ruiz", PASSWORD),
-        "ben": accounts.create_user(session, "ben@touchbase.demo", "Ben Okafor", PASSWORD),
+        "admin": accounts.create_user(
+            session, settings, ADMIN_EMAIL, "Avery Admin", PASSWORD, admin=True
+        ),
+        "ana": accounts.create_user(session, settings, "ana@touchbase.demo", "Ana Ruiz", PASSWORD),
+        "ben": accounts.create_user(
+            session, settings, "ben@touchbase.demo", "Ben Okafor", PASSWORD
+        ),
     }
 
 
-def _series(session: Session, client: Client, person: Person, now: datetime) -> None:
-    """A series begun ``WEEKS`` ago on the person's weekday, materialized to the horizon."""
+def _series(
+    session: Session,
+    settings: Settings,
+    admin: User,
+    client: Client,
+    person: Person,
+    now: datetime,
+) -> None:
+    """A series entered a week before its first session, ``WEEKS`` ago, on the person's
+    weekday; its occurrences filled in up to the horizon."""
     zone = ZoneInfo(client.timezone)
     today = now.astimezone(zone).date()
     first = today - timedelta(weeks=WEEKS)
@@ -120,38 +133,48 @@ def _series(session: Session, client: Client, person: Person, now: datetime) -> 
     starts_local = datetime.combine(first, time(person.hour))
     begins = recurrence.to_utc(starts_local, zone)
     rule = "FREQ=WEEKLY" + (f";INTERVAL={person.interval}" if person.interval > 1 else "")
-    series = AppointmentSeries(
-        client_id=client.id,
-        rrule=rule,
+    bookings.start_series(
+        session,
+        settings,
+        admin,
+        client,
         starts_local=starts_local,
-        timezone=client.timezone,
-        duration_minutes=60,
-        created_at=begins - timedelta(days=7),
+        rrule=rule,
+        duration=60,
+        ends_at=None,
+        now=begins - timedelta(days=7),
+        via="demo",
     )
-    session.add(series)
-    session.flush()
-    schedule.materialize(session, series, begins, now + timedelta(days=14))
+    bookings.materialize_range(
+        session, settings, [client.id], begins, now + timedelta(days=14), now
+    )
 
 
-def _deliver_history(session: Session, settings: Settings, now: datetime) -> None:
-    """Plan every text as if eight weeks ago, then mark those due by now as delivered."""
+def _deliver_history(session: Session, settings: Settings, admin: User, now: datetime) -> None:
+    """Plan every text as if eight weeks ago, record those due by now as delivered, and the
+    sessions that have ended as done."""
     appointments = list(
         session.scalars(select(Appointment).order_by(Appointment.client_id, Appointment.starts_at))
     )
     early = min(a.starts_at for a in appointments) - timedelta(days=2)
-    schedule.reconcile(session, settings, appointments, early)
-    for message in session.scalars(
-        select(OutboundMessage).where(
-            OutboundMessage.status == "planned", OutboundMessage.send_at <= now
+    planner.reconcile(session, settings, appointments, early)
+    due = session.scalars(
+        select(OutboundMessage.id).where(
+            OutboundMessage.status == MessageStatus.PLANNED, OutboundMessage.send_at <= now
         )
-    ):
-        message.status, message.sent_at = "delivered", message.send_at
-        message.provider_sid, message.attempts = f"SMdemo{message.id:026d}", 1
+    )
+    outbox.record_delivered(session, list(due))
     for appointment in appointments:
         if appointment.ends_at <= now:
-            appointment.status = "completed"
-    session.flush()
-    schedule.reconcile(session, settings, appointments, now)
+            bookings.change_appointment(
+                session,
+                settings,
+                admin,
+                appointment,
+                now,
+                status=AppointmentStatus.COMPLETED,
+                via="demo",
+            )
 
 
 def _answer(
@@ -182,23 +205,19 @@ def _answer(
     )
     session.add(reply)
     ack = texts.ack(client.language, intent, settings.practice_name, settings.practice_phone or "")
-    if ack:
-        session.add(
-            OutboundMessage(
-                idempotency_key=f"reply:{reply.provider_sid}",
-                client_id=client.id,
-                contact_id=asked.contact_id,
-                appointment_id=asked.appointment_id,
-                to_phone=asked.to_phone,
-                kind="reply",
-                body=ack,
-                send_at=at,
-                sent_at=at,
-                status="sent",
-                attempts=1,
-            )
-        )
     session.flush()
+    if ack:
+        draft = outbox.Draft(
+            idempotency_key=f"reply:{reply.provider_sid}",
+            kind=MessageKind.REPLY,
+            to_phone=asked.to_phone,
+            body=ack,
+            send_at=at,
+            client_id=client.id,
+            contact_id=asked.contact_id,
+            appointment_id=asked.appointment_id,
+        )
+        outbox.record_answered(session, draft, at)
     return reply
 
 
@@ -210,8 +229,8 @@ def _pain_answers(
         select(OutboundMessage)
         .where(
             OutboundMessage.client_id == client.id,
-            OutboundMessage.kind == "checkin",
-            OutboundMessage.status == "delivered",
+            OutboundMessage.kind == MessageKind.CHECKIN,
+            OutboundMessage.status == MessageStatus.DELIVERED,
         )
         .order_by(OutboundMessage.send_at)
     ).all()
@@ -220,11 +239,13 @@ def _pain_answers(
         firsts.setdefault(message.appointment_id, message)
     asked = list(firsts.values())[-len(person.pains) :]
     for message, pain in zip(asked, person.pains[-len(asked) :], strict=True):
-        reply = _answer(session, settings, client, message, str(pain), intent="pain", pain=pain)
+        reply = _answer(
+            session, settings, client, message, str(pain), intent=Intent.PAIN, pain=pain
+        )
         if pain >= settings.pain_alert_threshold:
             raise_alert(
                 session,
-                "pain",
+                AlertKind.PAIN,
                 reply.received_at,
                 client_id=client.id,
                 phone=reply.from_phone,
@@ -233,54 +254,76 @@ def _pain_answers(
             )
 
 
+def _client(
+    session: Session,
+    settings: Settings,
+    admin: User,
+    therapist: User,
+    person: Person,
+    now: datetime,
+) -> Client:
+    """One demo client with its own phone (and a caregiver's), through the roster."""
+    values = roster.NewClient(
+        name=person.name,
+        timezone=settings.practice_timezone,
+        language=person.language,
+        therapist_id=therapist.id,
+        checkin_days=person.checkin_days,
+        phone=person.phone,
+    )
+    client = roster.create_client(session, admin, values, via="demo")
+    if person.caregiver is not None:
+        name, relation, phone = person.caregiver
+        caregiver = {"name": name, "relation": relation, "phone": phone, "reminders": True}
+        roster.add_contact(session, settings, admin, client, caregiver, now, via="demo")
+    return client
+
+
 def load(session: Session, settings: Settings, now: datetime) -> dict[str, User]:
     """Add the demo practice to an empty database (not committed); the accounts made."""
-    users = _users(session)
+    users = _users(session, settings)
+    admin = users["admin"]
     clients: dict[str, Client] = {}
     for person in PEOPLE:
-        client = Client(
-            name=person.name,
-            timezone=settings.practice_timezone,
-            language=person.language,
-            therapist_id=users[person.therapist].id,
-        )
-        client.checkin_days = person.checkin_days
-        client.contacts.append(
-            Contact(name=person.name, relation="self", phone=person.phone, checkins=True)
-        )
-        if person.caregiver is not None:
-            name, relation, phone = person.caregiver
-            client.contacts.append(Contact(name=name, relation=relation, phone=phone))
-        session.add(client)
-        session.flush()
+        client = _client(session, settings, admin, users[person.therapist], person, now)
         clients[person.name] = client
-        _series(session, client, person, now)
-    clients["Maria Lopez"].contacts.append(
-        Contact(name="Rosa Lopez", relation="parent", phone="+16175550112", checkins=False)
+        _series(session, settings, admin, client, person, now)
+    rosa = {"name": "Rosa Lopez", "relation": "parent", "phone": "+16175550112", "checkins": False}
+    roster.add_contact(session, settings, admin, clients["Maria Lopez"], rosa, now, via="demo")
+    tom = roster.create_client(
+        session,
+        admin,
+        roster.NewClient(
+            name="Tom Becker",
+            timezone=settings.practice_timezone,
+            language="en",
+            therapist_id=users["ana"].id,
+            phone="+16175550141",
+        ),
+        via="demo",
     )
-    tom = Client(
-        name="Tom Becker", timezone=settings.practice_timezone, therapist_id=users["ana"].id
+    own = tom.own_contact
+    assert own is not None
+    roster.update_contact(session, settings, admin, own, {"checkins": False}, now, via="demo")
+    bookings.book_appointment(
+        session,
+        settings,
+        admin,
+        tom,
+        starts_at=now + timedelta(days=3, hours=2),
+        duration=60,
+        status=AppointmentStatus.SCHEDULED,
+        now=now,
+        via="demo",
     )
-    tom.contacts.append(Contact(name="Tom Becker", relation="self", phone="+16175550141"))
-    session.add(tom)
-    session.flush()
-    session.add(
-        Appointment(
-            client_id=tom.id,
-            starts_at=now + timedelta(days=3, hours=2),
-            ends_at=now + timedelta(days=3, hours=3),
-            status="scheduled",
-        )
-    )
-    session.flush()
-    _deliver_history(session, settings, now)
+    _deliver_history(session, settings, admin, now)
     for person in PEOPLE:
         if person.relief:
             _relief_answers(session, settings, clients[person.name], person)
         else:
             _pain_answers(session, settings, clients[person.name], person, now)
     _alerts(session, settings, clients, tom, users, now)
-    relief.run_signals(session, settings, now)  # gap and lapsing items, as the clock would
+    signals.run_signals(session, settings, now)  # gap and lapsing items, as the clock would
     return users
 
 
@@ -292,8 +335,8 @@ def _relief_answers(session: Session, settings: Settings, client: Client, person
         .join(Appointment, Appointment.id == OutboundMessage.appointment_id)
         .where(
             OutboundMessage.client_id == client.id,
-            OutboundMessage.kind == "checkin",
-            OutboundMessage.status == "delivered",
+            OutboundMessage.kind == MessageKind.CHECKIN,
+            OutboundMessage.status == MessageStatus.DELIVERED,
         )
         .order_by(OutboundMessage.send_at)
     ).all()
@@ -301,7 +344,7 @@ def _relief_answers(session: Session, settings: Settings, client: Client, person
         sent = message.sent_at or message.send_at
         day = (sent.astimezone(zone).date() - started.astimezone(zone).date()).days
         pain = relief_pain(person.pains[0], person.relief, day)
-        _answer(session, settings, client, message, str(pain), intent="pain", pain=pain)
+        _answer(session, settings, client, message, str(pain), intent=Intent.PAIN, pain=pain)
 
 
 def _alerts(
@@ -316,15 +359,19 @@ def _alerts(
     sam, luis, priya = clients["Sam Lee"], clients["Luis Ortega"], clients["Priya Natarajan"]
     last = session.scalar(
         select(OutboundMessage)
-        .where(OutboundMessage.client_id == sam.id, OutboundMessage.status == "delivered")
+        .where(
+            OutboundMessage.client_id == sam.id, OutboundMessage.status == MessageStatus.DELIVERED
+        )
         .order_by(OutboundMessage.send_at.desc())
         .limit(1)
     )
     if last is not None:
-        reply = _answer(session, settings, sam, last, "R can we do Thursday?", intent="reschedule")
+        reply = _answer(
+            session, settings, sam, last, "R can we do Thursday?", intent=Intent.RESCHEDULE
+        )
         raise_alert(
             session,
-            "reschedule",
+            AlertKind.RESCHEDULE,
             reply.received_at,
             client_id=sam.id,
             phone=reply.from_phone,
@@ -332,12 +379,16 @@ def _alerts(
             detail="can we do Thursday?",
         )
     old = raise_alert(
-        session, "not_understood", now - timedelta(days=9), client_id=sam.id, detail="ok see you"
+        session,
+        AlertKind.NOT_UNDERSTOOD,
+        now - timedelta(days=9),
+        client_id=sam.id,
+        detail="ok see you",
     )
     old.handled_at, old.handled_by_id = now - timedelta(days=9, hours=-2), users["ana"].id
     raise_alert(
         session,
-        "not_understood",
+        AlertKind.NOT_UNDERSTOOD,
         now - timedelta(hours=5),
         client_id=luis.id,
         detail="Can I bring my own oil?",
@@ -345,7 +396,7 @@ def _alerts(
     consent.opt_out(session, priya.contacts[0].phone, now - timedelta(days=2))
     raise_alert(
         session,
-        "opt_out",
+        AlertKind.OPT_OUT,
         now - timedelta(days=2),
         client_id=priya.id,
         phone=priya.contacts[0].phone,
@@ -354,7 +405,7 @@ def _alerts(
     consent.mark_invalid(session, tom.contacts[0].phone, "provider error 21211", now)
     raise_alert(
         session,
-        "invalid_number",
+        AlertKind.INVALID_NUMBER,
         now - timedelta(hours=1),
         client_id=tom.id,
         phone=tom.contacts[0].phone,
@@ -365,14 +416,14 @@ def _alerts(
         from_phone="+16175550199",
         body="Hi, is this the massage place?",
         received_at=now - timedelta(hours=3),
-        intent="other",
+        intent=Intent.OTHER,
         processed_at=now - timedelta(hours=3),
     )
     session.add(stranger)
     session.flush()
     raise_alert(
         session,
-        "unknown_sender",
+        AlertKind.UNKNOWN_SENDER,
         stranger.received_at,
         phone=stranger.from_phone,
         inbound_id=stranger.id,
@@ -390,8 +441,14 @@ def demo_data_command() -> None:
     with get_db().session() as session:
         if accounts.find_user(session, ADMIN_EMAIL) is not None:
             raise click.ClickException("the demo data is already loaded")
+        # Its accounts share a published password: never next to real ones.
+        if session.scalar(select(func.count(User.id))):
+            raise click.ClickException(
+                "the database already has accounts; demo data goes only into an empty database"
+            )
         users = load(session, settings, utcnow())
+        accounts_made = [f"  {user.email} ({user.role})" for user in users.values()]
         session.commit()
     click.echo(f"demo practice loaded; every account's password is {PASSWORD!r}:")
-    for user in users.values():
-        click.echo(f"  {user.email} ({user.role})")
+    for line in accounts_made:
+        click.echo(line)

@@ -9,20 +9,21 @@ from zoneinfo import ZoneInfo
 from flask import Blueprint
 from sqlalchemy.orm import Session
 
-from service import audit, relief
+from service import audit, pain
 from service.access import client_for
 from service.api.auth import current_user
 from service.api.errors import not_found
-from service.api.inputs import MAX_ID, Fields, json_body
+from service.api.inputs import Fields, json_body
 from service.api.serialize import local_iso
 from service.db import get_session, utcnow
 from service.domain import recurrence
+from service.domain.vocabulary import CALLED_OFF
 from service.models import Appointment, Client, ImportedPainReport
+from service.values import MAX_ID
 
 bp = Blueprint("api_relief", __name__)
 
 REPORT_FIELDS = {"reported_at", "pain", "appointment_id", "note"}
-FINISHED = ("cancelled", "no_show")
 
 
 def _visible_client(session: Session, client_id: int) -> Client:
@@ -51,12 +52,12 @@ def _appointment(
     """The session the score describes: the one named, else the latest begun before it."""
     wanted = fields.integer("appointment_id", low=1, high=MAX_ID)
     if wanted is None:
-        return relief.latest_session_before(session, client.id, at) if at is not None else None
+        return pain.latest_session_before(session, client.id, at) if at is not None else None
     appointment = session.get(Appointment, wanted)
     if appointment is None or appointment.client_id != client.id:
         fields.errors["appointment_id"] = "no such appointment of this client"
         return None
-    if appointment.status in FINISHED:
+    if appointment.status in CALLED_OFF:
         fields.errors["appointment_id"] = "that appointment did not take place"
         return None
     return appointment.id
@@ -82,25 +83,25 @@ def import_pain_report(client_id: int) -> tuple[dict[str, Any], int]:
     client = _visible_client(session, client_id)
     fields = json_body(REPORT_FIELDS)
     at = _reported_at(fields, client, now)
-    pain = fields.integer("pain", low=0, high=10)
-    if pain is None and "pain" not in fields.errors:
+    score = fields.integer("pain", low=0, high=10)
+    if score is None and "pain" not in fields.errors:
         fields.errors["pain"] = "is required"
     note = fields.text("note", max_length=1000)
     appointment_id = _appointment(session, fields, client, at)
     fields.done()
-    assert at is not None and pain is not None  # done() raised otherwise
+    assert at is not None and score is not None  # done() raised otherwise
     report = ImportedPainReport(
         client_id=client.id,
         appointment_id=appointment_id,
         reported_at=at,
-        pain=pain,
+        pain=score,
         note=note,
         created_by_id=user.id,
         created_at=now,
     )
     session.add(report)
     session.flush()
-    audit.record(session, user, "import_pain", "client", client.id, report=report.id)
+    audit.record(session, user, "import_pain", "client", client.id, report_id=report.id, via="api")
     session.commit()
     return report_json(report, client.timezone), 201
 
@@ -110,7 +111,7 @@ def get_relief(client_id: int) -> dict[str, Any]:
     """The client's relief curve, baseline and duration; audited as a view of the record."""
     session, user = get_session(), current_user()
     client = _visible_client(session, client_id)
-    found = relief.estimate(session, client, utcnow())
+    found = pain.estimate(session, client, utcnow())
     audit.record(session, user, "view", "client", client.id, via="api", what="relief")
     session.commit()
     return {

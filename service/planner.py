@@ -1,16 +1,17 @@
-"""The database side of the schedule: materialize series, and keep the outbox equal to the plan.
+"""The planner's database side: materialize series, and keep the outbox equal to the plan.
 
 The pure planner (``service.domain.planning``) says what texts an appointment should have;
-this module loads the facts it needs, and reconciles the outbox with its answer:
-- a text the plan wants and the outbox lacks is inserted (``ON CONFLICT DO NOTHING`` on the
-  idempotency key, so two processes planning at once insert it once);
-- a text still ``planned`` is updated to what the plan says now (a new time, a new status
-  such as ``skipped``), or ``cancelled`` when the plan no longer wants it;
+this module loads the facts it needs, and reconciles the outbox with its answer, through
+``service.outbox``:
+- a text the plan wants and the outbox lacks is queued (``outbox.enqueue``: keyed, so two
+  processes planning at once queue it once);
+- a text still ``planned`` is brought up to what the plan says now (a new time, a new
+  status such as ``skipped``), or ``cancelled`` when the plan no longer wants it;
 - a text the planner had cancelled or skipped comes back when the plan wants it again (an
   appointment un-cancelled or moved back, a next session that no longer comes first);
 - anything already sent, or skipped because the number opted out, is never touched; every
-  change is conditional on the status it was read with, so a text a dispatcher claimed in
-  the meantime is left to the dispatcher.
+  change is conditional on the status it was read with (``outbox.replan``), so a text a
+  dispatcher claimed in the meantime is left to the dispatcher.
 """
 
 from __future__ import annotations
@@ -19,20 +20,19 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import delete, func, select, update
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
+from service import outbox
 from service.config import Settings
+from service.db import insert
 from service.domain import planning, recurrence
+from service.domain.vocabulary import PLANNED_KINDS, AppointmentStatus, MessageKind, MessageStatus
 from service.models import Appointment, AppointmentSeries, Client, OutboundMessage
 
-PLANNED_KINDS = ("reminder", "checkin")
 PLAN_CHUNK = 1000  # clients re-planned per reconcile in a planning tick
-LIVE_STATUSES = ("scheduled", "confirmed", "completed")
 
 
 @dataclass
@@ -68,11 +68,6 @@ def lookback(settings: Settings) -> timedelta:
     return max(settings.checkin_offsets) + timedelta(hours=12) + timedelta(days=1)
 
 
-def _insert(session: Session) -> Any:
-    dialect = session.get_bind().dialect.name
-    return (postgresql if dialect == "postgresql" else sqlite).insert
-
-
 def materialize(session: Session, series: AppointmentSeries, start: datetime, end: datetime) -> int:
     """Create the series' occurrences in [start, end) that do not exist yet; return how many."""
     starts = recurrence.occurrences(
@@ -93,13 +88,13 @@ def materialize(session: Session, series: AppointmentSeries, start: datetime, en
             "occurrence_start": at,
             "starts_at": at,
             "ends_at": at + length,
-            "status": "scheduled",
+            "status": AppointmentStatus.SCHEDULED,
             "detached": False,
         }
         for at in starts
     ]
     statement = (
-        _insert(session)(Appointment)
+        insert(session, Appointment)
         .on_conflict_do_nothing(index_elements=["series_id", "occurrence_start"])
         .returning(Appointment.id)
     )
@@ -136,7 +131,7 @@ def _next_starts(appointments: Sequence[Appointment]) -> dict[int, datetime | No
     """For each appointment, the start of its client's next non-cancelled one after it."""
     by_client: dict[int, list[Appointment]] = defaultdict(list)
     for appointment in appointments:
-        if appointment.status != "cancelled":
+        if appointment.status != AppointmentStatus.CANCELLED:
             by_client[appointment.client_id].append(appointment)
     following: dict[int, datetime | None] = {}
     for rows in by_client.values():
@@ -169,7 +164,7 @@ def reconcile(
         )
     }
     wanted: set[str] = set()
-    fresh: list[dict[str, Any]] = []
+    fresh: list[outbox.Draft] = []
     rules = plan_settings(settings)
     for appointment in appointments:
         facts = _facts(appointment, appointment.client, following.get(appointment.id))
@@ -177,44 +172,37 @@ def reconcile(
             wanted.add(message.key)
             row = existing.get(message.key)
             if row is None:
-                fresh.append(_new_row(appointment, message, now))
+                fresh.append(_draft(appointment, message))
             elif _refresh(session, row, message, now):
                 counts.updated += 1
     for key, row in existing.items():
-        if key not in wanted and row.status == "planned":
-            counts.cancelled += _transition(
-                session, row, now, status="cancelled", error_message="no longer in the plan"
+        if key not in wanted and row.status == MessageStatus.PLANNED:
+            cancelled = outbox.replan(
+                session,
+                row,
+                now,
+                status=MessageStatus.CANCELLED,
+                error_message="no longer in the plan",
             )
-    if fresh:
-        # As parameters, paged under the bind-parameter limit (one VALUES clause of every
-        # new text failed past 65,535 parameters on PostgreSQL: about 900 weekly clients).
-        statement = (
-            _insert(session)(OutboundMessage)
-            .on_conflict_do_nothing(index_elements=["idempotency_key"])
-            .returning(OutboundMessage.id)
-        )
-        counts.planned += len(session.execute(statement, fresh).all())
+            counts.cancelled += int(cancelled)
+    counts.planned += len(outbox.enqueue(session, fresh, now))
     session.flush()
     return counts
 
 
-def _new_row(
-    appointment: Appointment, message: planning.PlannedMessage, now: datetime
-) -> dict[str, Any]:
-    return {
-        "idempotency_key": message.key,
-        "client_id": appointment.client_id,
-        "contact_id": message.contact_id,
-        "appointment_id": appointment.id,
-        "to_phone": message.to,
-        "kind": message.kind,
-        "body": message.body,
-        "send_at": message.send_at,
-        "status": message.status,
-        "attempts": 0,
-        "created_at": now,
-        "updated_at": now,
-    }
+def _draft(appointment: Appointment, message: planning.PlannedMessage) -> outbox.Draft:
+    return outbox.Draft(
+        idempotency_key=message.key,
+        kind=MessageKind(message.kind),
+        to_phone=message.to,
+        body=message.body,
+        send_at=message.send_at,
+        client_id=appointment.client_id,
+        contact_id=message.contact_id,
+        appointment_id=appointment.id,
+        planned_start=message.planned_start,
+        status=MessageStatus(message.status),
+    )
 
 
 def _refresh(
@@ -226,17 +214,15 @@ def _refresh(
     new = (message.status, message.send_at, message.body, message.to)
     if (row.status, row.send_at, row.body, row.to_phone) == new:
         return False
-    return bool(
-        _transition(
-            session,
-            row,
-            now,
-            status=message.status,
-            send_at=message.send_at,
-            body=message.body,
-            to_phone=message.to,
-            error_message=None,  # a state the planner chose carries no outside reason
-        )
+    return outbox.replan(
+        session,
+        row,
+        now,
+        status=message.status,
+        send_at=message.send_at,
+        body=message.body,
+        to_phone=message.to,
+        error_message=None,  # a state the planner chose carries no outside reason
     )
 
 
@@ -247,25 +233,11 @@ def _planners(row: OutboundMessage) -> bool:
     recorded), or a cancelled one (its appointment may be live again). Anything sent, and
     anything skipped because the number opted out or is invalid, is left alone.
     """
-    if row.status in ("planned", "cancelled"):
+    if row.status in (MessageStatus.PLANNED, MessageStatus.CANCELLED):
         return True
-    return row.status in ("skipped", "expired") and row.error_message is None
-
-
-def _transition(session: Session, row: OutboundMessage, now: datetime, **values: Any) -> int:
-    """Change a row only if it still has the status it was read with; return 1 if it did.
-
-    A dispatcher may have claimed (or sent) the text since it was read: then the planner
-    leaves it alone rather than overwrite what really happened.
-    """
-    result = session.execute(
-        update(OutboundMessage)
-        .where(OutboundMessage.id == row.id, OutboundMessage.status == row.status)
-        .values(updated_at=now, **values)
-        .execution_options(synchronize_session=False)
+    return (
+        row.status in (MessageStatus.SKIPPED, MessageStatus.EXPIRED) and row.error_message is None
     )
-    session.expire(row)
-    return int(result.rowcount or 0)  # type: ignore[attr-defined]
 
 
 def _client_appointments(
@@ -292,6 +264,19 @@ def replan_client(
     session.expire_all()
     appointments = _client_appointments(session, [client_id], now - lookback(settings))
     return reconcile(session, settings, appointments, now)
+
+
+def replan_clients(
+    session: Session, settings: Settings, client_ids: Iterable[int], now: datetime
+) -> PlanCounts:
+    """Re-plan these clients, a bounded chunk at a time (bounded IN lists and memory)."""
+    counts = PlanCounts()
+    ids = sorted(set(client_ids))
+    since = now - lookback(settings)
+    for first in range(0, len(ids), PLAN_CHUNK):
+        chunk = ids[first : first + PLAN_CHUNK]
+        counts.add(reconcile(session, settings, _client_appointments(session, chunk, since), now))
+    return counts
 
 
 def plan_horizon(
@@ -323,166 +308,12 @@ def plan_horizon(
             series.planned_until = horizon
     session.flush()
     since = now - lookback(settings)
-    client_ids = sorted(
+    client_ids = (
         session.scalars(
             select(Appointment.client_id).where(Appointment.ends_at >= since).distinct()
         )
         if everyone
         else grown
     )
-    for first in range(0, len(client_ids), PLAN_CHUNK):  # bounded IN lists and memory
-        chunk = client_ids[first : first + PLAN_CHUNK]
-        counts.add(reconcile(session, settings, _client_appointments(session, chunk, since), now))
+    counts.add(replan_clients(session, settings, client_ids, now))
     return counts
-
-
-def remove_future_occurrences(
-    session: Session, series: AppointmentSeries, after: datetime, keep: set[datetime]
-) -> int:
-    """Delete the series' untouched occurrences after ``after`` whose slot is not in ``keep``.
-
-    Their planned texts are cancelled first; occurrences changed on their own (detached)
-    stay as they are.
-    """
-    doomed = [
-        a.id
-        for a in session.scalars(
-            select(Appointment).where(
-                Appointment.series_id == series.id,
-                Appointment.detached.is_(False),
-                Appointment.starts_at > after,
-            )
-        )
-        if a.occurrence_start not in keep
-    ]
-    if not doomed:
-        return 0
-    session.execute(
-        update(OutboundMessage)
-        .where(OutboundMessage.appointment_id.in_(doomed), OutboundMessage.status == "planned")
-        .values(status="cancelled", error_message="the series changed", updated_at=after)
-    )
-    session.execute(delete(Appointment).where(Appointment.id.in_(doomed)))
-    return len(doomed)
-
-
-def apply_series_change(
-    session: Session, settings: Settings, series: AppointmentSeries, now: datetime
-) -> None:
-    """After a series' rule, length or end changed: make its future untouched occurrences
-    match it (removed, lengthened, added up to the horizon), then re-plan the client's texts.
-
-    Occurrences may already exist beyond the horizon (the schedule page lists weeks on
-    demand), so every future one is judged, not only those within the horizon.
-    """
-    horizon = now + timedelta(days=settings.planning_horizon_days)
-    latest = session.scalar(
-        select(func.max(Appointment.starts_at)).where(Appointment.series_id == series.id)
-    )
-    judged = max(horizon, latest + timedelta(seconds=1)) if latest else horizon
-    keep = set(
-        recurrence.occurrences(
-            series.rrule,
-            series.starts_local,
-            ZoneInfo(series.timezone),
-            now,
-            judged,
-            until=series.ends_at,
-        )
-    )
-    remove_future_occurrences(session, series, now, keep)
-    length = timedelta(minutes=series.duration_minutes)
-    for appointment in session.scalars(
-        select(Appointment).where(
-            Appointment.series_id == series.id,
-            Appointment.detached.is_(False),
-            Appointment.starts_at > now,
-        )
-    ):
-        appointment.ends_at = appointment.starts_at + length
-    materialize(session, series, now, horizon)
-    series.planned_until = horizon
-    replan_client(session, settings, series.client_id, now)
-
-
-def change_appointment(
-    session: Session,
-    settings: Settings,
-    appointment: Appointment,
-    now: datetime,
-    *,
-    status: str | None = None,
-    starts_at: datetime | None = None,
-    duration: int | None = None,
-) -> None:
-    """Move, re-time or give a (checked) status to one appointment, then re-plan its client.
-
-    The appointment leaves its series' edits from then on (``detached``).
-    """
-    length = (
-        timedelta(minutes=duration) if duration else appointment.ends_at - appointment.starts_at
-    )
-    if starts_at is not None:
-        appointment.starts_at = starts_at
-    appointment.ends_at = appointment.starts_at + length
-    if status is not None:
-        appointment.status = status
-    appointment.detached = True
-    replan_client(session, settings, appointment.client_id, now)
-
-
-def start_series(
-    session: Session,
-    settings: Settings,
-    client: Client,
-    *,
-    starts_local: datetime,
-    rrule: str,
-    duration: int,
-    ends_at: datetime | None,
-    now: datetime,
-) -> AppointmentSeries:
-    """Start a recurring schedule and plan its occurrences up to the horizon."""
-    series = AppointmentSeries(
-        client_id=client.id,
-        rrule=rrule,
-        starts_local=starts_local.replace(second=0, microsecond=0),
-        timezone=client.timezone,
-        duration_minutes=duration,
-        ends_at=ends_at,
-    )
-    session.add(series)
-    session.flush()
-    apply_series_change(session, settings, series, now)
-    return series
-
-
-def end_series(
-    session: Session, settings: Settings, series: AppointmentSeries, now: datetime
-) -> None:
-    """End a series now: its future untouched occurrences and their texts go away."""
-    series.ends_at = min(series.ends_at or now, now)
-    apply_series_change(session, settings, series, now)
-
-
-def book_appointment(
-    session: Session,
-    settings: Settings,
-    client: Client,
-    *,
-    starts_at: datetime,
-    duration: int,
-    status: str,
-    now: datetime,
-) -> Appointment:
-    """Book one appointment (a past one recorded as completed gets its check-ins)."""
-    appointment = Appointment(
-        client_id=client.id,
-        starts_at=starts_at,
-        ends_at=starts_at + timedelta(minutes=duration),
-        status=status,
-    )
-    session.add(appointment)
-    session.flush()
-    replan_client(session, settings, client.id, now)
-    return appointment

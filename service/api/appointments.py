@@ -1,4 +1,5 @@
-"""Series and appointments; every change re-plans the client's texts at once."""
+"""Series and appointments (written through ``service.bookings``); every change re-plans
+the client's texts at once."""
 
 from __future__ import annotations
 
@@ -10,22 +11,26 @@ from flask import Blueprint
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from service import audit, schedule
+from service import bookings
 from service.access import client_for, scope_clients
 from service.api.auth import current_user
 from service.api.errors import invalid, not_found
-from service.api.inputs import MAX_ID, Fields, json_body, query_datetime, query_int
+from service.api.inputs import Fields, json_body, query_datetime, query_int
 from service.api.serialize import appointment_json, series_json
 from service.config import current_settings
-from service.db import get_session, utcnow
-from service.domain import appointments, recurrence
-from service.models import APPOINTMENT_STATUSES, Appointment, AppointmentSeries, Client
+from service.db import get_session, lock, utcnow
+from service.domain import recurrence
+from service.domain.vocabulary import AppointmentStatus
+from service.models import Appointment, AppointmentSeries, Client
+from service.values import MAX_ID
 
 bp = Blueprint("api_schedule", __name__)
 
 SERIES_FIELDS = {"client_id", "starts_at", "duration_minutes", "rrule", "ends_at"}
 APPOINTMENT_FIELDS = {"client_id", "starts_at", "duration_minutes", "status"}
 MAX_RANGE = timedelta(days=366)
+STATUSES = tuple(AppointmentStatus)
+VIA = "api"
 
 
 def _client(session: Session, fields: Fields) -> Client | None:
@@ -72,10 +77,17 @@ def _series_out(series: AppointmentSeries, now: datetime) -> dict[str, Any]:
     return series_json(series, upcoming)
 
 
-def _visible_series(session: Session, series_id: int) -> AppointmentSeries:
+def _visible_series(
+    session: Session, series_id: int, *, for_change: bool = False
+) -> AppointmentSeries:
+    """The series when the caller may see its client (locked for a change); 404 otherwise."""
     series = session.get(AppointmentSeries, series_id)
     if series is None or client_for(session, current_user(), series.client_id) is None:
         raise not_found("series")
+    if for_change:
+        series = lock(session, AppointmentSeries, series_id)
+        if series is None:
+            raise not_found("series")
     return series
 
 
@@ -88,23 +100,25 @@ def create_series() -> tuple[dict[str, Any], int]:
     first = _local_start(fields, required=True)
     duration = fields.integer("duration_minutes", low=5, high=12 * 60, default=60)
     rule = fields.text("rrule", required=True, max_length=500)
-    ends = fields.local_or_aware("ends_at")
+    ends = fields.local_or_aware("ends_at", nullable=True)
     _rule(fields, rule, first)
     fields.done()
     assert client is not None and first is not None and rule is not None and duration
-    series = schedule.start_series(
+    series = bookings.start_series(
         session,
         current_settings(),
+        current_user(),
         client,
         starts_local=first,
         rrule=rule,
         duration=duration,
         ends_at=_instant(ends, client.timezone) if ends else None,
         now=now,
+        via=VIA,
     )
-    audit.record(session, current_user(), "create", "series", series.id, client_id=client.id)
+    body = _series_out(series, now)
     session.commit()
-    return _series_out(series, now), 201
+    return body, 201
 
 
 @bp.get("/series/<int:series_id>")
@@ -117,32 +131,38 @@ def get_series(series_id: int) -> dict[str, Any]:
 def update_series(series_id: int) -> dict[str, Any]:
     """Change the rule, time, length or end; only future untouched occurrences follow."""
     session, now = get_session(), utcnow()
-    series = _visible_series(session, series_id)
+    series = _visible_series(session, series_id, for_change=True)
     fields = json_body(SERIES_FIELDS - {"client_id"})
-    first = _local_start(fields, required=False) if fields.has("starts_at") else None
-    rule = fields.text("rrule", required=True, max_length=500) if fields.has("rrule") else None
-    duration = fields.integer("duration_minutes", low=5, high=12 * 60)
-    ends = fields.local_or_aware("ends_at") if fields.has("ends_at") else None
-    _rule(fields, rule or series.rrule, first or series.starts_local)
-    fields.done()
-    series.rrule = rule or series.rrule
-    series.starts_local = first or series.starts_local
-    series.duration_minutes = duration or series.duration_minutes
+    changes: dict[str, Any] = {}
+    if fields.has("starts_at"):
+        changes["starts_local"] = _local_start(fields, required=True)
+    if fields.has("rrule"):
+        changes["rrule"] = fields.text("rrule", max_length=500)
+    if fields.has("duration_minutes"):
+        changes["duration_minutes"] = fields.integer("duration_minutes", low=5, high=12 * 60)
     if fields.has("ends_at"):
-        series.ends_at = _instant(ends, series.timezone) if ends else None
-    schedule.apply_series_change(session, current_settings(), series, now)
-    audit.record(session, current_user(), "update", "series", series.id, fields=sorted(fields.data))
+        ends = fields.local_or_aware("ends_at", nullable=True)
+        changes["ends_at"] = _instant(ends, series.timezone) if ends else None
+    _rule(
+        fields,
+        changes.get("rrule") or series.rrule,
+        changes.get("starts_local") or series.starts_local,
+    )
+    fields.done()
+    bookings.change_series(
+        session, current_settings(), current_user(), series, changes, now, via=VIA
+    )
+    body = _series_out(series, now)
     session.commit()
-    return _series_out(series, now)
+    return body
 
 
 @bp.delete("/series/<int:series_id>")
 def end_series(series_id: int) -> tuple[str, int]:
     """End a series now: its future untouched occurrences and their texts go away."""
     session, now = get_session(), utcnow()
-    series = _visible_series(session, series_id)
-    schedule.end_series(session, current_settings(), series, now)
-    audit.record(session, current_user(), "end", "series", series.id)
+    series = _visible_series(session, series_id, for_change=True)
+    bookings.end_series(session, current_settings(), current_user(), series, now, via=VIA)
     session.commit()
     return "", 204
 
@@ -155,25 +175,26 @@ def create_appointment() -> tuple[dict[str, Any], int]:
     client = _client(session, fields)
     start = fields.local_or_aware("starts_at", required=True)
     duration = fields.integer("duration_minutes", low=5, high=12 * 60, default=60)
-    status = fields.choice("status", APPOINTMENT_STATUSES, "scheduled")
+    status = fields.choice("status", STATUSES, AppointmentStatus.SCHEDULED)
     fields.done()
     assert client is not None and start is not None and duration and status
-    begins = _instant(start, client.timezone)
-    refused = appointments.new_status_refusal(status, begins, now)
-    if refused is not None:
-        raise invalid({"status": refused})
-    appointment = schedule.book_appointment(
-        session,
-        current_settings(),
-        client,
-        starts_at=begins,
-        duration=duration,
-        status=status,
-        now=now,
-    )
-    audit.record(session, current_user(), "create", "appointment", appointment.id)
+    try:
+        appointment = bookings.book_appointment(
+            session,
+            current_settings(),
+            current_user(),
+            client,
+            starts_at=_instant(start, client.timezone),
+            duration=duration,
+            status=status,
+            now=now,
+            via=VIA,
+        )
+    except bookings.Refused as refused:
+        raise invalid({"status": str(refused)}) from None
+    body = appointment_json(appointment, client.timezone)
     session.commit()
-    return appointment_json(appointment, client.timezone), 201
+    return body, 201
 
 
 @bp.get("/appointments")
@@ -194,7 +215,9 @@ def list_appointments() -> dict[str, Any]:
             raise not_found("client")
         clients = clients.where(Client.id == client_id)
     client_ids = list(session.scalars(clients))
-    _materialize_range(session, client_ids, start, end, now)
+    # The clock materializes only up to its horizon; a range further out is filled in here.
+    if bookings.materialize_range(session, current_settings(), client_ids, start, end, now):
+        session.commit()
     rows = session.execute(
         select(Appointment, Client.timezone)
         .join(Client, Client.id == Appointment.client_id)
@@ -208,25 +231,18 @@ def list_appointments() -> dict[str, Any]:
     return {"items": [appointment_json(a, tz) for a, tz in rows]}
 
 
-def _materialize_range(
-    session: Session, client_ids: list[int], start: datetime, end: datetime, now: datetime
-) -> None:
-    """Materialize occurrences in the range, never before a series was entered."""
-    touched: set[int] = set()
-    for series in session.scalars(
-        select(AppointmentSeries).where(AppointmentSeries.client_id.in_(client_ids))
-    ):
-        if schedule.materialize(session, series, max(start, series.created_at), end):
-            touched.add(series.client_id)
-    for client_id in sorted(touched):
-        schedule.replan_client(session, current_settings(), client_id, now)
-    session.commit()
-
-
-def _visible_appointment(session: Session, appointment_id: int) -> Appointment:
+def _visible_appointment(
+    session: Session, appointment_id: int, *, for_change: bool = False
+) -> Appointment:
+    """The appointment when the caller may see its client (locked for a change); 404
+    otherwise."""
     appointment = session.get(Appointment, appointment_id)
     if appointment is None or client_for(session, current_user(), appointment.client_id) is None:
         raise not_found("appointment")
+    if for_change:
+        appointment = lock(session, Appointment, appointment_id)
+        if appointment is None:  # removed by a series edit while we waited
+            raise not_found("appointment")
     return appointment
 
 
@@ -234,33 +250,30 @@ def _visible_appointment(session: Session, appointment_id: int) -> Appointment:
 def update_appointment(appointment_id: int) -> dict[str, Any]:
     """Cancel, confirm, complete, mark no-show or move one appointment; the plan follows."""
     session, now = get_session(), utcnow()
-    appointment = _visible_appointment(session, appointment_id)
+    appointment = _visible_appointment(session, appointment_id, for_change=True)
     tz = appointment.client.timezone
     fields = json_body({"status", "starts_at", "duration_minutes"})
-    status = fields.choice("status", APPOINTMENT_STATUSES)
-    start = fields.local_or_aware("starts_at") if fields.has("starts_at") else None
+    status = fields.choice("status", STATUSES)
+    start = fields.local_or_aware("starts_at")
     duration = fields.integer("duration_minutes", low=5, high=12 * 60)
     fields.done()
-    starts_at = _instant(start, tz) if start is not None else None
-    if status is not None:
-        when = starts_at or appointment.starts_at
-        refused = appointments.refusal(appointment.status, status, when, now)
-        if refused is not None:
-            raise invalid({"status": refused})
-    schedule.change_appointment(
-        session,
-        current_settings(),
-        appointment,
-        now,
-        status=status,
-        starts_at=starts_at,
-        duration=duration,
-    )
-    audit.record(
-        session, current_user(), "update", "appointment", appointment.id, fields=sorted(fields.data)
-    )
+    try:
+        bookings.change_appointment(
+            session,
+            current_settings(),
+            current_user(),
+            appointment,
+            now,
+            status=status,
+            starts_at=_instant(start, tz) if start is not None else None,
+            duration=duration,
+            via=VIA,
+        )
+    except bookings.Refused as refused:
+        raise invalid({"status": str(refused)}) from None
+    body = appointment_json(appointment, tz)
     session.commit()
-    return appointment_json(appointment, tz)
+    return body
 
 
 @bp.get("/appointments/<int:appointment_id>")

@@ -1,24 +1,13 @@
-"""Series and appointments changed from the dashboard; every change re-plans at once.
-
-The same database steps the JSON API takes (materialize the series, drop untouched future
-occurrences a new rule no longer has, re-plan the client's texts), without any request
-state: the views pass the session, the settings and ``now``, and commit.
-"""
+"""How the series form writes a recurrence: presets ("every 2 weeks") or a custom rule,
+and the instants its local dates and times stand for."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import or_, select
-from sqlalchemy.orm import Session
-
-from service import schedule
-from service.config import Settings
 from service.domain import recurrence
-from service.models import AppointmentSeries
 
 PRESETS: dict[str, tuple[str, str]] = {
     "weekly": ("FREQ=WEEKLY", "Every week"),
@@ -77,35 +66,3 @@ def describe_rule(rrule: str) -> str:
         return f"Custom rule {rrule}"
     words = PRESETS[choice.repeat][1]
     return f"{words}, {choice.count} sessions" if choice.count else words
-
-
-def materialize_range(
-    session: Session,
-    settings: Settings,
-    client_ids: Iterable[int],
-    start: datetime,
-    end: datetime,
-    now: datetime,
-) -> int:
-    """Materialize these clients' occurrences in [start, end), never before a series began.
-
-    Series already planned past ``end`` (by the clock or by an edit) or ended before
-    ``start`` are skipped in SQL, so the usual week costs one query, not one per series.
-    """
-    ids = sorted(set(client_ids))
-    if not ids:
-        return 0
-    touched: set[int] = set()
-    s = AppointmentSeries
-    for series in session.scalars(
-        select(s).where(
-            s.client_id.in_(ids),
-            or_(s.ends_at.is_(None), s.ends_at > start),
-            or_(s.planned_until.is_(None), s.planned_until < end),
-        )
-    ):
-        if schedule.materialize(session, series, max(start, series.created_at), end):
-            touched.add(series.client_id)
-    for client_id in sorted(touched):
-        schedule.replan_client(session, settings, client_id, now)
-    return len(touched)

@@ -1,8 +1,8 @@
-"""Texts a therapist types: checked against consent, then queued for the dispatcher.
+"""Texts a therapist types: checked against consent, then queued in the outbox.
 
-The dashboard never sends: it writes a ``manual`` row to the outbox, ``planned`` for now,
-and the dispatcher sends it like any other text (its final check sees an opt-out that
-arrives in between). The key comes from the form, so a double click queues one text.
+The dashboard never sends: it queues a ``manual`` message, planned for now, and the
+dispatcher sends it like any other (its final check sees an opt-out that arrives in
+between). The key comes from the form, so a double click queues one text.
 """
 
 from __future__ import annotations
@@ -11,28 +11,28 @@ import uuid
 from datetime import datetime, time
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from service import consent
+from service import consent, outbox
 from service.dashboard.timefmt import day_of
 from service.domain.planning import in_quiet_hours
-from service.models import Client, Contact, OutboundMessage, User
+from service.domain.vocabulary import MessageKind
+from service.models import Client, Contact, User
 
 MAX_BODY = 640  # four GSM-7 segments: a reply, not a newsletter
+KEY_PREFIX = "manual:"
 
 
 def new_key() -> str:
     """A fresh idempotency key for one compose form."""
-    return f"manual:{uuid.uuid4()}"
+    return f"{KEY_PREFIX}{uuid.uuid4()}"
 
 
 def valid_key(value: str) -> bool:
     """True when ``value`` is a key ``new_key`` could have made."""
-    prefix, _, rest = value.partition(":")
+    rest = value.removeprefix(KEY_PREFIX)
     try:
-        return prefix == "manual" and str(uuid.UUID(rest)) == rest
+        return value.startswith(KEY_PREFIX) and str(uuid.UUID(rest)) == rest
     except ValueError:
         return False
 
@@ -60,36 +60,22 @@ def quiet_now(client: Client, quiet: tuple[time, time], now: datetime) -> bool:
 
 def queue(
     session: Session,
-    *,
     client: Client,
     contact: Contact,
     body: str,
     key: str,
     user: User,
     now: datetime,
-) -> OutboundMessage | None:
-    """Queue a manual text for now; None when this key was already queued (a double submit)."""
-    dialect = session.get_bind().dialect.name
-    insert = (postgresql if dialect == "postgresql" else sqlite).insert
-    inserted = session.scalar(
-        insert(OutboundMessage)
-        .values(
-            idempotency_key=key,
-            client_id=client.id,
-            contact_id=contact.id,
-            to_phone=contact.phone,
-            kind="manual",
-            body=body,
-            send_at=now,
-            status="planned",
-            attempts=0,
-            created_by_id=user.id,
-            created_at=now,
-            updated_at=now,
-        )
-        .on_conflict_do_nothing(index_elements=["idempotency_key"])
-        .returning(OutboundMessage.id)
+) -> int | None:
+    """Queue a manual text for now; its id, or None when this key was already queued."""
+    draft = outbox.Draft(
+        idempotency_key=key,
+        kind=MessageKind.MANUAL,
+        to_phone=contact.phone,
+        body=body,
+        send_at=now,
+        client_id=client.id,
+        contact_id=contact.id,
+        created_by_id=user.id,
     )
-    if inserted is None:
-        return None
-    return session.scalar(select(OutboundMessage).where(OutboundMessage.id == inserted))
+    return outbox.enqueue_one(session, draft, now)

@@ -1,4 +1,7 @@
-"""Texting a client's contact from the client page."""
+"""Texting a client's contact from the client page (``compose`` checks and queues it).
+
+Inside quiet hours the text waits for a second, explicit confirmation.
+"""
 
 from __future__ import annotations
 
@@ -11,7 +14,7 @@ from werkzeug.wrappers import Response
 from service import audit
 from service.access import client_for
 from service.config import current_settings
-from service.dashboard import outbox
+from service.dashboard import compose
 from service.dashboard.auth import current_user
 from service.dashboard.client_page import render_client_page
 from service.dashboard.forms import Form
@@ -24,24 +27,21 @@ bp = Blueprint("messages", __name__)
 
 @bp.post("/clients/<int:client_id>/messages")
 def send(client_id: int) -> Response | tuple[str, int]:
-    """Queue a text to one of the client's contacts, refusing numbers that must not get one.
-
-    Inside quiet hours the text waits for a second, explicit confirmation.
-    """
+    """Queue a text to one of the client's contacts, refusing numbers that must not get one."""
     db, user, now = get_session(), current_user(), utcnow()
     client = client_for(db, user, client_id)
     if client is None:
         abort(404)
     form = Form(request.form)
-    body = form.text("body", required=True, max_length=outbox.MAX_BODY)
+    body = form.text("body", required=True, max_length=compose.MAX_BODY)
     contacts = {str(c.id): c for c in client.contacts}
     contact = contacts.get(form.raw("contact_id"))
     if contact is None:
         form.errors["contact_id"] = "Choose who gets the text."
     key = form.raw("key")
-    if not outbox.valid_key(key):
+    if not compose.valid_key(key):
         # A form from before a deploy, or hand-made: give it a key so the retry works.
-        form.values["key"] = outbox.new_key()
+        form.values["key"] = compose.new_key()
         form.errors.setdefault("body", "The form was incomplete; check the text and send again.")
 
     def again(status: int, **shown: Any) -> tuple[str, int]:
@@ -52,18 +52,16 @@ def send(client_id: int) -> Response | tuple[str, int]:
 
     if not form.ok or contact is None or body is None:
         return again(422)
-    refusal = outbox.refusal(db, contact.phone, client.timezone)
-    if refusal is not None:
-        return again(422, refusal=refusal)
-    quiet = outbox.quiet_now(client, current_settings().quiet_hours, now)
+    refused = compose.refusal(db, contact.phone, client.timezone)
+    if refused is not None:
+        return again(422, refusal=refused)
+    quiet = compose.quiet_now(client, current_settings().quiet_hours, now)
     if quiet and form.raw("confirm_quiet") != "yes":
         return again(200, quiet_warning=True)
-    message = outbox.queue(
-        db, client=client, contact=contact, body=body, key=key, user=user, now=now
-    )
-    if message is not None:
+    message_id = compose.queue(db, client, contact, body, key, user, now)
+    if message_id is not None:
         audit.record(
-            db, user, "send_text", "client", client.id, contact=contact.id, message=message.id
+            db, user, "send_text", "client", client.id, contact_id=contact.id, message_id=message_id
         )
         log.info("manual text queued for %s by user %s", mask(contact.phone), user.id)
         # Flash messages travel in the (signed, not encrypted) cookie: no names in them.

@@ -1,0 +1,281 @@
+"""Series and appointments, written one way: start, change and end a series; book, move and
+re-status an appointment; fill in a stretch of the calendar.
+
+The API, the dashboard and the demo change the schedule only through these functions.
+Each works on rows its caller loaded with ``db.lock``, checks the change against the
+domain's rules (``Refused`` says why not), makes the untouched future occurrences of a
+series follow it, re-plans the client's texts at once, and records one audit entry
+(``client_id``, ``fields``, ``before``/``after`` for a status, ``via``). Nothing here
+commits: the caller ends the unit of work.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from datetime import datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import delete, func, or_, select
+from sqlalchemy.orm import Session
+
+from service import audit, outbox, planner
+from service.config import Settings
+from service.domain import appointments, recurrence
+from service.models import Appointment, AppointmentSeries, Client, User
+
+SERIES_FIELDS = ("starts_local", "rrule", "duration_minutes", "ends_at")
+
+
+class Refused(ValueError):
+    """A change the schedule's rules do not allow; the message says why."""
+
+
+def start_series(
+    session: Session,
+    settings: Settings,
+    actor: User | None,
+    client: Client,
+    *,
+    starts_local: datetime,
+    rrule: str,
+    duration: int,
+    ends_at: datetime | None,
+    now: datetime,
+    via: str,
+) -> AppointmentSeries:
+    """Start a recurring schedule and plan its occurrences up to the horizon."""
+    series = AppointmentSeries(
+        client_id=client.id,
+        rrule=rrule,
+        starts_local=starts_local.replace(second=0, microsecond=0),
+        timezone=client.timezone,
+        duration_minutes=duration,
+        ends_at=ends_at,
+        created_at=now,  # entered now: the calendar is never filled in before it
+    )
+    session.add(series)
+    session.flush()
+    _follow_series(session, settings, series, now)
+    audit.record(session, actor, "create", "series", series.id, client_id=client.id, via=via)
+    return series
+
+
+def change_series(
+    session: Session,
+    settings: Settings,
+    actor: User | None,
+    series: AppointmentSeries,
+    changes: Mapping[str, Any],
+    now: datetime,
+    *,
+    via: str,
+) -> list[str]:
+    """Change a (locked) series' first start, rule, length or end (``SERIES_FIELDS``);
+    only its untouched future occurrences follow. The names that changed."""
+    if "starts_local" in changes:  # a series starts on the minute, as when it was started
+        first = changes["starts_local"].replace(second=0, microsecond=0)
+        changes = {**changes, "starts_local": first}
+    changed = sorted(
+        k for k, v in changes.items() if k in SERIES_FIELDS and getattr(series, k) != v
+    )
+    for key in changed:
+        setattr(series, key, changes[key])
+    _follow_series(session, settings, series, now)
+    audit.record(
+        session,
+        actor,
+        "update",
+        "series",
+        series.id,
+        client_id=series.client_id,
+        fields=changed,
+        via=via,
+    )
+    return changed
+
+
+def end_series(
+    session: Session,
+    settings: Settings,
+    actor: User | None,
+    series: AppointmentSeries,
+    now: datetime,
+    *,
+    via: str,
+) -> None:
+    """End a (locked) series now: its future untouched occurrences and their texts go."""
+    series.ends_at = min(series.ends_at or now, now)
+    _follow_series(session, settings, series, now)
+    audit.record(session, actor, "end", "series", series.id, client_id=series.client_id, via=via)
+
+
+def _follow_series(
+    session: Session, settings: Settings, series: AppointmentSeries, now: datetime
+) -> None:
+    """Make the series' future untouched occurrences match it (removed, lengthened, added
+    up to the horizon), then re-plan the client's texts.
+
+    Occurrences may already exist beyond the horizon (the schedule page lists weeks on
+    demand), so every future one is judged, not only those within the horizon.
+    """
+    horizon = now + timedelta(days=settings.planning_horizon_days)
+    latest = session.scalar(
+        select(func.max(Appointment.starts_at)).where(Appointment.series_id == series.id)
+    )
+    judged = max(horizon, latest + timedelta(seconds=1)) if latest else horizon
+    zone = ZoneInfo(series.timezone)
+    keep = set(
+        recurrence.occurrences(
+            series.rrule, series.starts_local, zone, now, judged, until=series.ends_at
+        )
+    )
+    _remove_future_occurrences(session, series, now, keep)
+    length = timedelta(minutes=series.duration_minutes)
+    for appointment in session.scalars(
+        select(Appointment).where(
+            Appointment.series_id == series.id,
+            Appointment.detached.is_(False),
+            Appointment.starts_at > now,
+        )
+    ):
+        appointment.ends_at = appointment.starts_at + length
+    planner.materialize(session, series, now, horizon)
+    series.planned_until = horizon
+    planner.replan_client(session, settings, series.client_id, now)
+
+
+def _remove_future_occurrences(
+    session: Session, series: AppointmentSeries, after: datetime, keep: set[datetime]
+) -> int:
+    """Delete the series' untouched occurrences after ``after`` whose slot is not in
+    ``keep``; their planned texts are cancelled first. Detached ones stay as they are."""
+    doomed = [
+        a.id
+        for a in session.scalars(
+            select(Appointment).where(
+                Appointment.series_id == series.id,
+                Appointment.detached.is_(False),
+                Appointment.starts_at > after,
+            )
+        )
+        if a.occurrence_start not in keep
+    ]
+    if not doomed:
+        return 0
+    outbox.cancel_planned(session, doomed, "the series changed", after)
+    session.execute(delete(Appointment).where(Appointment.id.in_(doomed)))
+    return len(doomed)
+
+
+def book_appointment(
+    session: Session,
+    settings: Settings,
+    actor: User | None,
+    client: Client,
+    *,
+    starts_at: datetime,
+    duration: int,
+    status: str,
+    now: datetime,
+    via: str,
+) -> Appointment:
+    """Book one appointment (a past one recorded as completed gets its check-ins)."""
+    refused = appointments.new_status_refusal(status, starts_at, now)
+    if refused is not None:
+        raise Refused(refused)
+    appointment = Appointment(
+        client_id=client.id,
+        starts_at=starts_at,
+        ends_at=starts_at + timedelta(minutes=duration),
+        status=status,
+    )
+    session.add(appointment)
+    session.flush()
+    audit.record(
+        session, actor, "create", "appointment", appointment.id, client_id=client.id, via=via
+    )
+    planner.replan_client(session, settings, client.id, now)
+    return appointment
+
+
+def change_appointment(
+    session: Session,
+    settings: Settings,
+    actor: User | None,
+    appointment: Appointment,
+    now: datetime,
+    *,
+    status: str | None = None,
+    starts_at: datetime | None = None,
+    duration: int | None = None,
+    via: str,
+) -> None:
+    """Move, re-time or give a (checked) status to one (locked) appointment, then re-plan
+    its client. The appointment leaves its series' edits from then on (``detached``)."""
+    before = appointment.status
+    if status is not None:
+        refused = appointments.refusal(before, status, starts_at or appointment.starts_at, now)
+        if refused is not None:
+            raise Refused(refused)
+    length = (
+        timedelta(minutes=duration) if duration else appointment.ends_at - appointment.starts_at
+    )
+    fields = [
+        name
+        for name, value in (("starts_at", starts_at), ("duration_minutes", duration))
+        if value is not None
+    ]
+    if starts_at is not None:
+        appointment.starts_at = starts_at
+    appointment.ends_at = appointment.starts_at + length
+    detail: dict[str, Any] = {}
+    if status is not None:
+        appointment.status = status
+        fields.append("status")
+        detail = {"before": before, "after": status}
+    appointment.detached = True
+    audit.record(
+        session,
+        actor,
+        "move" if starts_at is not None or duration is not None else "status",
+        "appointment",
+        appointment.id,
+        client_id=appointment.client_id,
+        fields=fields,
+        via=via,
+        **detail,
+    )
+    planner.replan_client(session, settings, appointment.client_id, now)
+
+
+def materialize_range(
+    session: Session,
+    settings: Settings,
+    client_ids: Iterable[int],
+    start: datetime,
+    end: datetime,
+    now: datetime,
+) -> int:
+    """Materialize these clients' occurrences in [start, end), never before a series began,
+    and re-plan the clients that got new ones; how many clients did.
+
+    Series already planned past ``end`` (by the clock or by an edit) or ended before
+    ``start`` are skipped in SQL, so the usual week costs one query, not one per series.
+    """
+    ids = sorted(set(client_ids))
+    if not ids:
+        return 0
+    touched: set[int] = set()
+    s = AppointmentSeries
+    for series in session.scalars(
+        select(s).where(
+            s.client_id.in_(ids),
+            or_(s.ends_at.is_(None), s.ends_at > start),
+            or_(s.planned_until.is_(None), s.planned_until < end),
+        )
+    ):
+        if planner.materialize(session, series, max(start, series.created_at), end):
+            touched.add(series.client_id)
+    planner.replan_clients(session, settings, touched, now)
+    return len(touched)

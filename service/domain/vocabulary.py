@@ -1,0 +1,158 @@
+"""The practice's vocabulary: every status, kind, intent and channel TouchBase stores, once.
+
+Each is a ``StrEnum``, so a member is its stored string (``MessageStatus.SENT == "sent"``)
+and the database, the API and the templates see plain strings. The models build their
+CHECK constraints from these classes, the dashboard its labels, and the API its choices; a
+test fails when a constraint or a label names a value that is not here. The named subsets
+below are the only groupings the code uses: add one here rather than spell a tuple out in
+a module.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class Role(StrEnum):
+    """What an account may do: a therapist sees their own clients, an admin sees all."""
+
+    THERAPIST = "therapist"
+    ADMIN = "admin"
+
+
+class Language(StrEnum):
+    """The languages texts are written in."""
+
+    EN = "en"
+    ES = "es"
+
+
+class AppointmentStatus(StrEnum):
+    """Where one session stands."""
+
+    SCHEDULED = "scheduled"
+    CONFIRMED = "confirmed"
+    CANCELLED = "cancelled"
+    NO_SHOW = "no_show"
+    COMPLETED = "completed"
+
+
+class Channel(StrEnum):
+    """How a message reaches a phone; the dispatcher holds one gateway per channel."""
+
+    SMS = "sms"
+
+
+class MessageKind(StrEnum):
+    """Why a message is sent."""
+
+    REMINDER = "reminder"  # before a session, planned
+    CHECKIN = "checkin"  # after a session: "how is your pain?", planned
+    NUDGE = "nudge"  # a rebooking text to a lapsing client
+    REPLY = "reply"  # the acknowledgement of a client's own text
+    MANUAL = "manual"  # typed by staff
+
+
+class MessageStatus(StrEnum):
+    """Where one outgoing message stands.
+
+    planned -> sending -> sent -> delivered / undelivered / failed; sending -> unknown when
+    the provider may have accepted a request we saw time out; skipped, cancelled and
+    expired are final and mean it never left.
+    """
+
+    PLANNED = "planned"
+    SENDING = "sending"
+    UNKNOWN = "unknown"
+    SENT = "sent"
+    DELIVERED = "delivered"
+    UNDELIVERED = "undelivered"
+    FAILED = "failed"
+    SKIPPED = "skipped"
+    CANCELLED = "cancelled"
+    EXPIRED = "expired"
+
+
+class Intent(StrEnum):
+    """What a client's text means."""
+
+    PAIN = "pain"
+    CONFIRM = "confirm"
+    RESCHEDULE = "reschedule"
+    OPT_OUT = "opt_out"
+    OPT_IN = "opt_in"
+    HELP = "help"
+    OTHER = "other"
+
+
+class Ack(StrEnum):
+    """Which acknowledgement answers a client's text."""
+
+    CONFIRM = "confirm"
+    RESCHEDULE = "reschedule"
+    PAIN = "pain"
+    REASK = "reask"  # "please reply with one number"
+    HELP = "help"
+    OPT_IN = "opt_in"
+    OPT_OUT = "opt_out"  # a carrier keyword: the carrier answers it, we do not
+    OPTED_OUT = "opted_out"  # a stop in plain words: we confirm it ourselves
+    OTHER = "other"
+
+
+class AlertKind(StrEnum):
+    """What an inbox item asks the practice to look at."""
+
+    PAIN = "pain"
+    RESCHEDULE = "reschedule"
+    NOT_UNDERSTOOD = "not_understood"
+    UNKNOWN_SENDER = "unknown_sender"
+    DELIVERY_FAILED = "delivery_failed"
+    INVALID_NUMBER = "invalid_number"
+    OPT_OUT = "opt_out"
+    RELIEF_GAP = "relief_gap"
+    LAPSING = "lapsing"
+    NOT_ANSWERING = "not_answering"
+
+
+A = AppointmentStatus
+# Booked and still ahead of the client: what reminders are for.
+UPCOMING = (A.SCHEDULED, A.CONFIRMED)
+# Sessions that took place or will: everything but a cancellation or a no-show.
+LIVE = (A.SCHEDULED, A.CONFIRMED, A.COMPLETED)
+# Sessions that did not and will not take place.
+CALLED_OFF = (A.CANCELLED, A.NO_SHOW)
+
+K = MessageKind
+# Kinds the planner derives from appointments (keyed by appointment, contact and start).
+PLANNED_KINDS = (K.REMINDER, K.CHECKIN)
+# Unprompted texts held back while a client's "not answering" item is open; reminders of
+# booked sessions, staff texts and acknowledgements still go.
+PAUSABLE = (K.CHECKIN, K.NUDGE)
+
+S = MessageStatus
+# Reached the phone, as far as the provider told us.
+ARRIVED = (S.SENT, S.DELIVERED)
+# Left us, or may have: a reply may answer any of these.
+LEFT = (S.SENT, S.DELIVERED, S.UNDELIVERED, S.UNKNOWN)
+# Claimed by a dispatcher: a send is, or may be, in flight.
+IN_FLIGHT = (S.SENDING, S.UNKNOWN)
+# Gone to the provider and reported back: the client's thread shows these.
+SHOWN_IN_THREAD = (S.SENT, S.DELIVERED, S.UNDELIVERED, S.FAILED, S.UNKNOWN)
+# How far a message got, least to most (the schedule shows each appointment's furthest).
+PROGRESS = (
+    S.CANCELLED,
+    S.EXPIRED,
+    S.SKIPPED,
+    S.PLANNED,
+    S.SENDING,
+    S.UNKNOWN,
+    S.FAILED,
+    S.UNDELIVERED,
+    S.SENT,
+    S.DELIVERED,
+)
+
+# Items the clock raises from relief signals, one per signal key.
+SIGNALS = (AlertKind.RELIEF_GAP, AlertKind.LAPSING, AlertKind.NOT_ANSWERING)
+
+del A, K, S

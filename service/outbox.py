@@ -1,0 +1,506 @@
+"""The outbox: every outgoing message is created here, and changes status only here.
+
+A message is one text (or, on another channel, one call) to one number. Its row is a state
+machine:
+
+    planned --claim--> sending --mark_sent--> sent --settle--> delivered / undelivered / failed
+       ^                  |---- retry ----------> planned (later, with back-off)
+       |                  |---- fail -----------> failed (permanent error, or out of tries)
+       |                  |---- mark_unknown ---> unknown --mark_sent--> sent
+       |                  |                          '-----resend-----> planned
+       |                  |---- hold_back ------> skipped / cancelled / expired
+       '---- defer -------'                       (the final check said no), or planned later
+    planned --replan / cancel_planned / skip_planned_to / pause--> skipped / cancelled / ...
+
+Producers (the planner, rebooking, acknowledgements, staff texts; later notices and calls)
+all call ``enqueue``, keyed by an idempotency key under a unique constraint, so two
+processes queuing the same message create it once. Every transition is one conditional
+``UPDATE`` on the status it expects (and, for a claimed message, on the claim's token): a
+process that lost a race changes nothing and is told so, and nothing ever overwrites what
+really happened to a message.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import asdict, dataclass
+from datetime import datetime, timedelta
+from typing import Any, cast
+
+from sqlalchemy import Table, and_, bindparam, case, or_, select, update
+from sqlalchemy.orm import Session
+
+from service.db import insert
+from service.domain import sending
+from service.domain.vocabulary import (
+    IN_FLIGHT,
+    PAUSABLE,
+    AlertKind,
+    Channel,
+    MessageKind,
+    MessageStatus,
+)
+from service.models import Alert, OutboundMessage
+
+M = OutboundMessage
+S = MessageStatus
+
+
+@dataclass(frozen=True)
+class Draft:
+    """A message to queue: who gets what, when, and the key that makes it unique."""
+
+    idempotency_key: str
+    kind: MessageKind
+    to_phone: str
+    body: str
+    send_at: datetime
+    client_id: int | None = None
+    contact_id: int | None = None
+    appointment_id: int | None = None
+    planned_start: datetime | None = None
+    # The planner records texts it decided against (skipped, expired) as such.
+    status: MessageStatus = S.PLANNED
+    channel: Channel = Channel.SMS
+    created_by_id: int | None = None
+
+
+def _row(draft: Draft, now: datetime, **overrides: Any) -> dict[str, Any]:
+    row = asdict(draft)
+    row["idempotency_key"] = row["idempotency_key"][:200]
+    row.update({"attempts": 0, "created_at": now, "updated_at": now, **overrides})
+    return row
+
+
+def enqueue(session: Session, drafts: Sequence[Draft], now: datetime) -> list[int]:
+    """Queue these messages; the ids of those created (a key already queued is left as is)."""
+    if not drafts:
+        return []
+    statement = (
+        insert(session, M)
+        .on_conflict_do_nothing(index_elements=["idempotency_key"])
+        .returning(M.id)
+    )
+    # As parameters, paged by SQLAlchemy under the driver's bind-parameter limit (one VALUES
+    # clause of every new text failed past 65,535 parameters on PostgreSQL).
+    rows = [_row(d, now) for d in drafts]
+    return [int(i) for (i,) in session.execute(statement, rows).all()]
+
+
+def enqueue_one(session: Session, draft: Draft, now: datetime) -> int | None:
+    """Queue one message; its id, or None when its key was already queued."""
+    created = enqueue(session, [draft], now)
+    return created[0] if created else None
+
+
+def record_answered(session: Session, draft: Draft, now: datetime) -> None:
+    """Record a message already on its way outside the dispatcher (an acknowledgement
+    answered in the webhook's own response): created as sent."""
+    statement = insert(session, M).on_conflict_do_nothing(index_elements=["idempotency_key"])
+    session.execute(statement, [_row(draft, now, status=S.SENT, attempts=1, sent_at=now)])
+
+
+def _move(
+    session: Session,
+    message_id: int,
+    expected: Iterable[MessageStatus],
+    now: datetime,
+    token: str | None = None,
+    **values: Any,
+) -> bool:
+    """Change one message if it still has an expected status (and claim); True if it did."""
+    conditions = [M.id == message_id, M.status.in_(tuple(expected))]
+    if token is not None:
+        conditions.append(M.claim_token == token)
+    result = session.execute(
+        update(M)
+        .where(*conditions)
+        .values(updated_at=now, **values)
+        .execution_options(synchronize_session=False)
+    )
+    return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+# --- the dispatcher's transitions ------------------------------------------------------
+
+
+def claim(
+    session: Session, token: str, now: datetime, lease: timedelta, limit: int
+) -> list[tuple[int, MessageStatus]]:
+    """Atomically take up to ``limit`` due messages, oldest first, as (id, status) pairs.
+
+    A planned one becomes ``sending``; one whose claim's lease ran out while ``sending`` or
+    ``unknown`` becomes ``unknown``: its dispatcher died mid-send and it may have left, so
+    it is looked up at the provider, never resent blindly. On PostgreSQL ``FOR UPDATE SKIP
+    LOCKED`` lets concurrent dispatchers take disjoint rows; SQLite runs the statement under
+    its single writer lock.
+    """
+    due = or_(
+        and_(M.status == S.PLANNED, M.send_at <= now),
+        and_(M.status.in_(IN_FLIGHT), M.lease_until <= now),
+    )
+    picked = select(M.id).where(due).order_by(M.send_at, M.id).limit(limit)
+    if session.get_bind().dialect.name == "postgresql":
+        picked = picked.with_for_update(skip_locked=True)
+    planned = M.status == S.PLANNED
+    statement = (
+        update(M)
+        .where(M.id.in_(picked.scalar_subquery()), due)
+        .values(
+            status=case((planned, S.SENDING), else_=S.UNKNOWN),
+            attempts=case((planned, M.attempts + 1), else_=M.attempts),
+            claim_token=token,
+            # Keep the first claim's time: an unknown outcome is looked up from there.
+            claimed_at=case((planned, now), else_=M.claimed_at),
+            lease_until=now + lease,
+            updated_at=now,
+        )
+        .returning(M.id, M.status, M.send_at)
+        .execution_options(synchronize_session=False)
+    )
+    rows = sorted(session.execute(statement), key=lambda r: (r[2], r[0]))
+    return [(int(r[0]), S(r[1])) for r in rows]
+
+
+def release(session: Session, message_id: int, token: str, now: datetime) -> bool:
+    """Give a claimed message that was not started back to the queue (on shutdown)."""
+    return _move(
+        session,
+        message_id,
+        [S.SENDING],
+        now,
+        token,
+        status=S.PLANNED,
+        claim_token=None,
+        lease_until=None,
+        attempts=M.attempts - 1,
+    )
+
+
+def claimed(session: Session, message_id: int, token: str) -> OutboundMessage | None:
+    """The message if this claim still holds it (a plain read, no lock)."""
+    message = session.get(M, message_id, populate_existing=True)
+    return message if message is not None and message.claim_token == token else None
+
+
+def hold_writes(session: Session, message_id: int, now: datetime) -> None:
+    """Take SQLite's single write lock now, by touching the message.
+
+    SQLite has no row locks: the lock held until the outcome is recorded is the one write
+    lock, so no cancellation or opt-out can commit between the final check and the record.
+    """
+    session.execute(
+        update(M)
+        .where(M.id == message_id)
+        .values(updated_at=now)
+        .execution_options(synchronize_session=False)
+    )
+
+
+def lock(session: Session, message_id: int, token: str) -> OutboundMessage | None:
+    """Lock the message's row until the transaction ends; None when the claim was lost."""
+    message = session.scalars(
+        select(M)
+        .where(M.id == message_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    ).one_or_none()
+    return message if message is not None and message.claim_token == token else None
+
+
+_UNCLAIM = {"claim_token": None, "lease_until": None}
+
+
+def hold_back(
+    session: Session, message: OutboundMessage, decision: sending.Decision, now: datetime
+) -> bool:
+    """Record the final check's "not now" (deferred past quiet hours) or "never"."""
+    if decision.action == "defer" and decision.until is not None:
+        return _move(
+            session,
+            message.id,
+            [S.SENDING],
+            now,
+            message.claim_token,
+            status=S.PLANNED,
+            send_at=decision.until,
+            error_message=decision.reason,
+            attempts=M.attempts - 1,  # nothing was attempted: waiting is not a try
+            **_UNCLAIM,
+        )
+    return _move(
+        session,
+        message.id,
+        [S.SENDING],
+        now,
+        message.claim_token,
+        status=S(decision.action),
+        error_message=decision.reason,
+        **_UNCLAIM,
+    )
+
+
+def mark_sent(
+    session: Session, message: OutboundMessage, sid: str, now: datetime, *, delivered: bool
+) -> bool:
+    """The provider accepted the message (a simulated gateway delivers at once)."""
+    return _move(
+        session,
+        message.id,
+        IN_FLIGHT,
+        now,
+        message.claim_token,
+        status=S.DELIVERED if delivered else S.SENT,
+        provider_sid=sid,
+        sent_at=now,
+        error_code=None,
+        error_message=None,
+        **_UNCLAIM,
+    )
+
+
+def mark_unknown(
+    session: Session,
+    message: OutboundMessage,
+    code: int | None,
+    error: str,
+    now: datetime,
+    look_up_at: datetime,
+) -> bool:
+    """The request may have reached the provider: look it up at ``look_up_at``."""
+    return _move(
+        session,
+        message.id,
+        [S.SENDING],
+        now,
+        message.claim_token,
+        status=S.UNKNOWN,
+        lease_until=look_up_at,
+        error_code=code,
+        error_message=error[:500],
+    )
+
+
+def retry(
+    session: Session,
+    message: OutboundMessage,
+    code: int | None,
+    error: str,
+    now: datetime,
+    send_at: datetime,
+) -> bool:
+    """A transient error: plan the message again for ``send_at``."""
+    return _move(
+        session,
+        message.id,
+        [S.SENDING],
+        now,
+        message.claim_token,
+        status=S.PLANNED,
+        send_at=send_at,
+        error_code=code,
+        error_message=error[:500],
+        **_UNCLAIM,
+    )
+
+
+def fail(
+    session: Session, message: OutboundMessage, code: int | None, error: str, now: datetime
+) -> bool:
+    """A permanent error, or the last try: the message will not be sent."""
+    return _move(
+        session,
+        message.id,
+        [S.SENDING],
+        now,
+        message.claim_token,
+        status=S.FAILED,
+        error_code=code,
+        error_message=error[:500],
+        **_UNCLAIM,
+    )
+
+
+def postpone_lookup(
+    session: Session, message: OutboundMessage, error: str, now: datetime, until: datetime
+) -> bool:
+    """The provider could not be asked about an unknown message: ask again at ``until``."""
+    return _move(
+        session,
+        message.id,
+        [S.UNKNOWN],
+        now,
+        message.claim_token,
+        lease_until=until,
+        error_message=f"lookup failed: {error}"[:500],
+    )
+
+
+def resend(session: Session, message: OutboundMessage, now: datetime) -> bool:
+    """An unknown message never reached the provider: plan it again, now."""
+    return _move(
+        session,
+        message.id,
+        [S.UNKNOWN],
+        now,
+        message.claim_token,
+        status=S.PLANNED,
+        send_at=now,
+        **_UNCLAIM,
+    )
+
+
+# --- what the provider reports after a send ---------------------------------------------
+
+# Twilio's statuses in the order a message moves through them; a report may arrive late or
+# twice, and a message never moves backwards (a delivered one never goes back to sent).
+_REPORTED_RANK = {"queued": 0, "accepted": 0, "scheduled": 0, "sending": 1, "sent": 2}
+_REPORTED_FINAL = {"delivered": S.DELIVERED, "undelivered": S.UNDELIVERED, "failed": S.FAILED}
+_OUR_RANK = {S.SENT: 2, S.UNKNOWN: 2, S.DELIVERED: 3, S.UNDELIVERED: 3, S.FAILED: 3}
+
+
+def by_sid(session: Session, sid: str) -> OutboundMessage | None:
+    """The message the provider knows by ``sid``, locked, or None."""
+    return session.scalar(
+        select(M)
+        .where(M.provider_sid == sid)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+
+
+def settle(
+    session: Session, message: OutboundMessage, reported: str, code: int | None, now: datetime
+) -> MessageStatus | None:
+    """Apply a status the provider reported; the new status, or None when it changes nothing
+    (already final, or out of order)."""
+    current = _OUR_RANK.get(S(message.status), 0)
+    if reported in _REPORTED_FINAL:
+        if current >= 3:
+            return None
+        status = _REPORTED_FINAL[reported]
+        moved = _move(session, message.id, [S(message.status)], now, status=status, error_code=code)
+    elif _REPORTED_RANK.get(reported, -1) > current:
+        status = S.SENT
+        moved = _move(session, message.id, [S(message.status)], now, status=status)
+    else:
+        return None
+    session.expire(message)
+    return status if moved else None
+
+
+def wait_for_sends_to(session: Session, to_phone: str) -> None:
+    """Wait until no send to ``to_phone`` is in flight.
+
+    A dispatcher holds the lock of the message it is sending (on SQLite, the write lock)
+    from before the request to the provider until the sid is recorded; a report can arrive
+    in between. This no-op update queues behind that lock (PostgreSQL re-checks the row
+    once it is free, finds it no longer ``sending`` and changes nothing), so that
+    afterwards the sid is committed and can be found.
+    """
+    session.execute(
+        update(M)
+        .where(M.to_phone == to_phone, M.status == S.SENDING)
+        .values(status=M.status)
+        .execution_options(synchronize_session=False)
+    )
+
+
+# --- the planner's and the practice's transitions ---------------------------------------
+
+
+def replan(session: Session, message: OutboundMessage, now: datetime, **values: Any) -> bool:
+    """Change a message the planner read, only if it still has the status it was read with.
+
+    A dispatcher may have claimed (or sent) it since: then the planner leaves it alone
+    rather than overwrite what really happened.
+    """
+    moved = _move(session, message.id, [S(message.status)], now, **values)
+    session.expire(message)
+    return moved
+
+
+def cancel_planned(
+    session: Session, appointment_ids: Sequence[int], reason: str, now: datetime
+) -> int:
+    """Cancel the still-planned messages of these appointments; how many."""
+    if not appointment_ids:
+        return 0
+    result = session.execute(
+        update(M)
+        .where(M.appointment_id.in_(appointment_ids), M.status == S.PLANNED)
+        .values(status=S.CANCELLED, error_message=reason, updated_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+
+def skip_planned_to(session: Session, phone: str, reason: str, now: datetime) -> int:
+    """Skip every message still planned to ``phone`` (it opted out, or cannot be reached)."""
+    result = session.execute(
+        update(M)
+        .where(M.to_phone == phone, M.status == S.PLANNED)
+        .values(status=S.SKIPPED, error_message=reason[:500], updated_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+
+def _not_answering_clients() -> Any:
+    return select(Alert.client_id).where(
+        Alert.kind == AlertKind.NOT_ANSWERING,
+        Alert.handled_at.is_(None),
+        Alert.client_id.is_not(None),
+    )
+
+
+def pause(session: Session, now: datetime) -> int:
+    """Skip the planned pausable messages of clients who are not answering; how many."""
+    result = session.execute(
+        update(M)
+        .where(
+            M.status == S.PLANNED,
+            M.kind.in_(PAUSABLE),
+            M.client_id.in_(_not_answering_clients()),
+        )
+        .values(status=S.SKIPPED, error_message=sending.PAUSED, updated_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+
+def resume(session: Session, now: datetime) -> list[int | None]:
+    """Hand paused check-ins back to the planner once their client's item is handled;
+    the client of each check-in handed back (the caller re-plans them).
+
+    A skip with no reason is the planner's own, so re-planning sends those still timely and
+    expires the rest. Rebooking texts stay skipped: that moment has passed.
+    """
+    rows = session.execute(
+        update(M)
+        .where(
+            M.status == S.SKIPPED,
+            M.error_message == sending.PAUSED,
+            M.kind == MessageKind.CHECKIN,
+            M.client_id.not_in(_not_answering_clients()),
+        )
+        .values(error_message=None, updated_at=now)
+        .execution_options(synchronize_session=False)
+        .returning(M.client_id)
+    ).all()
+    return [client_id for (client_id,) in rows]
+
+
+def record_delivered(session: Session, message_ids: Sequence[int]) -> None:
+    """Record planned messages as delivered at their planned time (the demo's history)."""
+    table = cast(Table, M.__table__).c
+    statement = (  # Core, not ORM: an executemany keyed by the bound id
+        update(cast(Table, M.__table__))
+        .where(table.id == bindparam("message_id"), table.status == S.PLANNED)
+        .values(
+            status=S.DELIVERED, sent_at=table.send_at, attempts=1, provider_sid=bindparam("sid")
+        )
+    )
+    rows = [{"message_id": i, "sid": f"SMdemo{i:026d}"} for i in message_ids]
+    if rows:
+        session.execute(statement, rows)

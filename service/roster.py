@@ -1,0 +1,222 @@
+"""The practice's roster: clients, their contacts and their therapist, written one way.
+
+The API, the dashboard and the demo change clients and contacts only through these
+functions. Each takes rows its caller loaded with ``db.lock`` (the client before its
+contact, as ``lock_contact`` does), so two requests changing the same client or contact
+take turns, and one that finds the row gone answers "not found" rather than failing. Each
+checks what only the database can tell (a number the client already has, a therapist who
+may take the client), writes, re-plans the client's texts at once, and records one audit
+entry. Nothing here commits: the caller ends the unit of work.
+
+Audit entries about a client use one set of keys, whoever made the change: ``fields`` (the
+names changed), ``contact_id``, ``before``/``after`` (a reassignment) and ``via`` (``api``,
+``dashboard``, ``demo``...).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from service import audit, planner
+from service.config import Settings
+from service.db import lock
+from service.models import SELF, Client, Contact, User
+
+# What a client row holds itself; "phone" (its own contact) and "therapist_id" are apart.
+CLIENT_FIELDS = ("name", "timezone", "language", "notes", "checkin_days")
+CONTACT_FIELDS = ("name", "relation", "phone", "reminders", "checkins")
+
+
+class PhoneTaken(Exception):
+    """The client already has a contact with that number."""
+
+    def __init__(self) -> None:
+        super().__init__("this client already has a contact with that phone number")
+
+
+def lock_contact(session: Session, contact_id: int) -> Contact | None:
+    """A contact and its client, both locked (client first, as every writer does), or None."""
+    found = session.get(Contact, contact_id)
+    if found is None or lock(session, Client, found.client_id) is None:
+        return None
+    return lock(session, Contact, contact_id)
+
+
+def therapist_refusal(session: Session, actor: User, wanted: int | None) -> str | None:
+    """Why ``actor`` may not give a client to user ``wanted`` (None: nobody), or None."""
+    if not actor.is_admin:
+        return None if wanted == actor.id else "only an admin can assign another therapist"
+    if wanted is None:
+        return None
+    therapist = session.get(User, wanted)
+    if therapist is None or not therapist.active:
+        return "no such active user"
+    return None
+
+
+@dataclass(frozen=True)
+class NewClient:
+    """A client as entered: ``phone``, when given, becomes the client's own contact."""
+
+    name: str
+    timezone: str
+    language: str
+    therapist_id: int | None
+    notes: str = ""
+    checkin_days: str | None = None
+    phone: str | None = None
+
+
+def create_client(session: Session, actor: User | None, values: NewClient, *, via: str) -> Client:
+    """Add a client (and its own contact); it has no appointments yet, so nothing to plan."""
+    client = Client(
+        name=values.name,
+        timezone=values.timezone,
+        language=values.language,
+        notes=values.notes,
+        checkin_days=values.checkin_days,
+        therapist_id=values.therapist_id,
+    )
+    if values.phone:
+        client.contacts.append(_own_contact(values.name, values.phone))
+    session.add(client)
+    session.flush()
+    audit.record(session, actor, "create", "client", client.id, via=via)
+    return client
+
+
+def _own_contact(name: str, phone: str) -> Contact:
+    return Contact(name=name, relation=SELF, phone=phone, reminders=True, checkins=True)
+
+
+def _check_phone(client: Client, phone: str, contact: Contact | None) -> None:
+    if any(c.phone == phone and c is not contact for c in client.contacts):
+        raise PhoneTaken
+
+
+def update_client(
+    session: Session,
+    settings: Settings,
+    actor: User | None,
+    client: Client,
+    changes: Mapping[str, Any],
+    now: datetime,
+    *,
+    via: str,
+) -> list[str]:
+    """Change a (locked) client: fields of ``CLIENT_FIELDS``, ``phone`` (its own contact's
+    number) and ``therapist_id``; re-plan its texts. The names that changed."""
+    own = client.own_contact
+    phone = changes.get("phone")
+    if phone is not None and (own is None or own.phone != phone):
+        _check_phone(client, phone, own)
+    changed = sorted(
+        key
+        for key, value in changes.items()
+        if key in (*CLIENT_FIELDS, "therapist_id") and getattr(client, key) != value
+    )
+    for key in changed:
+        setattr(client, key, changes[key])
+    if phone is not None and (own is None or own.phone != phone):
+        changed.append("phone")
+        if own is None:
+            client.contacts.append(_own_contact(client.name, phone))
+        else:
+            own.phone = phone
+    audit.record(session, actor, "update", "client", client.id, fields=changed, via=via)
+    planner.replan_client(session, settings, client.id, now)
+    return changed
+
+
+def assign_therapist(
+    session: Session, actor: User | None, client: Client, therapist_id: int | None, *, via: str
+) -> None:
+    """Give a (locked) client to another therapist (refusals are ``therapist_refusal``'s)."""
+    before, client.therapist_id = client.therapist_id, therapist_id
+    audit.record(
+        session, actor, "reassign", "client", client.id, before=before, after=therapist_id, via=via
+    )
+
+
+def add_contact(
+    session: Session,
+    settings: Settings,
+    actor: User | None,
+    client: Client,
+    values: Mapping[str, Any],
+    now: datetime,
+    *,
+    via: str,
+) -> Contact:
+    """Add a phone that hears about a (locked) client; the plan includes it at once."""
+    _check_phone(client, values["phone"], None)
+    contact = Contact(**{k: values[k] for k in CONTACT_FIELDS if k in values})
+    client.contacts.append(contact)
+    session.flush()
+    audit.record(
+        session,
+        actor,
+        "add_contact",
+        "client",
+        client.id,
+        contact_id=contact.id,
+        fields=sorted(values),
+        via=via,
+    )
+    planner.replan_client(session, settings, client.id, now)
+    return contact
+
+
+def update_contact(
+    session: Session,
+    settings: Settings,
+    actor: User | None,
+    contact: Contact,
+    changes: Mapping[str, Any],
+    now: datetime,
+    *,
+    via: str,
+) -> list[str]:
+    """Change a (locked) contact's name, number, relation or which texts it gets."""
+    client = contact.client
+    if "phone" in changes and changes["phone"] != contact.phone:
+        _check_phone(client, changes["phone"], contact)
+    changed = sorted(k for k, v in changes.items() if getattr(contact, k) != v)
+    for key in changed:
+        setattr(contact, key, changes[key])
+    audit.record(
+        session,
+        actor,
+        "update_contact",
+        "client",
+        client.id,
+        contact_id=contact.id,
+        fields=changed,
+        via=via,
+    )
+    planner.replan_client(session, settings, client.id, now)
+    return changed
+
+
+def remove_contact(
+    session: Session,
+    settings: Settings,
+    actor: User | None,
+    contact: Contact,
+    now: datetime,
+    *,
+    via: str,
+) -> None:
+    """Remove a (locked) contact; the re-plan cancels the texts still planned to it."""
+    client_id, contact_id = contact.client_id, contact.id
+    contact.client.contacts.remove(contact)  # delete-orphan: the row goes with it
+    session.flush()
+    audit.record(
+        session, actor, "remove_contact", "client", client_id, contact_id=contact_id, via=via
+    )
+    planner.replan_client(session, settings, client_id, now)
