@@ -21,7 +21,6 @@ from urllib.parse import urlencode
 if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from service.planner import plan_horizon
 from twilio.request_validator import RequestValidator
 
 from bench import dashboard, dispatch, planning, webhook
@@ -31,6 +30,7 @@ from service.config import settings_of
 from service.db import get_db
 from service.dispatch import Dispatcher
 from service.domain.vocabulary import Channel
+from service.planner import plan_horizon
 from service.sms import make_gateway
 
 SORT = "cumulative"

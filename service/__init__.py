@@ -12,7 +12,7 @@ from werkzeug.exceptions import NotFound
 from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.routing import IntegerConverter
 
-from service import api, cli, dashboard, db, health, logs, outage, simulator, webhooks
+from service import api, cli, dashboard, db, health, logs, outage, phone_simulator, webhooks
 from service.config import load_settings, settings_of
 from service.values import MAX_ID
 
@@ -66,7 +66,7 @@ def create_app(config: Mapping[str, str] | None = None) -> Flask:
     webhooks.init_app(app)
     health.init_app(app)
     dashboard.init_app(app)
-    simulator.init_app(app)  # only while texts are simulated
+    phone_simulator.init_app(app)  # only while texts are simulated
     return app
 
 

@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 
 from service import audit, outbox, planner
 from service.config import Settings
-from service.domain import appointments, recurrence
+from service.domain import recurrence, status_changes
 from service.models import Appointment, AppointmentSeries, Client, User
 
 SERIES_FIELDS = ("starts_local", "rrule", "duration_minutes", "ends_at")
@@ -181,7 +181,7 @@ def book_appointment(
     via: str,
 ) -> Appointment:
     """Book one appointment (a past one recorded as completed gets its check-ins)."""
-    refused = appointments.new_status_refusal(status, starts_at, now)
+    refused = status_changes.new_status_refusal(status, starts_at, now)
     if refused is not None:
         raise Refused(refused)
     appointment = Appointment(
@@ -215,7 +215,7 @@ def change_appointment(
     its client. The appointment leaves its series' edits from then on (``detached``)."""
     before = appointment.status
     if status is not None:
-        refused = appointments.refusal(before, status, starts_at or appointment.starts_at, now)
+        refused = status_changes.refusal(before, status, starts_at or appointment.starts_at, now)
         if refused is not None:
             raise Refused(refused)
     length = (

@@ -18,19 +18,14 @@ from flask.cli import with_appcontext
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from service import accounts, bookings, consent, outbox, planner, roster, signals
-from service.alerts import raise_alert
+from service import accounts, bookings, demo_history, roster, signals
 from service.config import Settings, current_settings
 from service.db import get_db, utcnow
-from service.domain import recurrence, texts
+from service.domain import recurrence
 from service.domain.vocabulary import (
-    AlertKind,
     AppointmentStatus,
-    Intent,
-    MessageKind,
-    MessageStatus,
 )
-from service.models import Appointment, Client, InboundMessage, OutboundMessage, User
+from service.models import Client, User
 
 PASSWORD = "demo-password"
 ADMIN_EMAIL = "admin@touchbase.demo"
@@ -50,7 +45,7 @@ class Person:
     language: str = "en"
     interval: int = 1
     # Clients followed closely: check-ins on these days after each session, answered
-    # every time along a relief curve that lasts ``relief`` days (see ``relief_pain``).
+    # every time along a relief curve that lasts ``relief`` days (see ``demo_history.relief_pain``).
     checkin_days: str | None = None
     relief: int = 0
     caregiver: tuple[str, str, str] | None = None  # name, relation, phone
@@ -91,16 +86,6 @@ PEOPLE = (
         caregiver=("Paul Weiss", "spouse", "+16175550222"),
     ),
 )
-
-
-def relief_pain(baseline: int, relief: int, day: int) -> int:
-    """A score ``day`` days after a session: four points of relief that hold, wear off over
-    the day before ``relief``, and are gone from then on (the demo's stand-in for a real
-    client's curve)."""
-    low = max(0, baseline - 4)
-    if day >= relief:
-        return baseline
-    return (low + baseline) // 2 if day == relief - 1 else low
 
 
 def _users(session: Session, settings: Settings) -> dict[str, User]:
@@ -148,110 +133,6 @@ def _series(
     bookings.materialize_range(
         session, settings, [client.id], begins, now + timedelta(days=14), now
     )
-
-
-def _deliver_history(session: Session, settings: Settings, admin: User, now: datetime) -> None:
-    """Plan every text as if eight weeks ago, record those due by now as delivered, and the
-    sessions that have ended as done."""
-    appointments = list(
-        session.scalars(select(Appointment).order_by(Appointment.client_id, Appointment.starts_at))
-    )
-    early = min(a.starts_at for a in appointments) - timedelta(days=2)
-    planner.reconcile(session, settings, appointments, early)
-    due = session.scalars(
-        select(OutboundMessage.id).where(
-            OutboundMessage.status == MessageStatus.PLANNED, OutboundMessage.send_at <= now
-        )
-    )
-    outbox.record_delivered(session, list(due))
-    for appointment in appointments:
-        if appointment.ends_at <= now:
-            bookings.change_appointment(
-                session,
-                settings,
-                admin,
-                appointment,
-                now,
-                status=AppointmentStatus.COMPLETED,
-                via="demo",
-            )
-
-
-def _answer(
-    session: Session,
-    settings: Settings,
-    client: Client,
-    asked: OutboundMessage,
-    body: str,
-    *,
-    intent: str,
-    pain: int | None = None,
-) -> InboundMessage:
-    """A reply to ``asked`` twenty minutes after it, with our acknowledgement."""
-    at = (asked.sent_at or asked.send_at) + timedelta(minutes=20)
-    reply = InboundMessage(
-        provider_sid=f"SMdemoin{asked.id:024d}",
-        from_phone=asked.to_phone,
-        to_phone=settings.practice_phone or "",
-        body=body,
-        received_at=at,
-        client_id=client.id,
-        contact_id=asked.contact_id,
-        intent=intent,
-        pain_score=pain,
-        answers_message_id=asked.id,
-        appointment_id=asked.appointment_id,
-        processed_at=at,
-    )
-    session.add(reply)
-    ack = texts.ack(client.language, intent, settings.practice_name, settings.practice_phone or "")
-    session.flush()
-    if ack:
-        draft = outbox.Draft(
-            idempotency_key=f"reply:{reply.provider_sid}",
-            kind=MessageKind.REPLY,
-            to_phone=asked.to_phone,
-            body=ack,
-            send_at=at,
-            client_id=client.id,
-            contact_id=asked.contact_id,
-            appointment_id=asked.appointment_id,
-        )
-        outbox.record_answered(session, draft, at)
-    return reply
-
-
-def _pain_answers(
-    session: Session, settings: Settings, client: Client, person: Person, now: datetime
-) -> None:
-    """Answer the first check-in after each past session with the person's next pain score."""
-    checkins = session.scalars(
-        select(OutboundMessage)
-        .where(
-            OutboundMessage.client_id == client.id,
-            OutboundMessage.kind == MessageKind.CHECKIN,
-            OutboundMessage.status == MessageStatus.DELIVERED,
-        )
-        .order_by(OutboundMessage.send_at)
-    ).all()
-    firsts: dict[int | None, OutboundMessage] = {}
-    for message in checkins:
-        firsts.setdefault(message.appointment_id, message)
-    asked = list(firsts.values())[-len(person.pains) :]
-    for message, pain in zip(asked, person.pains[-len(asked) :], strict=True):
-        reply = _answer(
-            session, settings, client, message, str(pain), intent=Intent.PAIN, pain=pain
-        )
-        if pain >= settings.pain_alert_threshold:
-            raise_alert(
-                session,
-                AlertKind.PAIN,
-                reply.received_at,
-                client_id=client.id,
-                phone=reply.from_phone,
-                inbound_id=reply.id,
-                detail=f"pain {pain}/10",
-            )
 
 
 def _client(
@@ -316,119 +197,17 @@ def load(session: Session, settings: Settings, now: datetime) -> dict[str, User]
         now=now,
         via="demo",
     )
-    _deliver_history(session, settings, admin, now)
+    demo_history.deliver_history(session, settings, admin, now)
     for person in PEOPLE:
         if person.relief:
-            _relief_answers(session, settings, clients[person.name], person)
+            demo_history.relief_answers(
+                session, settings, clients[person.name], person.pains[0], person.relief
+            )
         else:
-            _pain_answers(session, settings, clients[person.name], person, now)
-    _alerts(session, settings, clients, tom, users, now)
+            demo_history.pain_answers(session, settings, clients[person.name], person.pains)
+    demo_history.alerts(session, settings, clients, tom, users, now)
     signals.run_signals(session, settings, now)  # gap and lapsing items, as the clock would
     return users
-
-
-def _relief_answers(session: Session, settings: Settings, client: Client, person: Person) -> None:
-    """Answer every delivered check-in of a closely followed client along their curve."""
-    zone = ZoneInfo(client.timezone)
-    rows = session.execute(
-        select(OutboundMessage, Appointment.starts_at)
-        .join(Appointment, Appointment.id == OutboundMessage.appointment_id)
-        .where(
-            OutboundMessage.client_id == client.id,
-            OutboundMessage.kind == MessageKind.CHECKIN,
-            OutboundMessage.status == MessageStatus.DELIVERED,
-        )
-        .order_by(OutboundMessage.send_at)
-    ).all()
-    for message, started in rows:
-        sent = message.sent_at or message.send_at
-        day = (sent.astimezone(zone).date() - started.astimezone(zone).date()).days
-        pain = relief_pain(person.pains[0], person.relief, day)
-        _answer(session, settings, client, message, str(pain), intent=Intent.PAIN, pain=pain)
-
-
-def _alerts(
-    session: Session,
-    settings: Settings,
-    clients: dict[str, Client],
-    tom: Client,
-    users: dict[str, User],
-    now: datetime,
-) -> None:
-    """The open and handled alerts a practice might have on a Tuesday morning."""
-    sam, luis, priya = clients["Sam Lee"], clients["Luis Ortega"], clients["Priya Natarajan"]
-    last = session.scalar(
-        select(OutboundMessage)
-        .where(
-            OutboundMessage.client_id == sam.id, OutboundMessage.status == MessageStatus.DELIVERED
-        )
-        .order_by(OutboundMessage.send_at.desc())
-        .limit(1)
-    )
-    if last is not None:
-        reply = _answer(
-            session, settings, sam, last, "R can we do Thursday?", intent=Intent.RESCHEDULE
-        )
-        raise_alert(
-            session,
-            AlertKind.RESCHEDULE,
-            reply.received_at,
-            client_id=sam.id,
-            phone=reply.from_phone,
-            inbound_id=reply.id,
-            detail="can we do Thursday?",
-        )
-    old = raise_alert(
-        session,
-        AlertKind.NOT_UNDERSTOOD,
-        now - timedelta(days=9),
-        client_id=sam.id,
-        detail="ok see you",
-    )
-    old.handled_at, old.handled_by_id = now - timedelta(days=9, hours=-2), users["ana"].id
-    raise_alert(
-        session,
-        AlertKind.NOT_UNDERSTOOD,
-        now - timedelta(hours=5),
-        client_id=luis.id,
-        detail="Can I bring my own oil?",
-    )
-    consent.opt_out(session, priya.contacts[0].phone, now - timedelta(days=2))
-    raise_alert(
-        session,
-        AlertKind.OPT_OUT,
-        now - timedelta(days=2),
-        client_id=priya.id,
-        phone=priya.contacts[0].phone,
-        detail="asked to stop texts",
-    )
-    consent.mark_invalid(session, tom.contacts[0].phone, "provider error 21211", now)
-    raise_alert(
-        session,
-        AlertKind.INVALID_NUMBER,
-        now - timedelta(hours=1),
-        client_id=tom.id,
-        phone=tom.contacts[0].phone,
-        detail="provider error 21211",
-    )
-    stranger = InboundMessage(
-        provider_sid="SMdemostranger",
-        from_phone="+16175550199",
-        body="Hi, is this the massage place?",
-        received_at=now - timedelta(hours=3),
-        intent=Intent.OTHER,
-        processed_at=now - timedelta(hours=3),
-    )
-    session.add(stranger)
-    session.flush()
-    raise_alert(
-        session,
-        AlertKind.UNKNOWN_SENDER,
-        stranger.received_at,
-        phone=stranger.from_phone,
-        inbound_id=stranger.id,
-        detail="a text from a number that matches no client",
-    )
 
 
 @click.command("demo-data")

@@ -178,7 +178,9 @@ class Dispatcher:
     def release(self, message_id: int, token: str) -> str:
         """Give a claimed, untouched message back (on shutdown)."""
         with self.db.session() as session:
-            outbox.release(session, message_id, token, self.now())
+            message = outbox.claimed(session, message_id, token)
+            if message is not None:
+                outbox.release(session, message, self.now())
             session.commit()
         return "released"
 

@@ -4,12 +4,10 @@ A message is one text (or, on another channel, one call) to one number. Its row 
 machine:
 
     planned --claim--> sending --mark_sent--> sent --settle--> delivered / undelivered / failed
-       ^                  |---- retry ----------> planned (later, with back-off)
-       |                  |---- fail -----------> failed (permanent error, or out of tries)
-       |                  |---- mark_unknown ---> unknown --mark_sent--> sent
-       |                  |                          '-----resend-----> planned
-       |                  |---- hold_back ------> skipped / cancelled / expired
-       '---- defer -------'                       (the final check said no), or planned later
+                          |--- retry ---------> planned (later, with back-off)
+                          |--- fail ----------> failed (permanent error, or out of tries)
+                          |--- mark_unknown --> unknown --mark_sent / resend--> sent / planned
+                          '--- hold_back -----> skipped / cancelled / expired, or planned later
     planned --replan / cancel_planned / skip_planned_to / pause--> skipped / cancelled / ...
 
 Producers (the planner, rebooking, acknowledgements, staff texts; later notices and calls)
@@ -25,9 +23,9 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
-from typing import Any, cast
+from typing import Any
 
-from sqlalchemy import Table, and_, bindparam, case, or_, select, update
+from sqlalchemy import and_, case, or_, select, update
 from sqlalchemy.orm import Session
 
 from service.db import insert
@@ -112,18 +110,17 @@ def _move(
     conditions = [M.id == message_id, M.status.in_(tuple(expected))]
     if token is not None:
         conditions.append(M.claim_token == token)
-    result = session.execute(
-        update(M)
-        .where(*conditions)
-        .values(updated_at=now, **values)
-        .execution_options(synchronize_session=False)
-    )
-    return bool(result.rowcount)  # type: ignore[attr-defined]
+    return _bulk(session, conditions, now, **values) == 1
+
+
+def _bulk(session: Session, conditions: Sequence[Any], now: datetime, **values: Any) -> int:
+    """Change every message meeting ``conditions``; how many."""
+    statement = update(M).where(*conditions).values(updated_at=now, **values)
+    result = session.execute(statement.execution_options(synchronize_session=False))
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]
 
 
 # --- the dispatcher's transitions ------------------------------------------------------
-
-
 def claim(
     session: Session, token: str, now: datetime, lease: timedelta, limit: int
 ) -> list[tuple[int, MessageStatus]]:
@@ -162,21 +159,6 @@ def claim(
     return [(int(r[0]), S(r[1])) for r in rows]
 
 
-def release(session: Session, message_id: int, token: str, now: datetime) -> bool:
-    """Give a claimed message that was not started back to the queue (on shutdown)."""
-    return _move(
-        session,
-        message_id,
-        [S.SENDING],
-        now,
-        token,
-        status=S.PLANNED,
-        claim_token=None,
-        lease_until=None,
-        attempts=M.attempts - 1,
-    )
-
-
 def claimed(session: Session, message_id: int, token: str) -> OutboundMessage | None:
     """The message if this claim still holds it (a plain read, no lock)."""
     message = session.get(M, message_id, populate_existing=True)
@@ -189,26 +171,34 @@ def hold_writes(session: Session, message_id: int, now: datetime) -> None:
     SQLite has no row locks: the lock held until the outcome is recorded is the one write
     lock, so no cancellation or opt-out can commit between the final check and the record.
     """
-    session.execute(
-        update(M)
-        .where(M.id == message_id)
-        .values(updated_at=now)
-        .execution_options(synchronize_session=False)
-    )
+    _bulk(session, [M.id == message_id], now)
 
 
 def lock(session: Session, message_id: int, token: str) -> OutboundMessage | None:
     """Lock the message's row until the transaction ends; None when the claim was lost."""
-    message = session.scalars(
-        select(M)
-        .where(M.id == message_id)
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    ).one_or_none()
+    locked = select(M).where(M.id == message_id).with_for_update()
+    message = session.scalar(locked.execution_options(populate_existing=True))
     return message if message is not None and message.claim_token == token else None
 
 
-_UNCLAIM = {"claim_token": None, "lease_until": None}
+def _step(
+    session: Session,
+    message: OutboundMessage,
+    expected: Iterable[MessageStatus],
+    now: datetime,
+    *,
+    unclaim: bool = True,
+    **values: Any,
+) -> bool:
+    """Move a claimed message on, if its claim still holds it in an expected status."""
+    if unclaim:  # done with it: the claim and its lease end
+        values.update(claim_token=None, lease_until=None)
+    return _move(session, message.id, expected, now, message.claim_token, **values)
+
+
+def release(session: Session, message: OutboundMessage, now: datetime) -> bool:
+    """Give a claimed message that was not started back to the queue (on shutdown)."""
+    return _step(session, message, [S.SENDING], now, status=S.PLANNED, attempts=M.attempts - 1)
 
 
 def hold_back(
@@ -216,47 +206,28 @@ def hold_back(
 ) -> bool:
     """Record the final check's "not now" (deferred past quiet hours) or "never"."""
     if decision.action == "defer" and decision.until is not None:
-        return _move(
-            session,
-            message.id,
-            [S.SENDING],
-            now,
-            message.claim_token,
-            status=S.PLANNED,
-            send_at=decision.until,
-            error_message=decision.reason,
-            attempts=M.attempts - 1,  # nothing was attempted: waiting is not a try
-            **_UNCLAIM,
-        )
-    return _move(
-        session,
-        message.id,
-        [S.SENDING],
-        now,
-        message.claim_token,
-        status=S(decision.action),
-        error_message=decision.reason,
-        **_UNCLAIM,
-    )
+        # Nothing was attempted: waiting is not a try.
+        values: dict[str, Any] = {
+            "status": S.PLANNED,
+            "send_at": decision.until,
+            "attempts": M.attempts - 1,
+        }
+    else:
+        values = {"status": S(decision.action)}
+    return _step(session, message, [S.SENDING], now, error_message=decision.reason, **values)
 
 
 def mark_sent(
     session: Session, message: OutboundMessage, sid: str, now: datetime, *, delivered: bool
 ) -> bool:
     """The provider accepted the message (a simulated gateway delivers at once)."""
-    return _move(
-        session,
-        message.id,
-        IN_FLIGHT,
-        now,
-        message.claim_token,
-        status=S.DELIVERED if delivered else S.SENT,
-        provider_sid=sid,
-        sent_at=now,
-        error_code=None,
-        error_message=None,
-        **_UNCLAIM,
-    )
+    status = S.DELIVERED if delivered else S.SENT
+    accepted: dict[str, Any] = {"provider_sid": sid, "sent_at": now, **_error(None, "")}
+    return _step(session, message, IN_FLIGHT, now, status=status, **accepted)
+
+
+def _error(code: int | None, error: str) -> dict[str, Any]:
+    return {"error_code": code, "error_message": error[:500] or None}
 
 
 def mark_unknown(
@@ -267,18 +238,10 @@ def mark_unknown(
     now: datetime,
     look_up_at: datetime,
 ) -> bool:
-    """The request may have reached the provider: look it up at ``look_up_at``."""
-    return _move(
-        session,
-        message.id,
-        [S.SENDING],
-        now,
-        message.claim_token,
-        status=S.UNKNOWN,
-        lease_until=look_up_at,
-        error_code=code,
-        error_message=error[:500],
-    )
+    """The request may have reached the provider: look it up at ``look_up_at`` (the claim
+    stays, its lease shortened)."""
+    values = {"status": S.UNKNOWN, "lease_until": look_up_at, **_error(code, error)}
+    return _step(session, message, [S.SENDING], now, unclaim=False, **values)
 
 
 def retry(
@@ -290,64 +253,28 @@ def retry(
     send_at: datetime,
 ) -> bool:
     """A transient error: plan the message again for ``send_at``."""
-    return _move(
-        session,
-        message.id,
-        [S.SENDING],
-        now,
-        message.claim_token,
-        status=S.PLANNED,
-        send_at=send_at,
-        error_code=code,
-        error_message=error[:500],
-        **_UNCLAIM,
-    )
+    values = {"status": S.PLANNED, "send_at": send_at, **_error(code, error)}
+    return _step(session, message, [S.SENDING], now, **values)
 
 
 def fail(
     session: Session, message: OutboundMessage, code: int | None, error: str, now: datetime
 ) -> bool:
     """A permanent error, or the last try: the message will not be sent."""
-    return _move(
-        session,
-        message.id,
-        [S.SENDING],
-        now,
-        message.claim_token,
-        status=S.FAILED,
-        error_code=code,
-        error_message=error[:500],
-        **_UNCLAIM,
-    )
+    return _step(session, message, [S.SENDING], now, status=S.FAILED, **_error(code, error))
 
 
 def postpone_lookup(
     session: Session, message: OutboundMessage, error: str, now: datetime, until: datetime
 ) -> bool:
     """The provider could not be asked about an unknown message: ask again at ``until``."""
-    return _move(
-        session,
-        message.id,
-        [S.UNKNOWN],
-        now,
-        message.claim_token,
-        lease_until=until,
-        error_message=f"lookup failed: {error}"[:500],
-    )
+    values = {"lease_until": until, "error_message": f"lookup failed: {error}"[:500]}
+    return _step(session, message, [S.UNKNOWN], now, unclaim=False, **values)
 
 
 def resend(session: Session, message: OutboundMessage, now: datetime) -> bool:
     """An unknown message never reached the provider: plan it again, now."""
-    return _move(
-        session,
-        message.id,
-        [S.UNKNOWN],
-        now,
-        message.claim_token,
-        status=S.PLANNED,
-        send_at=now,
-        **_UNCLAIM,
-    )
+    return _step(session, message, [S.UNKNOWN], now, status=S.PLANNED, send_at=now)
 
 
 # --- what the provider reports after a send ---------------------------------------------
@@ -361,12 +288,8 @@ _OUR_RANK = {S.SENT: 2, S.UNKNOWN: 2, S.DELIVERED: 3, S.UNDELIVERED: 3, S.FAILED
 
 def by_sid(session: Session, sid: str) -> OutboundMessage | None:
     """The message the provider knows by ``sid``, locked, or None."""
-    return session.scalar(
-        select(M)
-        .where(M.provider_sid == sid)
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    )
+    locked = select(M).where(M.provider_sid == sid).with_for_update()
+    return session.scalar(locked.execution_options(populate_existing=True))
 
 
 def settle(
@@ -398,17 +321,11 @@ def wait_for_sends_to(session: Session, to_phone: str) -> None:
     once it is free, finds it no longer ``sending`` and changes nothing), so that
     afterwards the sid is committed and can be found.
     """
-    session.execute(
-        update(M)
-        .where(M.to_phone == to_phone, M.status == S.SENDING)
-        .values(status=M.status)
-        .execution_options(synchronize_session=False)
-    )
+    statement = update(M).where(M.to_phone == to_phone, M.status == S.SENDING)
+    session.execute(statement.values(status=M.status).execution_options(synchronize_session=False))
 
 
 # --- the planner's and the practice's transitions ---------------------------------------
-
-
 def replan(session: Session, message: OutboundMessage, now: datetime, **values: Any) -> bool:
     """Change a message the planner read, only if it still has the status it was read with.
 
@@ -426,24 +343,14 @@ def cancel_planned(
     """Cancel the still-planned messages of these appointments; how many."""
     if not appointment_ids:
         return 0
-    result = session.execute(
-        update(M)
-        .where(M.appointment_id.in_(appointment_ids), M.status == S.PLANNED)
-        .values(status=S.CANCELLED, error_message=reason, updated_at=now)
-        .execution_options(synchronize_session=False)
-    )
-    return int(result.rowcount or 0)  # type: ignore[attr-defined]
+    planned = [M.appointment_id.in_(appointment_ids), M.status == S.PLANNED]
+    return _bulk(session, planned, now, status=S.CANCELLED, error_message=reason)
 
 
 def skip_planned_to(session: Session, phone: str, reason: str, now: datetime) -> int:
     """Skip every message still planned to ``phone`` (it opted out, or cannot be reached)."""
-    result = session.execute(
-        update(M)
-        .where(M.to_phone == phone, M.status == S.PLANNED)
-        .values(status=S.SKIPPED, error_message=reason[:500], updated_at=now)
-        .execution_options(synchronize_session=False)
-    )
-    return int(result.rowcount or 0)  # type: ignore[attr-defined]
+    planned = [M.to_phone == phone, M.status == S.PLANNED]
+    return _bulk(session, planned, now, status=S.SKIPPED, error_message=reason[:500])
 
 
 def _not_answering_clients() -> Any:
@@ -456,17 +363,12 @@ def _not_answering_clients() -> Any:
 
 def pause(session: Session, now: datetime) -> int:
     """Skip the planned pausable messages of clients who are not answering; how many."""
-    result = session.execute(
-        update(M)
-        .where(
-            M.status == S.PLANNED,
-            M.kind.in_(PAUSABLE),
-            M.client_id.in_(_not_answering_clients()),
-        )
-        .values(status=S.SKIPPED, error_message=sending.PAUSED, updated_at=now)
-        .execution_options(synchronize_session=False)
-    )
-    return int(result.rowcount or 0)  # type: ignore[attr-defined]
+    pausable = [
+        M.status == S.PLANNED,
+        M.kind.in_(PAUSABLE),
+        M.client_id.in_(_not_answering_clients()),
+    ]
+    return _bulk(session, pausable, now, status=S.SKIPPED, error_message=sending.PAUSED)
 
 
 def resume(session: Session, now: datetime) -> list[int | None]:
@@ -491,16 +393,8 @@ def resume(session: Session, now: datetime) -> list[int | None]:
     return [client_id for (client_id,) in rows]
 
 
-def record_delivered(session: Session, message_ids: Sequence[int]) -> None:
+def record_delivered(session: Session, message_ids: Sequence[int], now: datetime) -> None:
     """Record planned messages as delivered at their planned time (the demo's history)."""
-    table = cast(Table, M.__table__).c
-    statement = (  # Core, not ORM: an executemany keyed by the bound id
-        update(cast(Table, M.__table__))
-        .where(table.id == bindparam("message_id"), table.status == S.PLANNED)
-        .values(
-            status=S.DELIVERED, sent_at=table.send_at, attempts=1, provider_sid=bindparam("sid")
-        )
-    )
-    rows = [{"message_id": i, "sid": f"SMdemo{i:026d}"} for i in message_ids]
-    if rows:
-        session.execute(statement, rows)
+    for i in message_ids:
+        sid = f"SMdemo{i:026d}"
+        _move(session, i, [S.PLANNED], now, status=S.DELIVERED, sent_at=M.send_at, provider_sid=sid)

@@ -50,7 +50,9 @@ def _backfill_planned_start() -> None:
         last = key.rsplit(":", 1)[-1]
         if last.isascii() and last.isdigit():
             start = datetime.fromtimestamp(int(last), UTC)
-            updates.append({"row_id": row_id, "start": start.replace(tzinfo=None) if naive else start})
+            updates.append(
+                {"row_id": row_id, "start": start.replace(tzinfo=None) if naive else start}
+            )
     statement = (
         sa.update(table)
         .where(table.c.id == sa.bindparam("row_id"))

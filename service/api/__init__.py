@@ -7,7 +7,7 @@ from pathlib import Path
 from flask import Blueprint, Flask, Response
 
 from service.api import appointments, clients, errors, messages, pain_reports, simulator
-from service.api.auth import authenticate
+from service.api.tokens import authenticate
 
 OPENAPI = Path(__file__).with_name("openapi.json")
 

@@ -13,10 +13,10 @@ from sqlalchemy.orm import Session
 
 from service import bookings
 from service.access import client_for, scope_clients
-from service.api.auth import current_user
 from service.api.errors import invalid, not_found
 from service.api.inputs import Fields, json_body, query_datetime, query_int
 from service.api.serialize import appointment_json, series_json
+from service.api.tokens import current_user
 from service.config import current_settings
 from service.db import get_session, lock, utcnow
 from service.domain import recurrence

@@ -9,10 +9,10 @@ from sqlalchemy.orm import Session, selectinload
 
 from service import audit, consent, roster
 from service.access import client_for, visible_clients
-from service.api.auth import current_user
 from service.api.errors import ApiError, not_found
 from service.api.inputs import Fields, json_body
 from service.api.serialize import client_json, contact_json
+from service.api.tokens import current_user
 from service.config import Settings, current_settings
 from service.db import get_session, lock, utcnow
 from service.domain.vocabulary import Language

@@ -10,10 +10,10 @@ from sqlalchemy.orm import Session
 
 from service import audit
 from service.access import scope_clients
-from service.api.auth import current_user
 from service.api.errors import invalid
 from service.api.inputs import query_datetime, query_int
 from service.api.serialize import message_json, reply_json
+from service.api.tokens import current_user
 from service.config import current_settings
 from service.db import get_session
 from service.domain.vocabulary import Intent, MessageKind, MessageStatus

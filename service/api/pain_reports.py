@@ -11,10 +11,10 @@ from sqlalchemy.orm import Session
 
 from service import audit, pain
 from service.access import client_for
-from service.api.auth import current_user
 from service.api.errors import not_found
 from service.api.inputs import Fields, json_body
 from service.api.serialize import local_iso
+from service.api.tokens import current_user
 from service.db import get_session, utcnow
 from service.domain import recurrence
 from service.domain.vocabulary import CALLED_OFF

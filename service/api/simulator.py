@@ -2,7 +2,7 @@
 
 Only while texts are simulated (no Twilio credentials): it reaches exactly the code the
 signed webhook reaches, behind the API's authentication instead of Twilio's signature.
-The dashboard's phone simulator page (``service/simulator.py``) goes through the same door.
+The dashboard's phone simulator page (``service/phone_simulator.py``) goes through the same door.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from flask import Blueprint
 from service.api.errors import not_found
 from service.api.inputs import json_body
 from service.config import current_settings
-from service.simulator import MAX_BODY, receive
+from service.phone_simulator import MAX_BODY, receive
 
 bp = Blueprint("api_simulator", __name__)
 

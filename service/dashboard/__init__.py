@@ -17,7 +17,7 @@ from service.dashboard import (
     admin,
     auth,
     client_forms,
-    clients,
+    client_list,
     export,
     inbox,
     schedule,
@@ -26,7 +26,7 @@ from service.dashboard import (
     timefmt,
 )
 from service.dashboard.security import add_headers, check_csrf, csrf_token, refuse_nul
-from service.domain import appointments
+from service.domain import status_changes
 from service.domain.vocabulary import AlertKind, AppointmentStatus
 
 # How the inbox names each kind of item.
@@ -82,7 +82,7 @@ def init_app(app: Flask) -> None:
     dashboard.context_processor(_context)
     for code in (400, 403, 404, 405, 413, 429):
         dashboard.register_error_handler(code, _error_page)
-    for module in (auth, inbox, clients, client_forms, schedule_forms, schedule, send_text):
+    for module in (auth, inbox, client_list, client_forms, schedule_forms, schedule, send_text):
         dashboard.register_blueprint(module.bp)
     dashboard.register_blueprint(export.bp)
     dashboard.register_blueprint(admin.bp)
@@ -90,7 +90,7 @@ def init_app(app: Flask) -> None:
     app.after_request(_secure)
     app.permanent_session_lifetime = auth.SESSION_LIFETIME
     app.jinja_env.globals["csrf_token"] = csrf_token
-    app.jinja_env.globals["next_statuses"] = appointments.next_statuses
+    app.jinja_env.globals["next_statuses"] = status_changes.next_statuses
     app.jinja_env.globals["status_labels"] = STATUS_BUTTONS
     app.jinja_env.filters.update(
         when=timefmt.when,

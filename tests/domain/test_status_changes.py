@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from service.domain.appointments import new_status_refusal, next_statuses, refusal
+from service.domain.status_changes import new_status_refusal, next_statuses, refusal
 
 NOW = datetime(2027, 3, 3, 16, 0, tzinfo=UTC)
 LATER = NOW + timedelta(days=2)

@@ -9,7 +9,7 @@ from flask import Flask
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from service import simulator
+from service import phone_simulator as simulator
 from service.models import Alert, InboundMessage, User
 from tests import factories
 from tests.dashboard.conftest import Web, make_staff, now, signed_in, text_of
