@@ -170,27 +170,7 @@ def alerts(
 ) -> None:
     """The open and handled alerts a practice might have on a Tuesday morning."""
     sam, luis, priya = clients["Sam Lee"], clients["Luis Ortega"], clients["Priya Natarajan"]
-    last = session.scalar(
-        select(OutboundMessage)
-        .where(
-            OutboundMessage.client_id == sam.id, OutboundMessage.status == MessageStatus.DELIVERED
-        )
-        .order_by(OutboundMessage.send_at.desc())
-        .limit(1)
-    )
-    if last is not None:
-        reply = answer(
-            session, settings, sam, last, "R can we do Thursday?", intent=Intent.RESCHEDULE
-        )
-        raise_alert(
-            session,
-            AlertKind.RESCHEDULE,
-            reply.received_at,
-            client_id=sam.id,
-            phone=reply.from_phone,
-            inbound_id=reply.id,
-            detail="can we do Thursday?",
-        )
+    _reschedule_request(session, settings, sam)
     old = raise_alert(
         session,
         AlertKind.NOT_UNDERSTOOD,
@@ -206,38 +186,67 @@ def alerts(
         client_id=luis.id,
         detail="Can I bring my own oil?",
     )
-    consent.opt_out(session, priya.contacts[0].phone, now - timedelta(days=2))
+    stopped, invalid = priya.contacts[0].phone, tom.contacts[0].phone
+    consent.opt_out(session, stopped, now - timedelta(days=2))
     raise_alert(
         session,
         AlertKind.OPT_OUT,
         now - timedelta(days=2),
         client_id=priya.id,
-        phone=priya.contacts[0].phone,
+        phone=stopped,
         detail="asked to stop texts",
     )
-    consent.mark_invalid(session, tom.contacts[0].phone, "provider error 21211", now)
+    consent.mark_invalid(session, invalid, "provider error 21211", now)
     raise_alert(
         session,
         AlertKind.INVALID_NUMBER,
         now - timedelta(hours=1),
         client_id=tom.id,
-        phone=tom.contacts[0].phone,
+        phone=invalid,
         detail="provider error 21211",
     )
+    _stranger(session, now - timedelta(hours=3))
+
+
+def _reschedule_request(session: Session, settings: Settings, sam: Client) -> None:
+    """Sam asked to move, answering the last text he got."""
+    last = session.scalar(
+        select(OutboundMessage)
+        .where(OutboundMessage.client_id == sam.id)
+        .where(OutboundMessage.status == MessageStatus.DELIVERED)
+        .order_by(OutboundMessage.send_at.desc())
+        .limit(1)
+    )
+    if last is None:
+        return
+    reply = answer(session, settings, sam, last, "R can we do Thursday?", intent=Intent.RESCHEDULE)
+    raise_alert(
+        session,
+        AlertKind.RESCHEDULE,
+        reply.received_at,
+        client_id=sam.id,
+        phone=reply.from_phone,
+        inbound_id=reply.id,
+        detail="can we do Thursday?",
+    )
+
+
+def _stranger(session: Session, at: datetime) -> None:
+    """A text from a number that is no client's."""
     stranger = InboundMessage(
         provider_sid="SMdemostranger",
         from_phone="+16175550199",
         body="Hi, is this the massage place?",
-        received_at=now - timedelta(hours=3),
+        received_at=at,
         intent=Intent.OTHER,
-        processed_at=now - timedelta(hours=3),
+        processed_at=at,
     )
     session.add(stranger)
     session.flush()
     raise_alert(
         session,
         AlertKind.UNKNOWN_SENDER,
-        stranger.received_at,
+        at,
         phone=stranger.from_phone,
         inbound_id=stranger.id,
         detail="a text from a number that matches no client",

@@ -1,18 +1,19 @@
-"""The database going away: every request that needs it answers 503 with JSON, never a 500.
+"""The database going away: every request that needs it answers 503, never a 500.
 
 A restarted or failed-over database, a network blip, or SQLite's write lock held too long
 all surface as SQLAlchemy's ``OperationalError`` (or ``InterfaceError`` on a connection
 that was cut, or the pool's ``TimeoutError`` when every connection is stuck in one). Those
-are the database's trouble, not the request's: the answer says so,
-in the API's error shape, with ``Retry-After``, and the next request tries again (the
-PostgreSQL pool pings each connection before use, so dead ones are replaced).
+are the database's trouble, not the request's: the answer says so, with ``Retry-After``,
+and the next request tries again (the PostgreSQL pool pings each connection before use, so
+dead ones are replaced). Dashboard pages answer with the dashboard's own error page; the
+API, the webhooks and the health check answer in the API's JSON error shape.
 """
 
 from __future__ import annotations
 
 import logging
 
-from flask import Flask, Response, request
+from flask import Flask, Response, render_template, request
 from sqlalchemy.exc import InterfaceError, OperationalError, SQLAlchemyError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
@@ -20,10 +21,12 @@ from service.api.errors import error_response
 
 log = logging.getLogger(__name__)
 RETRY_AFTER_SECONDS = 5
+PAGES = {"dashboard", "simulator"}  # blueprints whose answers are pages, not JSON
 
 
 def unavailable(exc: SQLAlchemyError) -> Response:
-    """503, JSON, Retry-After: the database cannot be reached just now."""
+    """503 with Retry-After: the database cannot be reached just now (a page for the
+    dashboard, JSON for everything else)."""
     # The class only: it tells an outage from a lock, and the text would quote the SQL.
     log.warning(
         "%s %s: database unavailable (%s)",
@@ -31,15 +34,20 @@ def unavailable(exc: SQLAlchemyError) -> Response:
         request.path,
         type(getattr(exc, "orig", None) or exc).__name__,
     )
-    response = error_response(
-        503, "database_unavailable", "the database is unavailable; try again shortly", {}
-    )
+    message = "the database is unavailable; try again shortly"
+    if PAGES & set(request.blueprints):
+        page = render_template(
+            "error.html", code=503, title="Service unavailable", message=message.capitalize()
+        )
+        response = Response(page, status=503, mimetype="text/html")
+    else:
+        response = error_response(503, "database_unavailable", message, {})
     response.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
     return response
 
 
 def init_app(app: Flask) -> None:
-    """Answer requests that fail to reach the database with 503 and a JSON error body."""
+    """Answer requests that fail to reach the database with 503 instead of a 500."""
     app.register_error_handler(OperationalError, unavailable)
     app.register_error_handler(InterfaceError, unavailable)
     app.register_error_handler(PoolTimeout, unavailable)

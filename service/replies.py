@@ -17,10 +17,10 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from service import consent, outbox
+from service import bookings, consent, outbox
 from service.alerts import raise_alert
 from service.config import Settings
-from service.db import insert
+from service.db import insert, lock
 from service.domain import texts
 from service.domain.understanding import Expecting, Understanding, understand
 from service.domain.vocabulary import (
@@ -221,7 +221,7 @@ def _act(
         alert(AlertKind.UNKNOWN_SENDER, "a text from a number that matches no client")
         return Ack.OTHER
     if meaning.intent == Intent.CONFIRM:
-        _confirm(session, context, now)
+        _confirm(session, settings, context, now)
         return Ack.CONFIRM
     if meaning.intent == Intent.RESCHEDULE:
         alert(AlertKind.RESCHEDULE, meaning.note or "")
@@ -235,7 +235,8 @@ def _act(
     return Ack.OTHER
 
 
-def _confirm(session: Session, context: Context, now: datetime) -> None:
+def _confirm(session: Session, settings: Settings, context: Context, now: datetime) -> None:
+    """Confirm the session a reminder was about, if it is still booked and ahead."""
     answering = context.answering
     if (
         answering is None
@@ -243,13 +244,16 @@ def _confirm(session: Session, context: Context, now: datetime) -> None:
         or answering.appointment_id is None
     ):
         return
-    appointment = session.get(Appointment, answering.appointment_id)
+    appointment = lock(session, Appointment, answering.appointment_id)
     if (
         appointment is not None
         and appointment.status == AppointmentStatus.SCHEDULED
         and appointment.starts_at > now
     ):
-        appointment.status = AppointmentStatus.CONFIRMED
+        confirmed = AppointmentStatus.CONFIRMED
+        bookings.change_appointment(
+            session, settings, None, appointment, now, status=confirmed, via="reply"
+        )
 
 
 def _pain_alert(

@@ -209,7 +209,32 @@ def _lapse_signals(
     counts: SignalCounts,
 ) -> None:
     """A "lapsing" item per client and last session, and the rebooking text where wanted."""
-    ids = [c.id for c in clients]
+    last, upcoming, running = _lapse_facts(session, [c.id for c in clients], now)
+    for client in clients:
+        if client.id not in last:
+            continue
+        session_id, last_start = last[client.id]
+        gap = found[client.id].usual_gap_days
+        if not relief.lapsing(last_start, gap, upcoming.get(client.id), client.id in running, now):
+            continue
+        detail = (
+            f"Last session {_day(last_start, client.timezone)}; usually every "
+            f"{round(gap or 0)} days; nothing booked within that"
+        )
+        if raise_signal(
+            session, AlertKind.LAPSING, f"lapsing:{client.id}:{session_id}", client.id, detail, now
+        ):
+            counts.raised[AlertKind.LAPSING] += 1
+        not_answering = (client.id, AlertKind.NOT_ANSWERING) in open_kinds
+        if settings.rebooking_texts and not sending.is_paused(MessageKind.NUDGE, not_answering):
+            counts.rebooking_texts += rebooking.rebook(session, settings, client, session_id, now)
+
+
+def _lapse_facts(
+    session: Session, ids: Sequence[int], now: datetime
+) -> tuple[dict[int, tuple[int, datetime]], dict[int, datetime], set[int]]:
+    """Each client's last session (id, start), next booked start, and whether a series of
+    theirs still runs."""
     last = {
         client_id: (appointment_id, starts_at)
         for client_id, appointment_id, starts_at in session.execute(
@@ -242,24 +267,7 @@ def _lapse_signals(
             )
         )
     )
-    for client in clients:
-        if client.id not in last:
-            continue
-        session_id, last_start = last[client.id]
-        gap = found[client.id].usual_gap_days
-        if not relief.lapsing(last_start, gap, upcoming.get(client.id), client.id in running, now):
-            continue
-        detail = (
-            f"Last session {_day(last_start, client.timezone)}; usually every "
-            f"{round(gap or 0)} days; nothing booked within that"
-        )
-        if raise_signal(
-            session, AlertKind.LAPSING, f"lapsing:{client.id}:{session_id}", client.id, detail, now
-        ):
-            counts.raised[AlertKind.LAPSING] += 1
-        not_answering = (client.id, AlertKind.NOT_ANSWERING) in open_kinds
-        if settings.rebooking_texts and not sending.is_paused(MessageKind.NUDGE, not_answering):
-            counts.rebooking_texts += rebooking.rebook(session, settings, client, session_id, now)
+    return last, upcoming, running
 
 
 def _day(at: datetime, timezone: str) -> str:

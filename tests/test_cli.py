@@ -104,3 +104,40 @@ def test_create_token_refuses_an_unknown_user(runner: FlaskCliRunner) -> None:
     result = runner.invoke(args=["create-token", "nobody@practice.test"])
     assert result.exit_code != 0
     assert result.output.strip() == "Error: no user with email nobody@practice.test"
+
+
+def _tokens(runner: FlaskCliRunner, email: str, count: int) -> list[str]:
+    runner.invoke(args=["create-user", email, "--name", "Ana", "--password", "long-enough-pw"])
+    made = [runner.invoke(args=["create-token", email]) for _ in range(count)]
+    return [result.output.strip().splitlines()[-1] for result in made]
+
+
+def test_revoke_token_refuses_that_token_from_then_on(
+    runner: FlaskCliRunner, session: Session
+) -> None:
+    kept, revoked = _tokens(runner, "ana@practice.test", 2)
+    result = runner.invoke(args=["revoke-token", revoked])
+    assert result.exit_code == 0, result.output
+    assert "revoked" in result.output and revoked not in result.output
+    assert user_for_token(session, revoked) is None
+    assert user_for_token(session, kept) is not None
+    again = runner.invoke(args=["revoke-token", revoked])
+    assert again.exit_code != 0
+    assert again.output.strip() == "Error: no live token matches; it may be revoked already"
+
+
+def test_revoke_token_all_of_a_user(runner: FlaskCliRunner, session: Session) -> None:
+    tokens = _tokens(runner, "ana@practice.test", 3)
+    result = runner.invoke(args=["revoke-token", "--all-of", "ANA@practice.test"])
+    assert result.exit_code == 0, result.output
+    assert result.output.strip() == "revoked 3 token(s) of ana@practice.test"
+    assert [user_for_token(session, t) for t in tokens] == [None, None, None]
+    unknown = runner.invoke(args=["revoke-token", "--all-of", "nobody@practice.test"])
+    assert unknown.output.strip() == "Error: no user with email nobody@practice.test"
+
+
+def test_revoke_token_wants_a_token_or_a_user_not_both(runner: FlaskCliRunner) -> None:
+    for args in (["revoke-token"], ["revoke-token", "tb_x", "--all-of", "a@b.co"]):
+        result = runner.invoke(args=args)
+        assert result.exit_code != 0
+        assert result.output.strip() == "Error: give a token, or --all-of EMAIL (not both)"

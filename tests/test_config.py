@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from datetime import time, timedelta
+from pathlib import Path
 
 import pytest
 
-from service.config import ConfigError, load_settings
+from service.config import DEFAULTS, ConfigError, load_settings
 
 BASE = {"TOUCHBASE_ENV": "test", "SECRET_KEY": "k"}
 
@@ -114,3 +115,11 @@ def test_it_treats_empty_values_as_unset() -> None:
     s = settings(TWILIO_ACCOUNT_SID="", QUIET_HOURS="  ")
     assert s.twilio_account_sid is None
     assert s.quiet_hours == (time(21, 0), time(8, 0))
+
+
+def test_the_readme_states_every_default_the_code_has() -> None:
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
+    rows = [line for line in readme.splitlines() if line.startswith("| `")]
+    for name, default in DEFAULTS.items():
+        [row] = [r for r in rows if f"`{name}`" in r.split("|")[1]]
+        assert f"`{default}`" in row.split("|")[2], (name, default)

@@ -23,11 +23,6 @@ def local_iso(at: datetime | None, tz: str) -> str | None:
     return at.astimezone(ZoneInfo(tz)).isoformat() if at is not None else None
 
 
-def own_contact(client: Client) -> Contact | None:
-    """The client's own phone (relation ``self``), if any."""
-    return next((c for c in client.contacts if c.relation == "self"), None)
-
-
 def contact_json(contact: Contact, consent: Mapping[str, PhoneNumber]) -> dict[str, Any]:
     """A contact with its number's consent state."""
     row = consent.get(contact.phone)
@@ -46,7 +41,7 @@ def contact_json(contact: Contact, consent: Mapping[str, PhoneNumber]) -> dict[s
 
 def client_json(client: Client, consent: Mapping[str, PhoneNumber]) -> dict[str, Any]:
     """A client with its contacts; ``opted_out`` is about the client's own number."""
-    own = own_contact(client)
+    own = client.own_contact
     row = consent.get(own.phone) if own else None
     return {
         "id": client.id,

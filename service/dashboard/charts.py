@@ -80,6 +80,12 @@ class PainChart:
         return self.points[-1] if self.points else None
 
 
+def _score_mark(x: float, y: float, at: datetime, score: int, tz: str, imported: bool) -> Mark:
+    """One score's point, named for a screen reader (and marked when imported)."""
+    label = f"{score} out of 10 on {when(at, tz)}" + (" (imported)" if imported else "")
+    return Mark(x, y, label, imported=imported)
+
+
 def pain_chart(
     scores: Sequence[tuple[datetime, int]],
     sessions: Sequence[datetime],
@@ -116,12 +122,7 @@ def pain_chart(
         return bottom - (bottom - top) * score / SCORE_MAX
 
     points = [
-        Mark(
-            x_of(at),
-            y_of(score),
-            f"{score} out of 10 on {when(at, tz)}" + (" (imported)" if (at, score) in kept else ""),
-            imported=(at, score) in kept,
-        )
+        _score_mark(x_of(at), y_of(score), at, score, tz, (at, score) in kept)
         for at, score in shown
     ]
     marks = [

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from flask import render_template
@@ -66,49 +67,7 @@ def thread(
     """The client's texts both ways, oldest first, as a phone would show them, with the
     imported scores among them, marked as imported."""
     names = {c.id: f"{c.name} ({c.relation})" for c in client.contacts}
-    out = session.scalars(
-        select(OutboundMessage)
-        .where(
-            OutboundMessage.client_id == client.id,
-            # Typed texts and acknowledgements show while still queued too.
-            or_(
-                OutboundMessage.status.in_(SHOWN_IN_THREAD),
-                OutboundMessage.kind.in_((MessageKind.MANUAL, MessageKind.REPLY)),
-            ),
-        )
-        .order_by(OutboundMessage.send_at.desc(), OutboundMessage.id.desc())
-        .limit(THREAD_LIMIT)
-    )
-    items = [
-        ThreadItem(
-            at=m.sent_at or m.send_at,
-            incoming=False,
-            body=m.body,
-            who=names.get(m.contact_id or 0, "a former contact"),
-            kind=m.kind,
-            status=STATUS_WORDS.get(m.status, m.status),
-            detail=(m.error_message or "") if m.status in (S.SKIPPED, S.FAILED, S.EXPIRED) else "",
-        )
-        for m in out
-    ]
-    incoming = session.scalars(
-        select(InboundMessage)
-        .where(InboundMessage.client_id == client.id)
-        .order_by(InboundMessage.received_at.desc(), InboundMessage.id.desc())
-        .limit(THREAD_LIMIT)
-    )
-    items += [
-        ThreadItem(
-            at=r.received_at,
-            incoming=True,
-            body=r.body,
-            who=names.get(r.contact_id or 0, "a former contact"),
-            kind=r.intent or "",
-            status="Received",
-            detail=f"pain {r.pain_score}/10" if r.pain_score is not None else "",
-        )
-        for r in incoming
-    ]
+    items = _sent(session, client, names) + _received(session, client, names)
     items += [
         ThreadItem(
             at=row.at,
@@ -124,6 +83,57 @@ def thread(
     ]
     items.sort(key=lambda item: item.at)
     return items[-THREAD_LIMIT:]
+
+
+def _sent(session: Session, client: Client, names: dict[int, str]) -> list[ThreadItem]:
+    """The latest texts we sent about the client (typed ones and acknowledgements show
+    while still queued too)."""
+    out = session.scalars(
+        select(OutboundMessage)
+        .where(
+            OutboundMessage.client_id == client.id,
+            or_(
+                OutboundMessage.status.in_(SHOWN_IN_THREAD),
+                OutboundMessage.kind.in_((MessageKind.MANUAL, MessageKind.REPLY)),
+            ),
+        )
+        .order_by(OutboundMessage.send_at.desc(), OutboundMessage.id.desc())
+        .limit(THREAD_LIMIT)
+    )
+    return [
+        ThreadItem(
+            at=m.sent_at or m.send_at,
+            incoming=False,
+            body=m.body,
+            who=names.get(m.contact_id or 0, "a former contact"),
+            kind=m.kind,
+            status=STATUS_WORDS.get(m.status, m.status),
+            detail=(m.error_message or "") if m.status in (S.SKIPPED, S.FAILED, S.EXPIRED) else "",
+        )
+        for m in out
+    ]
+
+
+def _received(session: Session, client: Client, names: dict[int, str]) -> list[ThreadItem]:
+    """The latest texts the client's phones sent us."""
+    incoming = session.scalars(
+        select(InboundMessage)
+        .where(InboundMessage.client_id == client.id)
+        .order_by(InboundMessage.received_at.desc(), InboundMessage.id.desc())
+        .limit(THREAD_LIMIT)
+    )
+    return [
+        ThreadItem(
+            at=r.received_at,
+            incoming=True,
+            body=r.body,
+            who=names.get(r.contact_id or 0, "a former contact"),
+            kind=r.intent or "",
+            status="Received",
+            detail=f"pain {r.pain_score}/10" if r.pain_score is not None else "",
+        )
+        for r in incoming
+    ]
 
 
 @dataclass(frozen=True)
@@ -169,17 +179,9 @@ def reply_form(client: Client, data: Form | None = None) -> Form:
     return Form(defaults={"key": compose.new_key(), "contact_id": str(first.id) if first else ""})
 
 
-def render_client_page(
-    client: Client,
-    reply: Form | None = None,
-    *,
-    refusal: str | None = None,
-    quiet_warning: bool = False,
-    status: int = 200,
-) -> tuple[str, int]:
-    """The client page; ``reply`` carries a compose form being shown again."""
-    db, user, now = get_session(), current_user(), utcnow()
-    known = consent.numbers(db, (c.phone for c in client.contacts))
+def _schedule(db: Session, client: Client, now: datetime) -> dict[str, Any]:
+    """The schedule part of the page: series with their next starts, recent and coming
+    appointments, and the next planned texts."""
     series = db.scalars(
         select(AppointmentSeries)
         .where(AppointmentSeries.client_id == client.id)
@@ -204,6 +206,38 @@ def render_client_page(
         .order_by(OutboundMessage.send_at)
         .limit(5)
     ).all()
+    return {
+        "series": series,
+        "upcoming": upcoming,
+        "appointments": appointments,
+        "planned": planned,
+    }
+
+
+def _pain(db: Session, client: Client, now: datetime) -> dict[str, Any]:
+    """The pain part of the page: the thread, the pain chart and the relief estimate."""
+    history = pain_history(db, client, now)
+    estimate = relief_estimate(history, client, now)
+    return {
+        "thread": thread(db, client, history.scores),
+        "chart": pain_chart(history, client, now),
+        "relief": estimate,
+        "relief_chart": charts.relief_chart(estimate),
+        "gap_too_long": relief.gap_longer_than_relief(estimate),
+        "gap_sentence": relief.gap_sentence(estimate),
+    }
+
+
+def render_client_page(
+    client: Client,
+    reply: Form | None = None,
+    *,
+    refusal: str | None = None,
+    quiet_warning: bool = False,
+    status: int = 200,
+) -> tuple[str, int]:
+    """The client page; ``reply`` carries a compose form being shown again."""
+    db, user, now = get_session(), current_user(), utcnow()
     alerts = db.execute(
         select(Alert, User.name)
         .outerjoin(User, User.id == Alert.handled_by_id)
@@ -216,31 +250,20 @@ def render_client_page(
         if user.is_admin
         else []
     )
-    quiet = compose.quiet_now(client, current_settings().quiet_hours, now)
-    history = pain_history(db, client, now)
-    estimate = relief_estimate(history, client, now)
     return render_template(
         "clients/page.html",
         client=client,
         contacts=client.contacts_own_first,
-        known=known,
-        series=series,
-        upcoming=upcoming,
+        known=consent.numbers(db, (c.phone for c in client.contacts)),
         describe=series_rules.describe_rule,
-        appointments=appointments,
         now=now,
-        planned=planned,
         alerts=alerts,
-        thread=thread(db, client, history.scores),
-        chart=pain_chart(history, client, now),
-        relief=estimate,
-        relief_chart=charts.relief_chart(estimate),
-        gap_too_long=relief.gap_longer_than_relief(estimate),
-        gap_sentence=relief.gap_sentence(estimate),
         reply=reply_form(client, reply),
         refusal=refusal,
         quiet_warning=quiet_warning,
-        quiet_now=quiet,
+        quiet_now=compose.quiet_now(client, current_settings().quiet_hours, now),
         therapists=therapists,
         status_words=STATUS_WORDS,
+        **_schedule(db, client, now),
+        **_pain(db, client, now),
     ), status

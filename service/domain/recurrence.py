@@ -150,41 +150,8 @@ def _parse(rrule: str, first: datetime) -> _Spec:
     """Return the checked rule parts, with dateutil's DTSTART-derived defaults made explicit."""
     if first.tzinfo is not None:
         raise ValueError("first_start_local must be a naive local wall-clock time")
-    text = rrule.strip().upper()
-    if "DTSTART" in text:
-        raise InvalidRule("DTSTART is not allowed in the rule; the first appointment sets it")
-    text = text.removeprefix("RRULE:")
-    if ":" in text or "\n" in text:
-        raise InvalidRule("only a single RRULE is supported")
-    parts: dict[str, str] = {}
-    for raw in text.split(";"):
-        item = raw.strip()
-        if not item:
-            continue
-        name, sep, value = (piece.strip() for piece in item.partition("="))
-        if not sep or not name or not value:
-            raise InvalidRule(f"'{item}' is not of the form NAME=VALUE")
-        if name in parts:
-            raise InvalidRule(f"{name} appears more than once")
-        parts[name] = value
-    if not parts:
-        raise InvalidRule("the rule is empty")
-    freq = parts.get("FREQ")
-    if freq is None:
-        raise InvalidRule("FREQ is required")
-    if freq in _SUBDAILY:
-        raise InvalidRule(f"FREQ={freq} is not supported; use DAILY, WEEKLY, MONTHLY or YEARLY")
-    if freq not in _FREQS:
-        raise InvalidRule(f"unknown FREQ value '{freq}'")
-    for name in parts:
-        if name in _UNSUPPORTED:
-            raise InvalidRule(f"{name} is not supported in appointment schedules")
-        if name not in _KNOWN:
-            raise InvalidRule(f"unknown rule part '{name}'")
-    if freq == "WEEKLY" and "BYMONTHDAY" in parts:  # RFC 5545 forbids it
-        raise InvalidRule("BYMONTHDAY cannot be used with FREQ=WEEKLY")
-    if "COUNT" in parts and "UNTIL" in parts:
-        raise InvalidRule("use COUNT or UNTIL, not both")
+    parts = _parts(rrule)
+    freq = _checked_freq(parts)
     until_local, until_utc = _until(parts["UNTIL"]) if "UNTIL" in parts else (None, None)
     wkst = parts.get("WKST", "MO")
     if wkst not in _DAYS:
@@ -218,6 +185,51 @@ def _parse(rrule: str, first: datetime) -> _Spec:
     )
     count = _int_value("COUNT", parts["COUNT"], MAX_COUNT) if "COUNT" in parts else None
     return _Spec(rule, freq, interval, _DAY_NAMES.index(wkst), count, until_local, until_utc)
+
+
+def _parts(rrule: str) -> dict[str, str]:
+    """Split one RRULE into its NAME=VALUE parts, refusing what is not one."""
+    text = rrule.strip().upper()
+    if "DTSTART" in text:
+        raise InvalidRule("DTSTART is not allowed in the rule; the first appointment sets it")
+    text = text.removeprefix("RRULE:")
+    if ":" in text or "\n" in text:
+        raise InvalidRule("only a single RRULE is supported")
+    parts: dict[str, str] = {}
+    for raw in text.split(";"):
+        item = raw.strip()
+        if not item:
+            continue
+        name, sep, value = (piece.strip() for piece in item.partition("="))
+        if not sep or not name or not value:
+            raise InvalidRule(f"'{item}' is not of the form NAME=VALUE")
+        if name in parts:
+            raise InvalidRule(f"{name} appears more than once")
+        parts[name] = value
+    if not parts:
+        raise InvalidRule("the rule is empty")
+    return parts
+
+
+def _checked_freq(parts: dict[str, str]) -> str:
+    """The rule's FREQ, once every part is known, supported and consistent."""
+    freq = parts.get("FREQ")
+    if freq is None:
+        raise InvalidRule("FREQ is required")
+    if freq in _SUBDAILY:
+        raise InvalidRule(f"FREQ={freq} is not supported; use DAILY, WEEKLY, MONTHLY or YEARLY")
+    if freq not in _FREQS:
+        raise InvalidRule(f"unknown FREQ value '{freq}'")
+    for name in parts:
+        if name in _UNSUPPORTED:
+            raise InvalidRule(f"{name} is not supported in appointment schedules")
+        if name not in _KNOWN:
+            raise InvalidRule(f"unknown rule part '{name}'")
+    if freq == "WEEKLY" and "BYMONTHDAY" in parts:  # RFC 5545 forbids it
+        raise InvalidRule("BYMONTHDAY cannot be used with FREQ=WEEKLY")
+    if "COUNT" in parts and "UNTIL" in parts:
+        raise InvalidRule("use COUNT or UNTIL, not both")
+    return freq
 
 
 def _until(value: str) -> tuple[datetime | None, datetime | None]:

@@ -40,3 +40,17 @@ def test_it_loads_a_practice_once(runner: FlaskCliRunner, session: Session, web:
     again = runner.invoke(args=["demo-data"])
     assert again.exit_code != 0 and "already loaded" in again.output
     assert web.login("ana@touchbase.demo", "demo-password").status_code == 302
+
+
+def test_it_never_goes_next_to_real_accounts(runner: FlaskCliRunner, session: Session) -> None:
+    made = runner.invoke(
+        args=["create-user", "ana@practice.test", "--name", "Ana", "--password", "long-enough-pw"]
+    )
+    assert made.exit_code == 0, made.output
+    result = runner.invoke(args=["demo-data"])
+    assert result.exit_code != 0
+    assert result.output.strip() == (
+        "Error: the database already has accounts; demo data goes only into an empty database"
+    )
+    assert session.scalar(select(func.count(User.id))) == 1
+    assert session.scalar(select(func.count(Client.id))) == 0

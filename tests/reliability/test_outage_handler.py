@@ -1,4 +1,5 @@
-"""The web's answer when the database is out of reach: 503 with the API's JSON error body."""
+"""The web's answer when the database is out of reach: 503, in JSON for the API and as a page
+for the dashboard."""
 
 from __future__ import annotations
 
@@ -33,19 +34,26 @@ def one_connection(app: Flask) -> Iterator[Flask]:
     db.engine, db.sessions = normal
 
 
-def test_every_connection_in_use_is_a_503_with_json(one_connection: Flask) -> None:
+def test_every_connection_in_use_is_a_503_json_for_the_api_a_page_for_the_dashboard(
+    one_connection: Flask,
+) -> None:
     api = one_connection.test_client()
     browser = signed_in(one_connection, make_staff(one_connection, "ana@practice.test", "Ana"))
     token = browser.token()
     with get_db(one_connection).engine.connect():  # the pool's only connection, held
+        response = api.get("/api/v1/clients", headers={"Authorization": BEARER})
+        assert response.status_code == 503, response.status_code
+        assert response.headers["Retry-After"].isdigit()
+        assert response.get_json()["error"]["code"] == "database_unavailable"
         for response in (
-            api.get("/api/v1/clients", headers={"Authorization": BEARER}),
             browser.http.get("/clients"),
             browser.http.post("/logout", data={"csrf_token": token}),
         ):
             assert response.status_code == 503, response.status_code
             assert response.headers["Retry-After"].isdigit()
-            assert response.get_json()["error"]["code"] == "database_unavailable"
+            assert response.mimetype == "text/html"
+            page = response.get_data(as_text=True)
+            assert "<h1>Service unavailable</h1>" in page and "database is unavailable" in page
         health = api.get("/healthz")
         assert health.status_code == 503 and health.is_json
     assert api.get("/api/v1/clients", headers={"Authorization": BEARER}).status_code == 401
