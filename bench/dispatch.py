@@ -86,8 +86,9 @@ def seed_due_texts(app: Flask, first: int, count: int, send_at: datetime) -> lis
             insert(OutboundMessage),
             [
                 {
-                    # The key format the planner writes; the dispatcher reads the start from it.
+                    # What the planner writes: the key, and the start the text was written for.
                     "idempotency_key": f"reminder:{a}:{c}:86400:{int(starts.timestamp())}",
+                    "planned_start": starts,
                     "client_id": cl,
                     "contact_id": c,
                     "appointment_id": a,

@@ -44,7 +44,7 @@ from service.config import Settings
 from service.db import Database, utcnow
 from service.delivery import apply_permanent_error, apply_status
 from service.domain import sending
-from service.domain.vocabulary import PLANNED_KINDS, AlertKind, Channel, MessageStatus
+from service.domain.vocabulary import PAUSABLE, PLANNED_KINDS, AlertKind, Channel, MessageStatus
 from service.models import Alert, Appointment, Client, Contact, OutboundMessage, PhoneNumber
 from service.phones import mask
 from service.sms.gateway import Gateway, SendError
@@ -100,7 +100,8 @@ def load_facts(
             )
             .limit(1)
         )
-        if message.client_id is not None
+        # Only the pause rule reads it: no query for the kinds it never holds back.
+        if message.client_id is not None and message.kind in PAUSABLE
         else None
     )
     return sending.SendFacts(
