@@ -1,7 +1,10 @@
 """TouchBase against the bare minimum doing the same work: dispatch, webhook, planning,
-dashboard. Each bench runs both sides in the same run and reports their ratio.
+dashboard, understanding. Each bench runs both sides in the same run and reports their ratio.
 
-    python -m bench.run dispatch|webhook|planning|dashboard|all [--database sqlite,postgresql]
+    python -m bench.run dispatch|webhook|planning|dashboard|understanding|all
+        [--database sqlite,postgresql]
+
+(understanding reads replies in memory: no database.)
 
 Results are printed as a table and merged into bench/results/latest.json (one entry per
 bench and database, with the machine and the commit they were measured on).
@@ -23,10 +26,10 @@ if __package__ in (None, ""):  # run as ``python bench/run.py``: make ``bench`` 
 
 from sqlalchemy.exc import DBAPIError
 
-from bench import dashboard, dispatch, planning, webhook
+from bench import dashboard, dispatch, planning, understanding, webhook
 from bench.common import RESULTS, code_version, databases, fake_twilio, machine
 
-BENCHES = ("dispatch", "webhook", "planning", "dashboard")
+BENCHES = ("dispatch", "webhook", "planning", "dashboard", "understanding")
 
 
 def run_dispatch(args: argparse.Namespace, kind: str) -> dict[str, Any]:
@@ -74,11 +77,17 @@ def run_dashboard(args: argparse.Namespace, kind: str) -> dict[str, Any]:
         return dashboard.bench_dashboard(dbs, args.clients, args.replies, args.page_requests)
 
 
+def run_understanding(args: argparse.Namespace, kind: str) -> dict[str, Any]:
+    """The understanding bench (no database: ``kind`` is "memory")."""
+    return understanding.bench_understanding(max(args.repeat, 5))
+
+
 RUNNERS: dict[str, Callable[[argparse.Namespace, str], dict[str, Any]]] = {
     "dispatch": run_dispatch,
     "webhook": run_webhook,
     "planning": run_planning,
     "dashboard": run_dashboard,
+    "understanding": run_understanding,
 }
 
 
@@ -196,11 +205,22 @@ def dashboard_lines(r: dict[str, Any]) -> list[str]:
     return lines
 
 
+def understanding_lines(r: dict[str, Any]) -> list[str]:
+    """The understanding bench's rows."""
+    return [
+        f"{r['replies']} corpus replies, median of {r['repeat']} rounds",
+        f"  us per reply: TouchBase {r['touchbase_us_per_reply']}, bare (one regex)"
+        f" {r['bare_us_per_reply']}; ratio {r['ratio']}; under {r['target_us']:.0f} us:"
+        f" {yes(r['met'])}",
+    ]
+
+
 FORMATS: dict[str, Callable[[dict[str, Any]], list[str]]] = {
     "dispatch": dispatch_lines,
     "webhook": webhook_lines,
     "planning": planning_lines,
     "dashboard": dashboard_lines,
+    "understanding": understanding_lines,
 }
 
 
@@ -258,7 +278,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     results: dict[str, dict[str, Any]] = {}
     for bench in BENCHES if args.bench == "all" else (args.bench,):
         default = ["postgresql"] if bench == "planning" else ["sqlite", "postgresql"]
-        for kind in args.database or default:
+        if bench == "understanding":
+            default = ["memory"]
+        for kind in default if bench == "understanding" else args.database or default:
             print(f"running {bench} on {kind} ...", file=sys.stderr, flush=True)
             key, started = f"{bench}:{kind}", datetime.now(UTC)
             info = machine()  # each bench with the load the machine had when it began

@@ -262,6 +262,7 @@ class InboundMessage(Base):
     __tablename__ = "inbound_messages"
     __table_args__ = (
         _one_of("intent", Intent, "intent"),
+        _one_of("guess", Intent, "guess"),
         CheckConstraint("pain_score BETWEEN 0 AND 10", name="pain_score_range"),
         Index("ix_inbound_messages_client_id_received_at", "client_id", "received_at"),
     )
@@ -279,6 +280,10 @@ class InboundMessage(Base):
     intent: Mapped[str | None] = mapped_column(String(20))
     pain_score: Mapped[int | None] = mapped_column(Integer)
     note: Mapped[str | None] = mapped_column(Text)
+    # When understanding was not sure enough to act: its best guess, left to a person.
+    guess: Mapped[str | None] = mapped_column(String(20))
+    # Why it was read so, in one line ("opt-out: \"do not text\"").
+    reason: Mapped[str | None] = mapped_column(String(200))
     answers_message_id: Mapped[int | None] = mapped_column(
         ForeignKey("outbound_messages.id", ondelete="SET NULL")
     )

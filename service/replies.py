@@ -10,6 +10,7 @@ If processing fails the raw message is already safe; the clock retries unprocess
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -154,11 +155,14 @@ def process(
         expecting = "checkin"
     opted_out = consent.is_opted_out(session, phone)
     meaning = _override(row.fields.get("OptOutType")) or understand(
-        row.body, expecting=expecting, opted_out=opted_out
+        row.body,
+        expecting=expecting,
+        opted_out=opted_out,
+        answered=answering.body if answering is not None else None,
     )
     row.client_id = context.client.id if context.client else None
     row.contact_id = context.contact.id if context.contact else None
-    row.intent, row.pain_score, row.note = meaning.intent, meaning.pain, meaning.note
+    _record_meaning(row, meaning)
     if answering is not None:
         row.answers_message_id, row.appointment_id = answering.id, answering.appointment_id
     answer = _act(session, settings, row, context, meaning, now)
@@ -182,7 +186,17 @@ def _override(opt_out_type: object) -> Understanding | None:
     """Twilio's own opt-out handling, when on, has already decided what a keyword meant."""
     kinds = {"STOP": Intent.OPT_OUT, "START": Intent.OPT_IN, "HELP": Intent.HELP}
     kind = kinds.get(str(opt_out_type or "").upper())
-    return Understanding(intent=kind) if kind else None
+    why = f"{kind}: Twilio's own handling of the keyword" if kind else ""
+    return Understanding(intent=kind, reason=why) if kind else None
+
+
+def _record_meaning(row: InboundMessage, meaning: Understanding) -> None:
+    """Store what the reply was read as: acted on when sure, else only as a guess."""
+    row.note, row.reason = meaning.note, meaning.reason[:200] or None
+    if meaning.sure:
+        row.intent, row.pain_score, row.guess = meaning.intent, meaning.pain, None
+    else:  # a person decides; nothing is stored as certain
+        row.intent, row.pain_score, row.guess = Intent.OTHER, None, meaning.intent
 
 
 def _act(
@@ -215,11 +229,38 @@ def _act(
     if meaning.intent == Intent.OPT_IN:
         consent.opt_in(session, context.phone, now)
         return None if keyword else Ack.OPT_IN
-    if meaning.intent == Intent.HELP:
-        return Ack.HELP
     if context.client is None:
         alert(AlertKind.UNKNOWN_SENDER, "a text from a number that matches no client")
-        return Ack.OTHER
+        return Ack.HELP if meaning.intent == Intent.HELP else Ack.OTHER
+    if meaning.intent == Intent.HELP:
+        return Ack.HELP
+    if meaning.quiet:  # a tapback on a text that asked nothing: nothing to do or say
+        return None
+    if not meaning.sure:
+        alert(AlertKind.NOT_UNDERSTOOD, f"maybe: {_guess(meaning)}")
+        return (
+            Ack.REASK
+            if context.answering and context.answering.kind == MessageKind.CHECKIN
+            else Ack.OTHER
+        )
+    return _act_on(session, settings, row, context, meaning, now, alert)
+
+
+def _guess(meaning: Understanding) -> str:
+    """The guess an inbox item shows: "reschedule", "pain 9/10"."""
+    return f"pain {meaning.pain}/10" if meaning.pain is not None else str(meaning.intent)
+
+
+def _act_on(
+    session: Session,
+    settings: Settings,
+    row: InboundMessage,
+    context: Context,
+    meaning: Understanding,
+    now: datetime,
+    alert: Callable[..., None],
+) -> Ack:
+    """Act on a reply understood for sure: confirm, reschedule, a pain score, or nothing."""
     if meaning.intent == Intent.CONFIRM:
         _confirm(session, settings, context, now)
         return Ack.CONFIRM

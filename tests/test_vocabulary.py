@@ -35,6 +35,7 @@ CONSTRAINED: dict[tuple[str, str], type[StrEnum]] = {
     ("outbound_messages", "status"): MessageStatus,
     ("outbound_messages", "channel"): Channel,
     ("inbound_messages", "intent"): Intent,
+    ("inbound_messages", "guess"): Intent,
     ("alerts", "kind"): AlertKind,
 }
 QUOTED = re.compile(r"'([^']*)'")

@@ -59,6 +59,7 @@ class ThreadItem:
     kind: str
     status: str
     detail: str
+    reason: str = ""  # how a reply was read, in one line
 
 
 def thread(
@@ -130,7 +131,12 @@ def _received(session: Session, client: Client, names: dict[int, str]) -> list[T
             who=names.get(r.contact_id or 0, "a former contact"),
             kind=r.intent or "",
             status="Received",
-            detail=f"pain {r.pain_score}/10" if r.pain_score is not None else "",
+            detail=f"pain {r.pain_score}/10"
+            if r.pain_score is not None
+            else f"maybe: {r.guess}, for a person"
+            if r.guess
+            else "",
+            reason=r.reason or "",
         )
         for r in incoming
     ]

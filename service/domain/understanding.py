@@ -1,54 +1,65 @@
-"""Read one inbound SMS reply into a single intent, a pain score and a note.
+"""Read one inbound SMS reply the way a careful receptionist would: one intent, a pain score,
+a note, how sure it is, and why, in one line.
 
-Pure: no framework, no database, no clock. Clients often have limited hand control, so replies
-are short, misspelled or typed by a caregiver, in English or Spanish. Decisions worth knowing:
+Pure: no framework, no database, no clock, no network, no model. Clients often have limited
+hand control, so replies are short, misspelled or typed by a caregiver, in English or Spanish.
+The order of the questions is the order of what matters most:
 
-- Text is matched in a folded form (NFKD, casefold, accents and emoji modifiers dropped,
-  whitespace collapsed); notes always keep the client's original words.
-- Opt-out wins over everything, in any context: a carrier keyword alone or as its own sentence
-  ("7. STOP"), or a plain request in English or Spanish (FCC 2024 revocation rule). CANCEL and
-  END count only as the whole message, so "cancel please" or "cancelar" is a reschedule request;
-  negated or unrelated uses ("the pain won't stop", "stop by at 3?") are never a stop.
-- START/UNSTOP are opt-in in any context; YES/SI are opt-in only from an opted-out number. Other
-  assent ("ok", "C") from an opted-out number is "other": it is not consent to texts.
-- A pain word ("my pain is 9", "dolor 5") or "/10" makes a score a score in any context. A bare
-  leading number counts after a check-in or with no context, but not after a reminder: a lone
-  "7" there is ambiguous and becomes "other". After a check-in one number ending a clause counts
-  anywhere ("neck is bad, 8"; not "had 2 massages"). Two different numbers ("back 7 neck 5",
-  "8 yesterday, 5 today") are never guessed between: reask. Times, durations and doses ("at 3",
-  "10 min", "2 advil") are never scores; "one"/"none"/"nada" count only at the start.
-- "No pain" / "sin dolor" at the start is a 0 in any context, like a pain word with a number.
-- A range counts as its higher end ("6-7" -> 7). Decimals ("6.5"), percents, negatives and
-  numbers above 10 are never rounded or clamped: "other" with reask, the client is asked again.
-- A bare C, "confirm", "see you then" confirm in any context; generic assent (Y, yes, ok, 👍, si)
-  after a check-in gave no number, so it is "other" with reask.
-- "Running late" and "cancel my appointment" are reschedule: the front desk has to act on both.
-- reask is never set for an opted-out number: nobody may text it again.
-- Notes: a pain reply keeps the words around the score; confirm, reschedule and other keep the
-  whole original text; opt_out, opt_in and help keep none.
+1. **Quoted text is not the reply** (``reactions``): a tapback (``Liked “…”``, ``Reacted 👍
+   to "…"``) means what its feeling and the text it reacts to mean: a positive one on a
+   reminder confirms; any on a check-in gives no score (asked again); on anything else it
+   asks for nothing (``quiet``: no answer, no inbox item). A text the reply quotes back is
+   taken away before reading it.
+2. **Consent first, generously** (``revocation``): any reply whose plain meaning is "stop
+   texting this number" opts out, in any context; START/UNSTOP and plain requests opt in,
+   YES/SI only from a number that opted out. Opt-outs are always acted on.
+3. **Help**: HELP, INFO, AYUDA alone.
+4. **A pain score** (``scores``): named, first, or ending a clause after a check-in, as people
+   write them. A number that is no score gets "other" and, after a check-in, the one-number
+   question again.
+5. **Reschedule** before **confirm** (a reply that does both wants to move); bare C and R.
+   Generic assent (Y, ok, 👍, si) confirms after a reminder; after a check-in it gave no
+   number and the client is asked again.
+
+Every answer carries a ``confidence``. Below ``SURE`` the reply service acts on nothing (no
+confirmation, no reschedule request, no score stored): the reply goes to a person with this
+best guess shown ("maybe: reschedule"), and the client gets the neutral acknowledgement or,
+after a check-in, the one-number question. The line is set on the project's table so that
+no harmful error (a missed or false opt-out, a missed score of 8 or more, a score nobody
+gave, an action nobody asked for) is made sure. ``reason`` says in one line why.
 """
 
 from __future__ import annotations
 
 import re
-import unicodedata
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Literal
 
+from service.domain import reactions, revocation, scores
+from service.domain.folding import fold, respell, rest, words
+from service.domain.revocation import NOT, only
 from service.domain.vocabulary import Intent
 
 INTENTS = tuple(Intent)
 Expecting = Literal["checkin", "reminder"] | None
+SURE = 0.7  # at or above: acted on; below: a person decides, with this guess shown
 
 
 @dataclass(frozen=True)
 class Understanding:
-    """What one reply means: an intent, a 0..10 pain score for "pain", and a note."""
+    """What one reply means: an intent, a 0..10 pain score for "pain", and a note.
+
+    ``quiet`` replies ask for nothing (a tapback on a thank-you). ``confidence`` and
+    ``reason`` say how sure the reading is and why; they do not change what it is.
+    """
 
     intent: Intent
     pain: int | None = None
     note: str | None = None
     reask: bool = False
+    quiet: bool = False
+    confidence: float = field(default=1.0, compare=False)
+    reason: str = field(default="", compare=False)
 
     def __post_init__(self) -> None:
         """Refuse an intent outside INTENTS or a pain score that is missing or not 0..10."""
@@ -58,265 +69,227 @@ class Understanding:
             raise ValueError("a pain score goes with the pain intent and only with it")
         if self.pain is not None and not 0 <= self.pain <= 10:
             raise ValueError(f"pain score {self.pain} is not 0..10")
+        if not 0.0 <= self.confidence <= 1.0:
+            raise ValueError(f"confidence {self.confidence} is not 0..1")
+
+    @property
+    def sure(self) -> bool:
+        """True when the reading may be acted on without a person."""
+        return self.confidence >= SURE
 
 
-_QUOTES = str.maketrans({"\u2019": "'", "\u2018": "'", "\u02bc": "'", "`": "'", "🔟": "10"})
 _WORD = re.compile(r"[^\W_]+")
-_SENTENCES = re.compile(r"[.!?;,]+")
-_SEPARATORS = " \t\r\n,.;:!?-/"
 _ASSENT_EMOJI = frozenset("👍👌✅✔☑🆗")
-
-
-def _words(spaced: str) -> frozenset[str]:
-    """Return the set of the space-separated words given."""
-    return frozenset(spaced.split())
-
-
-# Words that may surround a keyword without changing what it means ("stop please", "ok, yes").
-_FILLERS = _words(
-    "please pls plz now thanks thank you ty all just i said ok okay por favor ya gracias que"
-)
-_STOP_WORDS = _words("stop stopall unsubscribe quit revoke optout baja parar para basta")
-# Carrier keywords too common in talk to read inside a sentence: only the whole message counts.
-_WHOLE_ONLY_STOPS = _words("cancel end")
-_STOP_PHRASES = frozenset({"stop it", "stop this", "stop that", "stop them", "remove me"})
-_START_WORDS = frozenset({"start", "unstop"})
-_YES_WORDS = frozenset({"yes", "si"})
 _HELP_WORDS = frozenset({"help", "info", "ayuda", "informacion"})
-_ASSENT_WORDS = _words(
+_ASK_WHO = (
+    r"(?:who\s+(?:is|'s)\s+(?:this|that)|whos\s+this|what\s+is\s+this(?:\s+about)?|what'?s\s+this"
+    r"|que\s+es\s+esto|quien\s+(?:es|me\s+escribe|eres|habla))"
+)
+_AND_ALSO = (
+    r"(?:what\s+is\s+[\w ]{1,30}|no\s+reconozco\s+este\s+numero|i\s+don'?t\s+(?:recognize|know)"
+    rf"\s+this\s+number|{_ASK_WHO})"
+)
+# "Who is this?", alone or with one more question of the same kind ("what is bright path").
+_WHO = re.compile(rf"^\W*(?:hi\W+|hello\W+|hola\W+)?{_ASK_WHO}\b\W*(?:{_AND_ALSO}\W*)?$")
+# Words around a yes that keep it a plain yes ("yes thank you for the reminder").
+_COURTESY = words(
+    "thanks thank you ty for the reminder reminders gracias por el recordatorio muchas so much "
+    "very and"
+)
+_ASSENT_WORDS = words(
     "y yes yeah yea yep yup yess ok okay okey k kk sure si claro vale dale bueno perfect "
     "perfecto great cool absolutely definitely correct"
 )
-
-# A fixed-width lookbehind guard so a negated phrase ("don't cancel") never matches.
-_NOT = (
-    r"(?<!n't )(?<!dont )(?<!cant )(?<!wont )(?<!not )(?<!never )(?<!cannot )(?<!no )"
-    r"(?<!n't want to )(?<!dont want to )(?<!not want to )"
-)
-_OPT_OUT = re.compile(
-    _NOT + r"\b(?:stop|quit|cease|end)\s+(?:all\s+)?(?:texting|txting|texing|messaging|sending"
-    r"|contacting|(?:the\s+|these\s+|your\s+)?(?:texts?|txts?|messages?|msgs?|reminders?|sms))\b"
-    r"|\bno\s+more\s+(?:texts?|txts?|messages?|msgs?|reminders?|sms|texting|messaging)\b"
-    r"|\b(?:take|remove|delete|drop)\s+(?:me|my\s+(?:number|phone))\s+(?:off|from)\b"
-    r"|" + _NOT + r"\b(?:unsubscribe|opt\s*-?\s*(?:me\s+)?out)\b"
-    r"|\b(?:do\s*n'?t|do\s+not|dont)\s+(?:text|txt|message|msg|contact|send)\s+(?:me|us)\b"
-    r"|\b(?:do\s*n'?t|do\s+not|dont|no\s+longer)\s+want\s+(?:any\s*more\s+|these\s+|your\s+"
-    r"|the\s+|to\s+(?:get|receive)\s+)?(?:texts|messages|msgs|reminders|sms)\b"
-    r"|\brevok\w*\s+(?:my\s+)?(?:consent|permission)\b|\bleave\s+me\s+alone\s*$"
-    r"|" + _NOT + r"\bcancel\w*\s+(?:my\s+|the\s+|these\s+|all\s+)?(?:subscription|texts|messages"
-    r"|reminders|sms|suscripcion|mensajes|recordatorios)\b"
-    r"|\b(?:deja|dejen|dejar|deje|dejes)\s+de\s+(?:enviar|mandar|escribir|textear|contactar)"
-    r"|\bno\s+me\s+(?:manden|mandes|mande|envien|envies|envie|escriban|escribas|contacten)\b"
-    r"|\bno\s+(?:quiero|deseo)\s+(?:recibir\s+)?(?:mas\s+)?(?:mensajes|textos|recordatorios|sms)"
-    r"|\bno\s+mas\s+(?:mensajes|textos|recordatorios)\b|\b(?:darme|dame|denme|deme)\s+de\s+baja\b"
-    r"|\b(?:quitenme|quitarme|quiteme|sacame|saquenme|borrenme|borrarme)\b|\bdejame\s+en\s+paz\b"
-)
+_DAY = r"(?:mon|tues|wednes|thurs|fri|satur|sun)day|lunes|martes|miercoles|jueves|viernes|sabado"
 _RESCHEDULE = re.compile(
-    r"\b(?:can|could)\s+(?:i|we)\s+(?:come|do\s+it)\s+(?:at|on|in|earlier|later|instead|today"
-    r"|tomorrow|tonight|next|this|(?:mon|tues|wednes|thurs|fri|satur|sun)day)\b"
-    r"|\b(?:mon|tues|wednes|thurs|fri|satur|sun)day\s+instead\b|"
-    r"\bre-?sched\w*|\breprogram\w*|\b(?:different|another|other|new)\s+(?:time|day|date)\b"
-    r"|\b(?:can'?t|cannot|can\s+not|won'?t|will\s+not|unable\s+to|not\s+able\s+to)\s+(?:make\s+it"
-    r"|come|go|attend|see\s+you|be\s+there|do\s+(?:it|that|this|today|tomorrow))\b"
+    r"\b(?:can|could)\s+(?:i|we|he|she)\s+(?:come|do\s+it|go)\s+(?:at|on|in|earlier|later|instead"
+    rf"|today|tomorrow|tonight|next|this|{_DAY})\b|\b(?:{_DAY})\s+instead\b"
+    r"|\bre-?sched\w*|\breprogram\w*|\b(?:different|another|other|new)\s+(?:time|day|date)\b"
+    r"|\b(?:can'?t|cannot|can\s+not|won'?t|will\s+not|unable\s+to|not\s+able\s+to|wont)\s+"
+    r"(?:make\s+it|come|go|attend|see\s+you|be\s+there|do\s+(?:it|that|this|today|tomorrow))\b"
     r"|\b(?:won'?t|not)\s+be\s+able\b|\b(?:can'?t|cannot)\b\s*(?:[^\w\s].*)?$"
-    r"|" + _NOT + r"\b(?:need|have|want)\s+to\s+(?:move|change|switch|push|cancel)\b"
+    r"|" + NOT + r"\b(?:need|have|want)\s+to\s+(?:move|change|switch|push|cancel)\b"
     r"|\b(?:can|could)\s+(?:we|i|you)\s+(?:move|change|switch|push)\b"
-    r"|\b(?:move|change|switch|push\s+back)\s+(?:my|the|our)\s+(?:appointment|appt|session|time)\b"
-    r"|\b(?:running|be|bit|little|mins?|minutes)\s+late\b|\bminutos\s+tarde\b"
-    r"|" + _NOT + r"\bcancel(?:ar)?\b"
-    r"|\bno\s+(?:puedo|podre|voy\s+a\s+poder)(?:\s+(?:ir|llegar|asistir|venir|acudir|hoy|manana"
-    r"|ese|este|esta|el|la)\b|\s*(?:[^\w\s].*)?$)"
-    r"|\b(?:cambiar|mover)\s+(?:la\s+|mi\s+)?(?:cita|hora|fecha)\b|\botr[oa]\s+(?:dia|hora|fecha)\b"
-    r"|\b(?:voy|llego|llegare|vamos)\s+(?:a\s+llegar\s+)?(?:un\s+poco\s+)?tarde\b"
+    r"|\b(?:move|change|switch|push\s+back)\s+(?:my|the|our|his|her)\s+(?:appointment|appt"
+    r"|session|time)\b|\b(?:running|be|bit|little|mins?|minutes)\s+late\b|\bminutos\s+tarde\b"
+    r"|" + NOT + r"\bcancel(?:ar|a|e|en|o)?\b"
+    r"|\bno\s+(?:puedo|podre|podemos|podremos|puede|podra|va\s+a\s+poder|vamos\s+a\s+poder"
+    r"|voy\s+a\s+poder)(?:\s+(?:ir|llegar|asistir|venir|acudir|hoy|manana|ese|este|esta|el"
+    r"|la)\b|\s*(?:[^\w\s].*)?$)"
+    r"|\b(?:cambiar|mover|pasar|correr)(?:la|lo)?\s+(?:la\s+|mi\s+|su\s+)?(?:cita|hora|fecha)\b"
+    rf"|\b(?:cambiar|mover|pasar|correr)(?:la|lo)?\s+(?:para|a|al)\s+(?:el\s+|la\s+|otro|otra|{_DAY}"
+    r"|manana|tarde|semana)|\botr[oa]\s+(?:dia|hora|fecha)\b"
+    r"|\b(?:se\s+puede|podemos|puedo|podria|podriamos|pueden)\s+(?:pasar|mover|cambiar|correr)"
+    r"(?:lo|la)?\b|\bme\s+viene\s+(?:fatal|mal)\b|\bwant\s+to\s+come\s+back\b"
+    rf"|\bany\s+(?:{_DAY}|morning|afternoon|evening)\b"
+    r"|\b(?:can|could)\s+(?:we|i)\s+(?:do|come|go|have)\s+(?:\w+\s+){0,3}instead\b"
+    r"|\bstuck\s+in\s+traffic\b|\bbe\s+there\s+in\s+\d+|\b(?:\d+|few)\s+min(?:ute)?s?\s+"
+    r"(?:late|behind)\b|\bbehind\s+schedule\b"
+    r"|\b(?:doesn'?t|does\s+not|doesnt|won'?t|wont|no\s+longer)\s+work\s+(?:anymore|for\s+us"
+    r"|for\s+me|for\s+him|for\s+her)\b"
+    rf"|\b(?:can|could)\s+(?:we|i)\s+do\s+(?:the\s+|an?\s+)?(?:morning|afternoon|evening|{_DAY}"
+    r"|later|earlier|another|next)"
+    r"|\b(?:voy|llego|llegare|vamos|va|llegamos)\s+(?:a\s+llegar\s+)?(?:un\s+po(?:co|quito|quitito)"
+    r"\s+)?tarde\b|\b(?:anything|something|any\s+time|a\s+time|slot|spot)\s+(?:later|earlier"
+    r"|else)\b|\btoo\s+(?:early|late)\s+for\b"
+    r"|\b(?:switch|move|change|push)\s+(?:it\s+|us\s+|him\s+|her\s+)?(?:to|for)\s+(?:the\s+"
+    rf"|a\s+)?(?:\d|{_DAY}|later|earlier|another|next|tomorrow|morning|afternoon|evening)"
+    r"|\b(?:book|schedule)\s+(?:again|another|a\s+new|an?\s+(?:appointment|session|time))\b"
+    r"|\b(?:works?\s+better|better\s+for\s+(?:us|me|him|her)|if\s+you\s+have\s+anything"
+    r"|any\s+(?:openings?|availability|spots?)|anything\s+(?:open|available))\b"
+    r"|\bput\s+(?:us|me|him|her)\s+(?:in|on|at|for|down\s+for)\b"
+    rf"|\b(?:{_DAY}|morning|afternoon|evening|tomorrow|next\s+week)\s+(?:\w+\s+)?instead\b"
+    r"|\bfind\s+(?:us\s+)?(?:a|another|a\s+new|a\s+different)\s+(?:time|day|slot|date)\b"
+    r"|\b(?:mornings?|afternoons?|evenings?)\s+(?:are|is|work|works)\s+(?:best|better)\b"
+    r"|\b(?:going\s+to|gonna|will|we'?ll|i'?ll|he'?ll|she'?ll)\s+(?:have\s+to\s+)?miss\s+"
+    r"(?:it|the\s+appointment|the\s+session|today|tomorrow|this\s+one)\b"
 )
+# "R - the van fell through": the letter first, then the reason.
+_LETTER_FIRST = re.compile(r"^r\s*[-:.,!]")
+_CONFIRM_FIRST = re.compile(r"^c\s*[-:.,!]")
 _CONFIRM = re.compile(
-    _NOT + r"\b(?:confirm\w*|see\s+(?:you|u|ya)\b|(?:i'?ll|ill|i\s+will|we'?ll|we\s+will)\s+be\s+"
-    r"there|nos\s+vemos|(?:ahi|alli|alla)\s+(?:estare|estaremos|estamos)|sounds\s+good"
-    r"|all\s+set|de\s+acuerdo|esta\s+bien)\b"
+    NOT + r"\b(?:confirm\w*|see\s+(?:you|u|ya)\b|(?:i'?ll|ill|i\s+will|we'?ll|we\s+will|he'?ll"
+    r"|she'?ll|they'?ll|he\s+will|she\s+will|they\s+will|will)\s+be\s+(?:there|their|thr)"
+    r"|will\s+(?:attend|make\s+it)|(?:ahi|alli)\s+(?:vamos|voy|va)\b|(?:es)?ta\s+bien|(?:we|he|she|i|they)"
+    r"(?:\s+(?:are|is|am)|'re|'s|'m|s)\s+(?:coming|going(?!\s+to\b))|looking\s+forward"
+    r"|(?:lo|la|los)\s+(?:llevo|traigo|llevamos|traemos)|i'?ll\s+(?:bring|take|drive)\s+(?:him|her)"
+    r"|nos\s+vemos|(?:ahi|alli|alla)\s+(?:estare|estaremos"
+    r"|estamos|estara|estaran)|sounds\s+good|all\s+set|de\s+acuerdo|esta\s+bien|si\s+(?:vamos"
+    r"|va|voy|iremos|ira)|(?:vamos|va|voy)\s+a\s+ir|(?:ahi|alli)\s+(?:vamos|voy|va)\s+a\s+estar"
+    r"|(?:vamos|voy|va)\s+a\s+estar\s+(?:ahi|alli))\b"
 )
 
-# Number words by value, English and Spanish with common misspellings, one "|" per value.
-_SPELLED = (
-    "zero cero sero none nada|one uno|two dos|three thre tres|four cuatro quatro|five fiv fve "
-    "cinco sinco|six seis ceis|seven sevn sevin sevan siete ciete|eight eigth eght ocho|nine nien "
-    "nueve nuebe|ten diez dies"
-)
-_NUMBER_WORDS = {word: n for n, words in enumerate(_SPELLED.split("|")) for word in words.split()}
-# Words too common in ordinary talk ("no one", "nada mejor") to count away from the start.
-_VAGUE_WORDS = frozenset({"one", "uno", "none", "nada"})
-_WORDS = "|".join(sorted(_NUMBER_WORDS, key=len, reverse=True))
-_NUM = rf"(?:\d+(?:[.,]\d+)?(?!\w)(?![.,]\d)|(?:{_WORDS})\b)"
-# Times, durations, doses and "one more/of" are not scores.
-_UNITS = (
-    r"(?::\d|(?:am|pm|a\.m|p\.m|o'?clock|mins?|minutes?|hrs?|hours?|days?|weeks?|months?|years?"
-    r"|horas?|minutos?|dias?|semanas?|meses|pills?|tabs?|advil|tylenol|ibuprofen|times|veces|x"
-    r"|down|away|off|more|of|thing|sec|second|moment|momento|pregunta|cosa)\b)"
-)
-_SCORE = (
-    rf"(?P<neg>-\s?)?(?P<a>{_NUM})(?:(?:\s*[-~]\s*|\s+(?:to|or|a|o)\s+)(?P<b>{_NUM}))?"
-    rf"(?P<of>\s*(?:/|out\s+of|outta|of|de|sobre)\s*10\b)?(?P<pct>\s?%)?(?!\s*{_UNITS})"
-)
-_PAIN_WORD = r"(?:pain|dolor|hurts?|hurting|aches?|aching|sore|duele|molestia)"
-_PREFIX = (
-    rf"(?:my|mi|{_PAIN_WORD}|level|score|is|was|es|esta|estoy|en|de|it'?s|its|it|i'?m"
-    r"|im|i|am|about|around|abt|approx|roughly|like|maybe|prob(?:ably)?|probs|prolly|honestly|um+"
-    r"|hm+|a|an|at\s+(?:a|an|like|about|around)|today'?s?|tonight|now|still|just|only|solid"
-    r"|como|un|una|unos|tipo|mas\s+o\s+menos|hoy|ahora|le\s+doy|i'?d\s+say|id\s+say|say)"
-)
-_LEADING = re.compile(rf"^(?:{_PREFIX}\b[\s:,=]*){{0,6}}{_SCORE}")
-_EXPLICIT = re.compile(
-    rf"(?:\b(?:my|mi|the|el)\s+)?\b{_PAIN_WORD}\b(?:[\s:,=]*{_PREFIX}\b){{0,6}}[\s:,=]*{_SCORE}"
-)
-_ENDS_CLAUSE = re.compile(
-    r"\s*(?:$|[^\w\s]|(?:today|now|tonight|hoy|ahora|this\s+(?:morning|evening))\b)"
-)
-_PAIN_MENTION = re.compile(rf"\b{_PAIN_WORD}\b")
-_ZERO = re.compile(
-    r"^(?:no\s+pain|zero\s+pain|pain[\s-]*free|sin\s+dolor|no\s+me\s+duele(?:\s+nada)?"
-    r"|no\s+tengo\s+dolor|ningun\s+dolor|nada\s+de\s+dolor)\b"
-)
-# A number after "at", "by", "a las", "el" is a time or a date, not a score.
-_CANDIDATE = re.compile(
-    rf"(?:\b{_PREFIX}\b[\s:,=]*){{0,6}}"
-    r"(?<![\w.,/%-])(?<!\bat )(?<!@)(?<!@ )(?<!\bby )(?<!\blas )(?<!\bel )(?<!\bon )"
-    r"(?<!\buntil )(?<!\btil )(?<!\bbefore )(?<!\bafter )(?<!\bfrom )(?<!#)(?<!\$)" + _SCORE
-)
 
-Span = tuple[int, int, int | None]  # folded start, folded end, score (None: not 0..10)
-
-
-def understand(body: str, *, expecting: Expecting = None, opted_out: bool = False) -> Understanding:
-    """Return what a reply means given what it answers; never raises for any text."""
-    folded, origin = _fold(body)
+def understand(
+    body: str,
+    *,
+    expecting: Expecting = None,
+    opted_out: bool = False,
+    answered: str | None = None,
+) -> Understanding:
+    """What a reply means given what it answers (``answered``: that text's words, when
+    known); never raises for any text."""
+    reaction = reactions.parse(body)
+    if reaction is not None:
+        return _reaction(reaction, expecting, answered, opted_out)
+    own = reactions.without_quote(body, answered)
+    folded, origin = fold(own)
+    text = own.strip() or None
+    stop = revocation.opt_out_phrase(folded)
+    if stop is not None:
+        return Understanding(Intent.OPT_OUT, reason=f'opt-out: "{stop}"')
+    start = revocation.opt_in_phrase(folded, opted_out)
+    if start is not None:
+        return Understanding(Intent.OPT_IN, reason=f'opt-in: "{start}"')
     tokens = _WORD.findall(folded)
-    text = body.strip() or None
-    if _is_opt_out(folded, tokens):
-        return Understanding(Intent.OPT_OUT)
-    if _only(tokens, _START_WORDS) or (opted_out and _only(tokens, _YES_WORDS)):
-        return Understanding(Intent.OPT_IN)
-    if _only(tokens, _HELP_WORDS):
-        return Understanding(Intent.HELP)
-    span = _find_score(folded, expecting)
-    if span is not None:
-        start, end, score = span
-        if score is not None:
-            return Understanding(Intent.PAIN, pain=score, note=_rest(body, origin, start, end))
-        return Understanding(Intent.OTHER, note=text, reask=not opted_out)
-    if _only(tokens, {"r"}) or _RESCHEDULE.search(folded):
-        return Understanding(Intent.RESCHEDULE, note=text)
-    if not opted_out and (_only(tokens, {"c"}) or _CONFIRM.search(folded)):
-        return Understanding(Intent.CONFIRM, note=text)
-    if not opted_out and expecting != "checkin" and _is_assent(body, tokens):
-        return Understanding(Intent.CONFIRM, note=text)
-    return Understanding(Intent.OTHER, note=text, reask=expecting == "checkin" and not opted_out)
+    if only(tokens, _HELP_WORDS) or _WHO.match(folded):
+        return Understanding(Intent.HELP, reason="help: asked what this is")
+    numbered, where = respell(folded, origin, scores.spelling)
+    found = scores.find(numbered, expecting)
+    if found is not None:
+        return _score(found, own, numbered, where, expecting, opted_out, text)
+    return _asks(folded, tokens, own, expecting, opted_out, text)
 
 
-def _fold(body: str) -> tuple[str, list[int]]:
-    """Return the text folded for matching and, per folded char, the index of its source char."""
-    out: list[str] = []
-    origin: list[int] = []
-    for index, char in enumerate(body):
-        category = unicodedata.category(char)
-        if category == "Cf":  # zero-width joiners, direction marks
-            continue
-        piece = " " if category == "Cc" or char.isspace() else char.translate(_QUOTES)
-        piece = unicodedata.normalize("NFKD", unicodedata.normalize("NFKD", piece).casefold())
-        for part in piece:
-            if unicodedata.category(part) in ("Mn", "Me"):  # accents, keycaps, VS16
-                continue
-            if part.isspace():
-                if not out or out[-1] == " ":
-                    continue
-                part = " "
-            out.append(part)
-            origin.append(index)
-    if out and out[-1] == " ":
-        out.pop()
-        origin.pop()
-    return "".join(out), origin
+def _reaction(
+    reaction: reactions.Reaction, expecting: Expecting, answered: str | None, opted_out: bool
+) -> Understanding:
+    """A tapback: its feeling on the text it quotes, never the words of the quote."""
+    to = reactions.quoted(reaction, answered, expecting)
+    why = f"reaction: {reaction.feeling} on {'a ' + to if to != 'other' else 'our text'}"
+    if to == "checkin":  # no score in a tapback: ask for the number once more
+        return Understanding(Intent.OTHER, reask=not opted_out, reason=why + ", no score")
+    if to == "reminder" and not opted_out and reaction.feeling == "positive":
+        return Understanding(Intent.CONFIRM, confidence=0.9, reason=why + ": confirms")
+    if to == "reminder" and reaction.feeling in ("negative", "question"):
+        return Understanding(Intent.OTHER, reason=why + ": for a person")
+    return Understanding(Intent.OTHER, quiet=True, reason=why + ": asks for nothing")
 
 
-def _only(tokens: list[str], words: frozenset[str] | set[str]) -> bool:
-    """Return True when the tokens hold one of the words and otherwise only fillers."""
-    return any(t in words for t in tokens) and all(t in words or t in _FILLERS for t in tokens)
+# How sure each way of finding a score is (a misspelt number word a little less).
+_SCORE_CONFIDENCE = {"explicit": 0.95, "leading": 0.95, "zero": 0.95, "clause": 0.85, "today": 0.8}
 
 
-def _is_opt_out(folded: str, tokens: list[str]) -> bool:
-    """Return True when the reply revokes consent to texts, in keyword or plain words."""
-    if tokens and set(tokens) <= _WHOLE_ONLY_STOPS:
-        return True
-    for sentence in _SENTENCES.split(folded):
-        words = _WORD.findall(sentence)
-        kept = " ".join(w for w in words if w not in _FILLERS)
-        if _only(words, _STOP_WORDS) or kept in _STOP_PHRASES or "".join(words) in _STOP_WORDS:
-            return True
-    return _OPT_OUT.search(folded) is not None
+def _score(
+    found: scores.Found,
+    own: str,
+    numbered: str,
+    where: list[int],
+    expecting: Expecting,
+    opted_out: bool,
+    text: str | None,
+) -> Understanding:
+    """A pain score, or a number that is none (asked again after a check-in)."""
+    said = numbered[found.start : found.end].strip()
+    if found.value is None:
+        why = f'no score: "{said}" is not one number from 0 to 10' if said else "no score"
+        return Understanding(Intent.OTHER, note=text, reask=not opted_out, reason=why)
+    confidence = _SCORE_CONFIDENCE[found.how]
+    if expecting is None and found.how == "leading" and not scores.named(said):
+        confidence = 0.75  # a bare number with nothing asked: likely, not certain
+    note = rest(own, where, found.start, found.end) if found.end > found.start else None
+    return Understanding(
+        Intent.PAIN,
+        pain=found.value,
+        note=note,
+        confidence=confidence,
+        reason=f'pain {found.value}: "{said}" ({_HOW[found.how]})',
+    )
+
+
+_HOW = {
+    "explicit": "named as pain",
+    "leading": "the first thing said",
+    "zero": "no pain",
+    "clause": "a number ending a clause after a check-in",
+    "today": "today's of several",
+}
+
+
+def _asks(
+    folded: str,
+    tokens: list[str],
+    own: str,
+    expecting: Expecting,
+    opted_out: bool,
+    text: str | None,
+) -> Understanding:
+    """Reschedule, confirm, or nothing the practice can act on."""
+    move = _RESCHEDULE.search(folded)
+    if only(tokens, {"r"}) or _LETTER_FIRST.match(folded) or move:
+        words = move.group().strip() if move else "R"
+        confidence = 0.9 if move else 1.0  # asking to move wins over any yes in the text
+        return Understanding(
+            Intent.RESCHEDULE, note=text, confidence=confidence, reason=f'reschedule: "{words}"'
+        )
+    confirm = _CONFIRM.search(folded)
+    letter = only([t for t in tokens if t not in _ASSENT_WORDS], {"c"}) or bool(
+        _CONFIRM_FIRST.match(folded)
+    )
+    if not opted_out and (letter or confirm):
+        said = confirm.group() if confirm and not letter else "C"
+        asked = confirm is not None and "?" in _sentence(folded, confirm.end())
+        confidence = 1.0 if said == "C" else 0.6 if asked or expecting == "checkin" else 0.9
+        return Understanding(
+            Intent.CONFIRM, note=text, confidence=confidence, reason=f'confirm: "{said}"'
+        )
+    if not opted_out and expecting != "checkin" and _is_assent(own, tokens):
+        why = "confirm: a yes to a reminder" if expecting else "confirm: a yes"
+        confidence = 0.85 if expecting == "reminder" else 0.75
+        return Understanding(Intent.CONFIRM, note=text, confidence=confidence, reason=why)
+    reask = expecting == "checkin" and not opted_out
+    why = "nothing to act on" + ("; the check-in is asked again" if reask else "")
+    return Understanding(Intent.OTHER, note=text, reask=reask, reason=why)
+
+
+def _sentence(folded: str, at: int) -> str:
+    """From ``at`` to the end of its sentence (where a question mark would be)."""
+    end = re.search(r"[.!?\n]", folded[at:])
+    return folded[at : at + end.end()] if end else folded[at:]
 
 
 def _is_assent(body: str, tokens: list[str]) -> bool:
-    """Return True for a bare yes/ok in words or as a thumbs-up style emoji."""
+    """True for a bare yes/ok in words or as a thumbs-up style emoji."""
     if not tokens:
         return any(char in _ASSENT_EMOJI for char in body)
-    return _only(tokens, _ASSENT_WORDS)
-
-
-def _find_score(folded: str, expecting: Expecting) -> Span | None:
-    """Return where a pain score sits and its value, or None when the reply gives no score."""
-    found = [m for m in _CANDIDATE.finditer(folded) if m.group("a") not in _VAGUE_WORDS]
-    leading = _LEADING.match(folded)
-    if leading and (expecting != "reminder" or _is_explicit(leading, folded)):
-        return _unless_contradicted(leading, found)
-    explicit = _EXPLICIT.search(folded)
-    if explicit:
-        return _unless_contradicted(explicit, found)
-    zero = _ZERO.match(folded)
-    if zero:
-        return zero.start(), zero.end(), 0
-    if expecting != "checkin" or not found:
-        return None
-    if len(found) > 1:
-        return 0, 0, None
-    if not _ENDS_CLAUSE.match(folded, found[0].end()):  # "had 2 massages" counts, not scores
-        return None
-    return found[0].start(), found[0].end(), _value(found[0])
-
-
-def _unless_contradicted(match: re.Match[str], found: list[re.Match[str]]) -> Span:
-    """Return a score's span and value; no value when another number elsewhere disagrees."""
-    value = _value(match)
-    elsewhere = (m for m in found if m.end() <= match.start() or m.start() >= match.end())
-    if any(_value(m) != value for m in elsewhere):
-        return match.start(), match.end(), None
-    return match.start(), match.end(), value
-
-
-def _is_explicit(match: re.Match[str], folded: str) -> bool:
-    """Return True when a leading score is marked as pain ("pain 6", "7/10")."""
-    prefix = folded[match.start() : match.start("a")]
-    return bool(match.group("of")) or _PAIN_MENTION.search(prefix) is not None
-
-
-def _value(match: re.Match[str]) -> int | None:
-    """Return the score a match names (a range's higher end), or None when it is not 0..10."""
-    values = [_number(token) for token in (match.group("a"), match.group("b")) if token]
-    if match.group("neg") or match.group("pct") or None in values:
-        return None
-    top = max(v for v in values if v is not None)
-    return top if 0 <= top <= 10 else None
-
-
-def _number(token: str) -> int | None:
-    """Return the whole number a digit string or number word names; None for decimals."""
-    if token in _NUMBER_WORDS:
-        return _NUMBER_WORDS[token]
-    if not token.isdecimal() or len(token) > 3:
-        return None
-    return int(token)
-
-
-def _rest(body: str, origin: list[int], start: int, end: int) -> str | None:
-    """Return the original text around a folded span, or None when nothing worded is left."""
-    left, right = body[: origin[start]], body[origin[end - 1] + 1 :]
-    note = " ".join(p for p in (left.rstrip(_SEPARATORS), right.lstrip(_SEPARATORS)) if p)
-    note = note.strip()
-    return note if any(char.isalnum() for char in note) else None
+    return only([t for t in tokens if t not in _COURTESY], _ASSENT_WORDS)

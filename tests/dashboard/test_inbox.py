@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 from datetime import timedelta
 
 from sqlalchemy import select
@@ -89,3 +90,34 @@ def test_another_therapists_alerts_are_not_shown(as_ana: Web, ben: Staff, sessio
     page = text_of(as_ana.get("/"))
     assert "Bea Bell" not in page
     assert "Nothing needs a look" in page
+
+
+def test_a_reply_left_to_a_person_shows_the_guess_and_why(
+    as_ana: Web, ana: Staff, session: Session
+) -> None:
+    client, contact = factories.client_with_phone(session, "Sam Lee", therapist_id=ana.id)
+    reply = InboundMessage(
+        provider_sid="SM2",
+        from_phone=contact.phone,
+        body="see you at 3?",
+        client_id=client.id,
+        intent="other",
+        guess="confirm",
+        reason='confirm: "see you"',
+    )
+    session.add(reply)
+    session.flush()
+    _alert(
+        session,
+        "not_understood",
+        client.id,
+        timedelta(minutes=1),
+        detail="maybe: confirm",
+        inbound_id=reply.id,
+    )
+    session.commit()
+    page = html.unescape(text_of(as_ana.get("/")))
+    assert "maybe: confirm" in page
+    assert 'Read as confirm: "see you"' in page
+    thread = html.unescape(text_of(as_ana.get(f"/clients/{client.id}")))
+    assert "maybe: confirm, for a person" in thread and 'Read as confirm: "see you"' in thread

@@ -38,6 +38,18 @@ def _row(
 
 CHECKIN: Expecting = "checkin"
 REMINDER: Expecting = "reminder"
+REMINDER_TEXT = (
+    "Hi Sam, reminder of your appointment at Bright Path on Thu Mar 4, 9:00 AM. "
+    "Reply C to confirm or R to reschedule."
+)
+CHECKIN_TEXT = (
+    "Hi Sam, Bright Path checking in. How is your pain today, from 0 (none) to 10 (worst)? "
+    "Reply with one number."
+)
+HELP_ANSWER = (
+    "Bright Path: appointment reminders and check-ins. Questions? Call +16175550100. "
+    "Reply STOP to opt out."
+)
 
 TABLE: list[Reply] = [
     # Carrier opt-out keywords: alone, any case, any punctuation or emoji, in any context.
@@ -344,6 +356,43 @@ TABLE: list[Reply] = [
     _row("¿A qué hora es mi cita?", "other", after=REMINDER),
     _row("I'm 5 min away", "other"),
     _row("no", "other", after=REMINDER),
+    # The cases the outside corpus found, each in the class it stands for.
+    _row("never text this phone again", "opt_out"),
+    _row("this is the wrong number, stop", "opt_out", after=REMINDER),
+    _row("remove this number from your list", "opt_out", after=CHECKIN),
+    _row("please don't text this number anymore", "opt_out"),
+    _row("how do I stop getting these?", "opt_out"),
+    _row("no me manden más mensajes por favor", "opt_out"),
+    _row("número equivocado", "opt_out"),
+    _row("don't stop the sessions, they help", "other", after=REMINDER),
+    _row("my pain won't stop, 8", "pain", 8, after=CHECKIN),
+    _row("end of the week works", "other"),
+    _row("nine out of ten", "pain", 9, after=CHECKIN),
+    _row("he's at 9 today, rough night", "pain", 9, after=CHECKIN),
+    _row("somewhere between 4 and 5", "pain", 5, after=CHECKIN),
+    _row("6-ish", "pain", 6, after=CHECKIN),
+    _row("eihgt", "pain", 8, after=CHECKIN),  # one edit from a number word
+    _row("nine, its a bit better than yesterday", "pain", 9, after=CHECKIN),
+    _row("was 9 yesterday, 6 today", "pain", 6, after=CHECKIN),
+    _row("entre 5 y 6", "pain", 6, after=CHECKIN),
+    _row("está en 6", "pain", 6, after=CHECKIN),
+    _row("I'm fine", "other", after=CHECKIN, reask=True),
+    _row("yes he'll be there", "confirm", after=REMINDER),
+    _row("she will be there", "confirm", after=REMINDER),
+    _row("no podemos ir", "reschedule", after=REMINDER),
+    _row("no vamos a poder, está enfermo", "reschedule", after=REMINDER),
+    _row("cambiar para el viernes", "reschedule", after=REMINDER),
+    _row("¿se puede pasar a la tarde?", "reschedule", after=REMINDER),
+    _row("please text me again", "opt_in", opted_out=True),
+    _row("quiero volver a recibir mensajes", "opt_in", opted_out=True),
+    # Reactions: their meaning is the reaction and what it reacts to, never the quote.
+    _row(f"Liked \u201c{HELP_ANSWER}\u201d", "other"),
+    _row(f"Liked \u201c{CHECKIN_TEXT}\u201d", "other", after=CHECKIN, reask=True),
+    _row(f"Loved \u201c{REMINDER_TEXT}\u201d", "confirm", after=REMINDER),
+    _row(f'Reacted 👍 to "{REMINDER_TEXT}"', "confirm", after=REMINDER),
+    _row("Le gustó \u201cHola Sam, le recordamos su cita en Bright…\u201d", "confirm"),
+    _row(f"Laughed at \u201c{REMINDER_TEXT}\u201d", "other", after=REMINDER),
+    _row("Removed a like from \u201cThanks, you're confirmed.\u201d", "other"),
 ]
 
 
@@ -393,6 +442,46 @@ def test_it_reads_a_pain_score() -> None:
 def test_it_never_mistakes_ordinary_talk_for_a_stop() -> None:
     for body in ("stop by at 3?", "the pain won't stop", "can we end early", "I quit sugar"):
         assert understand(body).intent != "opt_out", body
+
+
+@pytest.mark.parametrize(
+    ("body", "expecting", "quiet", "sure"),
+    [
+        (f"Liked \u201c{HELP_ANSWER}\u201d", None, True, True),  # asks for nothing
+        (f"Emphasized \u201c{REMINDER_TEXT}\u201d", "reminder", False, True),  # confirms
+        ("see you at 3?", "reminder", False, False),  # a question: a person decides
+        ("see you then", "checkin", False, False),  # nothing to confirm after a check-in
+        ("C", "checkin", False, True),
+        (f"Disliked \u201c{REMINDER_TEXT}\u201d", "reminder", False, True),  # for a person
+        ("7", None, False, True),
+    ],
+)
+def test_it_says_how_sure_it_is(body: str, expecting: Expecting, quiet: bool, sure: bool) -> None:
+    result = understand(body, expecting=expecting)
+    assert (result.quiet, result.sure) == (quiet, sure)
+    assert result.reason  # every reading says why, in one line
+    assert "\n" not in result.reason and len(result.reason) <= 200
+
+
+@pytest.mark.parametrize(
+    ("body", "reason"),
+    [
+        ("please stop texting me", 'opt-out: "stop texting"'),
+        ("7", 'pain 7: "7" (the first thing said)'),
+        ("pain is eihgt", 'pain 8: "pain is eight" (the first thing said)'),
+        ("R", 'reschedule: "R"'),
+        (f"Liked \u201c{HELP_ANSWER}\u201d", "reaction: positive on our text: asks for nothing"),
+    ],
+)
+def test_it_explains_each_reading_in_one_line(body: str, reason: str) -> None:
+    assert understand(body, expecting="checkin").reason == reason
+
+
+def test_a_quoted_original_is_not_read_as_the_reply() -> None:
+    body = f"Yes!\n> {REMINDER_TEXT}"
+    assert understand(body, expecting="reminder", answered=REMINDER_TEXT).intent == "confirm"
+    quoted_stop = f"ok see you\n\n{HELP_ANSWER}"
+    assert understand(quoted_stop, answered=HELP_ANSWER).intent != "opt_out"
 
 
 def test_it_lists_the_seven_intents() -> None:
@@ -457,3 +546,59 @@ def test_it_reads_a_carrier_keyword_as_a_stop_whatever_its_case_and_punctuation(
 @given(score=st.integers(0, 10), tail=st.text(alphabet=" .!?😣", max_size=4))
 def test_it_reads_every_score_from_zero_to_ten(score: int, tail: str) -> None:
     assert understand(f"{score}{tail}", expecting="checkin") == Understanding("pain", pain=score)
+
+
+_OPT_OUT_PHRASES = [
+    "STOP",
+    "stop texting me",
+    "never text this phone again",
+    "wrong number",
+    "remove this number from your list",
+    "please unsubscribe me",
+    "no me manden más mensajes",
+    "dejen de escribirme",
+]
+_AROUND = st.lists(
+    st.sampled_from(
+        ["Hi", "Thanks for everything", "Sam is doing ok", "🙏", "see you", "R", "C", "10", "7"]
+    ),
+    max_size=3,
+).map(". ".join)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    phrase=st.sampled_from(_OPT_OUT_PHRASES),
+    before=_AROUND,
+    after=_AROUND,
+    expecting=_EXPECTING,
+    opted_out=st.booleans(),
+)
+def test_text_around_an_opt_out_never_hides_it(
+    phrase: str, before: str, after: str, expecting: Expecting, opted_out: bool
+) -> None:
+    body = ". ".join(part for part in (before, phrase, after) if part)
+    assert understand(body, expecting=expecting, opted_out=opted_out).intent == "opt_out"
+
+
+_REACTIONS = st.sampled_from(
+    ["Liked", "Loved", "Emphasized", "Disliked", "Laughed at", "Questioned", "Le gustó"]
+)
+_QUOTED = {"reminder": REMINDER_TEXT, "checkin": CHECKIN_TEXT, "other": HELP_ANSWER}
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    reaction=_REACTIONS,
+    kind=st.sampled_from(sorted(_QUOTED)),
+    junk=st.text(alphabet="STOPstopRC10 wrongnumber,.!?7/()", max_size=60),
+    expecting=_EXPECTING,
+)
+def test_words_inside_a_reactions_quote_never_count(
+    reaction: str, kind: str, junk: str, expecting: Expecting
+) -> None:
+    quote = _QUOTED[kind]
+    plain = understand(f"{reaction} \u201c{quote}\u201d", expecting=expecting)
+    noisy = understand(f"{reaction} \u201c{quote} {junk}\u201d", expecting=expecting)
+    assert noisy == plain
+    assert noisy.intent not in ("opt_out", "opt_in", "pain", "reschedule", "help")

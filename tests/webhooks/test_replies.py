@@ -223,9 +223,12 @@ def test_a_local_format_number_is_matched(twilio: Twilio, session: Session) -> N
 
 
 def test_an_unknown_number_is_stored_unmatched_and_shown(twilio: Twilio, session: Session) -> None:
-    twilio.text("+16175559999", "who is this?")
+    answer = twilio.text("+16175559999", "who is this?")
     row = last_reply(session)
-    assert (row.client_id, row.intent) == (None, "other")
+    # Asking who we are gets the HELP answer (the practice's name and number), and the
+    # practice still sees that a number it does not know wrote.
+    assert (row.client_id, row.intent) == (None, "help")
+    assert "appointment reminders and check-ins" in (reply_text(answer) or "")
     assert alerts(session) == [("unknown_sender", None)]
 
 
