@@ -28,7 +28,12 @@ class BoundedInt(IntegerConverter):
 
     def to_python(self, value: str) -> int:
         """The id, or a 404 when it is beyond any row's."""
-        number: int = super().to_python(value)
+        # Leading zeros name the same id. Read no more digits than the largest id has:
+        # int() refuses over 4300 of them, which the base class turns into a non-match.
+        digits = value.lstrip("0") or "0"
+        if len(digits) > len(str(MAX_ID)):
+            raise NotFound()
+        number: int = super().to_python(digits)
         if number > MAX_ID:
             raise NotFound()
         return number

@@ -2,18 +2,21 @@
 re-status an appointment; fill in a stretch of the calendar.
 
 The API, the dashboard and the demo change the schedule only through these functions.
-Each works on rows its caller loaded with ``db.lock``, checks the change against the
-domain's rules (``Refused`` says why not), makes the untouched future occurrences of a
-series follow it, re-plans the client's texts at once, and records one audit entry
-(``client_id``, ``fields``, ``before``/``after`` for a status, ``via``). Nothing here
-commits: the caller ends the unit of work.
+Each works on rows its caller locked, the client first (``lock_series``,
+``lock_appointment``, or ``db.lock`` of the client whose schedule grows): a client's
+writes take turns, so each re-plans the client from everything the others did, and a
+series edit never removes an occurrence that was changed on its own meanwhile. Each checks
+the change against the domain's rules (``Refused`` says why not), makes the untouched
+future occurrences of a series follow it, re-plans the client's texts at once, and records
+one audit entry (``client_id``, ``fields``, ``before``/``after`` for a status, ``via``).
+Nothing here commits: the caller ends the unit of work.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import delete, func, or_, select
@@ -21,6 +24,7 @@ from sqlalchemy.orm import Session
 
 from service import audit, outbox, planner
 from service.config import Settings
+from service.db import lock, lock_all
 from service.domain import recurrence, status_changes
 from service.models import Appointment, AppointmentSeries, Client, User
 
@@ -29,6 +33,28 @@ SERIES_FIELDS = ("starts_local", "rrule", "duration_minutes", "ends_at")
 
 class Refused(ValueError):
     """A change the schedule's rules do not allow; the message says why."""
+
+
+Booked = TypeVar("Booked", Appointment, AppointmentSeries)
+
+
+def _lock_with_client(session: Session, model: type[Booked], ident: int) -> Booked | None:
+    """A row of a client's schedule and its client, both locked (client first), or None."""
+    found = session.get(model, ident)
+    if found is None or lock(session, Client, found.client_id) is None:
+        return None
+    return lock(session, model, ident)
+
+
+def lock_series(session: Session, series_id: int) -> AppointmentSeries | None:
+    """A series and its client, both locked (client first, as every writer does), or None."""
+    return _lock_with_client(session, AppointmentSeries, series_id)
+
+
+def lock_appointment(session: Session, appointment_id: int) -> Appointment | None:
+    """An appointment and its client, both locked (client first), or None when it is gone
+    (a series edit removes untouched occurrences)."""
+    return _lock_with_client(session, Appointment, appointment_id)
 
 
 def start_series(
@@ -44,7 +70,8 @@ def start_series(
     now: datetime,
     via: str,
 ) -> AppointmentSeries:
-    """Start a recurring schedule and plan its occurrences up to the horizon."""
+    """Start a recurring schedule for a (locked) client and plan its occurrences up to the
+    horizon."""
     series = AppointmentSeries(
         client_id=client.id,
         rrule=rrule,
@@ -180,7 +207,8 @@ def book_appointment(
     now: datetime,
     via: str,
 ) -> Appointment:
-    """Book one appointment (a past one recorded as completed gets its check-ins)."""
+    """Book one appointment for a (locked) client (a past one recorded as completed gets its
+    check-ins)."""
     refused = status_changes.new_status_refusal(status, starts_at, now)
     if refused is not None:
         raise Refused(refused)
@@ -266,15 +294,21 @@ def materialize_range(
     ids = sorted(set(client_ids))
     if not ids:
         return 0
-    touched: set[int] = set()
     s = AppointmentSeries
-    for series in session.scalars(
-        select(s).where(
-            s.client_id.in_(ids),
-            or_(s.ends_at.is_(None), s.ends_at > start),
-            or_(s.planned_until.is_(None), s.planned_until < end),
-        )
-    ):
+    due = select(s).where(
+        s.client_id.in_(ids),
+        or_(s.ends_at.is_(None), s.ends_at > start),
+        or_(s.planned_until.is_(None), s.planned_until < end),
+    )
+    owners = set(session.scalars(due.with_only_columns(s.client_id).distinct()))
+    if not owners:
+        return 0
+    # Lock their clients, as every writer of a schedule does, then read the series again:
+    # one edited meanwhile is filled in by its new rule, not by the one read above.
+    lock_all(session, Client, owners)
+    touched: set[int] = set()
+    fresh = due.where(s.client_id.in_(sorted(owners))).execution_options(populate_existing=True)
+    for series in session.scalars(fresh):
         if planner.materialize(session, series, max(start, series.created_at), end):
             touched.add(series.client_id)
     planner.replan_clients(session, settings, touched, now)

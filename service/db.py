@@ -7,7 +7,7 @@ that changes data commits where its unit of work ends). Jobs open their own sess
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any, TypeVar, cast
@@ -84,21 +84,38 @@ Row = TypeVar("Row", bound=Base)
 def lock(session: Session, model: type[Row], ident: int) -> Row | None:
     """The row, locked until the transaction ends and read fresh; None when it is gone.
 
-    PostgreSQL locks the row (``FOR UPDATE``); SQLite has no row locks, so a no-op update
-    of the row takes its single write lock instead. Either way a concurrent change of the
-    same row waits for this one, and then finds the row as this one left it, or gone.
+    A concurrent change of the same row waits for this one, then finds the row as this one
+    left it, or gone (how each database locks: ``lock_all``).
     """
+    return next(iter(lock_all(session, model, [ident])), None)
+
+
+def lock_all(session: Session, model: type[Row], idents: Iterable[int]) -> list[Row]:
+    """The rows of these ids that still exist, by id, locked until the transaction ends and
+    read fresh.
+
+    PostgreSQL locks them in id order, so two lockers of overlapping sets never deadlock,
+    and as an UPDATE of them would (``FOR NO KEY UPDATE``): writers of a row take turns,
+    while a transaction that only inserts a row referring to it (a text planned to the
+    client, an occurrence of the series) is not held up by a lock holder that may in turn
+    be waiting for it. SQLite has no row locks, so a no-op update of the rows takes its
+    single write lock instead.
+    """
+    ids = sorted(set(idents))
+    if not ids:
+        return []
     table = cast(Table, model.__table__)
     if session.get_bind().dialect.name == "sqlite":
         same = {c.name: c for c in table.c if c.primary_key or c.onupdate is not None}
-        session.execute(update(table).where(table.c.id == ident).values(same))
-    row: Row | None = session.scalar(
+        session.execute(update(table).where(table.c.id.in_(ids)).values(same))
+    rows = session.scalars(
         select(model)
-        .where(table.c.id == ident)
-        .with_for_update()
+        .where(table.c.id.in_(ids))
+        .order_by(table.c.id)
+        .with_for_update(key_share=True)
         .execution_options(populate_existing=True)
     )
-    return row
+    return list(rows)
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:

@@ -34,13 +34,15 @@ VIA = "api"
 
 
 def _client(session: Session, fields: Fields) -> Client | None:
+    """The client named in the body, locked (its schedule changes); None: an error noted."""
     client_id = fields.integer("client_id", low=1, high=MAX_ID)
     if client_id is None:
         fields.errors.setdefault("client_id", "is required")
         return None
     client = client_for(session, current_user(), client_id)
-    if client is None:
+    if client is None or lock(session, Client, client_id) is None:
         fields.errors["client_id"] = "no such client"
+        return None
     return client
 
 
@@ -85,7 +87,7 @@ def _visible_series(
     if series is None or client_for(session, current_user(), series.client_id) is None:
         raise not_found("series")
     if for_change:
-        series = lock(session, AppointmentSeries, series_id)
+        series = bookings.lock_series(session, series_id)
         if series is None:
             raise not_found("series")
     return series
@@ -240,7 +242,7 @@ def _visible_appointment(
     if appointment is None or client_for(session, current_user(), appointment.client_id) is None:
         raise not_found("appointment")
     if for_change:
-        appointment = lock(session, Appointment, appointment_id)
+        appointment = bookings.lock_appointment(session, appointment_id)
         if appointment is None:  # removed by a series edit while we waited
             raise not_found("appointment")
     return appointment

@@ -18,7 +18,7 @@ from service.dashboard.auth import client_or_404, current_user
 from service.dashboard.forms import Form
 from service.dashboard.security import safe_next
 from service.dashboard.timefmt import input_value
-from service.db import get_session, lock, utcnow
+from service.db import get_session, utcnow
 from service.domain import recurrence
 from service.domain.vocabulary import AppointmentStatus
 from service.models import Appointment, AppointmentSeries
@@ -83,7 +83,7 @@ def _read_series(form: Form, tz: str) -> SeriesInput | None:
 def new_series(client_id: int) -> Response | str | tuple[str, int]:
     """Start a recurring series; its first occurrences are planned at once."""
     db, now = get_session(), utcnow()
-    client = client_or_404(db, client_id)
+    client = client_or_404(db, client_id, for_change=request.method == "POST")
     defaults = {"duration": "60", "repeat": "weekly"}
     form = Form(request.form if request.method == "POST" else None, defaults)
     if form.submitted:
@@ -115,7 +115,7 @@ def _series_or_404(db: Session, series_id: int, *, for_change: bool) -> Appointm
         abort(404)
     client_or_404(db, series.client_id)
     if for_change:
-        series = lock(db, AppointmentSeries, series_id)
+        series = bookings.lock_series(db, series_id)
         if series is None:
             abort(404)
     return series
@@ -177,7 +177,7 @@ def end_series(series_id: int) -> Response:
 def new_appointment(client_id: int) -> Response | str | tuple[str, int]:
     """Book a one-off appointment, or record a past one as done (it gets its check-ins)."""
     db, now = get_session(), utcnow()
-    client = client_or_404(db, client_id)
+    client = client_or_404(db, client_id, for_change=request.method == "POST")
     form = Form(request.form if request.method == "POST" else None, {"duration": "60"})
     if form.submitted:
         starts = form.local_datetime("starts")
@@ -214,7 +214,7 @@ def _visible_appointment(db: Session, appointment_id: int, *, for_change: bool) 
         abort(404)
     client_or_404(db, appointment.client_id)
     if for_change:
-        appointment = lock(db, Appointment, appointment_id)
+        appointment = bookings.lock_appointment(db, appointment_id)
         if appointment is None:  # removed by a series edit while we waited
             abort(404)
     return appointment
