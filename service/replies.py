@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 from service import bookings, consent, outbox
 from service.alerts import raise_alert
 from service.config import Settings
-from service.db import insert, lock
+from service.db import insert
 from service.domain import texts
 from service.domain.understanding import Expecting, Understanding, understand
 from service.domain.vocabulary import (
@@ -285,7 +285,7 @@ def _confirm(session: Session, settings: Settings, context: Context, now: dateti
         or answering.appointment_id is None
     ):
         return
-    appointment = lock(session, Appointment, answering.appointment_id)
+    appointment = bookings.lock_appointment(session, answering.appointment_id)
     if (
         appointment is not None
         and appointment.status == AppointmentStatus.SCHEDULED
