@@ -32,7 +32,7 @@ from service.domain.vocabulary import (
     Intent,
     MessageKind,
 )
-from service.models import Appointment, Client, Contact, InboundMessage, OutboundMessage
+from service.models import Client, Contact, InboundMessage, OutboundMessage
 from service.phones import try_normalize
 
 CONTEXT_WINDOW = timedelta(days=7)
