@@ -16,15 +16,15 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from datetime import datetime, timedelta
-from typing import Any, TypeVar
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import delete, func, or_, select
 from sqlalchemy.orm import Session
 
-from service import audit, outbox, planner
+from service import audit, outbox, planner, roster
 from service.config import Settings
-from service.db import lock, lock_all
+from service.db import lock_all
 from service.domain import recurrence, status_changes
 from service.models import Appointment, AppointmentSeries, Client, User
 
@@ -35,26 +35,15 @@ class Refused(ValueError):
     """A change the schedule's rules do not allow; the message says why."""
 
 
-Booked = TypeVar("Booked", Appointment, AppointmentSeries)
-
-
-def _lock_with_client(session: Session, model: type[Booked], ident: int) -> Booked | None:
-    """A row of a client's schedule and its client, both locked (client first), or None."""
-    found = session.get(model, ident)
-    if found is None or lock(session, Client, found.client_id) is None:
-        return None
-    return lock(session, model, ident)
-
-
 def lock_series(session: Session, series_id: int) -> AppointmentSeries | None:
     """A series and its client, both locked (client first, as every writer does), or None."""
-    return _lock_with_client(session, AppointmentSeries, series_id)
+    return roster.lock_with_client(session, AppointmentSeries, series_id)
 
 
 def lock_appointment(session: Session, appointment_id: int) -> Appointment | None:
     """An appointment and its client, both locked (client first), or None when it is gone
     (a series edit removes untouched occurrences)."""
-    return _lock_with_client(session, Appointment, appointment_id)
+    return roster.lock_with_client(session, Appointment, appointment_id)
 
 
 def start_series(

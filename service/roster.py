@@ -18,14 +18,14 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy.orm import Session
 
 from service import audit, planner
 from service.config import Settings
 from service.db import lock
-from service.models import SELF, Client, Contact, User
+from service.models import SELF, Appointment, AppointmentSeries, Client, Contact, User
 
 # What a client row holds itself; "phone" (its own contact) and "therapist_id" are apart.
 CLIENT_FIELDS = ("name", "timezone", "language", "notes", "checkin_days")
@@ -39,12 +39,22 @@ class PhoneTaken(Exception):
         super().__init__("this client already has a contact with that phone number")
 
 
-def lock_contact(session: Session, contact_id: int) -> Contact | None:
-    """A contact and its client, both locked (client first, as every writer does), or None."""
-    found = session.get(Contact, contact_id)
+Owned = TypeVar("Owned", Contact, Appointment, AppointmentSeries)
+
+
+def lock_with_client(session: Session, model: type[Owned], ident: int) -> Owned | None:
+    """A row of a client's record and its client, both locked, the client first as every
+    writer locks them (so two writers never wait on each other crosswise); None when
+    either is gone."""
+    found = session.get(model, ident)
     if found is None or lock(session, Client, found.client_id) is None:
         return None
-    return lock(session, Contact, contact_id)
+    return lock(session, model, ident)
+
+
+def lock_contact(session: Session, contact_id: int) -> Contact | None:
+    """A contact and its client, both locked, or None."""
+    return lock_with_client(session, Contact, contact_id)
 
 
 def therapist_refusal(session: Session, actor: User, wanted: int | None) -> str | None:
