@@ -206,9 +206,10 @@ def list_appointments() -> dict[str, Any]:
     client_id = query_int("client_id")
     start = query_datetime("from") or now
     end = query_datetime("to") or start + timedelta(days=current_settings().planning_horizon_days)
-    if start.tzinfo is None or end.tzinfo is None:
-        # Which zone a bare time means is ambiguous across clients: ask for the offset.
-        raise invalid({"from": "from and to must carry an offset, like 2027-03-04T00:00-05:00"})
+    for name, value in (("from", start), ("to", end)):
+        if value.tzinfo is None:
+            # Which zone a bare time means is ambiguous across clients: ask for the offset.
+            raise invalid({name: "must carry an offset, like 2027-03-04T00:00-05:00"})
     if end <= start or end - start > MAX_RANGE:
         raise invalid({"to": "must be after from, at most 366 days later"})
     clients = scope_clients(select(Client.id), user)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from datetime import datetime
 from typing import Any
@@ -14,9 +15,16 @@ from service.phones import InvalidPhone, normalize
 from service.values import MAX_ID, is_time_zone, whole_number
 
 _MISSING = object()
+NOT_NULL = "must not be null"
 # Line breaks and tabs are text; other control characters (NUL above all, which PostgreSQL
 # cannot store) are not.
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+def _has_text(value: str) -> bool:
+    """True unless ``value`` is all white space (as the document's patterns count it)."""
+    # The patterns' \s is ECMAScript's, which counts a byte order mark; Python's strip keeps it.
+    return bool(value.replace("\ufeff", " ").strip())
 
 
 class Fields:
@@ -25,7 +33,7 @@ class Fields:
     One rule for every field, as the OpenAPI document says it: an absent field takes its
     default; ``null`` is refused unless the field is ``nullable`` (where null means
     something: no end, nobody, the practice's default); an empty or blank string is
-    refused unless ``empty`` (notes may be cleared).
+    refused unless ``empty`` (notes may be cleared); a length counts every character sent.
     """
 
     def __init__(self, data: dict[str, Any], allowed: set[str]) -> None:
@@ -47,7 +55,7 @@ class Fields:
             return _MISSING
         if value is None:
             if required or not nullable:
-                self.errors[name] = "is required" if required else "must not be null"
+                self.errors[name] = NOT_NULL
             return _MISSING
         return value
 
@@ -64,10 +72,10 @@ class Fields:
         value = self._value(name, required=required, nullable=nullable)
         if value is _MISSING:
             return None
-        if not isinstance(value, str) or not (value.strip() or empty):
+        if not isinstance(value, str) or not (_has_text(value) or empty):
             self.errors[name] = "must be a non-empty string" if not empty else "must be a string"
             return None
-        if len(value.strip()) > max_length:
+        if len(value) > max_length:  # as sent: the document's maxLength counts every character
             self.errors[name] = f"must be at most {max_length} characters"
             return None
         if _CONTROL.search(value):
@@ -75,9 +83,24 @@ class Fields:
             return None
         return value.strip()
 
+    def raw_text(self, name: str, *, required: bool = False, max_length: int) -> str | None:
+        """A string exactly as sent (even empty or blank), or None when absent."""
+        value = self._value(name, required=required, nullable=False)
+        if value is _MISSING:
+            return None
+        if not isinstance(value, str):
+            self.errors[name] = "must be a string"
+            return None
+        if len(value) > max_length:
+            self.errors[name] = f"must be at most {max_length} characters"
+            return None
+        return value
+
     def boolean(self, name: str, default: bool) -> bool:
         """A JSON boolean, or ``default`` when absent."""
-        value = self.data.get(name, default)
+        value = self._value(name, required=False, nullable=False)
+        if value is _MISSING:
+            return default
         if not isinstance(value, bool):
             self.errors[name] = "must be true or false"
             return default
@@ -97,6 +120,9 @@ class Fields:
         value = self.data.get(name, _MISSING)
         if value is _MISSING or (value is None and nullable):
             return default if value is _MISSING else None
+        if value is None:
+            self.errors[name] = NOT_NULL
+            return default
         if not isinstance(value, int) or isinstance(value, bool) or not low <= value <= high:
             self.errors[name] = f"must be a whole number from {low} to {high}"
             return default
@@ -160,11 +186,11 @@ class Fields:
     def local_or_aware(
         self, name: str, *, required: bool = False, nullable: bool = False
     ) -> datetime | None:
-        """An ISO 8601 date-time, with or without an offset (naive means local)."""
-        value = self.text(name, required=required, nullable=nullable, max_length=40)
-        if value is None:
+        """A date-time of the documented shape, with or without an offset (naive means local),
+        or None when absent."""
+        if self.text(name, required=required, nullable=nullable, max_length=40) is None:
             return None
-        parsed = parse_datetime(value)
+        parsed = parse_datetime(self.data[name])  # untrimmed: the pattern allows no spaces
         if parsed is None:
             self.errors[name] = DATETIME_RULE
         return parsed
@@ -175,31 +201,49 @@ class Fields:
             raise invalid(self.errors)
 
 
-# The one shape of date-time the API reads, as its OpenAPI document states it: a date and a
-# time to the minute (seconds and fractions optional), with or without an offset or Z, in
-# the years 1900 to 2200.
-DATETIME = re.compile(
-    r"(19\d\d|2[01]\d\d|2200)-\d\d-\d\dT\d\d:\d\d(:\d\d(\.\d{1,6})?)?(Z|[+-]\d\d:\d\d)?"
+# The one shape of date-time the API reads, as its OpenAPI document states it (the `pattern`
+# of every date-time there is built from these): a date and a time to the minute (seconds
+# and fractions optional), with or without an offset or Z, in the years 1900 to 2200. ASCII
+# digits only, each part within its range; only days a month lacks (Feb 30) get past it.
+LOCAL_DATETIME = (
+    r"(19[0-9]{2}|2[01][0-9]{2}|2200)-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])"
+    r"T([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9](\.[0-9]{1,6})?)?"
 )
+OFFSET = r"(Z|[+-]([01][0-9]|2[0-3]):[0-5][0-9])"
+DATETIME = re.compile(f"{LOCAL_DATETIME}{OFFSET}?")
 DATETIME_RULE = "must be an ISO 8601 date-time like 2027-03-04T09:00, in the years 1900 to 2200"
 
 
 def parse_datetime(value: str) -> datetime | None:
-    """A date-time of the documented shape, or None when it is not one."""
-    text = value.strip()
-    if not DATETIME.fullmatch(text):
+    """A date-time of the documented shape, exactly as sent, or None when it is not one."""
+    if not DATETIME.fullmatch(value):
         return None
     try:
-        return datetime.fromisoformat(text)
-    except ValueError:  # the right shape, but no such day or time (Feb 30, 25:00)
+        return datetime.fromisoformat(value)
+    except ValueError:  # the right shape, but no such day (Feb 30)
         return None
+
+
+def _is_unicode(data: Any) -> bool:
+    """True when every string in ``data`` is Unicode text, as a database can store it."""
+    # JSON may escape half a surrogate pair ("\\ud800"), which no UTF-8 column can hold.
+    try:
+        json.dumps(data, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def json_body(allowed: set[str]) -> Fields:
-    """The request's JSON object, ready to read; 400 when it is not a JSON object."""
-    data = request.get_json(silent=True)
+    """The request's JSON object, ready to read; 400 when it is not a JSON object of text."""
+    try:
+        data = request.get_json(silent=True)
+    except RecursionError:  # nested deeper than the parser goes: certainly not our object
+        data = None
     if not isinstance(data, dict):
         raise ApiError(400, "bad_request", "the body must be a JSON object")
+    if not _is_unicode(data):
+        raise ApiError(400, "bad_request", "the body's strings must be Unicode text")
     return Fields(data, allowed)
 
 

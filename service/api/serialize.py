@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import datetime
+from datetime import datetime, timedelta, timezone
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -19,8 +19,16 @@ from service.models import (
 
 
 def local_iso(at: datetime | None, tz: str) -> str | None:
-    """An instant as ISO 8601 in the zone ``tz``."""
-    return at.astimezone(ZoneInfo(tz)).isoformat() if at is not None else None
+    """An instant as an RFC 3339 date-time at the offset of the zone ``tz``."""
+    if at is None:
+        return None
+    local = at.astimezone(ZoneInfo(tz))
+    offset = local.utcoffset() or timedelta(0)
+    if offset.total_seconds() % 60:
+        # Local mean time (Monrovia until 1972: -00:44:30) has seconds that RFC 3339 offsets
+        # cannot carry: the same instant at the nearest whole-minute offset instead.
+        local = at.astimezone(timezone(timedelta(minutes=round(offset.total_seconds() / 60))))
+    return local.isoformat()
 
 
 def contact_json(contact: Contact, consent: Mapping[str, PhoneNumber]) -> dict[str, Any]:
