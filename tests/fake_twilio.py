@@ -117,8 +117,9 @@ class FakeTwilio:
         self._server.fake = self
         host, port = self._server.server_address[:2]
         self.base_url = f"http://{host!s}:{port}"
+        # stop() waits for the loop to look at its flag: poll often, for a quick stop.
         self._thread = threading.Thread(
-            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.01}, daemon=True
         )
         self._thread.start()
         return self

@@ -189,7 +189,7 @@ def wait_for_health(process: Process, url: str, timeout: float = 60) -> dict[str
         try:
             status, body = get(url + "/healthz")
         except (urllib.error.URLError, ConnectionError):
-            time.sleep(0.2)
+            time.sleep(0.05)
             continue
         assert status == 200, body
         return json.loads(body)  # type: ignore[no-any-return]
@@ -335,7 +335,7 @@ def test_web_answers_503_when_the_database_is_unreachable(start: Callable[..., P
             break
         except (urllib.error.URLError, ConnectionError):
             assert time.monotonic() < deadline, web.output()[-3000:]
-            time.sleep(0.2)
+            time.sleep(0.05)
     assert status == 503
     assert json.loads(body)["database"] == "unreachable"
     assert web.terminate(timeout=30) == 0
