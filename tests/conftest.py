@@ -6,8 +6,8 @@ for this run and dropped after it, so two runs never collide.
 
 Each test starts from empty tables and an app no other running test holds. Building an app
 is mostly werkzeug compiling its URL rules, and each new app compiles every template again,
-so an app a test leaves as it found it is handed to a later test with the same configuration
-(its engine disposed in between), and compiled templates are shared by every app of the run.
+so an app a test leaves as it found it is handed to a later test with the same configuration,
+and compiled templates are shared by every app of the run.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from __future__ import annotations
 import os
 import sqlite3
 import uuid
-from collections.abc import Callable, Hashable, Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
@@ -172,6 +172,7 @@ def state_of(app: Flask) -> tuple[Any, ...]:
         dict(app.config),
         list(app.extensions),
         len(list(app.url_map.iter_rules())),
+        dict(app.view_functions),
         {key: len(funcs) for key, funcs in app.before_request_funcs.items()},
         {key: len(funcs) for key, funcs in app.after_request_funcs.items()},
         len(app.teardown_appcontext_funcs),
@@ -179,32 +180,70 @@ def state_of(app: Flask) -> tuple[Any, ...]:
     )
 
 
+Key = tuple[tuple[str, str], ...]
+State = tuple[Any, ...]
+
+
+class Shelf:
+    """Apps no test holds now, by configuration, each with the state it was built with.
+
+    The two put back last keep their pooled database connections for the next tests (on
+    PostgreSQL each new connection is a new server process); any other is disposed, so the
+    run never holds more than a few idle connections.
+    """
+
+    WARM = 2
+
+    def __init__(self) -> None:
+        self.idle: dict[Key, list[tuple[Flask, State]]] = {}
+        self.warm: list[Flask] = []
+
+    def take(self, key: Key) -> tuple[Flask, State] | None:
+        apps = self.idle.get(key)
+        return apps.pop() if apps else None
+
+    def put(self, key: Key, app: Flask, state: State) -> None:
+        self.idle.setdefault(key, []).append((app, state))
+        if app in self.warm:
+            self.warm.remove(app)
+        self.warm.append(app)
+        while len(self.warm) > self.WARM:
+            get_db(self.warm.pop(0)).engine.dispose()
+
+    def drop(self, app: Flask) -> None:
+        if app in self.warm:
+            self.warm.remove(app)
+        get_db(app).engine.dispose()
+
+    def close(self) -> None:
+        for apps in self.idle.values():
+            for app, _ in apps:
+                get_db(app).engine.dispose()
+
+
 @pytest.fixture(scope="session")
-def idle_apps() -> Iterator[dict[Hashable, list[tuple[Flask, tuple[Any, ...]]]]]:
-    """Apps no test holds now, by configuration, each with the state it was built with."""
-    idle: dict[Hashable, list[tuple[Flask, tuple[Any, ...]]]] = {}
-    yield idle
-    for apps in idle.values():
-        for app, _ in apps:
-            get_db(app).engine.dispose()
+def shelf() -> Iterator[Shelf]:
+    """The run's idle apps."""
+    apps = Shelf()
+    yield apps
+    apps.close()
 
 
 @pytest.fixture
-def make_app(
-    database_url: str, idle_apps: dict[Hashable, list[tuple[Flask, tuple[Any, ...]]]]
-) -> Iterator[Callable[..., Flask]]:
+def make_app(database_url: str, shelf: Shelf) -> Iterator[Callable[..., Flask]]:
     """Build apps on the run's database with configuration overrides; tables are emptied.
 
-    Two calls in one test never return the same app. An app comes back to the idle ones
-    only if the test left it as it was built (``state_of``); any other is dropped.
+    Two calls in one test never return the same app. An app goes back on the shelf only if
+    the test left it as it was built (``state_of``); any other is disposed of.
     """
-    held: list[tuple[Hashable, Flask, tuple[Any, ...]]] = []
+    held: list[tuple[Key, Flask, State]] = []
 
     def make(**overrides: Any) -> Flask:
         config = base_config(database_url, **overrides)
         key = tuple(sorted(config.items()))
-        if idle_apps.get(key):
-            app, state = idle_apps[key].pop()
+        found = shelf.take(key)
+        if found is not None:
+            app, state = found
         else:
             app = create_app(config)
             app.jinja_env.bytecode_cache = TEMPLATES
@@ -216,9 +255,10 @@ def make_app(
     if held:
         clean_tables(held[0][1])
     for key, app, state in held:
-        get_db(app).engine.dispose()
         if state_of(app) == state:
-            idle_apps.setdefault(key, []).append((app, state))
+            shelf.put(key, app, state)
+        else:
+            shelf.drop(app)
 
 
 @pytest.fixture
