@@ -3,6 +3,10 @@
 It speaks just enough of ``/2010-04-01/Accounts/{AccountSid}/Messages.json`` (create and
 list) for ``twilio.rest.Client`` to work, and can be scripted to refuse, fail or stall the
 next sends. Use it as ``with FakeTwilio() as fake:`` or, in a fixture, ``yield from serve()``.
+
+A stall that a test relies on should not be a race with the wall clock: ``no_answer`` (the
+client gives up, whenever that is) and ``until`` (the test says when) end theirs on an event;
+``hang`` is a plain delay, for slowing answers down.
 """
 
 from __future__ import annotations
@@ -11,6 +15,7 @@ import base64
 import json
 import math
 import secrets
+import select
 import sys
 import threading
 import time
@@ -39,13 +44,28 @@ ERROR_TEXT = {
 
 @dataclass(frozen=True)
 class Reply:
-    """How the server answers one scripted POST; the default is a normal 201."""
+    """How the server answers one scripted POST; the default is a normal 201.
+
+    ``no_answer``: the request is lost. The server never answers: it holds the connection
+    until the client gives up and closes it (or the server stops), then closes its end. The
+    text is never accepted, however long the client waits, unless ``accept_then_hang`` says
+    it was accepted first: then it was accepted and the answer was lost.
+
+    ``until``: stall until the test sets this event (or the server stops), then answer as
+    the other fields say; nothing races the clock.
+    """
 
     status: int = 201
     code: int | None = None
     message: str = ""
     hang: float = 0.0  # seconds to stall before answering, to force client read timeouts
     accept_then_hang: bool = False  # record the text as sent first, then stall
+    no_answer: bool = False  # never answer; nothing is accepted (see above)
+    until: threading.Event | None = None  # answer only once this is set
+
+
+# What ``_create`` returns for a request that gets no answer at all (``Reply.no_answer``).
+NO_ANSWER = "no answer"
 
 
 def _error(status: int, code: int | None, message: str = "") -> dict[str, Any]:
@@ -97,8 +117,9 @@ class FakeTwilio:
         self._server.fake = self
         host, port = self._server.server_address[:2]
         self.base_url = f"http://{host!s}:{port}"
+        # stop() waits for the loop to look at its flag: poll often, for a quick stop.
         self._thread = threading.Thread(
-            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.01}, daemon=True
         )
         self._thread.start()
         return self
@@ -134,6 +155,7 @@ class FakeTwilio:
             self._scripts_for: dict[str, deque[Reply]] = {}
             self._sent: list[dict[str, str]] = []
             self._messages: list[dict[str, str]] = []
+            self._done = 0
             self._resources: list[tuple[datetime, dict[str, Any]]] = []
             self._spell: deque[Reply] = deque()
             self._spell_until = 0.0
@@ -175,6 +197,16 @@ class FakeTwilio:
         """A copy of the form fields of every POST received, accepted or not."""
         with self._lock:
             return [dict(m) for m in self._messages]
+
+    @property
+    def done(self) -> int:
+        """How many POSTs the server is finished with: answered, refused or dropped."""
+        with self._lock:
+            return self._done
+
+    def _finished(self) -> None:
+        with self._lock:
+            self._done += 1
 
     def _next_reply(self, to: str) -> Reply:
         with self._lock:
@@ -227,7 +259,8 @@ class FakeTwilio:
         with self._lock:
             self._messages.append(dict(form))
 
-    def _create(self, form: dict[str, str]) -> tuple[int, dict[str, Any]] | None:
+    def _create(self, form: dict[str, str]) -> tuple[int, dict[str, Any]] | str | None:
+        """The status and body to answer; ``NO_ANSWER``, or None when the server stops."""
         if not form.get("To"):
             return 400, _error(400, 21604)
         if not form.get("Body"):
@@ -236,12 +269,23 @@ class FakeTwilio:
             return 400, _error(400, 21603)
         reply = self._next_reply(form["To"])
         resource = self._accept(form) if reply.accept_then_hang else None
+        if reply.no_answer:
+            return NO_ANSWER
         # Event.wait doubles as an interruptible sleep: stop() must not wait out a stall.
         if reply.hang and self._stopping.wait(reply.hang):
+            return None
+        if reply.until is not None and not self._wait_for(reply.until):
             return None
         if reply.status >= 400:
             return reply.status, _error(reply.status, reply.code, reply.message)
         return reply.status, resource or self._accept(form)
+
+    def _wait_for(self, event: threading.Event) -> bool:
+        """Wait until ``event`` is set (True) or the server stops (False)."""
+        while not event.wait(0.05):
+            if self._stopping.is_set():
+                return False
+        return True
 
     def _list(self, query: dict[str, str]) -> dict[str, Any]:
         size = int(query.get("PageSize", "50"))
@@ -319,13 +363,31 @@ class _Handler(BaseHTTPRequestHandler):
         length = int(self.headers.get("Content-Length") or 0)
         raw = self.rfile.read(length).decode("utf-8")
         form = {k: v[0] for k, v in parse_qs(raw, keep_blank_values=True).items()}
-        cast(_Server, self.server).fake._record(form)
-        fake = self._authorized()
-        if fake is None:
-            return
-        answer = fake._create(form)
-        if answer is not None:
-            self._answer(*answer)
+        server_fake = cast(_Server, self.server).fake
+        server_fake._record(form)
+        try:
+            fake = self._authorized()
+            if fake is None:
+                return
+            answer = fake._create(form)
+            if answer == NO_ANSWER:
+                self._wait_for_hang_up(fake)
+            elif isinstance(answer, tuple):
+                self._answer(*answer)
+        finally:
+            server_fake._finished()
+
+    def _wait_for_hang_up(self, fake: FakeTwilio) -> None:
+        """Hold the connection, unanswered, until the client closes it or the server stops."""
+        while not fake._stopping.is_set():
+            readable, _, _ = select.select([self.connection], [], [], 0.05)
+            if not readable:
+                continue
+            try:
+                if not self.connection.recv(4096):  # end of stream: the client hung up
+                    return
+            except OSError:  # reset by the client, or timed out: gone either way
+                return
 
     def _authorized(self) -> FakeTwilio | None:
         fake = cast(_Server, self.server).fake

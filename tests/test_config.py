@@ -1,13 +1,20 @@
-"""Configuration: defaults, and a one-line error naming the variable for each bad value."""
+"""Configuration: defaults, a one-line error naming the variable for each bad value, and the
+fast password hash of the tests nowhere else."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import time, timedelta
 from pathlib import Path
 
 import pytest
+from flask import Flask
+from sqlalchemy import select
 
-from service.config import DEFAULTS, ConfigError, load_settings
+from service.config import DEFAULTS, ENVIRONMENTS, TEST_PASSWORD_HASH, ConfigError, load_settings
+from service.db import get_db
+from service.models import User
+from tests.dashboard.conftest import PASSWORD, make_staff, signed_in
 
 BASE = {"TOUCHBASE_ENV": "test", "SECRET_KEY": "k"}
 
@@ -123,3 +130,42 @@ def test_the_readme_states_every_default_the_code_has() -> None:
     for name, default in DEFAULTS.items():
         [row] = [r for r in rows if f"`{name}`" in r.split("|")[1]]
         assert f"`{default}`" in row.split("|")[2], (name, default)
+
+
+def test_only_the_test_suite_hashes_passwords_fast() -> None:
+    # Every environment is named: a new one must choose its hash here, on purpose.
+    methods = {env: settings(TOUCHBASE_ENV=env).password_hash_method for env in ENVIRONMENTS}
+    assert methods == {"development": "scrypt", "production": "scrypt", "test": TEST_PASSWORD_HASH}
+
+
+@pytest.mark.parametrize("env", ["production", "development"])
+def test_a_user_made_on_the_command_line_outside_tests_gets_scrypt(
+    make_app: Callable[..., Flask], env: str
+) -> None:
+    app = make_app(TOUCHBASE_ENV=env)
+    result = app.test_cli_runner().invoke(
+        args=["create-user", "cy@practice.test", "--name", "Cy Chen", "--password", PASSWORD]
+    )
+    assert result.exit_code == 0, result.output
+    assert stored_hashes(app) == {"cy@practice.test": "scrypt"}
+
+
+@pytest.mark.parametrize("env", ["production", "development"])
+def test_a_user_made_in_the_dashboard_outside_tests_gets_scrypt(
+    make_app: Callable[..., Flask], env: str
+) -> None:
+    app = make_app(TOUCHBASE_ENV=env)
+    admin = signed_in(app, make_staff(app, "boss@practice.test", "Bo Boss", admin=True))
+    response = admin.post(
+        "/admin/users/new",
+        {"name": "Cy Chen", "email": "cy@practice.test", "role": "therapist", "password": PASSWORD},
+    )
+    assert response.status_code == 302, response.get_data(as_text=True)
+    assert stored_hashes(app) == {"boss@practice.test": "scrypt", "cy@practice.test": "scrypt"}
+
+
+def stored_hashes(app: Flask) -> dict[str, str]:
+    """Each account's password hash method, as stored (the hash's prefix)."""
+    with get_db(app).session() as session:
+        rows = session.execute(select(User.email, User.password_hash)).all()
+    return {email: stored.split(":", 1)[0] for email, stored in rows}

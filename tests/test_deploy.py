@@ -16,6 +16,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 import tomllib
 import urllib.error
@@ -188,7 +189,7 @@ def wait_for_health(process: Process, url: str, timeout: float = 60) -> dict[str
         try:
             status, body = get(url + "/healthz")
         except (urllib.error.URLError, ConnectionError):
-            time.sleep(0.2)
+            time.sleep(0.05)
             continue
         assert status == 200, body
         return json.loads(body)  # type: ignore[no-any-return]
@@ -334,7 +335,7 @@ def test_web_answers_503_when_the_database_is_unreachable(start: Callable[..., P
             break
         except (urllib.error.URLError, ConnectionError):
             assert time.monotonic() < deadline, web.output()[-3000:]
-            time.sleep(0.2)
+            time.sleep(0.05)
     assert status == 503
     assert json.loads(body)["database"] == "unreachable"
     assert web.terminate(timeout=30) == 0
@@ -366,7 +367,8 @@ def test_the_clock_finishes_the_send_in_flight_on_sigterm_and_exits(
     count = 60
     due_texts(session, count)
     with FakeTwilio() as fake:
-        fake.script(Reply(hang=3))  # the first send is slow: SIGTERM lands while it is out
+        answer = threading.Event()
+        fake.script(Reply(until=answer))  # the first send is held: SIGTERM lands while it is out
         env = platform_env(
             database_url,
             TWILIO_ACCOUNT_SID=fake.account_sid,
@@ -381,7 +383,21 @@ def test_the_clock_finishes_the_send_in_flight_on_sigterm_and_exits(
             assert clock.popen.poll() is None, clock.output()[-3000:]
             time.sleep(0.05)
         assert fake.messages, clock.output()[-3000:]
+        stopping = threading.Event()
+
+        def answer_once_stopping() -> None:
+            # The scheduler logs its shutdown after the clock's handler set the stop: from
+            # then on no send starts, and the one held can come back.
+            deadline = time.monotonic() + 8
+            while time.monotonic() < deadline and not stopping.is_set():
+                if "Scheduler has been shut down" in clock.output():
+                    stopping.set()
+                time.sleep(0.02)
+            answer.set()
+
+        threading.Thread(target=answer_once_stopping, daemon=True).start()
         assert clock.terminate(timeout=10) == 0, clock.output()[-3000:]
+        assert stopping.is_set(), "the clock never said it was stopping"
         assert len(fake.sent) == 1  # the one in flight went out; nothing was started after
     session.expire_all()
     statuses = dict(

@@ -334,7 +334,7 @@ def test_a_timed_out_send_that_was_accepted_is_settled_not_resent(
         client, contact = factories.client_with_phone(session)
         row = factories.message(session, client, contact, send_at=clock[0])
         session.commit()
-        fake.script(Reply(accept_then_hang=True, hang=2.0))
+        fake.script(Reply(accept_then_hang=True, no_answer=True))  # accepted, answer lost
         assert dispatcher.run()["unknown"] == 1
         assert reload(session, row).status == "unknown"
         if twilio_now is not None:
@@ -355,7 +355,7 @@ def test_a_timed_out_send_that_never_arrived_is_sent_again(
         client, contact = factories.client_with_phone(session)
         row = factories.message(session, client, contact, send_at=clock[0])
         session.commit()
-        fake.script(Reply(hang=2.0))
+        fake.script(Reply(no_answer=True))  # lost on the way: never accepted
         assert dispatcher.run()["unknown"] == 1
         assert fake.sent == []
         clock[0] += timedelta(minutes=2)

@@ -116,7 +116,7 @@ def test_a_killed_dispatcher_loses_nothing_and_sends_nothing_twice(
     count = 400
     due_texts(session, count)
     # Slow every answer a little so the kill lands mid-batch, some texts in flight.
-    fake.script(*[Reply(hang=0.01)] * count)
+    fake.misbehave([Reply(hang=0.01)], seconds=120)
     process = clock_process(database_url, fake, tmp_path / "clock.log")
     deadline = time.monotonic() + 60
     while len(fake.sent) < count // 4 and time.monotonic() < deadline:
@@ -125,6 +125,7 @@ def test_a_killed_dispatcher_loses_nothing_and_sends_nothing_twice(
     process.wait(timeout=30)
     sent_before = len(fake.sent)
     assert 0 < sent_before < count, "the kill must land mid-run"
+    fake.behave()  # the restart need not be slowed down
     # The restart comes after the dead process's leases ran out.
     gateway = TwilioGateway(
         account_sid=fake.account_sid,

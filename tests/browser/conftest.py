@@ -85,7 +85,10 @@ def live(make_app: Callable[..., Flask]) -> Iterator[Live]:
         TWILIO_FROM_NUMBER=PRACTICE_NUMBER,
         PUBLIC_BASE_URL=url,
     )
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    # shutdown() waits for the loop to look at its flag: every 0.05 s, not the default 0.5 s.
+    thread = threading.Thread(
+        target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+    )
     thread.start()
     yield Live(late.app, url)
     server.shutdown()

@@ -27,7 +27,7 @@ def one_connection(app: Flask) -> Iterator[Flask]:
     """The app on a pool of one connection that gives up waiting at once."""
     db = get_db(app)
     normal = db.engine, db.sessions
-    db.engine = create_engine(db.url, pool_size=1, max_overflow=0, pool_timeout=0.2)
+    db.engine = create_engine(db.url, pool_size=1, max_overflow=0, pool_timeout=0.05)
     db.sessions = sessionmaker(db.engine, expire_on_commit=False)
     yield app
     db.engine.dispose()

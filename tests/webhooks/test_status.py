@@ -114,7 +114,8 @@ def test_a_callback_racing_the_send_waits_for_its_sid(
             timeout=10.0,
         )
         dispatcher = Dispatcher(get_db(app), settings_of(app), {Channel.SMS: gateway})
-        fake.script(Reply(accept_then_hang=True, hang=1.0))  # accepted, answered 1 s later
+        answer = threading.Event()
+        fake.script(Reply(accept_then_hang=True, until=answer))  # accepted, answered later
         sending = threading.Thread(target=lambda: counts.update(dispatcher.run()))
         sending.start()
         deadline = time.monotonic() + 10
@@ -122,6 +123,8 @@ def test_a_callback_racing_the_send_waits_for_its_sid(
             time.sleep(0.01)
         sid = fake.sent[0]["Sid"]
         form = {"MessageSid": sid, "MessageStatus": "delivered", "To": row.to_phone}
+        # The answer comes a little after the callback has started: it must wait for it.
+        threading.Timer(0.3, answer.set).start()
         assert twilio.post("/sms/status", form).status_code == 204
         sending.join(10)
         gateway.close()
