@@ -30,6 +30,8 @@ from rapidfuzz.distance import OSA
 from service.domain.folding import words
 
 Expecting = Literal["checkin", "reminder"] | None
+# More numbers than this in one reply are never sorted into today's and earlier ones.
+MAX_NUMBERS = 8
 # How a score was found, most certain first: named as pain, first thing said, at the end of
 # a clause after a check-in, or today's of several.
 How = Literal["explicit", "leading", "clause", "today", "zero"]
@@ -207,6 +209,8 @@ def _todays(folded: str, found: list[re.Match[str]]) -> Found:
     """Of several numbers, the one the client settles on ("3? 4? let's say 4"), or the one
     said to be today's when the others are said to be earlier ("9 yesterday, 6 today",
     "yesterday 4, today 8"); else a number but no score (the client is asked again)."""
+    if len(found) > MAX_NUMBERS:  # a list of numbers is no score (and reading it is bounded)
+        return Found(0, 0, None, "clause")
     settled = [m for m in found if _CHOSEN.search(_clause(folded, m))]
     days = _days(folded, found)
     today = [m for m in found if days.get(m.start()) == "today"]
