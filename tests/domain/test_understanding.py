@@ -591,7 +591,8 @@ _QUOTED = {"reminder": REMINDER_TEXT, "checkin": CHECKIN_TEXT, "other": HELP_ANS
 @given(
     reaction=_REACTIONS,
     kind=st.sampled_from(sorted(_QUOTED)),
-    junk=st.text(alphabet="STOPstopRC10 wrongnumber,.!?7/()", max_size=60),
+    # Words that could spell no marker of our own texts ("0 (none) to 10" needs brackets).
+    junk=st.text(alphabet="STOPstopRC10 wrongnumber,.!?7/", max_size=60),
     expecting=_EXPECTING,
 )
 def test_words_inside_a_reactions_quote_never_count(
