@@ -106,17 +106,19 @@ def answer(
     return reply
 
 
+_DELIVERED_CHECKIN = (
+    OutboundMessage.kind == MessageKind.CHECKIN,
+    OutboundMessage.status == MessageStatus.DELIVERED,
+)
+
+
 def pain_answers(
     session: Session, settings: Settings, client: Client, pains: tuple[int, ...]
 ) -> None:
     """Answer the first check-in after each past session with the next of ``pains``."""
     checkins = session.scalars(
         select(OutboundMessage)
-        .where(
-            OutboundMessage.client_id == client.id,
-            OutboundMessage.kind == MessageKind.CHECKIN,
-            OutboundMessage.status == MessageStatus.DELIVERED,
-        )
+        .where(OutboundMessage.client_id == client.id, *_DELIVERED_CHECKIN)
         .order_by(OutboundMessage.send_at)
     ).all()
     firsts: dict[int | None, OutboundMessage] = {}
@@ -146,11 +148,7 @@ def relief_answers(
     rows = session.execute(
         select(OutboundMessage, Appointment.starts_at)
         .join(Appointment, Appointment.id == OutboundMessage.appointment_id)
-        .where(
-            OutboundMessage.client_id == client.id,
-            OutboundMessage.kind == MessageKind.CHECKIN,
-            OutboundMessage.status == MessageStatus.DELIVERED,
-        )
+        .where(OutboundMessage.client_id == client.id, *_DELIVERED_CHECKIN)
         .order_by(OutboundMessage.send_at)
     ).all()
     for message, started in rows:
