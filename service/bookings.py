@@ -22,7 +22,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import delete, func, or_, select
 from sqlalchemy.orm import Session
 
-from service import audit, outbox, planner, roster
+from service import alerts, audit, outbox, planner, roster
 from service.config import Settings
 from service.db import lock_all
 from service.domain import recurrence, status_changes
@@ -212,6 +212,7 @@ def book_appointment(
     audit.record(
         session, actor, "create", "appointment", appointment.id, client_id=client.id, via=via
     )
+    alerts.close_reschedule_requests(session, client.id, "a session was booked", now)
     planner.replan_client(session, settings, client.id, now)
     return appointment
 
@@ -244,6 +245,7 @@ def change_appointment(
         if value is not None
     ]
     if starts_at is not None:
+        alerts.close_reschedule_requests(session, appointment.client_id, "session moved", now)
         appointment.starts_at = starts_at
     appointment.ends_at = appointment.starts_at + length
     detail: dict[str, Any] = {}

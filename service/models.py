@@ -318,6 +318,8 @@ class Alert(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     handled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     handled_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    # How an item closed itself, when it did ("client texted START"); shown with handled_at.
+    closed_note: Mapped[str | None] = mapped_column(String(200))
     # Set on alerts the clock raises from a signal ("lapsing:<client>:<last session>"), so a
     # signal raises one item however many clock processes and ticks see it.
     signal_key: Mapped[str | None] = mapped_column(String(100), unique=True)

@@ -19,7 +19,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from service import bookings, consent, outbox
-from service.alerts import raise_alert
+from service.alerts import close_alerts, close_reschedule_requests, raise_alert
 from service.config import Settings
 from service.db import insert
 from service.domain import texts
@@ -228,6 +228,7 @@ def _act(
         return None if keyword else Ack.OPTED_OUT
     if meaning.intent == Intent.OPT_IN:
         consent.opt_in(session, context.phone, now)
+        close_alerts(session, AlertKind.OPT_OUT, "client opted in again", now, phone=context.phone)
         return None if keyword else Ack.OPT_IN
     if context.client is None:
         alert(AlertKind.UNKNOWN_SENDER, "a text from a number that matches no client")
@@ -263,6 +264,8 @@ def _act_on(
     """Act on a reply understood for sure: confirm, reschedule, a pain score, or nothing."""
     if meaning.intent == Intent.CONFIRM:
         _confirm(session, settings, context, now)
+        if row.client_id is not None:
+            close_reschedule_requests(session, row.client_id, "client confirmed", now)
         return Ack.CONFIRM
     if meaning.intent == Intent.RESCHEDULE:
         alert(AlertKind.RESCHEDULE, meaning.note or "")

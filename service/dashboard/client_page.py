@@ -240,6 +240,7 @@ def render_client_page(
     *,
     refusal: str | None = None,
     quiet_warning: bool = False,
+    later: datetime | None = None,
     status: int = 200,
 ) -> tuple[str, int]:
     """The client page; ``reply`` carries a compose form being shown again."""
@@ -267,6 +268,8 @@ def render_client_page(
         reply=reply_form(client, reply),
         refusal=refusal,
         quiet_warning=quiet_warning,
+        later=later,
+        max_body=compose.MAX_BODY,
         quiet_now=compose.quiet_now(client, current_settings().quiet_hours, now),
         therapists=therapists,
         status_words=STATUS_WORDS,
