@@ -9,9 +9,12 @@ the practice's.
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
+from typing import Any
+
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from sqlalchemy import case, func, or_, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 from werkzeug.wrappers import Response
 
 from service import audit, roster
@@ -28,12 +31,12 @@ from service.models import Alert, Client, Contact, InboundMessage, User
 
 bp = Blueprint("inbox", __name__)
 PAGE = 200
+CLOSED_SHOWN, CLOSED_SHOWN_FOR = 20, timedelta(days=1)
 URGENCY = case(triage.RANK, value=Alert.kind, else_=len(INBOX_ORDER))
 
 
 def scope_items(query: Query, user: User) -> Query:
-    """Open items ``user`` may see: their clients' and those about no client at all."""
-    query = query.where(Alert.handled_at.is_(None))
+    """Items ``user`` may see: their clients' and those about no client at all."""
     if user.is_admin:
         return query
     return query.where(or_(Alert.client_id.is_(None), Client.therapist_id == user.id))
@@ -45,16 +48,20 @@ def index() -> str:
     db, user, now = get_session(), current_user(), utcnow()
     base = select(Alert, Client, InboundMessage).outerjoin(Client, Client.id == Alert.client_id)
     base = base.outerjoin(InboundMessage, InboundMessage.id == Alert.inbound_id)
+    base = base.options(selectinload(Client.contacts))  # who an answer goes to
     order = (URGENCY, Alert.created_at.desc(), Alert.id.desc())
-    shown = db.execute(scope_items(base, user).order_by(*order).limit(PAGE)).all()
+    open_only = scope_items(base, user).where(Alert.handled_at.is_(None))
+    shown = db.execute(open_only.order_by(*order).limit(PAGE)).all()
+    closed = _closed_by_themselves(db, user, now)
     counted = select(func.count(Alert.id)).outerjoin(Client, Client.id == Alert.client_id)
-    total = db.scalar(scope_items(counted, user)) or 0
-    clients = sorted({client.id for _, client, _ in shown if client is not None})
+    total = db.scalar(scope_items(counted, user).where(Alert.handled_at.is_(None))) or 0
+    clients = sorted({c.id for _, c, _ in [*shown, *closed] if c is not None})
     audit.record(db, user, "list", "client", "*", clients=clients, via="inbox")
     db.commit()
     return render_template(
         "inbox.html",
         rows=shown,
+        closed=closed,
         total=total,
         page=PAGE,
         now=now,
@@ -64,6 +71,19 @@ def index() -> str:
         new_key=compose.new_key,
         max_body=compose.MAX_BODY,
     )
+
+
+def _closed_by_themselves(db: Session, user: User, now: datetime) -> list[Any]:
+    """Items that closed themselves in the last day (newest first), to say how."""
+    query = select(Alert, Client, InboundMessage).outerjoin(Client, Client.id == Alert.client_id)
+    query = query.outerjoin(InboundMessage, InboundMessage.id == Alert.inbound_id)
+    query = query.where(
+        Alert.closed_note.is_not(None),
+        Alert.handled_by_id.is_(None),
+        Alert.handled_at >= now - CLOSED_SHOWN_FOR,
+    )
+    query = scope_items(query, user)
+    return list(db.execute(query.order_by(Alert.handled_at.desc()).limit(CLOSED_SHOWN)))
 
 
 def _answer_to(alert: Alert, client: Client) -> Contact | None:

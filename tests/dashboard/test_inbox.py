@@ -6,13 +6,16 @@ import html
 import re
 from datetime import timedelta
 
+from flask import Flask
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from service.alerts import close_reschedule_requests
+from service.dashboard import timefmt
 from service.domain.provider_errors import explain
 from service.models import Alert, AuditEntry, InboundMessage, OutboundMessage
 from tests import factories
-from tests.dashboard.conftest import Staff, Web, now, text_of
+from tests.dashboard.conftest import Staff, Web, counting, now, text_of
 from tests.dashboard.test_send_text import zone_at
 
 
@@ -227,3 +230,44 @@ def test_answering_from_an_item_queues_a_text_and_comes_back_to_the_inbox(
     response = as_ana.post(f"/clients/{client.id}/messages", form)
     assert response.status_code == 302 and response.headers["Location"].endswith("/")
     assert session.scalar(select(OutboundMessage.body)) == "Sure, Fri?"
+
+
+def test_an_item_that_closed_itself_says_how_and_when(
+    as_ana: Web, ana: Staff, ben: Staff, session: Session
+) -> None:
+    client, _ = factories.client_with_phone(session, "Sam Lee", therapist_id=ana.id)
+    theirs, _ = factories.client_with_phone(session, "Bea Bell", "+1617555017", therapist_id=ben.id)
+    item = _alert(session, "reschedule", client.id, timedelta(hours=2))
+    other = _alert(session, "reschedule", theirs.id, timedelta(hours=2))
+    close_reschedule_requests(session, client.id, "client confirmed", now())
+    close_reschedule_requests(session, theirs.id, "client confirmed", now())
+    session.commit()
+    page = text_of(as_ana.get("/"))
+    session.refresh(item)
+    at = timefmt.clock(item.handled_at, "America/New_York")
+    assert "Nothing needs a look" in page
+    assert f"Sam Lee : client confirmed at {at}" in page
+    assert "Bea Bell" not in page
+    session.refresh(other)
+    assert other.closed_note == "client confirmed"
+    history = text_of(as_ana.get(f"/clients/{client.id}"))
+    assert f"Closed itself: client confirmed at {at}" in history
+
+
+def test_the_inbox_costs_the_same_statements_for_few_or_many_items(
+    app: Flask, as_ana: Web, ana: Staff, session: Session
+) -> None:
+    first, _ = factories.client_with_phone(session, "Sam Lee", therapist_id=ana.id)
+    _alert(session, "pain", first.id, timedelta(minutes=5))
+    session.commit()
+    with counting(app) as few:
+        as_ana.get("/")
+    for n in range(5):
+        client, _ = factories.client_with_phone(
+            session, f"C{n}", f"+161755501{n}0", therapist_id=ana.id
+        )
+        _alert(session, "not_understood", client.id, timedelta(minutes=n))
+    session.commit()
+    with counting(app) as many:
+        as_ana.get("/")
+    assert len(many) == len(few)
