@@ -19,6 +19,7 @@ from tests.domain.test_segments import TABLE
 
 skip_without_a_browser()
 
+from axe_playwright_python.sync_playwright import Axe  # noqa: E402
 from playwright.sync_api import Browser, Page, expect  # noqa: E402 - only once known to be installed
 from twilio.request_validator import RequestValidator  # noqa: E402
 
@@ -77,6 +78,12 @@ def _text_from_phone(live: Live, sender: str, body: str) -> None:
         assert response.status == 200
 
 
+def _violations(page: Page) -> list[str]:
+    """What axe finds wrong with the page as shown."""
+    found = Axe().run(page).response["violations"]
+    return [f"{v['id']}: {[n['target'] for n in v['nodes']]}" for v in found]
+
+
 def _phone(browser: Browser) -> Page:
     page = browser.new_context(viewport={"width": 390, "height": 844}).new_page()
     page.set_default_timeout(15_000)
@@ -100,6 +107,7 @@ def test_the_inbox_triages_closes_itself_and_answers(live: Live, browser: Browse
     page.reload()
     expect(badges).to_have_text(["Pain alert", "Not understood"])
     expect(page.locator(".closed-item")).to_contain_text("Sam Lee: client confirmed at")
+    assert _violations(page) == []
 
     item = page.locator(".alerts .alert-item", has_text="Nia Park")
     item.locator("summary").click()
@@ -109,6 +117,7 @@ def test_the_inbox_triages_closes_itself_and_answers(live: Live, browser: Browse
     item.get_by_role("button", name="Send text").click()
 
     expect(page.get_by_role("heading", name="Text Nia Park")).to_be_visible()
+    assert _violations(page) == []
     page.get_by_role("button", name="Send at 8:00 AM").click()
     expect(page.get_by_role("status")).to_contain_text("it goes out at 8:00 AM their time")
     expect(page.get_by_role("heading", name="Inbox")).to_be_visible()
