@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from service import bookings, consent, outbox
@@ -369,3 +369,15 @@ def unprocessed(session: Session, older_than: datetime) -> list[int]:
             .limit(100)
         )
     )
+
+
+def adopt(session: Session, phone: str, client_id: int) -> int:
+    """Give a client the texts a number sent while it matched no client, once a person has
+    linked the number to them (so the client's thread shows them); how many."""
+    result = session.execute(
+        update(InboundMessage)
+        .where(InboundMessage.from_phone == phone, InboundMessage.client_id.is_(None))
+        .values(client_id=client_id)
+        .execution_options(synchronize_session=False)
+    )
+    return int(result.rowcount)  # type: ignore[attr-defined]

@@ -17,7 +17,7 @@ from sqlalchemy import case, func, or_, select, update
 from sqlalchemy.orm import Session, selectinload
 from werkzeug.wrappers import Response
 
-from service import audit, roster
+from service import audit, replies, roster
 from service.access import Query, client_for, visible_clients
 from service.config import current_settings
 from service.dashboard import compose
@@ -178,6 +178,7 @@ def link(alert_id: int) -> Response | str | tuple[str, int]:
                 form.errors["client_id"] = "This client already has a contact with that number."
             else:
                 alert.client_id = client.id
+                replies.adopt(db, alert.phone, client.id)
                 close_item(db, user, alert, "linked to this client")
                 db.commit()
                 flash("Number linked; it is now one of the client's contacts.")

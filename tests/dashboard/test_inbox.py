@@ -181,7 +181,11 @@ def test_linking_an_unknown_number_adds_a_contact_after_a_confirmation(
     other, _ = factories.client_with_phone(
         session, "Bea Bell", therapist_id=ben.id, phone="+16175550177"
     )
+    said = InboundMessage(provider_sid="SM9", from_phone="+16175550199", body="It's Rosa")
+    session.add(said)
+    session.flush()
     alert = _alert(session, "unknown_sender", None, timedelta(minutes=2), phone="+16175550199")
+    alert.inbound_id = said.id
     session.commit()
     page = text_of(as_ana.get(f"/alerts/{alert.id}/link"))
     assert "Link +16175550199 to a client" in page and "Sam Lee" in page
@@ -195,6 +199,9 @@ def test_linking_an_unknown_number_adds_a_contact_after_a_confirmation(
     session.refresh(client)
     assert alert.client_id == client.id and alert.closed_note == "linked to this client"
     assert "+16175550199" in [c.phone for c in client.contacts]
+    session.refresh(said)
+    assert said.client_id == client.id  # the thread shows what the number said
+    assert "It's Rosa" in html.unescape(text_of(as_ana.get(f"/clients/{client.id}")))
     actions = set(session.scalars(select(AuditEntry.action)))
     assert {"add_contact", "close"} <= actions
 
