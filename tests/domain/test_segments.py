@@ -16,6 +16,8 @@ TABLE = [
     ("{" * 80, 80, 1, "GSM-7"),  # extension characters take two
     ("{" * 81, 81, 2, "GSM-7"),
     ("Café à 10€", 10, 1, "GSM-7"),
+    ("C:\\path ~ [x] ^|", 16, 1, "GSM-7"),
+    ("\\" * 80 + "a", 81, 2, "GSM-7"),
     ("¿Mañana a las 3?", 16, 1, "GSM-7"),
     ("Cita confirmada ✓", 17, 1, "UCS-2"),
     ("ó" * 70, 70, 1, "UCS-2"),  # ó is not in GSM-7 (ò is)
