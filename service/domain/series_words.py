@@ -171,6 +171,16 @@ def _day(day: date, first: datetime, language: str) -> str:
     return f"{month} {day.day}{',' + year if year else ''}"
 
 
+def rule_words(rrule: str, first_weekday: int, language: str = "en") -> str:
+    """Which days a rule falls on, in words ("Every other Tue"), without time or end."""
+    language = "es" if language == "es" else "en"
+    pickers = read_rule(rrule, first_weekday)
+    if pickers is not None:
+        return _weekly(pickers, first_weekday, language)
+    custom = rrule.strip().upper().removeprefix("RRULE:")
+    return f"{'Regla propia' if language == 'es' else 'Custom rule'} {custom}"
+
+
 def summary(
     rrule: str,
     first_local: datetime,
@@ -185,11 +195,7 @@ def summary(
     A rule the pickers cannot say is named as it is ("Custom rule FREQ=MONTHLY…")."""
     language = "es" if language == "es" else "en"
     pickers = read_rule(rrule, first_local.weekday())
-    if pickers is not None:
-        head = _weekly(pickers, first_local.weekday(), language)
-    else:
-        custom = rrule.strip().upper().removeprefix("RRULE:")
-        head = f"{'Regla propia' if language == 'es' else 'Custom rule'} {custom}"
+    head = rule_words(rrule, first_local.weekday(), language)
     parts = [f"{head} {_clock(first_local, language)}", f"{duration} min"]
     if pickers is not None and pickers.count is not None:
         plural = pickers.count != 1
