@@ -36,9 +36,7 @@ def end_of_day(day: date, tz: str) -> datetime:
 
 def last_day(series: AppointmentSeries) -> date | None:
     """The last local day of a series with an end (``ends_at`` is the midnight after it)."""
-    if series.ends_at is None:
-        return None
-    return (series.ends_at.astimezone(ZoneInfo(series.timezone)) - timedelta(seconds=1)).date()
+    return series_words.last_day(series.ends_at, series.timezone)
 
 
 def summary(series: AppointmentSeries, language: str = "en", *, ended: bool = False) -> str:

@@ -16,7 +16,8 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 DAYS = ("MO", "TU", "WE", "TH", "FR", "SA", "SU")  # index == date.weekday()
 MAX_EVERY = 52
@@ -134,6 +135,14 @@ def read_words(text: str) -> Pickers | None:
     if not days or not 1 <= every <= MAX_EVERY:
         return None
     return Pickers(_ordered(days), every)
+
+
+def last_day(ends_at: datetime | None, timezone: str) -> date | None:
+    """The last local day of a series that ends at ``ends_at`` (the midnight after that day,
+    or the instant it was ended: either way the day before the end's last second)."""
+    if ends_at is None:
+        return None
+    return (ends_at.astimezone(ZoneInfo(timezone)) - timedelta(seconds=1)).date()
 
 
 def _clock(at: datetime, language: str) -> str:
