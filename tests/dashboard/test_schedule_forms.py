@@ -156,7 +156,7 @@ def test_ending_asks_first_and_says_how_many_sessions_go(
     client = _client(session, ana)
     as_ana.post(f"/clients/{client.id}/series/new", _form(day_MO="on", day_TH="on"))
     series, coming = _series(session), len(_future(session))
-    assert coming >= 3
+    assert coming >= 2  # the horizon's Mondays and Thursdays
     page = text_of(as_ana.get(f"/series/{series.id}/end"))
     assert f"{coming} upcoming sessions will be removed" in page
     assert "Every Mon and Thu at 10:00 AM, 60 min" in page
