@@ -73,10 +73,12 @@ def form_values(series: AppointmentSeries) -> dict[str, str]:
     return values
 
 
-def _read_end(form: Form, count: int | None, ends_on: date | None) -> None:
-    """Check the "Ends" choice against the count and date filled in (errors on ``form``)."""
+def _read_end(form: Form, count: int | None, ends_on: date | None, rule: str) -> None:
+    """Check the "Ends" choice against the count and date filled in, or the count the
+    advanced ``rule`` gives (errors on ``form``)."""
     ends = form.choice("ends", ENDS)
-    if ends == "count" and count is None and "count" not in form.errors:
+    counted = count is not None or "COUNT=" in rule.upper()
+    if ends == "count" and not counted and "count" not in form.errors:
         form.errors["count"] = "Say after how many sessions the series ends."
     elif ends == "date" and ends_on is None and "ends_on" not in form.errors:
         form.errors["ends_on"] = "Say on which day the series ends."
@@ -105,8 +107,8 @@ def read_rule(form: Form, starts: datetime | None, ends_on: date | None, tz: str
     days = tuple(d for d in DAYS if form.checkbox(f"day_{d}"))
     every = form.integer("every", low=1, high=series_words.MAX_EVERY) or 1
     count = form.integer("count", low=1, high=series_words.MAX_COUNT)
-    _read_end(form, count, ends_on)
     text = form.text("rrule", max_length=400)
+    _read_end(form, count, ends_on, text or "")
     if starts is None or not form.ok:
         return None
     weekday = starts.weekday()
@@ -115,8 +117,9 @@ def read_rule(form: Form, starts: datetime | None, ends_on: date | None, tz: str
     if rule is None:
         return None
     if text and (days or every != 1):
+        # Days and weeks are compared; a count the rule already has is refused above.
         theirs = series_words.read_rule(rule, weekday)
-        if theirs != series_words.read_rule(chosen, weekday):
+        if theirs is None or (theirs.days, theirs.every) != (days or (DAYS[weekday],), every):
             form.errors["rrule"] = (
                 f"The days above say “{series_words.rule_words(chosen, weekday)}” but this rule "
                 f"says “{series_words.rule_words(rule, weekday)}”: clear one of them."

@@ -89,12 +89,19 @@ def test_pickers_and_an_advanced_rule_that_disagree_save_nothing(
     form = _form(day_MO="on", rrule="FREQ=WEEKLY;BYDAY=MO,TH")
     response = as_ana.post(f"/clients/{client.id}/series/new", form)
     assert response.status_code == 422
+    monthly = as_ana.post(
+        f"/clients/{client.id}/series/new", _form(day_MO="on", rrule="FREQ=MONTHLY")
+    )
+    assert monthly.status_code == 422 and "this rule says “Custom rule FREQ=MONTHLY”" in text_of(
+        monthly
+    )
     html = response.get_data(as_text=True)
     assert 'id="f-rrule-error"' in html and '<details class="advanced" open>' in html
     assert "“Every Mon” but this rule says “Every Mon and Thu”" in text_of(response)
     assert session.scalar(select(AppointmentSeries)) is None
-    agreeing = _form(day_MO="on", day_TH="on", rrule="FREQ=WEEKLY;BYDAY=TH,MO")
+    agreeing = _form(day_MO="on", day_TH="on", rrule="FREQ=WEEKLY;BYDAY=TH,MO;COUNT=8")
     assert as_ana.post(f"/clients/{client.id}/series/new", agreeing).status_code == 302
+    assert _series(session).rrule == "FREQ=WEEKLY;BYDAY=TH,MO;COUNT=8"
 
 
 def test_the_end_choice_must_match_what_is_filled_in(
@@ -105,7 +112,9 @@ def test_the_end_choice_must_match_what_is_filled_in(
     assert never.status_code == 422 and "“Never” is chosen" in text_of(never)
     after = as_ana.post(f"/clients/{client.id}/series/new", _form(ends="count"))
     assert after.status_code == 422 and "after how many sessions" in text_of(after)
-    assert session.scalar(select(AppointmentSeries)) is None
+    counted = _form(ends="count", rrule="FREQ=WEEKLY;COUNT=5")
+    assert as_ana.post(f"/clients/{client.id}/series/new", counted).status_code == 302
+    assert _series(session).rrule == "FREQ=WEEKLY;COUNT=5"
 
 
 def test_editing_fills_the_pickers_from_the_stored_rule(
