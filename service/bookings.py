@@ -97,6 +97,8 @@ def change_series(
     )
     for key in changed:
         setattr(series, key, changes[key])
+    if "ends_at" in changed:  # a new end replaces the one "End series" kept for a restore
+        series.ended_at = series.ends_at_before_end = None
     _follow_series(session, settings, series, now)
     audit.record(
         session,
@@ -120,10 +122,66 @@ def end_series(
     *,
     via: str,
 ) -> None:
-    """End a (locked) series now: its future untouched occurrences and their texts go."""
+    """End a (locked) series now: its future untouched occurrences and their texts go. The
+    end it had is kept so that ``restore_series`` can bring them back."""
+    if series.ends_at is None or series.ends_at > now:  # ending an ended one keeps its undo
+        series.ended_at, series.ends_at_before_end = now, series.ends_at
     series.ends_at = min(series.ends_at or now, now)
     _follow_series(session, settings, series, now)
     audit.record(session, actor, "end", "series", series.id, client_id=series.client_id, via=via)
+
+
+def removed_by_ending(session: Session, series: AppointmentSeries, now: datetime) -> int:
+    """How many upcoming sessions ending the series now would remove (its future untouched
+    occurrences; those moved or changed on their own stay)."""
+    return (
+        session.scalar(
+            select(func.count()).where(
+                Appointment.series_id == series.id,
+                Appointment.detached.is_(False),
+                Appointment.starts_at > now,
+            )
+        )
+        or 0
+    )
+
+
+def restorable(series: AppointmentSeries, now: datetime) -> bool:
+    """True while a series ended by hand can come back: the first session the end removed
+    would still be in the future (once it has passed, the client already missed it and a
+    restore would be a new plan, not an undo)."""
+    if series.ended_at is None:
+        return False
+    first_removed = recurrence.next_starts(
+        series.rrule,
+        series.starts_local,
+        ZoneInfo(series.timezone),
+        series.ended_at,
+        1,
+        until=series.ends_at_before_end,
+    )
+    return bool(first_removed) and first_removed[0] > now
+
+
+def restore_series(
+    session: Session,
+    settings: Settings,
+    actor: User | None,
+    series: AppointmentSeries,
+    now: datetime,
+    *,
+    via: str,
+) -> None:
+    """Undo ``end_series`` on a (locked) series: its end comes back, and with it its future
+    occurrences and their texts. ``Refused`` once ``restorable`` says no."""
+    if not restorable(series, now):
+        raise Refused("the series can no longer be restored: its next session has passed")
+    series.ends_at = series.ends_at_before_end
+    series.ended_at = series.ends_at_before_end = None
+    _follow_series(session, settings, series, now)
+    audit.record(
+        session, actor, "restore", "series", series.id, client_id=series.client_id, via=via
+    )
 
 
 def _follow_series(

@@ -177,6 +177,10 @@ class AppointmentSeries(Base):
     duration_minutes: Mapped[int] = mapped_column(Integer, default=60)
     ends_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     planned_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Set by "End series" (``bookings.end_series``), with the end it had before, so that
+    # ``bookings.restore_series`` can bring it back; cleared by a restore.
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    ends_at_before_end: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 

@@ -12,7 +12,7 @@ from flask import render_template
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
-from service import consent, pain
+from service import bookings, consent, pain
 from service.config import current_settings
 from service.dashboard import charts, compose, series_rules
 from service.dashboard.auth import current_user
@@ -215,6 +215,7 @@ def _schedule(db: Session, client: Client, now: datetime) -> dict[str, Any]:
     return {
         "series": series,
         "upcoming": upcoming,
+        "restorable": {s.id: bookings.restorable(s, now) for s in series},
         "appointments": appointments,
         "planned": planned,
     }
@@ -262,7 +263,7 @@ def render_client_page(
         client=client,
         contacts=client.contacts_own_first,
         known=consent.numbers(db, (c.phone for c in client.contacts)),
-        describe=series_rules.describe_rule,
+        summary=series_rules.summary,
         now=now,
         alerts=alerts,
         reply=reply_form(client, reply),
