@@ -62,12 +62,17 @@ class ThreadItem:
     reason: str = ""  # how a reply was read, in one line
 
 
+def recipient_names(client: Client) -> dict[int, str]:
+    """How the page names each of the client's contacts: "Rosa Diaz (mother)"."""
+    return {c.id: f"{c.name} ({c.relation})" for c in client.contacts}
+
+
 def thread(
     session: Session, client: Client, imported: Sequence[relief.Score] = ()
 ) -> list[ThreadItem]:
     """The client's texts both ways, oldest first, as a phone would show them, with the
     imported scores among them, marked as imported."""
-    names = {c.id: f"{c.name} ({c.relation})" for c in client.contacts}
+    names = recipient_names(client)
     items = _sent(session, client, names) + _received(session, client, names)
     items += [
         ThreadItem(
@@ -82,8 +87,14 @@ def thread(
         for row in imported
         if row.imported
     ]
-    items.sort(key=lambda item: item.at)
+    items.sort(key=_in_order)
     return items[-THREAD_LIMIT:]
+
+
+def _in_order(item: ThreadItem) -> tuple[datetime, bool]:
+    """Oldest first; an automatic reply is stamped the same instant as the text it answers,
+    and goes after it on that tie."""
+    return item.at, not item.incoming and item.kind == MessageKind.REPLY
 
 
 def _sent(session: Session, client: Client, names: dict[int, str]) -> list[ThreadItem]:
@@ -217,6 +228,7 @@ def _schedule(db: Session, client: Client, now: datetime) -> dict[str, Any]:
         "upcoming": upcoming,
         "appointments": appointments,
         "planned": planned,
+        "recipients": recipient_names(client),
     }
 
 
