@@ -30,7 +30,7 @@ from service.config import Settings
 from service.db import insert
 from service.domain import planning, recurrence
 from service.domain.vocabulary import PLANNED_KINDS, AppointmentStatus, MessageKind, MessageStatus
-from service.models import Appointment, AppointmentSeries, Client, OutboundMessage
+from service.models import SELF, Appointment, AppointmentSeries, Client, OutboundMessage
 
 PLAN_CHUNK = 1000  # clients re-planned per reconcile in a planning tick
 
@@ -116,7 +116,12 @@ def _facts(
         client_name=client.name,
         recipients=tuple(
             planning.Recipient(
-                contact_id=c.id, phone=c.phone, reminders=c.reminders, checkins=c.checkins
+                contact_id=c.id,
+                phone=c.phone,
+                reminders=c.reminders,
+                checkins=c.checkins,
+                caregiver=c.relation != SELF,
+                name=c.name,
             )
             for c in client.contacts
         ),

@@ -18,9 +18,10 @@ from service.dashboard import charts, compose, series_rules
 from service.dashboard.auth import current_user
 from service.dashboard.forms import Form
 from service.db import get_session, utcnow
-from service.domain import recurrence, relief
+from service.domain import recurrence, relief, texts
 from service.domain.vocabulary import SHOWN_IN_THREAD, MessageKind, MessageStatus
 from service.models import (
+    SELF,
     Alert,
     Appointment,
     AppointmentSeries,
@@ -142,15 +143,24 @@ def _received(session: Session, client: Client, names: dict[int, str]) -> list[T
             who=names.get(r.contact_id or 0, "a former contact"),
             kind=r.intent or "",
             status="Received",
-            detail=f"pain {r.pain_score}/10"
-            if r.pain_score is not None
-            else f"maybe: {r.guess}, for a person"
-            if r.guess
-            else "",
+            detail=" · ".join(part for part in (_whose(r, client), _read_as(r)) if part),
             reason=r.reason or "",
         )
         for r in incoming
     ]
+
+
+def _whose(reply: InboundMessage, client: Client) -> str:
+    """A caregiver's reply says which client it was for (their phone may be several's)."""
+    own = {c.id for c in client.contacts if c.relation == SELF}
+    return "" if reply.contact_id in own else f"for {texts.first_name(client.name)}"
+
+
+def _read_as(reply: InboundMessage) -> str:
+    """The score a reply gave, or the guess a person must check."""
+    if reply.pain_score is not None:
+        return f"pain {reply.pain_score}/10"
+    return f"maybe: {reply.guess}, for a person" if reply.guess else ""
 
 
 @dataclass(frozen=True)
