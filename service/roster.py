@@ -9,17 +9,19 @@ may take the client), writes, re-plans the client's texts at once, and records o
 entry. Nothing here commits: the caller ends the unit of work.
 
 Audit entries about a client use one set of keys, whoever made the change: ``fields`` (the
-names changed), ``contact_id``, ``before``/``after`` (a reassignment) and ``via`` (``api``,
+names changed), ``contact_id``, ``before``/``after`` (a reassignment), ``shared`` (a number
+added after the warning that it is another client's too) and ``via`` (``api``,
 ``dashboard``, ``demo``...).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, TypeVar
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from service import audit, planner
@@ -37,6 +39,52 @@ class PhoneTaken(Exception):
 
     def __init__(self) -> None:
         super().__init__("this client already has a contact with that phone number")
+
+
+class SharedPhone(Exception):
+    """The number already gets texts about another client: adding it needs a confirmation.
+
+    ``warning`` says so in words fit for ``actor``: another client is named only when the
+    actor may see that client (their own, or any for an admin)."""
+
+    def __init__(self, warning: str) -> None:
+        super().__init__(warning)
+        self.warning = warning
+
+
+def shared_warning(named: Sequence[str], unnamed: int) -> str:
+    """The warning for a number already another client's: ``named`` the clients the user
+    may see, ``unnamed`` how many others (another therapist's, never named)."""
+    others = list(named)
+    if unnamed:
+        one = "client of the practice"
+        others.append(
+            f"{'another' if not named else '1 other'} {one}"
+            if unnamed == 1
+            else f"{unnamed} other {one.replace('client', 'clients')}"
+        )
+    whom = others[0] if len(others) == 1 else ", ".join(others[:-1]) + " and " + others[-1]
+    return (
+        f"This number is shared: it already gets texts about {whom}. Added here, it will "
+        "also get this client's texts, each naming its client."
+    )
+
+
+def _check_shared(session: Session, actor: User | None, client: Client, phone: str) -> None:
+    """Raise ``SharedPhone`` when another client has a contact with this number."""
+    others = session.scalars(
+        select(Client)
+        .join(Contact, Contact.client_id == Client.id)
+        .where(Contact.phone == phone, Client.id != client.id)
+        .distinct()
+        .order_by(Client.name, Client.id)
+    ).all()
+    if not others:
+        return
+    seen = [
+        c for c in others if actor is not None and (actor.is_admin or c.therapist_id == actor.id)
+    ]
+    raise SharedPhone(shared_warning([c.name for c in seen], len(others) - len(seen)))
 
 
 Owned = TypeVar("Owned", Contact, Appointment, AppointmentSeries)
@@ -162,9 +210,20 @@ def add_contact(
     now: datetime,
     *,
     via: str,
+    confirm_shared: bool = False,
 ) -> Contact:
-    """Add a phone that hears about a (locked) client; the plan includes it at once."""
+    """Add a phone that hears about a (locked) client; the plan includes it at once.
+
+    A number another client's texts already go to raises ``SharedPhone`` unless
+    ``confirm_shared``; the audit entry then says ``shared``."""
     _check_phone(client, values["phone"], None)
+    shared = False
+    try:
+        _check_shared(session, actor, client, values["phone"])
+    except SharedPhone:
+        if not confirm_shared:
+            raise
+        shared = True
     contact = Contact(**{k: values[k] for k in CONTACT_FIELDS if k in values})
     client.contacts.append(contact)
     session.flush()
@@ -177,6 +236,7 @@ def add_contact(
         contact_id=contact.id,
         fields=sorted(values),
         via=via,
+        **({"shared": True} if shared else {}),
     )
     planner.replan_client(session, settings, client.id, now)
     return contact

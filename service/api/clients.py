@@ -167,11 +167,19 @@ def create_contact(client_id: int) -> tuple[dict[str, Any], int]:
     """Add a phone that hears about the client (a caregiver, by default reminders only)."""
     settings, session, user = current_settings(), get_session(), current_user()
     client = _visible_client(session, client_id, for_change=True)
-    values = _contact_fields(settings, json_body(CONTACT_FIELDS), None)
+    fields = json_body(CONTACT_FIELDS | {"confirm_shared"})
+    confirm = fields.boolean("confirm_shared", False)
+    values = _contact_fields(settings, fields, None)
+    now = utcnow()
     try:
-        contact = roster.add_contact(session, settings, user, client, values, utcnow(), via=VIA)
+        contact = roster.add_contact(
+            session, settings, user, client, values, now, via=VIA, confirm_shared=confirm
+        )
     except roster.PhoneTaken:
         raise _phone_taken() from None
+    except roster.SharedPhone as shared:
+        fields_out = {"confirm_shared": "send true to add a number another client shares"}
+        raise ApiError(409, "shared_phone", shared.warning, fields_out) from None
     body = contact_json(contact, consent.numbers(session, [contact.phone]))
     session.commit()
     return body, 201
