@@ -87,6 +87,20 @@ def _check_shared(session: Session, actor: User | None, client: Client, phone: s
     raise SharedPhone(shared_warning([c.name for c in seen], len(others) - len(seen)))
 
 
+def _shared(
+    session: Session, actor: User | None, client: Client, phone: str, confirmed: bool
+) -> bool:
+    """True when the number is another client's too and that was confirmed; raises
+    ``SharedPhone`` when it is and was not."""
+    try:
+        _check_shared(session, actor, client, phone)
+    except SharedPhone:
+        if not confirmed:
+            raise
+        return True
+    return False
+
+
 Owned = TypeVar("Owned", Contact, Appointment, AppointmentSeries)
 
 
@@ -217,13 +231,7 @@ def add_contact(
     A number another client's texts already go to raises ``SharedPhone`` unless
     ``confirm_shared``; the audit entry then says ``shared``."""
     _check_phone(client, values["phone"], None)
-    shared = False
-    try:
-        _check_shared(session, actor, client, values["phone"])
-    except SharedPhone:
-        if not confirm_shared:
-            raise
-        shared = True
+    shared = _shared(session, actor, client, values["phone"], confirm_shared)
     contact = Contact(**{k: values[k] for k in CONTACT_FIELDS if k in values})
     client.contacts.append(contact)
     session.flush()
@@ -251,11 +259,15 @@ def update_contact(
     now: datetime,
     *,
     via: str,
+    confirm_shared: bool = False,
 ) -> list[str]:
-    """Change a (locked) contact's name, number, relation or which texts it gets."""
+    """Change a (locked) contact's name, number, relation or which texts it gets; a new
+    number another client has needs ``confirm_shared``, as in ``add_contact``."""
     client = contact.client
+    shared = False
     if "phone" in changes and changes["phone"] != contact.phone:
         _check_phone(client, changes["phone"], contact)
+        shared = _shared(session, actor, client, changes["phone"], confirm_shared)
     changed = sorted(k for k, v in changes.items() if getattr(contact, k) != v)
     for key in changed:
         setattr(contact, key, changes[key])
@@ -268,6 +280,7 @@ def update_contact(
         contact_id=contact.id,
         fields=changed,
         via=via,
+        **({"shared": True} if shared else {}),
     )
     planner.replan_client(session, settings, client.id, now)
     return changed

@@ -94,3 +94,19 @@ def test_a_number_nobody_else_has_is_added_without_a_question(app: Flask, sessio
     roster.add_contact(session, settings_of(app), None, sam, rosa, NOW, via="test")
     entry = session.scalars(select(AuditEntry).where(AuditEntry.action == "add_contact")).one()
     assert "shared" not in entry.detail
+
+
+def test_changing_a_contact_to_a_number_another_client_has_asks_too(
+    app: Flask, session: Session
+) -> None:
+    _with_mom(session, "Maria Diaz", "+16175550001", None)
+    _, own = factories.client_with_phone(session, "Sam Diaz", "+16175550002")
+    settings = settings_of(app)
+    with pytest.raises(roster.SharedPhone):
+        roster.update_contact(session, settings, None, own, {"phone": MOM}, NOW, via="test")
+    assert own.phone == "+16175550002"
+    roster.update_contact(session, settings, None, own, {"name": "Sam D"}, NOW, via="test")
+    roster.update_contact(
+        session, settings, None, own, {"phone": MOM}, NOW, via="test", confirm_shared=True
+    )
+    assert own.phone == MOM

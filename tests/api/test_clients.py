@@ -192,6 +192,16 @@ def test_a_shared_phone_never_names_another_therapists_client(api: Api, other_ap
     assert bad.status_code == 422 and "confirm_shared" in error_of(bad)["fields"]
 
 
+def test_changing_a_contact_to_a_shared_number_is_confirmed_the_same_way(api: Api) -> None:
+    create(api, name="Kid One", phone="6175550177")
+    second = create(api, name="Kid Two", phone="6175550188")
+    own = second["contacts"][0]["id"]
+    refused = api.patch(f"/contacts/{own}", {"phone": "6175550177"})
+    assert refused.status_code == 409 and error_of(refused)["code"] == "shared_phone"
+    changed = api.patch(f"/contacts/{own}", {"phone": "6175550177", "confirm_shared": True})
+    assert changed.status_code == 200 and changed.get_json()["phone"] == "+16175550177"
+
+
 def test_unknown_paths_and_methods_answer_json(api: Api) -> None:
     missing = api.get("/nothing-here")
     assert missing.status_code == 404 and error_of(missing)["code"] == "not_found"

@@ -113,6 +113,21 @@ def test_adding_a_shared_number_asks_to_confirm_and_names_only_ones_own_client(
     )
 
 
+def test_editing_a_contact_to_a_shared_number_asks_to_confirm(
+    as_ana: Web, ana: Staff, session: Session
+) -> None:
+    factories.client_with_phone(session, "Maria Diaz", "+16175550124", therapist_id=ana.id)
+    _, own = factories.client_with_phone(session, "Sam Diaz", therapist_id=ana.id)
+    session.commit()
+    change = {"name": "Sam Diaz", "relation": "self", "phone": "617-555-0124", "reminders": "on"}
+    asked = as_ana.post(f"/contacts/{own.id}/edit", change)
+    assert asked.status_code == 200 and "already gets texts about Maria Diaz" in text_of(asked)
+    saved = as_ana.post(f"/contacts/{own.id}/edit", {**change, "confirm_shared": "on"})
+    assert saved.status_code == 302
+    session.expire_all()
+    assert session.get(Contact, own.id).phone == "+16175550124"  # type: ignore[union-attr]
+
+
 def test_adding_a_caregiver_plans_their_reminders(
     as_ana: Web, ana: Staff, session: Session
 ) -> None:
