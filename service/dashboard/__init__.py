@@ -26,7 +26,7 @@ from service.dashboard import (
     timefmt,
 )
 from service.dashboard.security import add_headers, check_csrf, csrf_token, refuse_nul
-from service.domain import status_changes
+from service.domain import relief, status_changes
 from service.domain.vocabulary import AlertKind, AppointmentStatus
 
 # How the inbox names each kind of item.
@@ -99,4 +99,5 @@ def init_app(app: Flask) -> None:
         iso=timefmt.iso,
         zone_label=timefmt.zone_label,
         long_date=timefmt.long_date,
+        days=relief.days_text,
     )
