@@ -195,7 +195,7 @@ def alerts(
         phone=stopped,
         detail="asked to stop texts",
     )
-    consent.mark_invalid(session, invalid, "provider error 21211", now)
+    consent.mark_invalid(session, invalid, explain(21211), now)
     raise_alert(
         session,
         AlertKind.INVALID_NUMBER,
