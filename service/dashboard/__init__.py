@@ -20,6 +20,7 @@ from service.dashboard import (
     client_list,
     export,
     inbox,
+    phone_links,
     schedule,
     schedule_forms,
     send_text,
@@ -99,4 +100,6 @@ def init_app(app: Flask) -> None:
         iso=timefmt.iso,
         zone_label=timefmt.zone_label,
         long_date=timefmt.long_date,
+        phone=phone_links.phone,
+        tel=phone_links.tel,
     )
