@@ -37,6 +37,7 @@ SIZES = ((390, 844), (360, 740))
 HEADER_MAX = 64
 TARGET_MIN = 24  # WCAG 2.2, 2.5.8: every link and button
 PRIMARY_MIN = 44  # buttons and action links a therapist taps between sessions
+AXE = Axe()  # reads axe-core's script once
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 
 
@@ -188,7 +189,7 @@ def problems(tab: Page) -> list[str]:
         for t in seen["primary"]
         if t["width"] < PRIMARY_MIN or t["height"] < PRIMARY_MIN
     ]
-    axe = Axe().run(tab)
+    axe = AXE.run(tab)
     found += [
         f"axe {v['id']}: {[n['target'] for n in v['nodes']][:3]}"
         for v in axe.response["violations"]
@@ -203,8 +204,8 @@ def test_the_page_works_on_a_phone(phone: Phone, name: str, path: str, who: str)
     for width, height in SIZES:
         tab.set_viewport_size({"width": width, "height": height})
         response = tab.goto(phone.path(path))
-        assert response is not None and response.status < 500
-        assert tab.locator("main h1").count() == 1, "not the page asked for"
+        assert response is not None
+        assert response.status == (404 if name == "error page" else 200), name
         found += [f"{width}x{height} {p}" for p in problems(tab)]
     assert not found, f"{name}:\n" + "\n".join(found)
 
