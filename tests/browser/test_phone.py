@@ -219,8 +219,24 @@ def test_the_menu_opens_the_navigation_by_keyboard(phone: Phone) -> None:
     tab.get_by_text("Menu").focus()
     tab.keyboard.press("Enter")
     schedule.wait_for(state="visible")
+    tab.keyboard.press("Escape")
+    schedule.wait_for(state="hidden")
+    assert tab.evaluate("document.activeElement.textContent") == "Menu"
+    tab.keyboard.press("Space")
     schedule.click()
     tab.wait_for_url(phone.url + "/schedule")
+
+
+def test_without_its_script_the_navigation_stays_open(phone: Phone, browser: Browser) -> None:
+    context = browser.new_context(viewport={"width": 360, "height": 740}, java_script_enabled=False)
+    try:
+        tab = context.new_page()
+        _sign_in(tab, phone.url, "ana@touchbase.demo")
+        assert tab.get_by_role("link", name="Schedule").is_visible()
+        assert not tab.get_by_text("Menu").is_visible()
+        assert tab.evaluate("document.documentElement.scrollWidth") <= 360
+    finally:
+        context.close()
 
 
 def test_phone_screenshots(phone: Phone, tmp_path: Path) -> None:
