@@ -1,9 +1,9 @@
 """Every dashboard page on a phone: no sideways scrolling, a short header, tap targets big
 enough for a thumb, and axe-core finding nothing, at 390 x 844 and 360 x 740.
 
-One app, one seeded demo practice and one signed-in browser tab serve the whole module; each
-test opens one page of ``PAGES`` at both sizes. A new page is one line in ``PAGES``: its path
-may name the ids in ``Ids`` (``/series/{series}/end``).
+One app, one seeded demo practice and one browser tab per role (a therapist, an admin, nobody
+signed in) serve the whole module; each test opens one page of ``PAGES`` at both sizes. A new
+page is one line in ``PAGES``: its path may name the ids in ``Ids`` (``/series/{series}/end``).
 """
 
 from __future__ import annotations
@@ -70,6 +70,7 @@ PAGES = [
     ("accounts", "/admin/users", "admin"),
     ("user form", "/admin/users/new", "admin"),
     ("phone simulator", "/simulator/", "ana"),
+    ("phone simulator, Maria's phone", "/simulator/?phone=%2B16175550111", "ana"),
     ("error page", "/clients/999999", "ana"),
     ("login", "/login", ""),
 ]
