@@ -90,7 +90,7 @@ def answer(
         processed_at=at,
     )
     session.add(reply)
-    ack = texts.ack(client.language, intent, settings.practice_name, settings.practice_phone or "")
+    ack = texts.ack(client.language, intent, settings.practice_name, settings.practice_phone_shown)
     session.flush()
     if ack:
         draft = outbox.Draft(

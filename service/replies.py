@@ -182,8 +182,10 @@ def process(
     if answer == Ack.OPTED_OUT:
         reply = texts.opt_out_confirmation(language, settings.practice_name)
     else:
-        ours = settings.practice_phone or ""
-        reply = texts.ack(language, answer, settings.practice_name, ours, about=context.about)
+        reply = texts.ack(
+            language, answer, settings.practice_name, settings.practice_phone_shown,
+            about=context.about,
+        )
     if reply:
         _record_reply(session, row, context, reply, now, reask=answer == Ack.REASK, late=late)
     return None if late else reply

@@ -20,6 +20,7 @@ from service.dashboard import (
     client_list,
     export,
     inbox,
+    phone_links,
     schedule,
     schedule_forms,
     send_text,
@@ -100,4 +101,6 @@ def init_app(app: Flask) -> None:
         zone_label=timefmt.zone_label,
         long_date=timefmt.long_date,
         days=relief.days_text,
+        phone=phone_links.phone,
+        tel=phone_links.tel,
     )
