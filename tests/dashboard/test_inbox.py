@@ -188,7 +188,7 @@ def test_linking_an_unknown_number_adds_a_contact_after_a_confirmation(
     alert.inbound_id = said.id
     session.commit()
     page = text_of(as_ana.get(f"/alerts/{alert.id}/link"))
-    assert "Link +16175550199 to a client" in page and "Sam Lee" in page
+    assert "Link (617) 555-0199 to a client" in page and "Sam Lee" in page
     assert "Bea Bell" not in page
     refused = as_ana.post(f"/alerts/{alert.id}/link", {"client_id": other.id, "name": "Rosa"})
     assert refused.status_code == 422 and "Choose one of your clients" in text_of(refused)
