@@ -24,7 +24,8 @@ from service import create_app
 from service import demo_data as demo
 from service.config import settings_of
 from service.db import get_db
-from service.models import Appointment, AppointmentSeries, Client, Contact
+from service.domain.vocabulary import AlertKind
+from service.models import Alert, Appointment, AppointmentSeries, Client, Contact
 from tests.browser.conftest import skip_without_a_browser
 from tests.conftest import base_config, clean_tables
 
@@ -49,6 +50,7 @@ class Ids:
     contact: int
     series: int
     appointment: int  # her next session
+    unknown: int  # the inbox item of a text from a number that matches no client
 
 
 # (name, path, who is signed in: the therapist "ana", "admin", or nobody ""): every page.
@@ -64,8 +66,10 @@ PAGES = [
     ("edit contact", "/contacts/{contact}/edit", "ana"),
     ("new series", "/clients/{client}/series/new", "ana"),
     ("edit series", "/series/{series}/edit", "ana"),
+    ("end series", "/series/{series}/end", "ana"),
     ("new appointment", "/clients/{client}/appointments/new", "ana"),
     ("move", "/appointments/{appointment}/move", "ana"),
+    ("link an unknown number", "/alerts/{unknown}/link", "ana"),
     ("export", "/export", "ana"),
     ("accounts", "/admin/users", "admin"),
     ("user form", "/admin/users/new", "admin"),
@@ -130,6 +134,10 @@ def _ids(app: Any) -> Ids:
                 select(Appointment.id)
                 .where(Appointment.client_id == maria.id, Appointment.starts_at > datetime.now(UTC))
                 .order_by(Appointment.starts_at)
+            ).first()
+            or 0,
+            unknown=session.scalars(
+                select(Alert.id).where(Alert.kind == AlertKind.UNKNOWN_SENDER)
             ).first()
             or 0,
         )
