@@ -10,6 +10,12 @@ the change against the domain's rules (``Refused`` says why not), makes the unto
 future occurrences of a series follow it, re-plans the client's texts at once, and records
 one audit entry (``client_id``, ``fields``, ``before``/``after`` for a status, ``via``).
 Nothing here commits: the caller ends the unit of work.
+
+Booking or moving a session still to come into the past is refused. A time that overlaps
+another live session of the same client or of the same therapist raises ``Overlap``, a
+warning the caller shows and may confirm (``confirm_overlap``): double sessions happen.
+A move resets a confirmation (the client confirmed the old time) and, with ``notify``, a
+move or a cancellation of a session to come queues a notice (``service.notices``).
 """
 
 from __future__ import annotations
@@ -22,17 +28,51 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import delete, func, or_, select
 from sqlalchemy.orm import Session
 
-from service import audit, outbox, planner, roster
+from service import audit, notices, outbox, overlaps, planner, roster
 from service.config import Settings
 from service.db import lock_all
 from service.domain import recurrence, status_changes
-from service.models import Appointment, AppointmentSeries, Client, User
+from service.domain.vocabulary import LIVE, AppointmentStatus
+from service.models import Appointment, AppointmentSeries, AuditEntry, Client, User
 
 SERIES_FIELDS = ("starts_local", "rrule", "duration_minutes", "ends_at")
 
 
 class Refused(ValueError):
-    """A change the schedule's rules do not allow; the message says why."""
+    """A change the schedule's rules do not allow; the message says why, ``field`` what."""
+
+    def __init__(self, reason: str, field: str = "status") -> None:
+        super().__init__(reason)
+        self.field = field
+
+
+class Overlap(Exception):
+    """A time that overlaps other live sessions of the client or of its therapist; allowed
+    when the caller confirms it (``confirm_overlap``)."""
+
+    def __init__(self, appointments: list[Appointment]) -> None:
+        super().__init__("the time overlaps another session")
+        self.appointments = appointments
+
+
+def _check_time(
+    session: Session,
+    client: Client,
+    status: str,
+    span: tuple[datetime, datetime],
+    now: datetime,
+    *,
+    moving: int | None = None,
+    confirm_overlap: bool,
+) -> None:
+    """Refuse a session to come in the past; warn (``Overlap``) of an unconfirmed overlap."""
+    refused = status_changes.past_refusal(status, span[0], now, moving=moving is not None)
+    if refused is not None:
+        raise Refused(refused, "starts_at")
+    if status in LIVE and not confirm_overlap:
+        found = overlaps.overlapping(session, client, span[0], span[1], moving)
+        if found:
+            raise Overlap(found)
 
 
 def lock_series(session: Session, series_id: int) -> AppointmentSeries | None:
@@ -195,12 +235,15 @@ def book_appointment(
     status: str,
     now: datetime,
     via: str,
+    confirm_overlap: bool = False,
 ) -> Appointment:
     """Book one appointment for a (locked) client (a past one recorded as completed gets its
     check-ins)."""
     refused = status_changes.new_status_refusal(status, starts_at, now)
     if refused is not None:
         raise Refused(refused)
+    span = (starts_at, starts_at + timedelta(minutes=duration))
+    _check_time(session, client, status, span, now, confirm_overlap=confirm_overlap)
     appointment = Appointment(
         client_id=client.id,
         starts_at=starts_at,
@@ -227,17 +270,53 @@ def change_appointment(
     starts_at: datetime | None = None,
     duration: int | None = None,
     via: str,
+    confirm_overlap: bool = False,
+    notify: bool = False,
 ) -> None:
     """Move, re-time or give a (checked) status to one (locked) appointment, then re-plan
-    its client. The appointment leaves its series' edits from then on (``detached``)."""
-    before = appointment.status
+    its client (and, with ``notify``, tell it of a move or cancellation). The appointment
+    leaves its series' edits from then on (``detached``)."""
+    before, old_start = appointment.status, appointment.starts_at
     if status is not None:
         refused = status_changes.refusal(before, status, starts_at or appointment.starts_at, now)
         if refused is not None:
             raise Refused(refused)
+    moved = starts_at is not None and starts_at != old_start
+    if moved and before == AppointmentStatus.CONFIRMED and status is None:
+        status = AppointmentStatus.SCHEDULED  # the client confirmed the old time
     length = (
         timedelta(minutes=duration) if duration else appointment.ends_at - appointment.starts_at
     )
+    if moved or (duration is not None and length != appointment.ends_at - old_start):
+        start = starts_at or old_start
+        moving = appointment.id if moved else None
+        _check_time(
+            session,
+            appointment.client,
+            status or before,
+            (start, start + length),
+            now,
+            moving=moving,
+            confirm_overlap=confirm_overlap,
+        )
+    entry = _apply_change(session, actor, appointment, status, starts_at, duration, length, via)
+    planner.replan_client(session, settings, appointment.client_id, now)
+    if notify:
+        notices.queue_for_change(session, settings, appointment, before, old_start, entry, now)
+
+
+def _apply_change(
+    session: Session,
+    actor: User | None,
+    appointment: Appointment,
+    status: str | None,
+    starts_at: datetime | None,
+    duration: int | None,
+    length: timedelta,
+    via: str,
+) -> AuditEntry:
+    """Write a checked change to the appointment, and its audit entry."""
+    before = appointment.status
     fields = [
         name
         for name, value in (("starts_at", starts_at), ("duration_minutes", duration))
@@ -252,7 +331,7 @@ def change_appointment(
         fields.append("status")
         detail = {"before": before, "after": status}
     appointment.detached = True
-    audit.record(
+    return audit.record(
         session,
         actor,
         "move" if starts_at is not None or duration is not None else "status",
@@ -263,7 +342,6 @@ def change_appointment(
         via=via,
         **detail,
     )
-    planner.replan_client(session, settings, appointment.client_id, now)
 
 
 def materialize_range(
