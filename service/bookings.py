@@ -62,15 +62,18 @@ def _check_time(
     span: tuple[datetime, datetime],
     now: datetime,
     *,
-    moving: int | None = None,
+    changing: int | None = None,
+    moved: bool = True,
     confirm_overlap: bool,
 ) -> None:
-    """Refuse a session to come in the past; warn (``Overlap``) of an unconfirmed overlap."""
-    refused = status_changes.past_refusal(status, span[0], now, moving=moving is not None)
+    """Refuse a session to come booked or ``moved`` into the past; warn (``Overlap``) of an
+    unconfirmed overlap with a session other than the one ``changing``."""
+    moving = changing is not None
+    refused = status_changes.past_refusal(status, span[0], now, moving=moving) if moved else None
     if refused is not None:
         raise Refused(refused, "starts_at")
     if status in LIVE and not confirm_overlap:
-        found = overlaps.overlapping(session, client, span[0], span[1], moving)
+        found = overlaps.overlapping(session, client, span[0], span[1], changing)
         if found:
             raise Overlap(found)
 
@@ -289,14 +292,14 @@ def change_appointment(
     )
     if moved or (duration is not None and length != appointment.ends_at - old_start):
         start = starts_at or old_start
-        moving = appointment.id if moved else None
         _check_time(
             session,
             appointment.client,
             status or before,
             (start, start + length),
             now,
-            moving=moving,
+            changing=appointment.id,
+            moved=moved,
             confirm_overlap=confirm_overlap,
         )
     entry = _apply_change(session, actor, appointment, status, starts_at, duration, length, via)
