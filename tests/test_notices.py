@@ -12,7 +12,7 @@ from flask import Flask
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from service import bookings
+from service import bookings, replies
 from service.config import settings_of
 from service.db import get_db
 from service.dispatch import Dispatcher
@@ -165,3 +165,30 @@ def test_a_notice_made_untrue_by_a_later_change_never_leaves(
     assert second.status == "sent"
     [told] = [m for m in fake.sent if "is now" in m["Body"]]
     assert "is now Fri Mar 5, 1:00 PM (was Fri Mar 5, 12:00 PM)" in told["Body"]
+
+
+@pytest.mark.parametrize(("kind", "confirmed"), [("move_notice", True), ("cancel_notice", False)])
+def test_c_after_a_move_notice_confirms_the_new_time(
+    app: Flask, session: Session, kind: str, confirmed: bool
+) -> None:
+    now = datetime.now(UTC)
+    client, contact = factories.client_with_phone(session)
+    appointment = factories.appointment(session, client, now + timedelta(days=2))
+    factories.sent(
+        session,
+        client,
+        contact,
+        kind=kind,
+        sent_at=now - timedelta(minutes=5),
+        appointment_id=appointment.id,
+    )
+    session.commit()
+    stored = replies.store(
+        session, replies.Inbound("SM" + "c" * 32, contact.phone, "+16175550100", "C", 0, {}), now
+    )
+    assert stored is not None
+    replies.process(session, settings_of(app), stored, now)
+    session.commit()
+    session.expire_all()
+    status = session.get(Appointment, appointment.id).status  # type: ignore[union-attr]
+    assert status == ("confirmed" if confirmed else "scheduled")
