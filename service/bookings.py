@@ -275,10 +275,10 @@ def change_appointment(
     via: str,
     confirm_overlap: bool = False,
     notify: bool = False,
-) -> None:
+) -> list[int]:
     """Move, re-time or give a (checked) status to one (locked) appointment, then re-plan
-    its client (and, with ``notify``, tell it of a move or cancellation). The appointment
-    leaves its series' edits from then on (``detached``)."""
+    its client and, with ``notify``, tell it of a move or cancellation (the ids of the
+    notices queued). The appointment leaves its series' edits from then on (``detached``)."""
     before, old_start = appointment.status, appointment.starts_at
     if status is not None:
         refused = status_changes.refusal(before, status, starts_at or appointment.starts_at, now)
@@ -304,8 +304,9 @@ def change_appointment(
         )
     entry = _apply_change(session, actor, appointment, status, starts_at, duration, length, via)
     planner.replan_client(session, settings, appointment.client_id, now)
-    if notify:
-        notices.queue_for_change(session, settings, appointment, before, old_start, entry, now)
+    if not notify:
+        return []
+    return notices.queue_for_change(session, settings, appointment, before, old_start, entry, now)
 
 
 def _apply_change(

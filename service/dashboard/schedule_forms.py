@@ -272,7 +272,7 @@ def move(appointment_id: int) -> Response | str | tuple[str, int]:
         duration = form.integer("duration", low=5, high=MAX_MINUTES, required=True)
         if form.ok and starts is not None and duration is not None:
             try:
-                bookings.change_appointment(
+                told = bookings.change_appointment(
                     db,
                     current_settings(),
                     current_user(),
@@ -290,8 +290,10 @@ def move(appointment_id: int) -> Response | str | tuple[str, int]:
                 overlaps = overlap.appointments
             else:
                 db.commit()
-                told = " and the client was told" if form.checkbox("notify") else ""
-                flash(f"Appointment moved; its reminders follow{told}.")
+                flash(
+                    "Appointment moved; its reminders follow"
+                    + (" and the client was told." if told else ".")
+                )
                 return _back(client.id)
     page = render_template(
         "appointments/form.html",
@@ -336,9 +338,8 @@ def cancel(appointment_id: int) -> Response | str:
     back = safe_next(request.values.get("next"), default)
     form = Form(request.form if request.method == "POST" else None, {"notify": "on"})
     if form.submitted:
-        notify = form.checkbox("notify") and appointment.starts_at > now
         try:
-            bookings.change_appointment(
+            told = bookings.change_appointment(
                 db,
                 current_settings(),
                 current_user(),
@@ -346,13 +347,13 @@ def cancel(appointment_id: int) -> Response | str:
                 now,
                 status=A.CANCELLED,
                 via=VIA,
-                notify=notify,
+                notify=form.checkbox("notify"),
             )
         except bookings.Refused as refused:
             flash(f"Not changed: {refused}.", "error")
             return redirect(back)
         db.commit()
-        flash("Appointment cancelled" + (" and the client was told." if notify else "."))
+        flash("Appointment cancelled" + (" and the client was told." if told else "."))
         return redirect(back)
     return render_template(
         "appointments/cancel.html",
