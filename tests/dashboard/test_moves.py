@@ -133,6 +133,8 @@ def test_a_move_with_the_notice_ticked_tells_the_client_and_resets_the_confirmat
         )
     )
     assert reminder is not None and reminder.send_at == moved.starts_at - timedelta(hours=24)
+    page = text_of(as_ana.get(f"/clients/{appointment.client_id}"))
+    assert "Notice of a move" in page and "Not confirmed" in page
 
 
 def test_a_move_with_the_notice_unticked_tells_nobody(
