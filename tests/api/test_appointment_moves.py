@@ -118,3 +118,12 @@ def test_notify_true_on_a_cancellation_queues_the_cancellation_notice(api: Api) 
     # Cancelling it again changes nothing, and tells nobody twice.
     api.patch(path, {"status": "cancelled", "notify": True})
     assert len(messages(api, kind="cancel_notice")) == 1
+
+
+def test_the_same_move_sent_twice_tells_the_client_once(api: Api) -> None:
+    appointment = book(api, new_client(api), 3).get_json()
+    path = f"/appointments/{appointment['id']}"
+    move = {"starts_at": local_day(3, 15).isoformat(), "notify": True}
+    assert api.patch(path, move).status_code == 200
+    assert api.patch(path, move).status_code == 200  # a retry: nothing moves, nobody told
+    assert len(messages(api, kind="move_notice")) == 1
