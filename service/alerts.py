@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from sqlalchemy import update
 from sqlalchemy.orm import Session
 
 from service.db import insert
@@ -56,3 +57,35 @@ def raise_signal(
         .returning(Alert.id)
     )
     return session.execute(statement).first() is not None
+
+
+def close_alerts(
+    session: Session,
+    kind: AlertKind,
+    note: str,
+    now: datetime,
+    *,
+    client_id: int | None = None,
+    phone: str | None = None,
+) -> int:
+    """Close the open items of ``kind`` about this client (or this phone) because the
+    situation resolved itself; ``note`` says how. How many closed.
+
+    Conditional, like a person's "Mark handled", so an item closed twice records the first.
+    Closed items stay in the client's history with their note.
+    """
+    if client_id is None and phone is None:
+        return 0
+    about = Alert.client_id == client_id if client_id is not None else Alert.phone == phone
+    result = session.execute(
+        update(Alert)
+        .where(Alert.kind == kind, Alert.handled_at.is_(None), about)
+        .values(handled_at=now, closed_note=note[:200])
+        .execution_options(synchronize_session=False)
+    )
+    return int(result.rowcount)  # type: ignore[attr-defined]
+
+
+def close_reschedule_requests(session: Session, client_id: int, note: str, now: datetime) -> int:
+    """Close the client's open reschedule requests: a session was booked or moved."""
+    return close_alerts(session, AlertKind.RESCHEDULE, note, now, client_id=client_id)

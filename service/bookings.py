@@ -9,13 +9,9 @@ series edit never removes an occurrence that was changed on its own meanwhile. E
 the change against the domain's rules (``Refused`` says why not), makes the untouched
 future occurrences of a series follow it, re-plans the client's texts at once, and records
 one audit entry (``client_id``, ``fields``, ``before``/``after`` for a status, ``via``).
-Nothing here commits: the caller ends the unit of work.
-
-Booking or moving a session still to come into the past is refused. A time that overlaps
-another live session of the same client or of the same therapist raises ``Overlap``, a
-warning the caller shows and may confirm (``confirm_overlap``): double sessions happen.
-A move resets a confirmation (the client confirmed the old time) and, with ``notify``, a
-move or a cancellation of a session to come queues a notice (``service.notices``).
+Nothing here commits: the caller ends the unit of work. A session to come is never put in
+the past; an ``Overlap`` waits for ``confirm_overlap``; a move resets a confirmation (it was
+for the old time); with ``notify`` a move or cancellation queues a notice (``notices``).
 """
 
 from __future__ import annotations
@@ -28,12 +24,13 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import delete, func, or_, select
 from sqlalchemy.orm import Session
 
-from service import audit, notices, outbox, overlaps, planner, roster
+from service import alerts, audit, notices, outbox, planner, roster, schedule_reads
 from service.config import Settings
 from service.db import lock_all
 from service.domain import recurrence, status_changes
-from service.domain.vocabulary import LIVE, AppointmentStatus
+from service.domain.vocabulary import AppointmentStatus
 from service.models import Appointment, AppointmentSeries, AuditEntry, Client, User
+from service.schedule_reads import Overlap as Overlap  # raised here, caught as bookings.Overlap
 
 SERIES_FIELDS = ("starts_local", "rrule", "duration_minutes", "ends_at")
 
@@ -44,15 +41,6 @@ class Refused(ValueError):
     def __init__(self, reason: str, field: str = "status") -> None:
         super().__init__(reason)
         self.field = field
-
-
-class Overlap(Exception):
-    """A time that overlaps other live sessions of the client or of its therapist; allowed
-    when the caller confirms it (``confirm_overlap``)."""
-
-    def __init__(self, appointments: list[Appointment]) -> None:
-        super().__init__("the time overlaps another session")
-        self.appointments = appointments
 
 
 def _check_time(
@@ -68,14 +56,11 @@ def _check_time(
 ) -> None:
     """Refuse a session to come booked or ``moved`` into the past; warn (``Overlap``) of an
     unconfirmed overlap with a session other than the one ``changing``."""
-    moving = changing is not None
-    refused = status_changes.past_refusal(status, span[0], now, moving=moving) if moved else None
-    if refused is not None:
-        raise Refused(refused, "starts_at")
-    if status in LIVE and not confirm_overlap:
-        found = overlaps.overlapping(session, client, span[0], span[1], changing)
-        if found:
-            raise Overlap(found)
+    past = status_changes.past_refusal(status, span[0], now, moving=changing is not None)
+    if moved and past is not None:
+        raise Refused(past, "starts_at")
+    if not confirm_overlap:
+        schedule_reads.warn(session, client, status, span, changing)
 
 
 def lock_series(session: Session, series_id: int) -> AppointmentSeries | None:
@@ -140,6 +125,8 @@ def change_series(
     )
     for key in changed:
         setattr(series, key, changes[key])
+    if "ends_at" in changed:  # a new end replaces the one "End series" kept for a restore
+        series.ended_at = series.ends_at_before_end = None
     _follow_series(session, settings, series, now)
     audit.record(
         session,
@@ -163,10 +150,34 @@ def end_series(
     *,
     via: str,
 ) -> None:
-    """End a (locked) series now: its future untouched occurrences and their texts go."""
+    """End a (locked) series now: its future untouched occurrences and their texts go. The
+    end it had is kept so that ``restore_series`` can bring them back."""
+    if series.ends_at is None or series.ends_at > now:  # ending an ended one keeps its undo
+        series.ended_at, series.ends_at_before_end = now, series.ends_at
     series.ends_at = min(series.ends_at or now, now)
     _follow_series(session, settings, series, now)
     audit.record(session, actor, "end", "series", series.id, client_id=series.client_id, via=via)
+
+
+def restore_series(
+    session: Session,
+    settings: Settings,
+    actor: User | None,
+    series: AppointmentSeries,
+    now: datetime,
+    *,
+    via: str,
+) -> None:
+    """Undo ``end_series`` on a (locked) series: its end comes back, and with it its future
+    occurrences and their texts. ``Refused`` once ``schedule_reads.restorable`` says no."""
+    if not schedule_reads.restorable(series, now):
+        raise Refused("the series can no longer be restored: its next session has passed")
+    series.ends_at = series.ends_at_before_end
+    series.ended_at = series.ends_at_before_end = None
+    _follow_series(session, settings, series, now)
+    audit.record(
+        session, actor, "restore", "series", series.id, client_id=series.client_id, via=via
+    )
 
 
 def _follow_series(
@@ -258,6 +269,7 @@ def book_appointment(
     audit.record(
         session, actor, "create", "appointment", appointment.id, client_id=client.id, via=via
     )
+    alerts.close_reschedule_requests(session, client.id, "a session was booked", now)
     planner.replan_client(session, settings, client.id, now)
     return appointment
 
@@ -302,6 +314,8 @@ def change_appointment(
             moved=moved,
             confirm_overlap=confirm_overlap,
         )
+    if starts_at is not None:
+        alerts.close_reschedule_requests(session, appointment.client_id, "session moved", now)
     entry = _apply_change(session, actor, appointment, status, starts_at, duration, length, via)
     planner.replan_client(session, settings, appointment.client_id, now)
     if not notify:

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from service import consent, outbox
 from service.alerts import raise_alert
+from service.domain.provider_errors import explain
 from service.domain.vocabulary import AlertKind, MessageStatus
 from service.models import OutboundMessage
 from service.sms.gateway import INVALID_NUMBER_CODES, OPTED_OUT_CODES
@@ -39,7 +40,7 @@ def apply_permanent_error(
         client_id=message.client_id,
         phone=message.to_phone,
         outbound_id=message.id,
-        detail=f"provider error {code}" if code else "delivery failed",
+        detail=explain(code),
     )
 
 

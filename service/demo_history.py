@@ -15,6 +15,7 @@ from service import bookings, consent, outbox, planner
 from service.alerts import raise_alert
 from service.config import Settings
 from service.domain import texts
+from service.domain.provider_errors import explain
 from service.domain.vocabulary import (
     AlertKind,
     AppointmentStatus,
@@ -201,7 +202,7 @@ def alerts(
         now - timedelta(hours=1),
         client_id=tom.id,
         phone=invalid,
-        detail="provider error 21211",
+        detail=explain(21211),
     )
     _stranger(session, now - timedelta(hours=3))
 

@@ -177,6 +177,10 @@ class AppointmentSeries(Base):
     duration_minutes: Mapped[int] = mapped_column(Integer, default=60)
     ends_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     planned_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Set by "End series" (``bookings.end_series``), with the end it had before, so that
+    # ``bookings.restore_series`` can bring it back; cleared by a restore.
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    ends_at_before_end: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
@@ -318,6 +322,8 @@ class Alert(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     handled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     handled_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    # How an item closed itself, when it did ("client texted START"); shown with handled_at.
+    closed_note: Mapped[str | None] = mapped_column(String(200))
     # Set on alerts the clock raises from a signal ("lapsing:<client>:<last session>"), so a
     # signal raises one item however many clock processes and ticks see it.
     signal_key: Mapped[str | None] = mapped_column(String(100), unique=True)

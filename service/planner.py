@@ -185,9 +185,56 @@ def reconcile(
                 error_message="no longer in the plan",
             )
             counts.cancelled += int(cancelled)
-    counts.planned += len(outbox.enqueue(session, fresh, now))
+    fresh, adopted = _adopt_orphans(session, fresh, now)
+    counts.planned += adopted + len(outbox.enqueue(session, fresh, now))
     session.flush()
     return counts
+
+
+def _adopt_orphans(
+    session: Session, fresh: list[outbox.Draft], now: datetime
+) -> tuple[list[outbox.Draft], int]:
+    """Give each draft whose key a cancelled text of a deleted appointment holds that row
+    back; the drafts still to queue, and how many were given back.
+
+    A key holds its appointment's id, and SQLite hands the ids of deleted rows out again:
+    an occurrence removed (a series ended or edited) and made again (restored, edited back)
+    gets its old id, and its texts would otherwise stay cancelled under their old keys.
+    """
+    drafts = {d.idempotency_key: d for d in fresh}
+    if not drafts:
+        return fresh, 0
+    orphans = session.scalars(
+        select(OutboundMessage).where(
+            OutboundMessage.idempotency_key.in_(list(drafts)),
+            OutboundMessage.appointment_id.is_(None),
+            OutboundMessage.status == MessageStatus.CANCELLED,
+        )
+    ).all()
+    adopted = 0
+    for row in orphans:
+        draft = drafts.pop(row.idempotency_key)
+        adopted += outbox.replan(
+            session,
+            row,
+            now,
+            **{k: getattr(draft, k) for k in ADOPTED_FIELDS},
+            error_message=None,
+        )
+    return list(drafts.values()), adopted
+
+
+# What a given-back text takes from its new draft (the key and the kind are the same).
+ADOPTED_FIELDS = (
+    "status",
+    "send_at",
+    "body",
+    "to_phone",
+    "client_id",
+    "contact_id",
+    "appointment_id",
+    "planned_start",
+)
 
 
 def _draft(appointment: Appointment, message: planning.PlannedMessage) -> outbox.Draft:

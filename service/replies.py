@@ -15,11 +15,11 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from service import bookings, consent, outbox
-from service.alerts import raise_alert
+from service.alerts import close_alerts, close_reschedule_requests, raise_alert
 from service.config import Settings
 from service.db import insert
 from service.domain import texts
@@ -229,6 +229,7 @@ def _act(
         return None if keyword else Ack.OPTED_OUT
     if meaning.intent == Intent.OPT_IN:
         consent.opt_in(session, context.phone, now)
+        close_alerts(session, AlertKind.OPT_OUT, "client opted in again", now, phone=context.phone)
         return None if keyword else Ack.OPT_IN
     if context.client is None:
         alert(AlertKind.UNKNOWN_SENDER, "a text from a number that matches no client")
@@ -264,6 +265,8 @@ def _act_on(
     """Act on a reply understood for sure: confirm, reschedule, a pain score, or nothing."""
     if meaning.intent == Intent.CONFIRM:
         _confirm(session, settings, context, now)
+        if row.client_id is not None:
+            close_reschedule_requests(session, row.client_id, "client confirmed", now)
         return Ack.CONFIRM
     if meaning.intent == Intent.RESCHEDULE:
         alert(AlertKind.RESCHEDULE, meaning.note or "")
@@ -363,3 +366,15 @@ def unprocessed(session: Session, older_than: datetime) -> list[int]:
             .limit(100)
         )
     )
+
+
+def adopt(session: Session, phone: str, client_id: int) -> int:
+    """Give a client the texts a number sent while it matched no client, once a person has
+    linked the number to them (so the client's thread shows them); how many."""
+    result = session.execute(
+        update(InboundMessage)
+        .where(InboundMessage.from_phone == phone, InboundMessage.client_id.is_(None))
+        .values(client_id=client_id)
+        .execution_options(synchronize_session=False)
+    )
+    return int(result.rowcount)  # type: ignore[attr-defined]

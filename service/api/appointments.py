@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from flask import Blueprint
+from flask import Blueprint, request
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -90,7 +90,9 @@ def _series_out(series: AppointmentSeries, now: datetime) -> dict[str, Any]:
     upcoming = recurrence.next_starts(
         series.rrule, series.starts_local, ZoneInfo(series.timezone), now, 5, until=series.ends_at
     )
-    return series_json(series, upcoming)
+    # The summary in Spanish when the caller prefers it (Accept-Language), else English.
+    language = request.accept_languages.best_match(("en", "es"), default="en") or "en"
+    return series_json(series, upcoming, language)
 
 
 def _visible_series(

@@ -7,6 +7,7 @@ from datetime import datetime, timedelta, timezone
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from service.domain import series_words
 from service.models import (
     Appointment,
     AppointmentSeries,
@@ -67,13 +68,23 @@ def client_json(client: Client, consent: Mapping[str, PhoneNumber]) -> dict[str,
     }
 
 
-def series_json(series: AppointmentSeries, upcoming: list[datetime]) -> dict[str, Any]:
-    """A series with the next starts of its occurrences."""
+def series_json(
+    series: AppointmentSeries, upcoming: list[datetime], language: str = "en"
+) -> dict[str, Any]:
+    """A series with the next starts of its occurrences and its rule in words."""
     tz = series.timezone
+    summary = series_words.summary(
+        series.rrule,
+        series.starts_local,
+        series.duration_minutes,
+        last_day=series_words.last_day(series.ends_at, tz),
+        language=language,
+    )
     return {
         "id": series.id,
         "client_id": series.client_id,
         "rrule": series.rrule,
+        "summary": summary,
         "starts_at": series.starts_local.isoformat(timespec="minutes"),
         "duration_minutes": series.duration_minutes,
         "timezone": tz,

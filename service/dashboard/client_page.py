@@ -12,7 +12,7 @@ from flask import render_template
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
-from service import consent, pain
+from service import consent, pain, schedule_reads
 from service.config import current_settings
 from service.dashboard import charts, compose, series_rules
 from service.dashboard.auth import current_user
@@ -215,6 +215,7 @@ def _schedule(db: Session, client: Client, now: datetime) -> dict[str, Any]:
     return {
         "series": series,
         "upcoming": upcoming,
+        "restorable": {s.id: schedule_reads.restorable(s, now) for s in series},
         "appointments": appointments,
         "planned": planned,
     }
@@ -240,6 +241,7 @@ def render_client_page(
     *,
     refusal: str | None = None,
     quiet_warning: bool = False,
+    later: datetime | None = None,
     status: int = 200,
 ) -> tuple[str, int]:
     """The client page; ``reply`` carries a compose form being shown again."""
@@ -261,12 +263,14 @@ def render_client_page(
         client=client,
         contacts=client.contacts_own_first,
         known=consent.numbers(db, (c.phone for c in client.contacts)),
-        describe=series_rules.describe_rule,
+        summary=series_rules.summary,
         now=now,
         alerts=alerts,
         reply=reply_form(client, reply),
         refusal=refusal,
         quiet_warning=quiet_warning,
+        later=later,
+        max_body=compose.MAX_BODY,
         quiet_now=compose.quiet_now(client, current_settings().quiet_hours, now),
         therapists=therapists,
         status_words=STATUS_WORDS,

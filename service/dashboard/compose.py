@@ -15,11 +15,12 @@ from sqlalchemy.orm import Session
 
 from service import consent, outbox
 from service.dashboard.timefmt import day_of
-from service.domain.planning import in_quiet_hours
+from service.domain import segments
+from service.domain.planning import after_quiet_hours, in_quiet_hours
 from service.domain.vocabulary import MessageKind
 from service.models import Client, Contact, User
 
-MAX_BODY = 640  # four GSM-7 segments: a reply, not a newsletter
+MAX_BODY = 640  # at most five GSM-7 segments: a reply, not a newsletter
 KEY_PREFIX = "manual:"
 
 
@@ -53,6 +54,25 @@ def refusal(session: Session, phone: str, tz: str) -> str | None:
     return None
 
 
+def too_long(body: str) -> str | None:
+    """Why ``body`` is too long to send, counted as the text box counts; None when it fits.
+
+    The box shows the count as you type and never cuts the text: the server says why.
+    """
+    count = segments.count(body)
+    if count.characters <= MAX_BODY:
+        return None
+    return (
+        f"This text is {count.characters} characters ({count.segments} SMS segments); "
+        f"the most is {MAX_BODY}. Shorten it by {count.characters - MAX_BODY}; nothing was sent."
+    )
+
+
+def send_later_at(client: Client, quiet: tuple[time, time], now: datetime) -> datetime:
+    """The first minute after quiet hours where the client lives (``now`` outside them)."""
+    return after_quiet_hours(now, ZoneInfo(client.timezone), quiet[0], quiet[1])
+
+
 def quiet_now(client: Client, quiet: tuple[time, time], now: datetime) -> bool:
     """True when it is inside quiet hours where the client lives."""
     return in_quiet_hours(now, ZoneInfo(client.timezone), quiet[0], quiet[1])
@@ -66,14 +86,16 @@ def queue(
     key: str,
     user: User,
     now: datetime,
+    send_at: datetime | None = None,
 ) -> int | None:
-    """Queue a manual text for now; its id, or None when this key was already queued."""
+    """Queue a manual text for ``send_at`` (default now); its id, or None when this key
+    was already queued."""
     draft = outbox.Draft(
         idempotency_key=key,
         kind=MessageKind.MANUAL,
         to_phone=contact.phone,
         body=body,
-        send_at=now,
+        send_at=send_at or now,
         client_id=client.id,
         contact_id=contact.id,
         created_by_id=user.id,

@@ -1,75 +1,192 @@
-"""The inbox: alerts nobody has handled yet, newest first; marking one handled."""
+"""The inbox: open items by urgency, then newest first; handling, closing and answering.
+
+Items rank as ``vocabulary.INBOX_ORDER`` says (a pain alert above a not-understood
+tapback). Times are in the practice's zone, named once on the page, each with how long
+ago it was. An item about no client (a text from an unknown number) has no therapist, so
+every therapist sees it, and may link the number to one of their clients or say it is not
+the practice's.
+"""
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
+from typing import Any
+
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
-from sqlalchemy import func, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy import case, func, or_, select, update
+from sqlalchemy.orm import Session, selectinload
 from werkzeug.wrappers import Response
 
-from service import audit
-from service.access import client_for, scope_clients
-from service.dashboard.auth import current_user
+from service import audit, replies, roster
+from service.access import Query, client_for, visible_clients
+from service.config import current_settings
+from service.dashboard import compose
+from service.dashboard.auth import client_or_404, current_user
+from service.dashboard.forms import Form
 from service.dashboard.security import safe_next
 from service.db import get_session, utcnow
-from service.models import Alert, Client, InboundMessage, User
+from service.domain import triage
+from service.domain.vocabulary import INBOX_ORDER
+from service.models import Alert, Client, Contact, InboundMessage, User
 
 bp = Blueprint("inbox", __name__)
 PAGE = 200
+CLOSED_SHOWN, CLOSED_SHOWN_FOR = 20, timedelta(days=1)
+URGENCY = case(triage.RANK, value=Alert.kind, else_=len(INBOX_ORDER))
+
+
+def scope_items(query: Query, user: User) -> Query:
+    """Items ``user`` may see: their clients' and those about no client at all."""
+    if user.is_admin:
+        return query
+    return query.where(or_(Alert.client_id.is_(None), Client.therapist_id == user.id))
 
 
 @bp.get("/")
 def index() -> str:
-    """Unhandled alerts, newest first, each with its client and the text that raised it.
-
-    The client is outer-joined: an alert about no client (an unknown sender) has no
-    therapist, so only an admin, whose scope has no therapist condition, sees it.
-    """
-    db, user = get_session(), current_user()
+    """Open items, most urgent first, each with its client and the text that raised it."""
+    db, user, now = get_session(), current_user(), utcnow()
     base = select(Alert, Client, InboundMessage).outerjoin(Client, Client.id == Alert.client_id)
     base = base.outerjoin(InboundMessage, InboundMessage.id == Alert.inbound_id)
-    open_only = scope_clients(base, user).where(Alert.handled_at.is_(None))
-    rows = db.execute(open_only.order_by(Alert.created_at.desc(), Alert.id.desc()).limit(PAGE))
-    counted = scope_clients(
-        select(func.count(Alert.id)).outerjoin(Client, Client.id == Alert.client_id), user
-    ).where(Alert.handled_at.is_(None))
-    total = db.scalar(counted) or 0
-    shown = rows.all()
-    clients = sorted({client.id for _, client, _ in shown if client is not None})
+    base = base.options(selectinload(Client.contacts))  # who an answer goes to
+    order = (URGENCY, Alert.created_at.desc(), Alert.id.desc())
+    open_only = scope_items(base, user).where(Alert.handled_at.is_(None))
+    shown = db.execute(open_only.order_by(*order).limit(PAGE)).all()
+    closed = _closed_by_themselves(db, user, now)
+    counted = select(func.count(Alert.id)).outerjoin(Client, Client.id == Alert.client_id)
+    total = db.scalar(scope_items(counted, user).where(Alert.handled_at.is_(None))) or 0
+    clients = sorted({c.id for _, c, _ in [*shown, *closed] if c is not None})
     audit.record(db, user, "list", "client", "*", clients=clients, via="inbox")
     db.commit()
-    return render_template("inbox.html", rows=shown, total=total, page=PAGE)
+    return render_template(
+        "inbox.html",
+        rows=shown,
+        closed=closed,
+        total=total,
+        page=PAGE,
+        now=now,
+        ago=triage.ago,
+        zone=current_settings().practice_timezone,
+        answer_to=_answer_to,
+        new_key=compose.new_key,
+        max_body=compose.MAX_BODY,
+    )
 
 
-def _visible_alert(db: Session, user: User, alert_id: int) -> Alert:
-    """The alert when ``user`` may see it; 404 otherwise."""
+def _closed_by_themselves(db: Session, user: User, now: datetime) -> list[Any]:
+    """Items that closed themselves in the last day (newest first), to say how."""
+    query = select(Alert, Client, InboundMessage).outerjoin(Client, Client.id == Alert.client_id)
+    query = query.outerjoin(InboundMessage, InboundMessage.id == Alert.inbound_id)
+    query = query.where(
+        Alert.closed_note.is_not(None),
+        Alert.handled_by_id.is_(None),
+        Alert.handled_at >= now - CLOSED_SHOWN_FOR,
+    )
+    query = scope_items(query, user)
+    return list(db.execute(query.order_by(Alert.handled_at.desc()).limit(CLOSED_SHOWN)))
+
+
+def _answer_to(alert: Alert, client: Client) -> Contact | None:
+    """Who an answer from this item goes to: the number that wrote, else the client's own."""
+    contacts = client.contacts_own_first
+    wrote = [c for c in contacts if alert.phone and c.phone == alert.phone]
+    return next(iter(wrote or contacts), None)
+
+
+def visible_item(db: Session, user: User, alert_id: int) -> Alert:
+    """The item when ``user`` may see it; 404 otherwise."""
     alert = db.get(Alert, alert_id)
     if alert is None:
         abort(404)
-    if alert.client_id is None:
-        if not user.is_admin:
-            abort(404)
-    elif client_for(db, user, alert.client_id) is None:
+    if alert.client_id is not None and client_for(db, user, alert.client_id) is None:
         abort(404)
     return alert
 
 
-@bp.post("/alerts/<int:alert_id>/handled")
-def handle(alert_id: int) -> Response:
-    """Mark an alert handled by the current user; it leaves the inbox, not the history."""
-    db, user, now = get_session(), current_user(), utcnow()
-    alert = _visible_alert(db, user, alert_id)
-    # Conditional, so two people handling the same alert at once record only the first.
+def close_item(db: Session, user: User, alert: Alert, note: str | None = None) -> bool:
+    """Mark the item handled by ``user`` (with how, when given); False when it already was.
+
+    Conditional, so two people handling the same item at once record only the first.
+    """
     result = db.execute(
         update(Alert)
         .where(Alert.id == alert.id, Alert.handled_at.is_(None))
-        .values(handled_at=now, handled_by_id=user.id)
+        .values(handled_at=utcnow(), handled_by_id=user.id, closed_note=note)
         .execution_options(synchronize_session=False)
     )
-    if result.rowcount:  # type: ignore[attr-defined]
-        audit.record(db, user, "handle", "alert", alert.id, kind=alert.kind, client=alert.client_id)
+    if not result.rowcount:  # type: ignore[attr-defined]
+        return False
+    action = "handle" if note is None else "close"
+    audit.record(db, user, action, "alert", alert.id, kind=alert.kind, client=alert.client_id)
+    return True
+
+
+@bp.post("/alerts/<int:alert_id>/handled")
+def handle(alert_id: int) -> Response:
+    """Mark an item handled by the current user; it leaves the inbox, not the history."""
+    db, user = get_session(), current_user()
+    alert = visible_item(db, user, alert_id)
+    if close_item(db, user, alert):
         flash("Marked as handled.")
     else:
         flash("Someone had already marked it handled.")
     db.commit()
     return redirect(safe_next(request.form.get("next"), url_for("dashboard.inbox.index")))
+
+
+@bp.post("/alerts/<int:alert_id>/not-ours")
+def not_ours(alert_id: int) -> Response:
+    """Close a text from an unknown number as not the practice's."""
+    db, user = get_session(), current_user()
+    alert = visible_item(db, user, alert_id)
+    if alert.client_id is not None:
+        abort(404)
+    if close_item(db, user, alert, "not ours"):
+        flash("Closed as not ours.")
+    else:
+        flash("Someone had already handled it.")
+    db.commit()
+    return redirect(url_for("dashboard.inbox.index"))
+
+
+RELATIONS = ("self", "caregiver", "parent", "partner", "child", "friend", "other")
+
+
+@bp.route("/alerts/<int:alert_id>/link", methods=["GET", "POST"])
+def link(alert_id: int) -> Response | str | tuple[str, int]:
+    """Confirm, then add the unknown number as a contact of one of the user's clients."""
+    db, user = get_session(), current_user()
+    alert = visible_item(db, user, alert_id)
+    if alert.client_id is not None or not alert.phone or alert.handled_at is not None:
+        abort(404)
+    form = Form(request.form if request.method == "POST" else None, {"relation": "self"})
+    if form.submitted:
+        name = form.text("name", required=True)
+        relation = form.choice("relation", RELATIONS, "self")
+        wanted = form.raw("client_id")
+        if not wanted.isdigit() or client_for(db, user, int(wanted)) is None:
+            form.errors["client_id"] = "Choose one of your clients."
+        if form.ok and name and relation:
+            client = client_or_404(db, int(wanted), for_change=True)
+            values: dict[str, object] = {"name": name, "relation": relation}
+            values |= {"phone": alert.phone, "reminders": True, "checkins": relation == "self"}
+            try:
+                roster.add_contact(
+                    db, current_settings(), user, client, values, utcnow(), via="inbox"
+                )
+            except roster.PhoneTaken:
+                form.errors["client_id"] = "This client already has a contact with that number."
+            else:
+                alert.client_id = client.id
+                replies.adopt(db, alert.phone, client.id)
+                close_item(db, user, alert, "linked to this client")
+                db.commit()
+                flash("Number linked; it is now one of the client's contacts.")
+                return redirect(url_for("dashboard.clients.show", client_id=client.id))
+    clients = db.scalars(visible_clients(user)).all()
+    audit.record(db, user, "list", "client", "*", clients=[c.id for c in clients], via="link")
+    db.commit()
+    page = render_template(
+        "inbox_link.html", alert=alert, form=form, clients=clients, relations=RELATIONS
+    )
+    return (page, 422) if form.submitted else page

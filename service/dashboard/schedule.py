@@ -9,15 +9,16 @@ from zoneinfo import ZoneInfo
 
 from flask import Blueprint, render_template, request
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from service import audit, bookings
 from service.access import scope_clients
 from service.config import current_settings
-from service.dashboard import queries
+from service.dashboard import queries, series_rules
 from service.dashboard.auth import current_user
 from service.db import get_session, utcnow
 from service.domain import recurrence
-from service.models import Appointment, Client, User
+from service.models import Appointment, AppointmentSeries, Client, User
 
 bp = Blueprint("schedule", __name__)
 # How far from today a week may be asked for: enough for any real look back or ahead, and a
@@ -57,6 +58,14 @@ def _chosen_day(today: date) -> date:
     except ValueError:
         return today
     return min(max(chosen, today - EARLIEST), today + LATEST)
+
+
+def _summaries(db: Session, series_ids: set[int]) -> dict[int, str]:
+    """Each listed series in words ("Every Mon and Thu at 10:00 AM, 60 min"), by id."""
+    if not series_ids:
+        return {}
+    found = db.scalars(select(AppointmentSeries).where(AppointmentSeries.id.in_(series_ids)))
+    return {s.id: series_rules.summary(s) for s in found}
 
 
 @bp.get("/schedule")
@@ -101,6 +110,7 @@ def index() -> str:
         now=now,
         tz=settings.practice_timezone,
         reminders=queries.reminder_states(db, [a.id for a, _, _ in rows]),
+        summaries=_summaries(db, {a.series_id for a, _, _ in rows if a.series_id}),
         previous=(days[0] - timedelta(days=7)).isoformat(),
         following=(days[0] + timedelta(days=7)).isoformat(),
         this_week=today in days,

@@ -4,14 +4,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from sqlalchemy.orm import Session
 from werkzeug.wrappers import Response
 
-from service import bookings, notices
+from service import bookings, notices, schedule_reads
 from service.config import current_settings
 from service.dashboard import series_rules
 from service.dashboard.auth import client_or_404, current_user
@@ -19,12 +19,11 @@ from service.dashboard.forms import Form
 from service.dashboard.security import safe_next
 from service.dashboard.timefmt import input_value
 from service.db import get_session, utcnow
-from service.domain import recurrence, texts
+from service.domain import texts
 from service.domain.vocabulary import AppointmentStatus
 from service.models import Appointment, AppointmentSeries, Client
 
 bp = Blueprint("schedule_forms", __name__)
-REPEATS = (*series_rules.PRESETS, series_rules.CUSTOM)
 MAX_MINUTES = 12 * 60
 VIA = "dashboard"
 A = AppointmentStatus
@@ -61,20 +60,9 @@ def _read_series(form: Form, tz: str) -> SeriesInput | None:
     """Check the series form; None when a field is wrong (errors recorded on ``form``)."""
     starts = form.local_datetime("starts")
     duration = form.integer("duration", low=5, high=MAX_MINUTES, required=True)
-    repeat = form.choice("repeat", REPEATS, "weekly") or "weekly"
-    count = form.integer("count", low=1, high=500)
     ends_on = form.date("ends_on")
-    custom = form.text("rrule", required=repeat == series_rules.CUSTOM, max_length=400) or ""
-    rule = series_rules.build_rule(repeat, custom, count)
-    rule_field = "rrule" if repeat == series_rules.CUSTOM else "repeat"
-    if count is not None and repeat == series_rules.CUSTOM and "COUNT=" in custom.upper():
-        form.errors["count"] = "The custom rule already says how many sessions."
-    if starts is not None and rule_field not in form.errors and "count" not in form.errors:
-        try:
-            recurrence.parse_rule(rule, starts, tz=ZoneInfo(tz))
-        except recurrence.InvalidRule as exc:
-            form.errors[rule_field] = f"{exc}."
-    if not form.ok or starts is None or duration is None:
+    rule = series_rules.read_rule(form, starts, ends_on, tz)
+    if rule is None or starts is None or duration is None:
         return None
     ends_at = series_rules.end_of_day(ends_on, tz) if ends_on else None
     if ends_at is not None and ends_at <= series_rules.instant(starts, tz):
@@ -88,7 +76,7 @@ def new_series(client_id: int) -> Response | str | tuple[str, int]:
     """Start a recurring series; its first occurrences are planned at once."""
     db, now = get_session(), utcnow()
     client = client_or_404(db, client_id, for_change=request.method == "POST")
-    defaults = {"duration": "60", "repeat": "weekly"}
+    defaults = {"duration": "60", "every": "1", "ends": "never"}
     form = Form(request.form if request.method == "POST" else None, defaults)
     if form.submitted:
         values = _read_series(form, client.timezone)
@@ -131,21 +119,7 @@ def edit_series(series_id: int) -> Response | str | tuple[str, int]:
     db, now = get_session(), utcnow()
     series = _series_or_404(db, series_id, for_change=request.method == "POST")
     client = series.client
-    choice = series_rules.split_rule(series.rrule)
-    # ends_at is the midnight after the last day; the form shows the last day itself.
-    last_day = (
-        (series.ends_at.astimezone(ZoneInfo(series.timezone)) - timedelta(seconds=1)).date()
-        if series.ends_at
-        else None
-    )
-    defaults = {
-        "starts": series.starts_local.strftime("%Y-%m-%dT%H:%M"),
-        "duration": str(series.duration_minutes),
-        "repeat": choice.repeat,
-        "rrule": choice.custom,
-        "count": choice.count,
-        "ends_on": last_day.isoformat() if last_day else "",
-    }
+    defaults = series_rules.form_values(series)
     form = Form(request.form if request.method == "POST" else None, defaults)
     if form.submitted:
         values = _read_series(form, series.timezone)
@@ -166,14 +140,38 @@ def edit_series(series_id: int) -> Response | str | tuple[str, int]:
     return (page, 422) if form.submitted else page
 
 
-@bp.post("/series/<int:series_id>/end")
-def end_series(series_id: int) -> Response:
-    """End a series now; its future untouched sessions and their texts go away."""
+@bp.route("/series/<int:series_id>/end", methods=["GET", "POST"])
+def end_series(series_id: int) -> Response | str:
+    """Ask first, saying how many upcoming sessions go; then end the series now (its future
+    untouched sessions and their texts go away, until a restore)."""
     db, now = get_session(), utcnow()
-    series = _series_or_404(db, series_id, for_change=True)
+    series = _series_or_404(db, series_id, for_change=request.method == "POST")
+    if request.method == "GET":
+        return render_template(
+            "series/end.html",
+            series=series,
+            client=series.client,
+            summary=series_rules.summary(series),
+            removed=schedule_reads.removed_by_ending(db, series, now),
+        )
     bookings.end_series(db, current_settings(), current_user(), series, now, via=VIA)
     db.commit()
-    flash("Series ended; its future sessions were removed.")
+    flash("Series ended; its future sessions were removed. You can restore it from this page.")
+    return _back(series.client_id)
+
+
+@bp.post("/series/<int:series_id>/restore")
+def restore_series(series_id: int) -> Response:
+    """Bring an ended series back with its future sessions and their texts."""
+    db, now = get_session(), utcnow()
+    series = _series_or_404(db, series_id, for_change=True)
+    try:
+        bookings.restore_series(db, current_settings(), current_user(), series, now, via=VIA)
+    except bookings.Refused as refused:
+        flash(f"Not restored: {refused}.", "error")
+        return _back(series.client_id)
+    db.commit()
+    flash("Series restored; its sessions are back on the schedule.")
     return _back(series.client_id)
 
 

@@ -161,4 +161,17 @@ PROGRESS = (
 # Items the clock raises from relief signals, one per signal key.
 SIGNALS = (AlertKind.RELIEF_GAP, AlertKind.LAPSING, AlertKind.NOT_ANSWERING)
 
-del A, K, S
+L = AlertKind
+# The inbox's order of urgency, most urgent first; kinds in one group rank the same and
+# the newest comes first among them. Every kind is in exactly one group.
+INBOX_ORDER = (
+    (L.PAIN,),  # pain alerts and rising pain
+    (L.RESCHEDULE,),
+    (L.UNKNOWN_SENDER,),
+    (L.NOT_UNDERSTOOD,),
+    (L.DELIVERY_FAILED, L.INVALID_NUMBER),  # delivery problems
+    SIGNALS,  # relief signals
+    (L.OPT_OUT,),
+)
+
+del A, K, L, S

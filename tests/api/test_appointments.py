@@ -415,3 +415,19 @@ def test_bad_check_in_days_are_refused_naming_the_field(api: Api, days: object) 
     assert "checkin_days" in error_of(response)["fields"]
     created = api.post("/clients", {"name": "Al", "checkin_days": days})
     assert created.status_code == 422
+
+
+def test_a_series_reads_in_words_in_english_or_in_spanish_when_asked(api: Api) -> None:
+    client_id = new_client(api)
+    first = local_day(1, 16).replace(minute=30)
+    body = {"client_id": client_id, "starts_at": first.isoformat(), "duration_minutes": 45}
+    made = api.post("/series", {**body, "rrule": "FREQ=WEEKLY;INTERVAL=2;COUNT=12"})
+    assert made.status_code == 201, made.get_json()
+    day = f"{first:%a}"
+    assert made.get_json()["summary"] == f"Every other {day} at 4:30 PM, 45 min, 12 sessions"
+    spanish = api.http.get(
+        f"/api/v1/series/{made.get_json()['id']}",
+        headers={**api._headers(), "Accept-Language": "es-MX,es;q=0.9,en;q=0.5"},
+    )
+    assert spanish.get_json()["summary"].startswith("Cada dos semanas, ")
+    assert spanish.get_json()["summary"].endswith(" a las 16:30, 45 min, 12 sesiones")

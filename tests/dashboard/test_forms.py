@@ -113,7 +113,7 @@ def test_creating_a_series_plans_its_appointments(
     assert starts[0].astimezone(NY).strftime("%H:%M") == "10:00"
     assert session.scalar(select(OutboundMessage.kind).where(OutboundMessage.kind == "reminder"))
     page = text_of(as_ana.get(f"/clients/{client.id}"))
-    assert "Every week , 45 min" in page
+    assert f"Every {first:%a} at 10:00 AM, 45 min" in page
 
 
 def test_a_series_with_a_count_and_an_invalid_custom_rule(
@@ -131,7 +131,7 @@ def test_a_series_with_a_count_and_an_invalid_custom_rule(
     assert 'value="FREQ=HOURLY"' in bad.get_data(as_text=True)
     good = as_ana.post(
         f"/clients/{client.id}/series/new",
-        {"starts": start, "duration": "60", "repeat": "biweekly", "count": "3"},
+        {"starts": start, "duration": "60", "every": "2", "ends": "count", "count": "3"},
     )
     assert good.status_code == 302
     assert session.scalar(select(AppointmentSeries.rrule)) == "FREQ=WEEKLY;INTERVAL=2;COUNT=3"

@@ -154,3 +154,15 @@ def test_this_weeks_schedule_costs_the_same_queries_for_few_or_many_series(
         page = text_of(as_ana.get("/schedule", week=week))
     assert len(many) == len(few)
     assert "Client 505" in page
+
+
+def test_a_series_session_on_the_schedule_says_its_series_in_words(
+    as_ana: Web, ana: Staff, session: Session
+) -> None:
+    client, _ = factories.client_with_phone(session, "Sam Lee", therapist_id=ana.id)
+    session.commit()
+    first = now().astimezone(NY).date() + timedelta(days=1)
+    form = {"starts": f"{first.isoformat()}T16:30", "duration": "45", "every": "2"}
+    assert as_ana.post(f"/clients/{client.id}/series/new", form).status_code == 302
+    page = text_of(as_ana.get("/schedule", week=first.isoformat()))
+    assert f"Sam Lee Every other {first:%a} at 4:30 PM, 45 min" in page

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from service import consent
+from service.dashboard import timefmt
 from service.models import AuditEntry, Client, Contact, OutboundMessage
 from tests import factories
 from tests.dashboard.conftest import Staff, Web, now, text_of
@@ -135,4 +137,35 @@ def test_an_empty_text_or_a_strangers_contact_is_an_inline_error(
         f"/clients/{client.id}/messages", {**form, "contact_id": other.id, "body": "Hi"}
     )
     assert stranger.status_code == 422 and "Choose who gets the text" in text_of(stranger)
+    assert session.scalar(select(OutboundMessage)) is None
+
+
+def test_quiet_hours_offer_to_send_at_8_am_their_time(
+    as_ana: Web, ana: Staff, session: Session
+) -> None:
+    client, _ = _client(session, ana, local_hour=2)
+    form = {**_form(as_ana, client), "body": "Call me tomorrow"}
+    first = as_ana.post(f"/clients/{client.id}/messages", form)
+    assert "Send at 8:00 AM" in text_of(first) and "Send anyway" in text_of(first)
+    second = as_ana.post(f"/clients/{client.id}/messages", {**form, "confirm_quiet": "later"})
+    assert second.status_code == 302
+    message = session.scalar(select(OutboundMessage))
+    assert message is not None and message.status == "planned"
+    assert timefmt.clock(message.send_at, client.timezone) == "8:00 AM"
+    assert timedelta(0) < message.send_at - now() <= timedelta(hours=7)
+
+
+def test_an_over_long_text_is_refused_with_the_reason_and_kept(
+    as_ana: Web, ana: Staff, session: Session
+) -> None:
+    client, _ = _client(session, ana)
+    body = "word " * 140  # 699 characters once trimmed
+    response = as_ana.post(
+        f"/clients/{client.id}/messages", {**_form(as_ana, client), "body": body}
+    )
+    assert response.status_code == 422
+    page = text_of(response)
+    assert "This text is 699 characters (5 SMS segments); the most is 640" in page
+    assert body.strip() in response.get_data(as_text=True)
+    assert 'maxlength="640"' not in response.get_data(as_text=True)
     assert session.scalar(select(OutboundMessage)) is None

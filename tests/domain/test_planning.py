@@ -502,3 +502,22 @@ def test_check_in_days_are_read_sorted(raw: str, days: tuple[int, ...]) -> None:
 def test_bad_check_in_days_say_what_is_wrong(raw: str, why: str) -> None:
     with pytest.raises(ValueError, match=why):
         parse_checkin_days(raw)
+
+
+@pytest.mark.parametrize(
+    ("at", "expected"),
+    [
+        (ny(2026, 12, 7, 23, 59), ny(2026, 12, 8, 8)),  # before midnight: tomorrow 8:00
+        (ny(2026, 12, 8, 0, 0), ny(2026, 12, 8, 8)),  # at midnight: today 8:00
+        (ny(2026, 12, 8, 7, 59), ny(2026, 12, 8, 8)),
+        (ny(2027, 3, 13, 22), ny(2027, 3, 14, 8)),  # across spring forward (EDT at 8:00)
+        (ny(2026, 10, 31, 22), ny(2026, 11, 1, 8)),  # across fall back (EST at 8:00)
+    ],
+)
+def test_send_at_the_end_of_quiet_hours_is_8_am_where_the_client_lives(
+    at: datetime, expected: datetime
+) -> None:
+    """The "Send at 8:00 AM" choice: the first minute after the night's quiet hours."""
+    later = after_quiet_hours(at, NY, *NIGHT)
+    assert later == expected
+    assert later.astimezone(NY).strftime("%H:%M") == "08:00"
