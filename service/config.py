@@ -18,6 +18,7 @@ from flask import Flask, current_app
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
+from service import phones
 from service.values import is_time_zone
 
 ENVIRONMENTS = ("development", "production", "test")
@@ -78,6 +79,14 @@ class Settings:
         where one fast PBKDF2 round keeps thousands of sign-ins quick. Only
         ``TOUCHBASE_ENV=test`` gives the fast one, and production refuses to be that."""
         return TEST_PASSWORD_HASH if self.env == "test" else "scrypt"
+
+    @property
+    def practice_phone_shown(self) -> str:
+        """The practice's number as texts and pages show it: DEFAULT_REGION's national
+        format ("(617) 555-0100"), international when the number is from elsewhere."""
+        if not self.practice_phone:
+            return ""
+        return phones.display(self.practice_phone, self.default_region)
 
     @property
     def phone_simulator(self) -> bool:

@@ -31,7 +31,7 @@ def apply_permanent_error(
         consent.opt_out(session, message.to_phone, now)
         kind = AlertKind.OPT_OUT
     elif code in INVALID_NUMBER_CODES:
-        consent.mark_invalid(session, message.to_phone, f"provider error {code}", now)
+        consent.mark_invalid(session, message.to_phone, explain(code), now)
         kind = AlertKind.INVALID_NUMBER
     raise_alert(
         session,

@@ -90,7 +90,7 @@ def answer(
         processed_at=at,
     )
     session.add(reply)
-    ack = texts.ack(client.language, intent, settings.practice_name, settings.practice_phone or "")
+    ack = texts.ack(client.language, intent, settings.practice_name, settings.practice_phone_shown)
     session.flush()
     if ack:
         draft = outbox.Draft(
@@ -195,7 +195,7 @@ def alerts(
         phone=stopped,
         detail="asked to stop texts",
     )
-    consent.mark_invalid(session, invalid, "provider error 21211", now)
+    consent.mark_invalid(session, invalid, explain(21211), now)
     raise_alert(
         session,
         AlertKind.INVALID_NUMBER,

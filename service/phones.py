@@ -43,6 +43,19 @@ def try_normalize(raw: str, region: str) -> str | None:
         return None
 
 
+def display(phone: str, region: str) -> str:
+    """``phone`` as people write it: national format for a number of ``region`` ("(617)
+    555-0123"), international for any other ("+44 20 7946 0958"); unreadable text as given."""
+    try:
+        number = phonenumbers.parse(phone, region)
+    except phonenumbers.NumberParseException:
+        return phone
+    formats = phonenumbers.PhoneNumberFormat
+    home = phonenumbers.region_code_for_number(number) == region
+    style = formats.NATIONAL if home else formats.INTERNATIONAL
+    return str(phonenumbers.format_number(number, style))
+
+
 def mask(phone: str | None) -> str:
     """A number safe for logs: its last four digits only (``+*******0123``), enough to
     tell a practice's few hundred numbers apart when reading logs, not to dial one."""

@@ -30,7 +30,14 @@ from service.config import Settings
 from service.db import insert
 from service.domain import planning, recurrence
 from service.domain.vocabulary import PLANNED_KINDS, AppointmentStatus, MessageKind, MessageStatus
-from service.models import Appointment, AppointmentSeries, Client, OutboundMessage
+from service.models import (
+    SELF,
+    Appointment,
+    AppointmentSeries,
+    Client,
+    Contact,
+    OutboundMessage,
+)
 
 PLAN_CHUNK = 1000  # clients re-planned per reconcile in a planning tick
 
@@ -114,16 +121,24 @@ def _facts(
         timezone=client.timezone,
         language=client.language,
         client_name=client.name,
-        recipients=tuple(
-            planning.Recipient(
-                contact_id=c.id, phone=c.phone, reminders=c.reminders, checkins=c.checkins
-            )
-            for c in client.contacts
-        ),
+        recipients=tuple(recipient(c) for c in client.contacts),
         next_start=next_start,
         checkin_offsets=planning.checkin_offsets_of(
             planning.parse_checkin_days(client.checkin_days) if client.checkin_days else None
         ),
+    )
+
+
+def recipient(contact: Contact) -> planning.Recipient:
+    """The planner's view of a contact: its number, the kinds it wants, and (a caregiver)
+    the name its texts greet."""
+    return planning.Recipient(
+        contact_id=contact.id,
+        phone=contact.phone,
+        reminders=contact.reminders,
+        checkins=contact.checkins,
+        caregiver=contact.relation != SELF,
+        name=contact.name,
     )
 
 

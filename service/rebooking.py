@@ -50,7 +50,7 @@ def rebook(
         client.language,
         settings.practice_name,
         texts.first_name(client.name),
-        settings.practice_phone or "",
+        settings.practice_phone_shown,
     )
     draft = outbox.Draft(
         idempotency_key=f"{KEY_PREFIX}{client.id}:{session_id}:lapsing",

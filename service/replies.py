@@ -33,7 +33,7 @@ from service.domain.vocabulary import (
     Intent,
     MessageKind,
 )
-from service.models import Client, Contact, InboundMessage, OutboundMessage
+from service.models import SELF, Client, Contact, InboundMessage, OutboundMessage
 from service.phones import try_normalize
 
 CONTEXT_WINDOW = timedelta(days=7)
@@ -100,10 +100,14 @@ class Context:
     client: Client | None = None
     contact: Contact | None = None
     answering: OutboundMessage | None = None
+    # The client's given name, when the answer should say whom it was about: the sender is
+    # a caregiver, or the number is several clients' ("Thanks, we've noted it for Maria.").
+    about: str = ""
 
 
 def match(session: Session, phone: str, now: datetime) -> Context:
-    """Find the sender's client; a shared number belongs to whoever we texted last."""
+    """Find the sender's client; a shared number belongs to whoever we texted last (each of
+    those texts named its client, so the last one asked is the one answered)."""
     contacts = list(
         session.scalars(select(Contact).where(Contact.phone == phone).order_by(Contact.id))
     )
@@ -123,6 +127,8 @@ def match(session: Session, phone: str, now: datetime) -> Context:
     )
     chosen = next((c for c in contacts if latest and c.client_id == latest.client_id), contacts[0])
     context.contact, context.client = chosen, chosen.client
+    if chosen.relation != SELF or len({c.client_id for c in contacts}) > 1:
+        context.about = texts.first_name(chosen.client.name)
     recent = latest and latest.sent_at and now - latest.sent_at <= CONTEXT_WINDOW
     if latest is not None and recent and latest.client_id == chosen.client_id:
         context.answering = latest
@@ -177,7 +183,10 @@ def process(
     if answer == Ack.OPTED_OUT:
         reply = texts.opt_out_confirmation(language, settings.practice_name)
     else:
-        reply = texts.ack(language, answer, settings.practice_name, settings.practice_phone or "")
+        reply = texts.ack(
+            language, answer, settings.practice_name, settings.practice_phone_shown,
+            about=context.about,
+        )
     if reply:
         _record_reply(session, row, context, reply, now, reask=answer == Ack.REASK, late=late)
     return None if late else reply

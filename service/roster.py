@@ -9,17 +9,19 @@ may take the client), writes, re-plans the client's texts at once, and records o
 entry. Nothing here commits: the caller ends the unit of work.
 
 Audit entries about a client use one set of keys, whoever made the change: ``fields`` (the
-names changed), ``contact_id``, ``before``/``after`` (a reassignment) and ``via`` (``api``,
+names changed), ``contact_id``, ``before``/``after`` (a reassignment), ``shared`` (a number
+added after the warning that it is another client's too) and ``via`` (``api``,
 ``dashboard``, ``demo``...).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, TypeVar
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from service import audit, planner
@@ -37,6 +39,66 @@ class PhoneTaken(Exception):
 
     def __init__(self) -> None:
         super().__init__("this client already has a contact with that phone number")
+
+
+class SharedPhone(Exception):
+    """The number already gets texts about another client: adding it needs a confirmation.
+
+    ``warning`` says so in words fit for ``actor``: another client is named only when the
+    actor may see that client (their own, or any for an admin)."""
+
+    def __init__(self, warning: str) -> None:
+        super().__init__(warning)
+        self.warning = warning
+
+
+def shared_warning(named: Sequence[str], unnamed: int) -> str:
+    """The warning for a number already another client's: ``named`` the clients the user
+    may see, ``unnamed`` how many others (another therapist's, never named)."""
+    others = list(named)
+    if unnamed:
+        one = "client of the practice"
+        others.append(
+            f"{'another' if not named else '1 other'} {one}"
+            if unnamed == 1
+            else f"{unnamed} other {one.replace('client', 'clients')}"
+        )
+    whom = others[0] if len(others) == 1 else ", ".join(others[:-1]) + " and " + others[-1]
+    return (
+        f"This number is shared: it already gets texts about {whom}. Added here, it will "
+        "also get this client's texts, each naming its client."
+    )
+
+
+def _check_shared(session: Session, actor: User | None, client: Client, phone: str) -> None:
+    """Raise ``SharedPhone`` when another client has a contact with this number."""
+    others = session.scalars(
+        select(Client)
+        .join(Contact, Contact.client_id == Client.id)
+        .where(Contact.phone == phone, Client.id != client.id)
+        .distinct()
+        .order_by(Client.name, Client.id)
+    ).all()
+    if not others:
+        return
+    seen = [
+        c for c in others if actor is not None and (actor.is_admin or c.therapist_id == actor.id)
+    ]
+    raise SharedPhone(shared_warning([c.name for c in seen], len(others) - len(seen)))
+
+
+def _shared(
+    session: Session, actor: User | None, client: Client, phone: str, confirmed: bool
+) -> bool:
+    """True when the number is another client's too and that was confirmed; raises
+    ``SharedPhone`` when it is and was not."""
+    try:
+        _check_shared(session, actor, client, phone)
+    except SharedPhone:
+        if not confirmed:
+            raise
+        return True
+    return False
 
 
 Owned = TypeVar("Owned", Contact, Appointment, AppointmentSeries)
@@ -162,9 +224,14 @@ def add_contact(
     now: datetime,
     *,
     via: str,
+    confirm_shared: bool = False,
 ) -> Contact:
-    """Add a phone that hears about a (locked) client; the plan includes it at once."""
+    """Add a phone that hears about a (locked) client; the plan includes it at once.
+
+    A number another client's texts already go to raises ``SharedPhone`` unless
+    ``confirm_shared``; the audit entry then says ``shared``."""
     _check_phone(client, values["phone"], None)
+    shared = _shared(session, actor, client, values["phone"], confirm_shared)
     contact = Contact(**{k: values[k] for k in CONTACT_FIELDS if k in values})
     client.contacts.append(contact)
     session.flush()
@@ -177,6 +244,7 @@ def add_contact(
         contact_id=contact.id,
         fields=sorted(values),
         via=via,
+        **({"shared": True} if shared else {}),
     )
     planner.replan_client(session, settings, client.id, now)
     return contact
@@ -191,11 +259,15 @@ def update_contact(
     now: datetime,
     *,
     via: str,
+    confirm_shared: bool = False,
 ) -> list[str]:
-    """Change a (locked) contact's name, number, relation or which texts it gets."""
+    """Change a (locked) contact's name, number, relation or which texts it gets; a new
+    number another client has needs ``confirm_shared``, as in ``add_contact``."""
     client = contact.client
+    shared = False
     if "phone" in changes and changes["phone"] != contact.phone:
         _check_phone(client, changes["phone"], contact)
+        shared = _shared(session, actor, client, changes["phone"], confirm_shared)
     changed = sorted(k for k, v in changes.items() if getattr(contact, k) != v)
     for key in changed:
         setattr(contact, key, changes[key])
@@ -208,6 +280,7 @@ def update_contact(
         contact_id=contact.id,
         fields=changed,
         via=via,
+        **({"shared": True} if shared else {}),
     )
     planner.replan_client(session, settings, client.id, now)
     return changed

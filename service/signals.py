@@ -219,7 +219,7 @@ def _lapse_signals(
             continue
         detail = (
             f"Last session {_day(last_start, client.timezone)}; usually every "
-            f"{round(gap or 0)} days; nothing booked within that"
+            f"{relief.days_text(gap)}; nothing booked within that"
         )
         if raise_signal(
             session, AlertKind.LAPSING, f"lapsing:{client.id}:{session_id}", client.id, detail, now

@@ -118,6 +118,21 @@ def test_it_normalizes_phone_settings_to_e164() -> None:
     assert (s.twilio_from_number, s.practice_phone) == ("+16175550123", "+16175550100")
 
 
+@pytest.mark.parametrize(
+    ("phone", "region", "shown"),
+    [
+        ("617.555.0100", "US", "(617) 555-0100"),  # texts to clients write it as people do
+        ("+44 20 7946 0958", "US", "+44 20 7946 0958"),  # another country's stays international
+        ("020 7946 0958", "GB", "020 7946 0958"),
+        ("", "US", ""),
+    ],
+)
+def test_texts_show_the_practice_phone_in_the_national_format(
+    phone: str, region: str, shown: str
+) -> None:
+    assert settings(PRACTICE_PHONE=phone, DEFAULT_REGION=region).practice_phone_shown == shown
+
+
 def test_it_treats_empty_values_as_unset() -> None:
     s = settings(TWILIO_ACCOUNT_SID="", QUIET_HOURS="  ")
     assert s.twilio_account_sid is None

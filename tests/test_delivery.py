@@ -72,3 +72,14 @@ def test_it_leaves_committing_to_its_caller(session: Session) -> None:
     assert session.get(OutboundMessage, row.id).status == "sent"  # type: ignore[union-attr]
     assert session.scalars(select(Alert)).all() == []
     assert not consent.is_opted_out(session, PHONE)
+
+
+def test_an_invalid_number_keeps_the_reason_in_plain_words(session: Session) -> None:
+    row = a_sent_text(session)
+    delivery.apply_status(session, row.provider_sid or "", "undelivered", 30006, NOW)
+    session.commit()
+    number = consent.numbers(session, [PHONE])[PHONE]
+    assert number.invalid_reason is not None
+    assert number.invalid_reason.startswith("This number cannot receive texts")
+    assert "Ask the client for a mobile number." in number.invalid_reason
+    assert "30006" not in number.invalid_reason

@@ -40,7 +40,8 @@ def test_it_lists_the_phones_and_shows_what_one_received(app: Flask, session: Se
     ana = make_staff(app, "ana@practice.test", "Ana Ruiz")
     phone = _checked_in(session, ana.id)
     web = signed_in(app, ana)
-    assert phone in text_of(web.get("/simulator/"))
+    assert f'value="{phone}"' in web.get("/simulator/").get_data(as_text=True)
+    assert "Sam Lee · (617) 555-0123" in text_of(web.get("/simulator/"))  # as people write it
     page = web.get("/simulator/", phone=phone)
     assert page.status_code == 200
     assert "How is your pain today, 0 to 10?" in text_of(page)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from service.phones import InvalidPhone, mask, normalize
+from service.phones import InvalidPhone, display, mask, normalize
 
 VALID = [
     ("(617) 555-0123", "US", "+16175550123"),
@@ -48,3 +48,20 @@ def test_it_says_why_a_number_is_refused(raw: str, reason: str) -> None:
 )
 def test_it_masks_numbers_for_logs(phone: str | None, masked: str) -> None:
     assert mask(phone) == masked
+
+
+@pytest.mark.parametrize(
+    ("phone", "region", "shown"),
+    [
+        ("+16175550123", "US", "(617) 555-0123"),
+        ("+16175550123", "CA", "+1 617-555-0123"),  # one numbering plan, another country
+        ("+442079460958", "US", "+44 20 7946 0958"),
+        ("+442079460958", "GB", "020 7946 0958"),
+        ("+525512345678", "MX", "55 1234 5678"),
+        ("not a number", "US", "not a number"),
+    ],
+)
+def test_it_shows_home_numbers_nationally_and_others_internationally(
+    phone: str, region: str, shown: str
+) -> None:
+    assert display(phone, region) == shown

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from service import planner
 from service.config import settings_of
-from service.models import Appointment, AppointmentSeries, OutboundMessage
+from service.models import Appointment, AppointmentSeries, Contact, OutboundMessage
 from tests import factories
 
 NOW = datetime(2027, 3, 3, 16, 0, tzinfo=UTC)  # Wednesday 11:00 in New York
@@ -107,3 +107,33 @@ def test_a_tick_replans_the_clients_that_grew_and_everyone_only_when_asked(
     assert full.planned == 1  # the new 48 h reminder; the 24 h one is cancelled
     assert full.cancelled == 1
     assert reminder_at() == visit.starts_at - timedelta(hours=48)
+
+
+def test_one_phone_caring_for_two_clients_gets_texts_that_each_name_their_client(
+    app: Flask, session: Session
+) -> None:
+    mom = "+16175550177"
+    kids = [
+        factories.client_with_phone(session, name, phone)[0]
+        for name, phone in (("Maria Diaz", "+16175550001"), ("Sam Diaz", "+16175550002"))
+    ]
+    for kid in kids:
+        kid.contacts.append(Contact(name="Rosa Diaz", relation="mother", phone=mom, checkins=True))
+        factories.appointment(session, kid, NOW + timedelta(days=2))
+    session.flush()
+    for kid in kids:
+        planner.replan_client(session, settings_of(app), kid.id, NOW)
+    session.commit()
+    bodies = session.scalars(
+        select(OutboundMessage.body).where(OutboundMessage.to_phone == mom)
+    ).all()
+    assert {b.split(".")[0] for b in bodies if "reminder" in b} == {
+        "Hi Rosa, a reminder of Maria's appointment at Bright Path on Fri Mar 5, 11:00 AM",
+        "Hi Rosa, a reminder of Sam's appointment at Bright Path on Fri Mar 5, 11:00 AM",
+    }
+    assert {b for b in bodies if "pain" in b} == {
+        "Hi Rosa, Bright Path checking in. How is Maria's pain today, from 0 (none) to 10 "
+        "(worst)? Reply with one number.",
+        "Hi Rosa, Bright Path checking in. How is Sam's pain today, from 0 (none) to 10 "
+        "(worst)? Reply with one number.",
+    }

@@ -83,9 +83,7 @@ def fresh_plan(
         key=lambda a: (a.starts_at, a.id),
     )
     live = [a for a in appointments if a.status != "cancelled"]
-    recipients = tuple(
-        planning.Recipient(c.id, c.phone, c.reminders, c.checkins) for c in client.contacts
-    )
+    recipients = tuple(planner.recipient(c) for c in client.contacts)
     plan: dict[str, tuple[str, datetime, str]] = {}
     for appointment in appointments:
         later = [a.starts_at for a in live if a.starts_at > appointment.starts_at]

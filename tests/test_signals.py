@@ -177,7 +177,7 @@ def test_a_rebooking_text_is_queued_once_through_the_outbox(
     assert first.rebooking_texts == 1
     assert (text.client_id, text.to_phone, text.status) == (client.id, "+16175550111", "planned")
     assert text.idempotency_key.startswith("rebook:")
-    assert "Reply R" in text.body and "+16175550100" in text.body
+    assert "Reply R" in text.body and "(617) 555-0100" in text.body
     assert text.send_at >= NOW
 
 

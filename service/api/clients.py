@@ -30,6 +30,12 @@ def _client_out(session: Session, client: Client) -> dict[str, Any]:
     return client_json(client, consent.numbers(session, (c.phone for c in client.contacts)))
 
 
+def _shared_phone(shared: roster.SharedPhone) -> ApiError:
+    """The 409 for a number another client has: sent again with confirm_shared, it is added."""
+    reason = "send true to use a number another client's texts already go to"
+    return ApiError(409, "shared_phone", shared.warning, {"confirm_shared": reason})
+
+
 def _phone_taken() -> ApiError:
     return ApiError(
         409,
@@ -167,11 +173,18 @@ def create_contact(client_id: int) -> tuple[dict[str, Any], int]:
     """Add a phone that hears about the client (a caregiver, by default reminders only)."""
     settings, session, user = current_settings(), get_session(), current_user()
     client = _visible_client(session, client_id, for_change=True)
-    values = _contact_fields(settings, json_body(CONTACT_FIELDS), None)
+    fields = json_body(CONTACT_FIELDS | {"confirm_shared"})
+    confirm = fields.boolean("confirm_shared", False)
+    values = _contact_fields(settings, fields, None)
+    now = utcnow()
     try:
-        contact = roster.add_contact(session, settings, user, client, values, utcnow(), via=VIA)
+        contact = roster.add_contact(
+            session, settings, user, client, values, now, via=VIA, confirm_shared=confirm
+        )
     except roster.PhoneTaken:
         raise _phone_taken() from None
+    except roster.SharedPhone as shared:
+        raise _shared_phone(shared) from None
     body = contact_json(contact, consent.numbers(session, [contact.phone]))
     session.commit()
     return body, 201
@@ -193,11 +206,18 @@ def update_contact(contact_id: int) -> dict[str, Any]:
     """Change a contact; the plan follows."""
     settings, session, user = current_settings(), get_session(), current_user()
     contact = _visible_contact(session, contact_id)
-    values = _contact_fields(settings, json_body(CONTACT_FIELDS), contact)
+    fields = json_body(CONTACT_FIELDS | {"confirm_shared"})
+    confirm = fields.boolean("confirm_shared", False)
+    values = _contact_fields(settings, fields, contact)
+    now = utcnow()
     try:
-        roster.update_contact(session, settings, user, contact, values, utcnow(), via=VIA)
+        roster.update_contact(
+            session, settings, user, contact, values, now, via=VIA, confirm_shared=confirm
+        )
     except roster.PhoneTaken:
         raise _phone_taken() from None
+    except roster.SharedPhone as shared:
+        raise _shared_phone(shared) from None
     body = contact_json(contact, consent.numbers(session, [contact.phone]))
     session.commit()
     return body

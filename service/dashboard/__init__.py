@@ -20,13 +20,14 @@ from service.dashboard import (
     client_list,
     export,
     inbox,
+    phone_links,
     schedule,
     schedule_forms,
     send_text,
     timefmt,
 )
 from service.dashboard.security import add_headers, check_csrf, csrf_token, refuse_nul
-from service.domain import status_changes
+from service.domain import relief, status_changes
 from service.domain.vocabulary import AlertKind, AppointmentStatus
 
 # How the inbox names each kind of item.
@@ -99,4 +100,7 @@ def init_app(app: Flask) -> None:
         iso=timefmt.iso,
         zone_label=timefmt.zone_label,
         long_date=timefmt.long_date,
+        days=relief.days_text,
+        phone=phone_links.phone,
+        tel=phone_links.tel,
     )

@@ -231,10 +231,10 @@ def relief_chart(
         baseline=Mark(left, y_of(baseline), f"baseline {_number(baseline)}")
         if baseline is not None
         else None,
-        relief=Mark(x_of(days), top, f"relief about {_number(days)} days")
+        relief=Mark(x_of(days), top, f"relief about {relief.days_text(days)}")
         if days is not None
         else None,
-        gap=Mark(x_of(gap), top, f"sessions {_number(gap)} days apart")
+        gap=Mark(x_of(gap), top, f"sessions {relief.days_text(gap)} apart")
         if gap is not None
         else None,
         desc=_describe_relief(estimate),
@@ -242,7 +242,7 @@ def relief_chart(
 
 
 def _number(value: float) -> str:
-    """A score or a count of days as people write it: 4, 3.5."""
+    """A score as people write it: 4, 3.5 (days are ``relief.days_text``'s)."""
     return f"{value:.1f}".rstrip("0").rstrip(".")
 
 
@@ -258,7 +258,7 @@ def _describe_relief(estimate: relief.Relief) -> str:
     if estimate.baseline is not None:
         parts.append(f"Baseline before a session {_number(estimate.baseline)}.")
     if estimate.relief_days is not None:
-        parts.append(f"Relief lasts about {_number(estimate.relief_days)} days.")
+        parts.append(f"Relief lasts about {relief.days_text(estimate.relief_days)}.")
     if estimate.usual_gap_days is not None:
-        parts.append(f"Sessions are usually {_number(estimate.usual_gap_days)} days apart.")
+        parts.append(f"Sessions are usually {relief.days_text(estimate.usual_gap_days)} apart.")
     return " ".join(parts)

@@ -144,21 +144,33 @@ def add_contact(client_id: int) -> Response | str | tuple[str, int]:
     client = client_or_404(db, client_id, for_change=request.method == "POST")
     defaults = {"relation": "caregiver", "reminders": "on"}
     form = Form(request.form if request.method == "POST" else None, defaults)
+    shared = None
     if form.submitted:
         values = _read_contact(form, None)
         if form.ok:
             try:
                 roster.add_contact(
-                    db, current_settings(), current_user(), client, values, utcnow(), via=VIA
+                    db,
+                    current_settings(),
+                    current_user(),
+                    client,
+                    values,
+                    utcnow(),
+                    via=VIA,
+                    confirm_shared=form.checkbox("confirm_shared"),
                 )
             except roster.PhoneTaken:
                 form.errors["phone"] = TAKEN
+            except roster.SharedPhone as warning:
+                shared = warning.warning  # shown with a box to tick; nothing written yet
             else:
                 db.commit()
                 flash("Contact added; the plan now includes it.")
                 return _client_page(client)
-    page = render_template("contacts/form.html", form=form, client=client, relations=RELATIONS)
-    return (page, 422) if form.submitted else page
+    page = render_template(
+        "contacts/form.html", form=form, client=client, relations=RELATIONS, shared=shared
+    )
+    return (page, 422) if form.submitted and not shared else page
 
 
 @bp.route("/contacts/<int:contact_id>/edit", methods=["GET", "POST"])
@@ -175,23 +187,38 @@ def edit_contact(contact_id: int) -> Response | str | tuple[str, int]:
         "checkins": "on" if contact.checkins else "",
     }
     form = Form(request.form if request.method == "POST" else None, defaults)
+    shared = None
     if form.submitted:
         values = _read_contact(form, contact)
         if form.ok:
             try:
                 roster.update_contact(
-                    db, current_settings(), current_user(), contact, values, utcnow(), via=VIA
+                    db,
+                    current_settings(),
+                    current_user(),
+                    contact,
+                    values,
+                    utcnow(),
+                    via=VIA,
+                    confirm_shared=form.checkbox("confirm_shared"),
                 )
             except roster.PhoneTaken:
                 form.errors["phone"] = TAKEN
+            except roster.SharedPhone as warning:
+                shared = warning.warning
             else:
                 db.commit()
                 flash("Contact saved.")
                 return _client_page(client)
     page = render_template(
-        "contacts/form.html", form=form, client=client, contact=contact, relations=RELATIONS
+        "contacts/form.html",
+        form=form,
+        client=client,
+        contact=contact,
+        relations=RELATIONS,
+        shared=shared,
     )
-    return (page, 422) if form.submitted else page
+    return (page, 422) if form.submitted and not shared else page
 
 
 @bp.post("/contacts/<int:contact_id>/remove")

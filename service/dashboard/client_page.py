@@ -18,9 +18,10 @@ from service.dashboard import charts, compose, series_rules
 from service.dashboard.auth import current_user
 from service.dashboard.forms import Form
 from service.db import get_session, utcnow
-from service.domain import recurrence, relief
+from service.domain import recurrence, relief, texts
 from service.domain.vocabulary import SHOWN_IN_THREAD, MessageKind, MessageStatus
 from service.models import (
+    SELF,
     Alert,
     Appointment,
     AppointmentSeries,
@@ -62,12 +63,17 @@ class ThreadItem:
     reason: str = ""  # how a reply was read, in one line
 
 
+def recipient_names(client: Client) -> dict[int, str]:
+    """How the page names each of the client's contacts: "Rosa Diaz (mother)"."""
+    return {c.id: f"{c.name} ({c.relation})" for c in client.contacts}
+
+
 def thread(
     session: Session, client: Client, imported: Sequence[relief.Score] = ()
 ) -> list[ThreadItem]:
     """The client's texts both ways, oldest first, as a phone would show them, with the
     imported scores among them, marked as imported."""
-    names = {c.id: f"{c.name} ({c.relation})" for c in client.contacts}
+    names = recipient_names(client)
     items = _sent(session, client, names) + _received(session, client, names)
     items += [
         ThreadItem(
@@ -82,8 +88,14 @@ def thread(
         for row in imported
         if row.imported
     ]
-    items.sort(key=lambda item: item.at)
+    items.sort(key=_in_order)
     return items[-THREAD_LIMIT:]
+
+
+def _in_order(item: ThreadItem) -> tuple[datetime, bool]:
+    """Oldest first; an automatic reply is stamped the same instant as the text it answers,
+    and goes after it on that tie."""
+    return item.at, not item.incoming and item.kind == MessageKind.REPLY
 
 
 def _sent(session: Session, client: Client, names: dict[int, str]) -> list[ThreadItem]:
@@ -131,15 +143,24 @@ def _received(session: Session, client: Client, names: dict[int, str]) -> list[T
             who=names.get(r.contact_id or 0, "a former contact"),
             kind=r.intent or "",
             status="Received",
-            detail=f"pain {r.pain_score}/10"
-            if r.pain_score is not None
-            else f"maybe: {r.guess}, for a person"
-            if r.guess
-            else "",
+            detail=" · ".join(part for part in (_whose(r, client), _read_as(r)) if part),
             reason=r.reason or "",
         )
         for r in incoming
     ]
+
+
+def _whose(reply: InboundMessage, client: Client) -> str:
+    """A caregiver's reply says which client it was for (their phone may be several's)."""
+    own = {c.id for c in client.contacts if c.relation == SELF}
+    return "" if reply.contact_id in own else f"for {texts.first_name(client.name)}"
+
+
+def _read_as(reply: InboundMessage) -> str:
+    """The score a reply gave, or the guess a person must check."""
+    if reply.pain_score is not None:
+        return f"pain {reply.pain_score}/10"
+    return f"maybe: {reply.guess}, for a person" if reply.guess else ""
 
 
 @dataclass(frozen=True)
@@ -218,6 +239,7 @@ def _schedule(db: Session, client: Client, now: datetime) -> dict[str, Any]:
         "restorable": {s.id: schedule_reads.restorable(s, now) for s in series},
         "appointments": appointments,
         "planned": planned,
+        "recipients": recipient_names(client),
     }
 
 

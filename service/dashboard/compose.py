@@ -49,8 +49,10 @@ def refusal(session: Session, phone: str, tz: str) -> str | None:
             "(it replied STOP). Nothing can be sent to it until it replies START."
         )
     if row.invalid_at is not None:
-        reason = row.invalid_reason or "the carrier refused it"
-        return f"This number cannot receive texts ({reason}). Check it with the client."
+        # The reason is the provider error in plain words, with what to do about it.
+        return row.invalid_reason or (
+            "The carrier refused texts to this number. Check it with the client."
+        )
     return None
 
 

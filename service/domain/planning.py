@@ -56,6 +56,9 @@ class Recipient:
     phone: str  # E.164
     reminders: bool
     checkins: bool
+    # A caregiver's texts greet them by ``name`` and name the client (``texts``).
+    caregiver: bool = False
+    name: str = ""
 
 
 @dataclass(frozen=True)
@@ -165,21 +168,31 @@ def plan_appointment(
     if appt.status in CALLED_OFF:
         return []
     tz = ZoneInfo(appt.timezone)
-    name = texts.first_name(appt.client_name)
     start_local = appt.starts_at.astimezone(tz).replace(tzinfo=None)
-    reminder = texts.reminder(appt.language, settings.practice_name, name, start_local)
-    checkin = texts.checkin(appt.language, settings.practice_name, name)
     planned: list[PlannedMessage] = []
     seen: set[int] = set()
     for person in appt.recipients:
         if person.contact_id in seen:  # the same contact listed twice gets one set of texts
             continue
         seen.add(person.contact_id)
+        greet, about = _names(appt, person)
         if person.reminders:
+            reminder = texts.reminder(
+                appt.language, settings.practice_name, greet, start_local, about=about
+            )
             planned += _reminders(appt, person, settings, tz, now, reminder)
         if person.checkins:
+            checkin = texts.checkin(appt.language, settings.practice_name, greet, about=about)
             planned += _checkins(appt, person, settings, tz, now, checkin)
     return sorted(planned, key=lambda m: (m.send_at, m.key))
+
+
+def _names(appt: AppointmentFacts, person: Recipient) -> tuple[str, str]:
+    """Whom a text greets and whose it is: the client alone, or a caregiver about the client."""
+    client = texts.first_name(appt.client_name)
+    if person.caregiver:
+        return texts.first_name(person.name), client
+    return client, ""
 
 
 def _reminders(

@@ -52,9 +52,14 @@ _IPHONE_HEAD = re.compile(
 _ANDROID_HEAD = re.compile(
     r"^(?:reacted\s+(?:with\s+)?|reacciono\s+(?:con\s+)?)?(?P<emoji>\S{1,8}?)\s+(?:to|a)\s+$"
 )
-# Words that only our own texts say, which tell which of them a quote comes from.
-_REMINDER_WORDS = ("reminder of your appointment", "reply c to confirm", "le recordamos su cita")
-_CHECKIN_WORDS = ("how is your pain", "0 (none) to 10", "nivel de dolor", "del 0 (nada)")
+# Words that only our own texts say, which tell which of them a quote comes from; to a
+# caregiver they name the client ("a reminder of Maria's appointment", "how is Maria's pain").
+_WHOSE = r"(?:your|[^\W\d_][^\s'\u2019]{0,30}(?:\s[^\W\d_][^\s'\u2019]{0,30}){0,2}['\u2019]s?)"
+_REMINDER_WORDS = re.compile(
+    rf"reminder of {_WHOSE} appointment|reply c to confirm|le recordamos su cita"
+    r"|recordamos la cita de"
+)
+_CHECKIN_WORDS = re.compile(rf"how is {_WHOSE} pain|0 \(none\) to 10|nivel de dolor|del 0 \(nada\)")
 
 
 @dataclass(frozen=True)
@@ -108,9 +113,9 @@ def quoted(reaction: Reaction, answered: str | None, expecting: Quoted | None) -
     """Which of our texts the reaction quotes: by the words only our texts say, else the
     text the reply answers when the quote is (a cut-short part of) it."""
     quote = _plain(reaction.quote).rstrip("…. ").strip()
-    if any(words in quote for words in _REMINDER_WORDS):
+    if _REMINDER_WORDS.search(quote):
         return "reminder"
-    if any(words in quote for words in _CHECKIN_WORDS):
+    if _CHECKIN_WORDS.search(quote):
         return "checkin"
     if answered is not None and expecting is not None and quote and quote in _plain(answered):
         return expecting

@@ -19,6 +19,10 @@ Pure: plain data in, plain data out; ``now`` is always given. The method, in ord
   ``MIN_SCORES`` scores after sessions, the answer is "not enough data yet" (no duration);
   a curve that never comes back within what was seen is "longer than seen", and one that
   never dropped below the line, or a baseline too low to drop from, is "no relief seen".
+
+Every figure of days shown to a person (relief, gap, days in pain; client page, list, chart,
+inbox) is said by ``days_text`` in whole days, rounded half up, so the page never shows
+"1.5 days" beside "about 2 days". The estimates themselves keep their tenths (API, sorting).
 """
 
 from __future__ import annotations
@@ -102,6 +106,13 @@ class Relief:
     def last_day_seen(self) -> int | None:
         """The latest day after a session that has a score."""
         return self.curve[-1].day if self.curve else None
+
+    @property
+    def whole_days_in_pain(self) -> int | None:
+        """Days in pain as shown: the shown gap minus the shown relief (so they add up)."""
+        if self.relief_days is None or self.usual_gap_days is None:
+            return None
+        return max(0, whole_days(self.usual_gap_days) - whole_days(self.relief_days))
 
     @property
     def days_in_pain(self) -> float | None:
@@ -289,13 +300,20 @@ def gap_longer_than_relief(relief: Relief, margin: float = GAP_MARGIN_DAYS) -> b
 def gap_sentence(relief: Relief) -> str:
     """The words the inbox and client page use for a gap longer than relief."""
     return (
-        f"relief lasts about {_days(relief.relief_days)}; "
-        f"sessions are {_days(relief.usual_gap_days)} apart"
+        f"relief lasts about {days_text(relief.relief_days)}; "
+        f"sessions are {days_text(relief.usual_gap_days)} apart"
     )
 
 
-def _days(value: float | None) -> str:
-    number = round(value or 0)
+def whole_days(value: float) -> int:
+    """The one rounding of a count of days shown to people: whole days, half up (2.5 is 3,
+    where Python's ``round`` and ``%.0f`` would say 2)."""
+    return int(value + 0.5) if value >= 0 else -int(-value + 0.5)
+
+
+def days_text(value: float | None) -> str:
+    """A count of days as every page says it: "1 day", "3 days" (None says "0 days")."""
+    number = whole_days(value or 0.0)
     return f"{number} day{'s' if number != 1 else ''}"
 
 

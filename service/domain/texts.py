@@ -10,6 +10,11 @@ Rules the wording keeps:
   such a letter still makes that one text UCS-2.
 * Nothing about diagnosis or treatment: an "appointment"/"cita" at the practice, and "pain"
   ("dolor") only in the check-in question.
+* A caregiver (any contact but the client's own phone) is greeted by their own name and
+  told whose appointment or pain it is: "Hi Rosa, a reminder of Maria's appointment...",
+  "How is Maria's pain today...". A phone can hear about several clients, so each text
+  names its client. The Spanish reminder says "recordamos" rather than "le recordamos"
+  there, to leave room for the second name.
 * Replies are single letters (C, R) or a number; no text ever asks for a carrier keyword
   (STOP, CANCEL, END, QUIT, ...) except the HELP and opt-in texts, which must say how to stop.
 * Dates are formatted here, not by the process locale: "Thu Mar 4, 9:00 AM" / "jue 4 mar, 9:00".
@@ -40,11 +45,24 @@ _REMINDER = {
     "es": "{hello} le recordamos su cita en {practice} el {when}. "
     "Responda C para confirmar o R para cambiar la fecha.",
 }
+# To a caregiver (any contact but the client's own phone): greet them, name the client.
+_REMINDER_ABOUT = {
+    "en": "{hello} a reminder of {client}'s appointment at {practice} on {when}. "
+    "Reply C to confirm or R to reschedule.",
+    "es": "{hello} recordamos la cita de {client} en {practice} el {when}. "
+    "Responda C para confirmar o R para cambiar la fecha.",
+}
 _CHECKIN = {
     "en": "{hello} {practice} checking in. How is your pain today, from 0 (none) to 10 (worst)? "
     "Reply with one number.",
     "es": "{hello} le saluda {practice}. Del 0 (nada) al 10 (el peor), "
     "¿qué nivel de dolor tiene hoy? Responda solo con la cifra.",
+}
+_CHECKIN_ABOUT = {
+    "en": "{hello} {practice} checking in. How is {client}'s pain today, from 0 (none) to 10 "
+    "(worst)? Reply with one number.",
+    "es": "{hello} le saluda {practice}. Del 0 (nada) al 10 (el peor), "
+    "¿qué nivel de dolor tiene {client} hoy? Responda solo con la cifra.",
 }
 _ACKS = {
     "en": {
@@ -67,6 +85,26 @@ _ACKS = {
         "Responda STOP para darse de baja.",
         "opt_in": "Vuelve a recibir mensajes de {practice}. Responda STOP para darse de baja.",
         "other": "Gracias, hemos recibido su mensaje.",
+    },
+}
+
+# The acknowledgements that name the client, for a caregiver or a phone several clients share.
+_ACKS_ABOUT = {
+    "en": {
+        "confirm": "Thanks, {client}'s appointment is confirmed.",
+        "reschedule": "Thanks. {practice} will be in touch to find a new time for {client}, "
+        "or call {phone}.",
+        "pain": "Thanks, we've noted it for {client}.",
+        "reask": "Sorry, for {client} please reply with one number from 0 (none) to 10 (worst).",
+        "other": "Thanks, we got your message about {client}.",
+    },
+    "es": {
+        "confirm": "Gracias, la cita de {client} queda confirmada.",
+        "reschedule": "Gracias. Desde {practice} le escribiremos para buscar otra fecha para "
+        "{client}, o llame al {phone}.",
+        "pain": "Gracias, lo hemos anotado para {client}.",
+        "reask": "Perdone, para {client} responda solo con una cifra del 0 (nada) al 10 (el peor).",
+        "other": "Gracias, hemos recibido su mensaje sobre {client}.",
     },
 }
 
@@ -102,27 +140,44 @@ def first_name(full_name: str) -> str:
     return words[0] if words else ""
 
 
-def reminder(language: str, practice: str, first_name: str, start_local: datetime) -> str:
-    """Return the appointment reminder, which says how to confirm or reschedule."""
+def reminder(
+    language: str, practice: str, first_name: str, start_local: datetime, *, about: str = ""
+) -> str:
+    """Return the appointment reminder, which says how to confirm or reschedule.
+
+    ``first_name`` is the recipient's; ``about``, the client's given name when the
+    recipient is a caregiver, makes it "a reminder of Maria's appointment"."""
     lang = _lang(language)
     when = format_local(start_local, lang)
-    return _REMINDER[lang].format(hello=_hello(lang, first_name), practice=practice, when=when)
+    wording = _REMINDER_ABOUT[lang] if about.strip() else _REMINDER[lang]
+    hello = _hello(lang, first_name)
+    return wording.format(hello=hello, practice=practice, when=when, client=about.strip())
 
 
-def checkin(language: str, practice: str, first_name: str) -> str:
-    """Return the check-in asking for today's pain as one number from 0 (none) to 10 (worst)."""
+def checkin(language: str, practice: str, first_name: str, *, about: str = "") -> str:
+    """Return the check-in asking for today's pain as one number from 0 (none) to 10 (worst);
+    ``about`` (the client's given name, to a caregiver) asks about that client's pain."""
     lang = _lang(language)
-    return _CHECKIN[lang].format(hello=_hello(lang, first_name), practice=practice)
+    wording = _CHECKIN_ABOUT[lang] if about.strip() else _CHECKIN[lang]
+    hello = _hello(lang, first_name)
+    return wording.format(hello=hello, practice=practice, client=about.strip())
 
 
-def ack(language: str, intent: str, practice: str, practice_phone: str) -> str | None:
-    """Return the acknowledgement for a reply of this intent; None for opt_out."""
+def ack(
+    language: str, intent: str, practice: str, practice_phone: str, *, about: str = ""
+) -> str | None:
+    """Return the acknowledgement for a reply of this intent; None for opt_out. ``about``
+    names the client it was for (help and opt-in are about the phone, and never do)."""
     # Carriers answer STOP-type replies themselves; a second reply would go to an opted-out phone.
     if intent not in ACKS:
         raise ValueError(f"unknown intent {intent!r} to acknowledge")
     if intent == Ack.OPT_OUT:
         return None
-    return _ACKS[_lang(language)][intent].format(practice=practice, phone=practice_phone)
+    lang, client = _lang(language), about.strip()
+    wording = _ACKS_ABOUT[lang].get(intent) if client else None
+    return (wording or _ACKS[lang][intent]).format(
+        practice=practice, phone=practice_phone, client=client
+    )
 
 
 _REBOOKING = {

@@ -162,13 +162,44 @@ def test_the_same_phone_twice_on_one_client_is_a_conflict(api: Api) -> None:
     assert len(api.get(f"/clients/{client['id']}").get_json()["contacts"]) == 1
 
 
-def test_two_clients_may_share_a_caregiver_phone(api: Api) -> None:
+def test_two_clients_may_share_a_caregiver_phone_once_confirmed(api: Api) -> None:
     first, second = create(api, name="Kid One", phone=None), create(api, name="Kid Two", phone=None)
-    for client in (first, second):
-        response = api.post(
-            f"/clients/{client['id']}/contacts", {"name": "Mom", "phone": "6175550177"}
-        )
-        assert response.status_code == 201
+    mom = {"name": "Mom", "phone": "6175550177"}
+    assert api.post(f"/clients/{first['id']}/contacts", mom).status_code == 201
+    refused = api.post(f"/clients/{second['id']}/contacts", mom)
+    assert refused.status_code == 409
+    error = error_of(refused)
+    assert error["code"] == "shared_phone" and "confirm_shared" in error["fields"]
+    assert error["message"].startswith(
+        "This number is shared: it already gets texts about Kid One."
+    )
+    assert api.get(f"/clients/{second['id']}").get_json()["contacts"] == []
+    added = api.post(f"/clients/{second['id']}/contacts", {**mom, "confirm_shared": True})
+    assert added.status_code == 201
+
+
+def test_a_shared_phone_never_names_another_therapists_client(api: Api, other_api: Api) -> None:
+    create(other_api, name="Their Client", phone="6175550177")
+    mine = create(api, name="My Client", phone=None)
+    refused = api.post(f"/clients/{mine['id']}/contacts", {"name": "Mom", "phone": "6175550177"})
+    assert refused.status_code == 409
+    message = error_of(refused)["message"]
+    assert "another client of the practice" in message and "Their Client" not in message
+    bad = api.post(
+        f"/clients/{mine['id']}/contacts",
+        {"name": "Mom", "phone": "6175550177", "confirm_shared": "yes"},
+    )
+    assert bad.status_code == 422 and "confirm_shared" in error_of(bad)["fields"]
+
+
+def test_changing_a_contact_to_a_shared_number_is_confirmed_the_same_way(api: Api) -> None:
+    create(api, name="Kid One", phone="6175550177")
+    second = create(api, name="Kid Two", phone="6175550188")
+    own = second["contacts"][0]["id"]
+    refused = api.patch(f"/contacts/{own}", {"phone": "6175550177"})
+    assert refused.status_code == 409 and error_of(refused)["code"] == "shared_phone"
+    changed = api.patch(f"/contacts/{own}", {"phone": "6175550177", "confirm_shared": True})
+    assert changed.status_code == 200 and changed.get_json()["phone"] == "+16175550177"
 
 
 def test_unknown_paths_and_methods_answer_json(api: Api) -> None:

@@ -187,8 +187,8 @@ def test_the_relief_curve_and_the_sort_by_days_in_pain(
     expect(chart.locator("circle.relief-point")).to_have_count(6)
     expect(chart.locator("polygon.relief-band")).to_have_count(1)
     expect(chart.locator("line.relief-baseline")).to_have_count(1)
-    expect(chart.locator("text.relief-label")).to_have_text("relief about 2.8 days")
-    expect(chart.locator("desc")).to_contain_text("Relief lasts about 2.8 days")
+    expect(chart.locator("text.relief-label")).to_have_text("relief about 3 days")
+    expect(chart.locator("desc")).to_contain_text("Relief lasts about 3 days")
     box = chart.bounding_box()
     assert box is not None and box["width"] > 300 and box["height"] > 100
     expect(page.locator("#relief")).to_contain_text("Gap longer than relief")

@@ -7,6 +7,7 @@ from datetime import timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from service.dashboard import client_page
 from service.models import AuditEntry, Contact, InboundMessage
 from tests import factories
 from tests.dashboard.conftest import Staff, Web, now, text_of
@@ -112,3 +113,42 @@ def test_it_lists_planned_texts_and_upcoming_appointments(
     page = text_of(as_ana.get(f"/clients/{client.id}"))
     assert "Next planned texts" in page and "Reminder" in page
     assert "Not confirmed" in page and "Confirm" in page
+
+
+def test_next_planned_texts_name_each_recipient(as_ana: Web, ana: Staff, session: Session) -> None:
+    client, contact = factories.client_with_phone(session, "Maria Diaz", therapist_id=ana.id)
+    rosa = Contact(name="Rosa Diaz", relation="mother", phone="+16175550124")
+    client.contacts.append(rosa)
+    session.flush()
+    factories.appointment(session, client, now() + timedelta(days=3))
+    for who, hours in ((contact, 30), (rosa, 31)):
+        factories.message(
+            session, client, who, send_at=now() + timedelta(hours=hours), kind="reminder"
+        )
+    session.commit()
+    page = text_of(as_ana.get(f"/clients/{client.id}"))
+    planned = page[page.index("Next planned texts") :]
+    assert "Reminder to Maria Diaz (self)" in planned
+    assert "Reminder to Rosa Diaz (mother)" in planned
+
+
+def test_an_automatic_reply_shows_after_the_text_it_answers_at_the_same_instant(
+    session: Session, ana: Staff
+) -> None:
+    client, contact = factories.client_with_phone(session, "Sam Lee", therapist_id=ana.id)
+    at = now() - timedelta(hours=1)
+    # The acknowledgement is written first and gets the lower id, stamped the same instant.
+    factories.sent(session, client, contact, kind="reply", sent_at=at, body="Thanks, noted.")
+    session.add(
+        InboundMessage(
+            provider_sid="SMtie",
+            from_phone=contact.phone,
+            body="4",
+            client_id=client.id,
+            contact_id=contact.id,
+            received_at=at,
+        )
+    )
+    session.commit()
+    bodies = [item.body for item in client_page.thread(session, client)]
+    assert bodies == ["4", "Thanks, noted."]

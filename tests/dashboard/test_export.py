@@ -17,7 +17,7 @@ from tests.dashboard.conftest import Staff, Web, now
 
 
 def _rows(body: bytes) -> list[list[str]]:
-    return list(csv.reader(io.StringIO(body.decode())))
+    return list(csv.reader(io.StringIO(body.decode("utf-8-sig"))))
 
 
 @pytest.mark.parametrize(
@@ -125,3 +125,35 @@ def test_imported_scores_are_in_the_client_export_marked_imported(
     _, older, newer = _rows(as_ana.get(f"/clients/{client.id}/export.csv").data)
     assert older[1:] == ["imported", "", "", "pain", "6", "from the paper chart"]
     assert newer[1:3] == ["text", "Sam Lee"]
+
+
+@pytest.mark.parametrize("export", ["client", "range"])
+def test_exports_start_with_a_byte_order_mark_so_excel_reads_utf8(
+    export: str, as_ana: Web, ana: Staff, session: Session
+) -> None:
+    client, contact = factories.client_with_phone(session, "José Peña", therapist_id=ana.id)
+    _reply(session, client.id, "dolor 3, señora", 1, intent="other", contact_id=contact.id)
+    session.commit()
+    today = now().date()
+    span = {"from": (today - timedelta(days=7)).isoformat(), "to": today.isoformat()}
+    response = (
+        as_ana.get(f"/clients/{client.id}/export.csv")
+        if export == "client"
+        else as_ana.get("/export", **span)
+    )
+    assert response.data[:3] == b"\xef\xbb\xbf"
+    assert response.headers["Content-Type"] == "text/csv; charset=utf-8"
+    rows = list(csv.reader(io.StringIO(response.data[3:].decode("utf-8"))))
+    assert rows[0][0] == "received_at"  # the mark is not glued to the first header cell
+
+
+def test_a_client_export_parses_in_a_bom_aware_reader_with_accents_intact(
+    as_ana: Web, ana: Staff, session: Session
+) -> None:
+    client, contact = factories.client_with_phone(session, "José Peña", therapist_id=ana.id)
+    _reply(session, client.id, "dolor 3, señora", 1, intent="other", contact_id=contact.id)
+    session.commit()
+    data = as_ana.get(f"/clients/{client.id}/export.csv").data
+    (row,) = list(csv.DictReader(io.StringIO(data.decode("utf-8-sig"))))
+    assert row["contact"] == "José Peña"
+    assert row["text"] == "dolor 3, señora"

@@ -5,10 +5,18 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
+import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from service.models import Appointment, AppointmentSeries, AuditEntry, Client, OutboundMessage
+from service.models import (
+    Appointment,
+    AppointmentSeries,
+    AuditEntry,
+    Client,
+    Contact,
+    OutboundMessage,
+)
 from tests import factories
 from tests.dashboard.conftest import Staff, Web, now, text_of
 
@@ -73,6 +81,51 @@ def test_a_contact_with_a_taken_number_is_refused_inline(
     assert response.status_code == 422
     assert "already has a contact with that number" in text_of(response)
     assert 'value="Mia Lee"' in response.get_data(as_text=True)
+
+
+@pytest.mark.parametrize(("owner", "named"), [("ana", True), ("ben", False)])
+def test_adding_a_shared_number_asks_to_confirm_and_names_only_ones_own_client(
+    as_ana: Web, ana: Staff, ben: Staff, session: Session, owner: str, named: bool
+) -> None:
+    therapist = {"ana": ana, "ben": ben}[owner]
+    factories.client_with_phone(session, "Maria Diaz", "+16175550124", therapist_id=therapist.id)
+    sam, _ = factories.client_with_phone(session, "Sam Diaz", therapist_id=ana.id)
+    session.commit()
+    rosa = {"name": "Rosa Diaz", "relation": "parent", "phone": "617-555-0124", "reminders": "on"}
+    asked = as_ana.post(f"/clients/{sam.id}/contacts/new", rosa)
+    assert asked.status_code == 200
+    page = text_of(asked)
+    assert "Shared number. This number is shared: it already gets texts about" in page
+    assert ("Maria Diaz" in page) is named
+    assert named or "another client of the practice" in page
+    assert 'name="confirm_shared"' in asked.get_data(as_text=True)
+    assert (
+        session.scalar(
+            select(Contact).where(Contact.client_id == sam.id, Contact.name == "Rosa Diaz")
+        )
+        is None
+    )
+    added = as_ana.post(f"/clients/{sam.id}/contacts/new", {**rosa, "confirm_shared": "on"})
+    assert added.status_code == 302
+    session.expire_all()
+    assert session.scalar(
+        select(Contact).where(Contact.client_id == sam.id, Contact.name == "Rosa Diaz")
+    )
+
+
+def test_editing_a_contact_to_a_shared_number_asks_to_confirm(
+    as_ana: Web, ana: Staff, session: Session
+) -> None:
+    factories.client_with_phone(session, "Maria Diaz", "+16175550124", therapist_id=ana.id)
+    _, own = factories.client_with_phone(session, "Sam Diaz", therapist_id=ana.id)
+    session.commit()
+    change = {"name": "Sam Diaz", "relation": "self", "phone": "617-555-0124", "reminders": "on"}
+    asked = as_ana.post(f"/contacts/{own.id}/edit", change)
+    assert asked.status_code == 200 and "already gets texts about Maria Diaz" in text_of(asked)
+    saved = as_ana.post(f"/contacts/{own.id}/edit", {**change, "confirm_shared": "on"})
+    assert saved.status_code == 302
+    session.expire_all()
+    assert session.get(Contact, own.id).phone == "+16175550124"  # type: ignore[union-attr]
 
 
 def test_adding_a_caregiver_plans_their_reminders(

@@ -83,9 +83,9 @@ def test_unknown_senders_reach_every_therapist_with_the_full_number(
 ) -> None:
     alert = _alert(session, "unknown_sender", None, timedelta(minutes=2), phone="+16175550199")
     session.commit()
-    assert "+16175550199" in text_of(as_boss.get("/"))
+    assert "(617) 555-0199" in text_of(as_boss.get("/"))
     page = text_of(as_ana.get("/"))
-    assert "Unknown sender" in page and "+16175550199" in page
+    assert "Unknown sender" in page and "(617) 555-0199" in page
     assert "Link to a client" in page and "Not ours" in page
     assert as_ana.post(f"/alerts/{alert.id}/handled").status_code == 302
 

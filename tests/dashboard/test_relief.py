@@ -83,11 +83,22 @@ def test_the_client_page_draws_the_relief_curve_and_says_the_gap_is_too_long(
     assert 'class="relief-chart"' in html
     assert 'class="relief-band"' in html and 'class="relief-line"' in html
     assert 'class="relief-baseline"' in html and 'class="relief-mark"' in html
-    assert "Relief lasts about 2.8 days after a session" in page
+    assert "Relief lasts about 3 days after a session" in page
     assert "sessions are usually 7 days apart" in page
     assert "Gap longer than relief: relief lasts about 3 days; sessions are 7 days apart" in page
     assert "about 4 days in pain between sessions" in page
     assert "Day 1: median 2, middle half 2 to 2, 8 scores" in page
+
+
+def test_every_relief_figure_on_the_pages_is_in_whole_days(
+    as_ana: Web, ana: Staff, session: Session
+) -> None:
+    client = client_with_history(session, ana.id, "Sam Lee", "+16175550123", relief_days=3)
+    page = text_of(as_ana.get(f"/clients/{client.id}"))
+    listing = as_ana.get("/clients").get_data(as_text=True)
+    for shown in (page, listing):
+        assert not re.search(r"\d\.\d+ days?", shown)  # never "2.8 days" beside "3 days"
+    assert "Relief lasts about 3 days; sessions are 7 days apart" in listing
 
 
 def test_a_new_client_has_no_estimate_yet_and_no_curve(
@@ -121,7 +132,7 @@ def test_imported_scores_are_marked_in_the_chart_and_the_thread(
     assert "(imported)" in page
     assert "hollow dots were imported" in page
     assert "Pain 7/10: paper diary" in page and "Imported" in page
-    assert "Relief lasts about 2.8 days" in page  # imported scores count like texted ones
+    assert "Relief lasts about 3 days" in page  # imported scores count like texted ones
 
 
 def test_another_therapists_client_page_stays_hidden(
@@ -220,7 +231,7 @@ def test_the_relief_chart_places_curve_band_baseline_and_marks() -> None:
     assert first.x < last.x and first.y > last.y  # day 1 left and low, day 6 right and high
     assert chart.baseline is not None and chart.baseline.text == "baseline 7"
     assert chart.baseline.y == last.y  # day 6's median is the baseline
-    assert chart.relief is not None and chart.relief.text == "relief about 3.5 days"
+    assert chart.relief is not None and chart.relief.text == "relief about 4 days"
     assert chart.gap is not None and chart.gap.text == "sessions 7 days apart"
     assert chart.x_ticks[0].text == "day 0" and chart.x_ticks[0].x == chart.left
     assert chart.relief.x < chart.gap.x <= chart.right
@@ -230,7 +241,7 @@ def test_the_relief_chart_places_curve_band_baseline_and_marks() -> None:
     assert band[0][1] < band[-1][1]  # the upper quartile is above the lower
     assert chart.desc == (
         "Median pain by day after a session, over 6 recent sessions: day 1 2; day 3 4; day 6 7. "
-        "Baseline before a session 7. Relief lasts about 3.5 days. "
+        "Baseline before a session 7. Relief lasts about 4 days. "
         "Sessions are usually 7 days apart."
     )
 

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from service import consent
 from service.dashboard import timefmt
+from service.domain.provider_errors import explain
 from service.models import AuditEntry, Client, Contact, OutboundMessage
 from tests import factories
 from tests.dashboard.conftest import Staff, Web, now, text_of
@@ -89,13 +90,16 @@ def test_an_invalid_number_is_refused_with_the_reason(
     as_ana: Web, ana: Staff, session: Session
 ) -> None:
     client, contact = _client(session, ana)
-    consent.mark_invalid(session, contact.phone, "provider error 21211", now())
+    consent.mark_invalid(session, contact.phone, explain(21614), now())
     session.commit()
     response = as_ana.post(
         f"/clients/{client.id}/messages", {**_form(as_ana, client), "body": "Hello?"}
     )
     assert response.status_code == 422
-    assert "cannot receive texts (provider error 21211)" in text_of(response)
+    said = text_of(response)
+    assert "cannot receive texts (it looks like a landline)" in said
+    assert "Ask the client for a mobile number." in said
+    assert "21614" not in said
     assert session.scalar(select(OutboundMessage)) is None
 
 

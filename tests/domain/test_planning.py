@@ -344,6 +344,25 @@ def test_texts_are_in_the_clients_language_and_local_time() -> None:
 
 
 @pytest.mark.parametrize(
+    ("language", "reminder", "checkin"),
+    [
+        ("en", "Hi Rosa, a reminder of Alice's appointment", "How is Alice's pain today"),
+        ("es", "Hola Rosa, recordamos la cita de Alice", "nivel de dolor tiene Alice hoy"),
+    ],
+)
+def test_a_caregiver_is_greeted_by_name_and_told_whose_texts_they_are(
+    language: str, reminder: str, checkin: str
+) -> None:
+    rosa = Recipient(8, "+15551230008", True, True, caregiver=True, name="Rosa Moreno")
+    facts = appointment(ny(2027, 5, 12, 10, 0), recipients=(ALICE, rosa), language=language)
+    plan = plan_appointment(facts, SETTINGS, now=ny(2027, 5, 1, 12))
+    hers = {m.kind: m.body for m in plan if m.contact_id == rosa.contact_id}
+    own = {m.kind: m.body for m in plan if m.contact_id == ALICE.contact_id}
+    assert hers["reminder"].startswith(reminder) and checkin in hers["checkin"]
+    assert own["reminder"].startswith(("Hi Alice, reminder of your", "Hola Alice, le recordamos"))
+
+
+@pytest.mark.parametrize(
     "changes",
     [
         {"reminder_offsets": (timedelta(0),)},

@@ -249,6 +249,35 @@ def test_the_gap_sentence_gives_the_numbers() -> None:
     assert make(3.2, 7.0).days_in_pain == 3.8
 
 
+@pytest.mark.parametrize(
+    ("days", "text"),
+    [
+        (None, "0 days"),
+        (0.0, "0 days"),
+        (0.4, "0 days"),
+        (0.5, "1 day"),
+        (1.0, "1 day"),
+        (1.49, "1 day"),
+        (1.5, "2 days"),
+        (2.5, "3 days"),  # half up, where round() and "%.0f" say 2
+        (2.8, "3 days"),
+        (7.0, "7 days"),
+    ],
+)
+def test_days_are_said_in_whole_days_rounded_half_up(days: float | None, text: str) -> None:
+    assert relief.days_text(days) == text
+
+
+@pytest.mark.parametrize(
+    ("relief_days", "gap", "in_pain"),
+    [(1.5, 3.5, 2), (1.4, 3.6, 3), (2.8, 7.0, 4), (6.0, 3.0, 0), (None, 7.0, None)],
+)
+def test_days_in_pain_as_shown_are_the_shown_gap_minus_the_shown_relief(
+    relief_days: float | None, gap: float, in_pain: int | None
+) -> None:
+    assert make(relief_days, gap).whole_days_in_pain == in_pain
+
+
 LAST = NOW - 8 * DAY
 
 

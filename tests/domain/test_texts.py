@@ -113,6 +113,76 @@ def test_no_text_asks_for_a_carrier_keyword_or_mentions_health_details(language:
             assert not CARRIER_WORDS.search(text), kind
 
 
+MARCH_4 = datetime(2027, 3, 4, 9, 0)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (
+            reminder("en", "Riverside", "Rosa", MARCH_4, about="Maria"),
+            "Hi Rosa, a reminder of Maria's appointment at Riverside on Thu Mar 4, 9:00 AM. "
+            "Reply C to confirm or R to reschedule.",
+        ),
+        (
+            reminder("es", "Riverside", "Rosa", MARCH_4, about="Maria"),
+            "Hola Rosa, recordamos la cita de Maria en Riverside el jue 4 mar, 9:00. "
+            "Responda C para confirmar o R para cambiar la fecha.",
+        ),
+        (
+            checkin("en", "Riverside", "Rosa", about="Maria"),
+            "Hi Rosa, Riverside checking in. How is Maria's pain today, from 0 (none) to 10 "
+            "(worst)? Reply with one number.",
+        ),
+        (
+            checkin("es", "Riverside", "Rosa", about="Maria"),
+            "Hola Rosa, le saluda Riverside. Del 0 (nada) al 10 (el peor), ¿qué nivel de dolor "
+            "tiene Maria hoy? Responda solo con la cifra.",
+        ),
+        (
+            reminder("en", "Riverside", "", MARCH_4, about="Maria"),
+            "Hi, a reminder of Maria's appointment at Riverside on Thu Mar 4, 9:00 AM. "
+            "Reply C to confirm or R to reschedule.",
+        ),
+        (
+            ack("en", "confirm", "Riverside", PHONE, about="Maria"),
+            "Thanks, Maria's appointment is confirmed.",
+        ),
+        (
+            ack("es", "pain", "Riverside", PHONE, about="Maria"),
+            "Gracias, lo hemos anotado para Maria.",
+        ),
+        (
+            ack("en", "reask", "Riverside", PHONE, about="Maria"),
+            "Sorry, for Maria please reply with one number from 0 (none) to 10 (worst).",
+        ),
+        (
+            ack("en", "help", "Riverside", PHONE, about="Maria"),
+            ack("en", "help", "Riverside", PHONE),
+        ),
+    ],
+)
+def test_texts_to_a_caregiver_name_the_client(text: str, expected: str) -> None:
+    assert text == expected
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_a_caregivers_texts_still_fit_one_segment_and_say_nothing_clinical(language: str) -> None:
+    about = {
+        "reminder": reminder(language, PRACTICE, NAME, WHEN, about=NAME),
+        "checkin": checkin(language, PRACTICE, NAME, about=NAME),
+    }
+    for intent in ACKS:
+        text = ack(language, intent, PRACTICE, PHONE, about=NAME)
+        if text is not None:
+            about[intent] = text
+    for kind, text in about.items():
+        assert fits_one_segment(text) and len(text) <= 160, kind
+        assert not HEALTH_WORDS.search(text.replace(PRACTICE, "")), kind
+        assert not PAIN_WORDS.search(text) or kind == "checkin", kind
+        assert not CARRIER_WORDS.search(text) or kind in ("help", "opt_in"), kind
+
+
 @pytest.mark.parametrize(
     ("intent", "english", "spanish"),
     [

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Literal, NamedTuple
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from service.domain import texts
 from service.domain.understanding import INTENTS, Intent, Understanding, understand
 
 Expecting = Literal["checkin", "reminder"] | None
@@ -546,6 +548,58 @@ def test_it_reads_a_carrier_keyword_as_a_stop_whatever_its_case_and_punctuation(
 @given(score=st.integers(0, 10), tail=st.text(alphabet=" .!?😣", max_size=4))
 def test_it_reads_every_score_from_zero_to_ten(score: int, tail: str) -> None:
     assert understand(f"{score}{tail}", expecting="checkin") == Understanding("pain", pain=score)
+
+
+_CAREGIVER_WHEN = datetime(2027, 3, 4, 9, 0)
+
+
+def _cut(text: str, words: int) -> str:
+    """The first words of a text, as a phone quotes a long one."""
+    return " ".join(text.split()[:words]) + "…"
+
+
+@pytest.mark.parametrize(
+    ("reaction", "quote", "intent", "reask"),
+    [
+        (
+            "Liked",
+            texts.reminder("en", "Bright Path", "Rosa", _CAREGIVER_WHEN, about="Maria"),
+            "confirm",
+            False,
+        ),
+        (
+            "Loved",
+            _cut(texts.reminder("en", "Bright Path", "Rosa", _CAREGIVER_WHEN, about="Maria"), 7),
+            "confirm",
+            False,
+        ),
+        (
+            "Le gustó",
+            _cut(texts.reminder("es", "Bright Path", "Rosa", _CAREGIVER_WHEN, about="Maria"), 6),
+            "confirm",
+            False,
+        ),
+        (
+            "Liked",
+            _cut(texts.checkin("en", "Bright Path", "Rosa", about="Maria"), 10),
+            "other",
+            True,
+        ),
+        (
+            "Liked",
+            _cut(texts.checkin("en", "Bright Path", "Rosa", about="Mary Ann"), 11),
+            "other",
+            True,
+        ),
+        ("Le gustó", texts.checkin("es", "Bright Path", "Rosa", about="Maria"), "other", True),
+    ],
+)
+def test_a_reaction_to_a_caregivers_text_is_known_by_its_words(
+    reaction: str, quote: str, intent: Intent, reask: bool
+) -> None:
+    # Nothing tells what it answers (a shared phone, a late reply): the quote's words must.
+    meaning = understand(f"{reaction} \u201c{quote}\u201d")
+    assert (meaning.intent, meaning.reask, meaning.quiet) == (intent, reask, False)
 
 
 _OPT_OUT_PHRASES = [

@@ -8,6 +8,8 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from service.dashboard import client_page
+from service.domain import texts
 from service.models import (
     Alert,
     Appointment,
@@ -186,7 +188,7 @@ def test_twilio_opt_out_type_is_trusted(twilio: Twilio, session: Session) -> Non
 def test_help_answers_with_the_practice_and_how_to_stop(twilio: Twilio, session: Session) -> None:
     after_reminder(session)
     reply = reply_text(twilio.text(PHONE, "HELP")) or ""
-    assert "Bright Path" in reply and "+16175550100" in reply and "STOP" in reply
+    assert "Bright Path" in reply and "(617) 555-0100" in reply and "STOP" in reply
 
 
 def test_a_spanish_client_is_answered_in_spanish(twilio: Twilio, session: Session) -> None:
@@ -214,6 +216,39 @@ def test_a_shared_number_belongs_to_the_client_texted_last(
     twilio.text(mom, "4")
     row = last_reply(session)
     assert (row.client_id, row.contact_id, row.pain_score) == (second.id, contacts[1].id, 4)
+
+
+@pytest.mark.parametrize(
+    ("body", "answer"),
+    [
+        ("4", "Thanks, we've noted it for Sam."),
+        ("whatever", "Sorry, for Sam please reply with one number from 0 (none) to 10 (worst)."),
+    ],
+)
+def test_a_caregiver_answering_two_clients_check_ins_is_told_which_one_it_was_for(
+    twilio: Twilio, session: Session, body: str, answer: str
+) -> None:
+    mom = "+16175550177"
+    rosas = []
+    for name, phone, hours in (("Maria Diaz", "+16175550001", 3), ("Sam Diaz", "+16175550002", 1)):
+        client, _ = factories.client_with_phone(session, name, phone)
+        rosa = Contact(name="Rosa Diaz", relation="mother", phone=mom, checkins=True)
+        client.contacts.append(rosa)
+        session.flush()
+        asked = texts.checkin("en", "Bright Path", "Rosa", about=name.split()[0])
+        factories.sent(
+            session, client, rosa, kind="checkin", sent_at=NOW - timedelta(hours=hours), body=asked
+        )
+        rosas.append((client, rosa))
+    session.commit()
+    assert reply_text(twilio.text(mom, body)) == answer
+    (maria, _), (sam, rosa) = rosas
+    row = last_reply(session)
+    assert (row.client_id, row.contact_id) == (sam.id, rosa.id)  # the one asked last
+    thread = client_page.thread(session, sam)
+    assert [(item.body, item.incoming) for item in thread[-2:]] == [(body, True), (answer, False)]
+    assert thread[-2].detail.startswith("for Sam")
+    assert not client_page.thread(session, maria)[-1].incoming  # Maria's thread: only the ask
 
 
 def test_a_local_format_number_is_matched(twilio: Twilio, session: Session) -> None:

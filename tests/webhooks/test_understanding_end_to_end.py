@@ -19,7 +19,7 @@ from tests.webhooks.conftest import Twilio, reply_text
 
 NOW = datetime.now(UTC)
 PHONE = "+16175550123"
-PRACTICE, CALL = "Bright Path", "+16175550100"
+PRACTICE, CALL = "Bright Path", "(617) 555-0100"
 
 
 def ack(intent: str) -> str:
