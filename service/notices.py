@@ -38,7 +38,7 @@ def move_text(settings: Settings, client: Client, new_start: datetime, old_start
 def cancel_text(settings: Settings, client: Client, start: datetime) -> str:
     """The cancellation notice this client's contacts would get."""
     local = _local(start, client)
-    phone = settings.practice_phone or ""
+    phone = settings.practice_phone_shown
     return texts.cancel_notice(client.language, settings.practice_name, local, phone)
 
 

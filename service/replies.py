@@ -184,7 +184,10 @@ def process(
         reply = texts.opt_out_confirmation(language, settings.practice_name)
     else:
         reply = texts.ack(
-            language, answer, settings.practice_name, settings.practice_phone_shown,
+            language,
+            answer,
+            settings.practice_name,
+            settings.practice_phone_shown,
             about=context.about,
         )
     if reply:

@@ -129,8 +129,9 @@ def test_only_contacts_who_get_reminders_are_told_of_a_cancellation(
     change(app, session, appointment, NOW, status="cancelled", notify=True)
     [notice] = notices(session)
     assert (notice.kind, notice.to_phone, notice.send_at) == ("cancel_notice", "+16175550123", NOW)
-    assert notice.body.startswith(
-        "Your appointment at Bright Path on Fri Mar 5, 10:00 AM is cancelled."
+    assert notice.body == (
+        "Your appointment at Bright Path on Fri Mar 5, 10:00 AM is cancelled. "
+        "Reply R and we'll find a new time, or call (617) 555-0100."
     )
 
 
