@@ -66,6 +66,7 @@ PAGES = [
     ("edit series", "/series/{series}/edit", "ana"),
     ("new appointment", "/clients/{client}/appointments/new", "ana"),
     ("move", "/appointments/{appointment}/move", "ana"),
+    ("cancel", "/appointments/{appointment}/cancel", "ana"),
     ("export", "/export", "ana"),
     ("accounts", "/admin/users", "admin"),
     ("user form", "/admin/users/new", "admin"),
