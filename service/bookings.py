@@ -9,7 +9,9 @@ series edit never removes an occurrence that was changed on its own meanwhile. E
 the change against the domain's rules (``Refused`` says why not), makes the untouched
 future occurrences of a series follow it, re-plans the client's texts at once, and records
 one audit entry (``client_id``, ``fields``, ``before``/``after`` for a status, ``via``).
-Nothing here commits: the caller ends the unit of work.
+Nothing here commits: the caller ends the unit of work. A session to come is never put in
+the past; an ``Overlap`` waits for ``confirm_overlap``; a move resets a confirmation (it was
+for the old time); with ``notify`` a move or cancellation queues a notice (``notices``).
 """
 
 from __future__ import annotations
@@ -22,17 +24,43 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import delete, func, or_, select
 from sqlalchemy.orm import Session
 
-from service import alerts, audit, outbox, planner, roster
+from service import alerts, audit, notices, outbox, planner, roster, schedule_reads
 from service.config import Settings
 from service.db import lock_all
 from service.domain import recurrence, status_changes
-from service.models import Appointment, AppointmentSeries, Client, User
+from service.domain.vocabulary import AppointmentStatus
+from service.models import Appointment, AppointmentSeries, AuditEntry, Client, User
+from service.schedule_reads import Overlap as Overlap  # raised here, caught as bookings.Overlap
 
 SERIES_FIELDS = ("starts_local", "rrule", "duration_minutes", "ends_at")
 
 
 class Refused(ValueError):
-    """A change the schedule's rules do not allow; the message says why."""
+    """A change the schedule's rules do not allow; the message says why, ``field`` what."""
+
+    def __init__(self, reason: str, field: str = "status") -> None:
+        super().__init__(reason)
+        self.field = field
+
+
+def _check_time(
+    session: Session,
+    client: Client,
+    status: str,
+    span: tuple[datetime, datetime],
+    now: datetime,
+    *,
+    changing: int | None = None,
+    moved: bool = True,
+    confirm_overlap: bool,
+) -> None:
+    """Refuse a session to come booked or ``moved`` into the past; warn (``Overlap``) of an
+    unconfirmed overlap with a session other than the one ``changing``."""
+    past = status_changes.past_refusal(status, span[0], now, moving=changing is not None)
+    if moved and past is not None:
+        raise Refused(past, "starts_at")
+    if not confirm_overlap:
+        schedule_reads.warn(session, client, status, span, changing)
 
 
 def lock_series(session: Session, series_id: int) -> AppointmentSeries | None:
@@ -131,38 +159,6 @@ def end_series(
     audit.record(session, actor, "end", "series", series.id, client_id=series.client_id, via=via)
 
 
-def removed_by_ending(session: Session, series: AppointmentSeries, now: datetime) -> int:
-    """How many upcoming sessions ending the series now would remove (its future untouched
-    occurrences; those moved or changed on their own stay)."""
-    return (
-        session.scalar(
-            select(func.count()).where(
-                Appointment.series_id == series.id,
-                Appointment.detached.is_(False),
-                Appointment.starts_at > now,
-            )
-        )
-        or 0
-    )
-
-
-def restorable(series: AppointmentSeries, now: datetime) -> bool:
-    """True while a series ended by hand can come back: the first session the end removed
-    would still be in the future (once it has passed, the client already missed it and a
-    restore would be a new plan, not an undo)."""
-    if series.ended_at is None:
-        return False
-    first_removed = recurrence.next_starts(
-        series.rrule,
-        series.starts_local,
-        ZoneInfo(series.timezone),
-        series.ended_at,
-        1,
-        until=series.ends_at_before_end,
-    )
-    return bool(first_removed) and first_removed[0] > now
-
-
 def restore_series(
     session: Session,
     settings: Settings,
@@ -173,8 +169,8 @@ def restore_series(
     via: str,
 ) -> None:
     """Undo ``end_series`` on a (locked) series: its end comes back, and with it its future
-    occurrences and their texts. ``Refused`` once ``restorable`` says no."""
-    if not restorable(series, now):
+    occurrences and their texts. ``Refused`` once ``schedule_reads.restorable`` says no."""
+    if not schedule_reads.restorable(series, now):
         raise Refused("the series can no longer be restored: its next session has passed")
     series.ends_at = series.ends_at_before_end
     series.ended_at = series.ends_at_before_end = None
@@ -253,12 +249,15 @@ def book_appointment(
     status: str,
     now: datetime,
     via: str,
+    confirm_overlap: bool = False,
 ) -> Appointment:
     """Book one appointment for a (locked) client (a past one recorded as completed gets its
     check-ins)."""
     refused = status_changes.new_status_refusal(status, starts_at, now)
     if refused is not None:
         raise Refused(refused)
+    span = (starts_at, starts_at + timedelta(minutes=duration))
+    _check_time(session, client, status, span, now, confirm_overlap=confirm_overlap)
     appointment = Appointment(
         client_id=client.id,
         starts_at=starts_at,
@@ -286,24 +285,62 @@ def change_appointment(
     starts_at: datetime | None = None,
     duration: int | None = None,
     via: str,
-) -> None:
+    confirm_overlap: bool = False,
+    notify: bool = False,
+) -> list[int]:
     """Move, re-time or give a (checked) status to one (locked) appointment, then re-plan
-    its client. The appointment leaves its series' edits from then on (``detached``)."""
-    before = appointment.status
+    its client and, with ``notify``, tell it of a move or cancellation (the ids of the
+    notices queued). The appointment leaves its series' edits from then on (``detached``)."""
+    before, old_start = appointment.status, appointment.starts_at
     if status is not None:
         refused = status_changes.refusal(before, status, starts_at or appointment.starts_at, now)
         if refused is not None:
             raise Refused(refused)
+    moved = starts_at is not None and starts_at != old_start
+    if moved and before == AppointmentStatus.CONFIRMED and status is None:
+        status = AppointmentStatus.SCHEDULED  # the client confirmed the old time
     length = (
         timedelta(minutes=duration) if duration else appointment.ends_at - appointment.starts_at
     )
+    if moved or (duration is not None and length != appointment.ends_at - old_start):
+        start = starts_at or old_start
+        _check_time(
+            session,
+            appointment.client,
+            status or before,
+            (start, start + length),
+            now,
+            changing=appointment.id,
+            moved=moved,
+            confirm_overlap=confirm_overlap,
+        )
+    if starts_at is not None:
+        alerts.close_reschedule_requests(session, appointment.client_id, "session moved", now)
+    entry = _apply_change(session, actor, appointment, status, starts_at, duration, length, via)
+    planner.replan_client(session, settings, appointment.client_id, now)
+    if not notify:
+        return []
+    return notices.queue_for_change(session, settings, appointment, before, old_start, entry, now)
+
+
+def _apply_change(
+    session: Session,
+    actor: User | None,
+    appointment: Appointment,
+    status: str | None,
+    starts_at: datetime | None,
+    duration: int | None,
+    length: timedelta,
+    via: str,
+) -> AuditEntry:
+    """Write a checked change to the appointment, and its audit entry."""
+    before = appointment.status
     fields = [
         name
         for name, value in (("starts_at", starts_at), ("duration_minutes", duration))
         if value is not None
     ]
     if starts_at is not None:
-        alerts.close_reschedule_requests(session, appointment.client_id, "session moved", now)
         appointment.starts_at = starts_at
     appointment.ends_at = appointment.starts_at + length
     detail: dict[str, Any] = {}
@@ -312,7 +349,7 @@ def change_appointment(
         fields.append("status")
         detail = {"before": before, "after": status}
     appointment.detached = True
-    audit.record(
+    return audit.record(
         session,
         actor,
         "move" if starts_at is not None or duration is not None else "status",
@@ -323,7 +360,6 @@ def change_appointment(
         via=via,
         **detail,
     )
-    planner.replan_client(session, settings, appointment.client_id, now)
 
 
 def materialize_range(

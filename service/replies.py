@@ -25,6 +25,7 @@ from service.db import insert
 from service.domain import texts
 from service.domain.understanding import Expecting, Understanding, understand
 from service.domain.vocabulary import (
+    CONFIRMABLE,
     LEFT,
     Ack,
     AlertKind,
@@ -155,7 +156,7 @@ def process(
     context = match(session, phone, now)
     answering = context.answering
     expecting: Expecting = None
-    if answering is not None and answering.kind == MessageKind.REMINDER:
+    if answering is not None and answering.kind in CONFIRMABLE:  # a reminder, a move notice
         expecting = "reminder"
     elif answering is not None and answering.kind == MessageKind.CHECKIN:
         expecting = "checkin"
@@ -294,11 +295,7 @@ def _act_on(
 def _confirm(session: Session, settings: Settings, context: Context, now: datetime) -> None:
     """Confirm the session a reminder was about, if it is still booked and ahead."""
     answering = context.answering
-    if (
-        answering is None
-        or answering.kind != MessageKind.REMINDER
-        or answering.appointment_id is None
-    ):
+    if answering is None or answering.kind not in CONFIRMABLE or answering.appointment_id is None:
         return
     appointment = bookings.lock_appointment(session, answering.appointment_id)
     if (

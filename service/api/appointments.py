@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from service import bookings
 from service.access import client_for, scope_clients
-from service.api.errors import invalid, not_found
+from service.api.errors import ApiError, invalid, not_found
 from service.api.inputs import Fields, json_body, query_datetime, query_int
 from service.api.serialize import appointment_json, series_json
 from service.api.tokens import current_user
@@ -27,7 +27,8 @@ from service.values import MAX_ID
 bp = Blueprint("api_schedule", __name__)
 
 SERIES_FIELDS = {"client_id", "starts_at", "duration_minutes", "rrule", "ends_at"}
-APPOINTMENT_FIELDS = {"client_id", "starts_at", "duration_minutes", "status"}
+APPOINTMENT_FIELDS = {"client_id", "starts_at", "duration_minutes", "status", "confirm_overlap"}
+PATCH_FIELDS = {"status", "starts_at", "duration_minutes", "confirm_overlap", "notify"}
 MAX_RANGE = timedelta(days=366)
 STATUSES = tuple(AppointmentStatus)
 VIA = "api"
@@ -44,6 +45,19 @@ def _client(session: Session, fields: Fields) -> Client | None:
         fields.errors["client_id"] = "no such client"
         return None
     return client
+
+
+def _overlap(exc: bookings.Overlap) -> ApiError:
+    """The 409 naming the sessions a time overlaps; sent again with ``confirm_overlap``."""
+    zones = {a.id: a.client.timezone for a in exc.appointments}
+    error = ApiError(
+        409,
+        "overlap",
+        "the time overlaps another session; send again with confirm_overlap true to book it",
+        {"starts_at": "overlaps another session"},
+    )
+    error.extra = {"overlaps": [appointment_json(a, zones[a.id]) for a in exc.appointments]}
+    return error
 
 
 def _instant(value: datetime, tz: str) -> datetime:
@@ -180,6 +194,7 @@ def create_appointment() -> tuple[dict[str, Any], int]:
     start = fields.local_or_aware("starts_at", required=True)
     duration = fields.integer("duration_minutes", low=5, high=12 * 60, default=60)
     status = fields.choice("status", STATUSES, AppointmentStatus.SCHEDULED)
+    confirm_overlap = fields.boolean("confirm_overlap", False)
     fields.done()
     assert client is not None and start is not None and duration and status
     try:
@@ -193,9 +208,12 @@ def create_appointment() -> tuple[dict[str, Any], int]:
             status=status,
             now=now,
             via=VIA,
+            confirm_overlap=confirm_overlap,
         )
     except bookings.Refused as refused:
-        raise invalid({"status": str(refused)}) from None
+        raise invalid({refused.field: str(refused)}) from None
+    except bookings.Overlap as overlap:
+        raise _overlap(overlap) from None
     body = appointment_json(appointment, client.timezone)
     session.commit()
     return body, 201
@@ -257,10 +275,13 @@ def update_appointment(appointment_id: int) -> dict[str, Any]:
     session, now = get_session(), utcnow()
     appointment = _visible_appointment(session, appointment_id, for_change=True)
     tz = appointment.client.timezone
-    fields = json_body({"status", "starts_at", "duration_minutes"})
+    fields = json_body(PATCH_FIELDS)
     status = fields.choice("status", STATUSES)
     start = fields.local_or_aware("starts_at")
     duration = fields.integer("duration_minutes", low=5, high=12 * 60)
+    confirm_overlap = fields.boolean("confirm_overlap", False)
+    # Off unless asked: an integration that tells its clients itself is not doubled.
+    notify = fields.boolean("notify", False)
     fields.done()
     try:
         bookings.change_appointment(
@@ -273,9 +294,13 @@ def update_appointment(appointment_id: int) -> dict[str, Any]:
             starts_at=_instant(start, tz) if start is not None else None,
             duration=duration,
             via=VIA,
+            confirm_overlap=confirm_overlap,
+            notify=notify,
         )
     except bookings.Refused as refused:
-        raise invalid({"status": str(refused)}) from None
+        raise invalid({refused.field: str(refused)}) from None
+    except bookings.Overlap as overlap:
+        raise _overlap(overlap) from None
     body = appointment_json(appointment, tz)
     session.commit()
     return body

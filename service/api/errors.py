@@ -19,6 +19,7 @@ class ApiError(Exception):
         self.code = code
         self.message = message
         self.fields = fields or {}
+        self.extra: dict[str, Any] = {}  # beside "error" in the body (a 409's overlaps)
 
 
 def not_found(what: str = "resource") -> ApiError:
@@ -31,9 +32,16 @@ def invalid(fields: dict[str, str]) -> ApiError:
     return ApiError(422, "invalid", "some fields are invalid", fields)
 
 
-def error_response(status: int, code: str, message: str, fields: dict[str, Any]) -> Response:
+def error_response(
+    status: int,
+    code: str,
+    message: str,
+    fields: dict[str, Any],
+    extra: dict[str, Any] | None = None,
+) -> Response:
     """Render the error body."""
-    response = jsonify({"error": {"code": code, "message": message, "fields": fields}})
+    error = {"code": code, "message": message, "fields": fields}
+    response = jsonify({"error": error, **(extra or {})})
     response.status_code = status
     return response
 
@@ -47,7 +55,7 @@ def init_app(app: Flask) -> None:
 
     @app.errorhandler(ApiError)
     def handle_api_error(exc: ApiError) -> Response:
-        return error_response(exc.status, exc.code, exc.message, exc.fields)
+        return error_response(exc.status, exc.code, exc.message, exc.fields, exc.extra)
 
     @app.errorhandler(HTTPException)
     def handle_http_error(exc: HTTPException) -> Response | HTTPException:

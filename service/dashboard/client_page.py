@@ -12,7 +12,7 @@ from flask import render_template
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
-from service import bookings, consent, pain
+from service import consent, pain, schedule_reads
 from service.config import current_settings
 from service.dashboard import charts, compose, series_rules
 from service.dashboard.auth import current_user
@@ -236,7 +236,7 @@ def _schedule(db: Session, client: Client, now: datetime) -> dict[str, Any]:
     return {
         "series": series,
         "upcoming": upcoming,
-        "restorable": {s.id: bookings.restorable(s, now) for s in series},
+        "restorable": {s.id: schedule_reads.restorable(s, now) for s in series},
         "appointments": appointments,
         "planned": planned,
         "recipients": recipient_names(client),

@@ -5,12 +5,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from zoneinfo import ZoneInfo
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from sqlalchemy.orm import Session
 from werkzeug.wrappers import Response
 
-from service import bookings
+from service import bookings, notices, schedule_reads
 from service.config import current_settings
 from service.dashboard import series_rules
 from service.dashboard.auth import client_or_404, current_user
@@ -18,8 +19,9 @@ from service.dashboard.forms import Form
 from service.dashboard.security import safe_next
 from service.dashboard.timefmt import input_value
 from service.db import get_session, utcnow
+from service.domain import texts
 from service.domain.vocabulary import AppointmentStatus
-from service.models import Appointment, AppointmentSeries
+from service.models import Appointment, AppointmentSeries, Client
 
 bp = Blueprint("schedule_forms", __name__)
 MAX_MINUTES = 12 * 60
@@ -33,6 +35,10 @@ DONE = {
     A.COMPLETED: "marked as done",
     A.SCHEDULED: "back on the schedule",
 }
+
+
+# The form field each refusal of ``service.bookings`` is shown on.
+FIELD_OF = {"starts_at": "starts", "status": "status"}
 
 
 def _back(client_id: int) -> Response:
@@ -146,7 +152,7 @@ def end_series(series_id: int) -> Response | str:
             series=series,
             client=series.client,
             summary=series_rules.summary(series),
-            removed=bookings.removed_by_ending(db, series, now),
+            removed=schedule_reads.removed_by_ending(db, series, now),
         )
     bookings.end_series(db, current_settings(), current_user(), series, now, via=VIA)
     db.commit()
@@ -179,6 +185,7 @@ def new_appointment(client_id: int) -> Response | str | tuple[str, int]:
         starts = form.local_datetime("starts")
         duration = form.integer("duration", low=5, high=MAX_MINUTES, required=True)
         status = form.choice("status", (A.SCHEDULED, A.COMPLETED), A.SCHEDULED) or A.SCHEDULED
+        overlaps: list[Appointment] = []
         if form.ok and starts is not None and duration is not None:
             try:
                 bookings.book_appointment(
@@ -191,15 +198,25 @@ def new_appointment(client_id: int) -> Response | str | tuple[str, int]:
                     status=status,
                     now=now,
                     via=VIA,
+                    confirm_overlap=form.checkbox("confirm_overlap"),
                 )
             except bookings.Refused as refused:
-                form.errors["status"] = f"{str(refused).capitalize()}."
+                form.errors[FIELD_OF[refused.field]] = f"{str(refused).capitalize()}."
+            except bookings.Overlap as overlap:
+                overlaps = overlap.appointments
             else:
                 db.commit()
                 flash("Appointment booked.")
                 return _back(client.id)
-    page = render_template("appointments/form.html", form=form, client=client, appointment=None)
-    return (page, 422) if form.submitted else page
+        page = render_template(
+            "appointments/form.html",
+            form=form,
+            client=client,
+            appointment=None,
+            overlaps=overlaps,
+        )
+        return page, 422
+    return render_template("appointments/form.html", form=form, client=client, appointment=None)
 
 
 def _visible_appointment(db: Session, appointment_id: int, *, for_change: bool) -> Appointment:
@@ -216,9 +233,27 @@ def _visible_appointment(db: Session, appointment_id: int, *, for_change: bool) 
     return appointment
 
 
+def _told(client: Client) -> list[str]:
+    """The names of the people a notice about this client's sessions goes to."""
+    return [c.name for c in client.contacts if c.reminders]
+
+
+def _move_preview(appointment: Appointment, starts: datetime | None) -> str:
+    """The move notice as it would read; until a new time is chosen it shows a blank."""
+    client, old = appointment.client, appointment.starts_at
+    new = series_rules.instant(starts, client.timezone) if starts is not None else old
+    text = notices.move_text(current_settings(), client, new, old)
+    if new != old:
+        return text
+    # The new time comes first in every language.
+    was = texts.format_local(old.astimezone(ZoneInfo(client.timezone)), client.language)
+    return text.replace(was, "[the new time]", 1)
+
+
 @bp.route("/appointments/<int:appointment_id>/move", methods=["GET", "POST"])
 def move(appointment_id: int) -> Response | str | tuple[str, int]:
-    """Move one appointment (it leaves its series' future edits); its texts follow."""
+    """Move one appointment (it leaves its series' future edits); its texts follow, and
+    the client is told when the box is ticked (it is, at first)."""
     db, now = get_session(), utcnow()
     appointment = _visible_appointment(db, appointment_id, for_change=request.method == "POST")
     client = appointment.client
@@ -226,27 +261,46 @@ def move(appointment_id: int) -> Response | str | tuple[str, int]:
     defaults = {
         "starts": input_value(appointment.starts_at, client.timezone),
         "duration": str(minutes),
+        "notify": "on",
     }
     form = Form(request.form if request.method == "POST" else None, defaults)
+    overlaps: list[Appointment] = []
+    starts = form.local_datetime("starts") if form.submitted else None
     if form.submitted:
-        starts = form.local_datetime("starts")
         duration = form.integer("duration", low=5, high=MAX_MINUTES, required=True)
         if form.ok and starts is not None and duration is not None:
-            bookings.change_appointment(
-                db,
-                current_settings(),
-                current_user(),
-                appointment,
-                now,
-                starts_at=series_rules.instant(starts, client.timezone),
-                duration=duration,
-                via=VIA,
-            )
-            db.commit()
-            flash("Appointment moved; its reminders follow.")
-            return _back(client.id)
+            try:
+                told = bookings.change_appointment(
+                    db,
+                    current_settings(),
+                    current_user(),
+                    appointment,
+                    now,
+                    starts_at=series_rules.instant(starts, client.timezone),
+                    duration=duration,
+                    via=VIA,
+                    confirm_overlap=form.checkbox("confirm_overlap"),
+                    notify=form.checkbox("notify"),
+                )
+            except bookings.Refused as refused:
+                form.errors[FIELD_OF[refused.field]] = f"{str(refused).capitalize()}."
+            except bookings.Overlap as overlap:
+                overlaps = overlap.appointments
+            else:
+                db.commit()
+                flash(
+                    "Appointment moved; its reminders follow"
+                    + (" and the client was told." if told else ".")
+                )
+                return _back(client.id)
     page = render_template(
-        "appointments/form.html", form=form, client=client, appointment=appointment
+        "appointments/form.html",
+        form=form,
+        client=client,
+        appointment=appointment,
+        overlaps=overlaps,
+        told=_told(client),
+        preview=_move_preview(appointment, starts),
     )
     return (page, 422) if form.submitted else page
 
@@ -270,3 +324,42 @@ def set_status(appointment_id: int) -> Response:
     db.commit()
     flash(f"Appointment {DONE[AppointmentStatus(status)]}.")
     return redirect(safe_next(request.form.get("next"), default))
+
+
+@bp.route("/appointments/<int:appointment_id>/cancel", methods=["GET", "POST"])
+def cancel(appointment_id: int) -> Response | str:
+    """Cancel a session, offering (ticked at first) to tell the client, with the text."""
+    db, now = get_session(), utcnow()
+    appointment = _visible_appointment(db, appointment_id, for_change=request.method == "POST")
+    client = appointment.client
+    default = url_for("dashboard.clients.show", client_id=client.id) + "#schedule"
+    back = safe_next(request.values.get("next"), default)
+    form = Form(request.form if request.method == "POST" else None, {"notify": "on"})
+    if form.submitted:
+        try:
+            told = bookings.change_appointment(
+                db,
+                current_settings(),
+                current_user(),
+                appointment,
+                now,
+                status=A.CANCELLED,
+                via=VIA,
+                notify=form.checkbox("notify"),
+            )
+        except bookings.Refused as refused:
+            flash(f"Not changed: {refused}.", "error")
+            return redirect(back)
+        db.commit()
+        flash("Appointment cancelled" + (" and the client was told." if told else "."))
+        return redirect(back)
+    return render_template(
+        "appointments/cancel.html",
+        form=form,
+        client=client,
+        appointment=appointment,
+        told=_told(client) if appointment.starts_at > now else [],
+        preview=notices.cancel_text(current_settings(), client, appointment.starts_at),
+        back=back,
+        next=request.args.get("next", ""),
+    )

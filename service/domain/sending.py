@@ -14,7 +14,14 @@ from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from service.domain.planning import after_quiet_hours, in_quiet_hours
-from service.domain.vocabulary import CALLED_OFF, PAUSABLE, PLANNED_KINDS, MessageKind
+from service.domain.vocabulary import (
+    CALLED_OFF,
+    NOTICES,
+    PAUSABLE,
+    PLANNED_KINDS,
+    AppointmentStatus,
+    MessageKind,
+)
 
 LATE_CHECKIN_GRACE = timedelta(hours=12)
 LATE_OTHER_GRACE = timedelta(hours=24)
@@ -84,7 +91,28 @@ def decide(facts: SendFacts, now: datetime, quiet: tuple[time, time]) -> Decisio
         planned = _still_planned(facts)
         if planned is not SEND:
             return planned
+    if facts.kind in NOTICES:
+        current = _notice_current(facts)
+        if current is not SEND:
+            return current
     return _timely(facts, now, quiet)
+
+
+def _notice_current(facts: SendFacts) -> Decision:
+    """Does a notice still tell the truth? A move notice is for the time it names, a
+    cancellation for a session still cancelled; a later change has its own notice."""
+    status = facts.appointment_status
+    if facts.kind == MessageKind.CANCEL_NOTICE:
+        if status is not None and status != AppointmentStatus.CANCELLED:
+            return Decision("cancelled", "appointment back on the schedule")
+        return SEND
+    if status is None or status in CALLED_OFF:
+        return Decision("cancelled", "appointment cancelled")
+    if facts.planned_start is not None and not _same_second(
+        facts.appointment_start, facts.planned_start
+    ):
+        return Decision("cancelled", "appointment moved again")
+    return SEND
 
 
 def _still_planned(facts: SendFacts) -> Decision:
@@ -106,7 +134,8 @@ def _still_planned(facts: SendFacts) -> Decision:
 def _timely(facts: SendFacts, now: datetime, quiet: tuple[time, time]) -> Decision:
     """Is it still worth sending, and may it go at this hour?"""
     start = facts.appointment_start
-    reminder = facts.kind == MessageKind.REMINDER
+    # A move notice, like a reminder, means nothing once its session has begun.
+    reminder = facts.kind in (MessageKind.REMINDER, MessageKind.MOVE_NOTICE)
     if reminder and start is not None and now >= start:
         return Decision("expired", "the appointment has started")
     grace = LATE_CHECKIN_GRACE if facts.kind == MessageKind.CHECKIN else LATE_OTHER_GRACE

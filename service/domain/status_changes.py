@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from service.domain.vocabulary import CALLED_OFF, AppointmentStatus
+from service.domain.vocabulary import CALLED_OFF, UPCOMING, AppointmentStatus
 
 A = AppointmentStatus
 _AFTER_START = (A.COMPLETED, A.NO_SHOW, A.CANCELLED)
@@ -45,3 +45,13 @@ def new_status_refusal(status: str, starts_at: datetime, now: datetime) -> str |
     if status in (A.COMPLETED, A.NO_SHOW) and starts_at > now:
         return "a session that has not started cannot be done or a no-show yet"
     return None
+
+
+def past_refusal(status: str, starts_at: datetime, now: datetime, *, moving: bool) -> str | None:
+    """Why a session may not be booked at (or ``moving``: moved to) ``starts_at`` with this
+    status, or None: a session still to come cannot be in the past."""
+    if status not in UPCOMING or starts_at > now:
+        return None
+    if moving:
+        return "that time is in the past: move it to a time still to come"
+    return "that time is in the past: pick a time still to come, or record it as already done"

@@ -220,3 +220,31 @@ def _hello(lang: str, name: str) -> str:
     named, bare = _HELLO[lang]
     name = name.strip()
     return named.format(name=name) if name else bare
+
+
+# A notice names no one: it may reach the client or a contact who gets the reminders.
+_MOVED = {
+    "en": "Your appointment at {practice} is now {when} (was {was}). Reply C to confirm.",
+    "es": "Su cita en {practice} ahora es el {when} (antes el {was}). Responda C para confirmar.",
+}
+_CANCELLED = {
+    "en": "Your appointment at {practice} on {when} is cancelled. "
+    "Reply R and we'll find a new time{call}.",
+    "es": "Su cita en {practice} del {when} queda cancelada. "
+    "Responda R y le buscamos otra fecha{call}.",
+}
+
+
+def move_notice(language: str, practice: str, new_local: datetime, old_local: datetime) -> str:
+    """Return the notice of a moved session: the new time, the old one, and how to confirm."""
+    lang = _lang(language)
+    when, was = format_local(new_local, lang), format_local(old_local, lang)
+    return _MOVED[lang].format(practice=practice, when=when, was=was)
+
+
+def cancel_notice(language: str, practice: str, start_local: datetime, practice_phone: str) -> str:
+    """Return the notice of a cancelled session, which says how to find a new time."""
+    lang = _lang(language)
+    call = _CALL[lang].format(phone=practice_phone) if practice_phone else ""
+    when = format_local(start_local, lang)
+    return _CANCELLED[lang].format(practice=practice, when=when, call=call)

@@ -51,6 +51,8 @@ class MessageKind(StrEnum):
     NUDGE = "nudge"  # a rebooking text to a lapsing client
     REPLY = "reply"  # the acknowledgement of a client's own text
     MANUAL = "manual"  # typed by staff
+    MOVE_NOTICE = "move_notice"  # a session moved: the new time, asking for a new C
+    CANCEL_NOTICE = "cancel_notice"  # a session cancelled by the practice
 
 
 class MessageStatus(StrEnum):
@@ -128,6 +130,10 @@ PLANNED_KINDS = (K.REMINDER, K.CHECKIN)
 # Unprompted texts held back while a client's "not answering" item is open; reminders of
 # booked sessions, staff texts and acknowledgements still go.
 PAUSABLE = (K.CHECKIN, K.NUDGE)
+# Texts that tell the client the practice moved or cancelled a session (``service.notices``).
+NOTICES = (K.MOVE_NOTICE, K.CANCEL_NOTICE)
+# Texts a "C" answers by confirming the session they name.
+CONFIRMABLE = (K.REMINDER, K.MOVE_NOTICE)
 
 S = MessageStatus
 # Reached the phone, as far as the provider told us.

@@ -6,7 +6,10 @@ from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
+from flask import Flask
 
+from service.db import get_db
+from service.models import Appointment
 from tests.api.conftest import Api, error_of
 
 NY = ZoneInfo("America/New_York")
@@ -240,12 +243,18 @@ def test_moving_an_appointment_replans_its_texts(api: Api) -> None:
     assert len(cancelled) == len(planned)
 
 
-def test_a_no_show_cancels_the_checkins(api: Api) -> None:
+def test_a_no_show_cancels_the_checkins(app: Flask, api: Api) -> None:
     client_id = new_client(api)
-    start = datetime.now(UTC) - timedelta(hours=2)
     appointment = api.post(
-        "/appointments", {"client_id": client_id, "starts_at": start.isoformat()}
+        "/appointments", {"client_id": client_id, "starts_at": local_day(1).isoformat()}
     ).get_json()
+    # Booked while still to come (a past time cannot be), and now two hours begun.
+    with get_db(app).session() as session:
+        booked = session.get(Appointment, appointment["id"])
+        assert booked is not None
+        booked.starts_at = datetime.now(UTC) - timedelta(hours=2)
+        booked.ends_at = booked.starts_at + timedelta(hours=1)
+        session.commit()
     api.patch(f"/appointments/{appointment['id']}", {"status": "no_show"})
     checkins = messages(api, appointment_id=appointment["id"], kind="checkin")
     assert checkins and {m["status"] for m in checkins} == {"cancelled"}

@@ -273,7 +273,9 @@ def test_a_date_outside_1900_to_2200_is_refused_naming_the_years(
 def test_the_date_time_shape_is_the_documents(
     admin_api: Api, world: World, value: str, server: bool, document: bool
 ) -> None:
-    response = send(admin_api, world, "AppointmentIn", {"starts_at": value})
+    # A session in the past is booked as done: one still to come cannot be in the past.
+    past = {"status": "completed"} if value.startswith("1900") else {}
+    response = send(admin_api, world, "AppointmentIn", {"starts_at": value, **past})
     assert response.status_code == (201 if server else 422), response.get_json()
     if not server:
         assert error_of(response)["fields"] == {"starts_at": YEARS_RULE}
@@ -396,7 +398,8 @@ def test_a_local_mean_time_offset_is_shown_to_the_minute(api: Api) -> None:
     # Monrovia kept -00:44:30 until 1972; RFC 3339 offsets have no seconds.
     client = api.post("/clients", {"name": "Ana Ruiz", "timezone": "Africa/Monrovia"}).get_json()
     response = api.post(
-        "/appointments", {"client_id": client["id"], "starts_at": "1960-01-01T09:00"}
+        "/appointments",
+        {"client_id": client["id"], "starts_at": "1960-01-01T09:00", "status": "completed"},
     )
     assert response.status_code == 201
     starts_at = response.get_json()["starts_at"]

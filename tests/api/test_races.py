@@ -226,8 +226,14 @@ def test_two_appointments_booked_at_once_for_one_client(app: Flask, pair: tuple[
     for _ in range(ROUNDS):
         client_id = new_client(one)
         # The first one's check-ins fall after the second starts: its plan needs both.
+        # Every round books the same hours for one therapist: overlaps, confirmed.
         first, second = (
-            {"client_id": client_id, "starts_at": local_day(days).isoformat()} for days in (3, 4)
+            {
+                "client_id": client_id,
+                "starts_at": local_day(days).isoformat(),
+                "confirm_overlap": True,
+            }
+            for days in (3, 4)
         )
         codes = race(
             partial(one.post, "/appointments", first), partial(two.post, "/appointments", second)

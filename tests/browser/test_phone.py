@@ -69,6 +69,7 @@ PAGES = [
     ("end series", "/series/{series}/end", "ana"),
     ("new appointment", "/clients/{client}/appointments/new", "ana"),
     ("move", "/appointments/{appointment}/move", "ana"),
+    ("cancel", "/appointments/{appointment}/cancel", "ana"),
     ("link an unknown number", "/alerts/{unknown}/link", "ana"),
     ("export", "/export", "ana"),
     ("accounts", "/admin/users", "admin"),

@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from service import bookings
+from service import schedule_reads
 from service.models import Appointment, AppointmentSeries, AuditEntry, Client, OutboundMessage
 from tests import factories
 from tests.dashboard.conftest import Staff, Web, now, text_of
@@ -206,7 +206,7 @@ def test_a_series_is_restorable_only_until_its_next_session_would_have_passed(
     first_removed = _future(session)[0]
     as_ana.post(f"/series/{series.id}/end")
     series = _series(session)
-    assert bookings.restorable(series, first_removed - timedelta(minutes=1))
-    assert not bookings.restorable(series, first_removed)
+    assert schedule_reads.restorable(series, first_removed - timedelta(minutes=1))
+    assert not schedule_reads.restorable(series, first_removed)
     never_ended = AppointmentSeries(ended_at=None)
-    assert not bookings.restorable(never_ended, now())
+    assert not schedule_reads.restorable(never_ended, now())
