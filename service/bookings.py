@@ -335,19 +335,17 @@ def _apply_change(
 ) -> AuditEntry:
     """Write a checked change to the appointment, and its audit entry."""
     before = appointment.status
-    fields = [
-        name
-        for name, value in (("starts_at", starts_at), ("duration_minutes", duration))
-        if value is not None
-    ]
-    if starts_at is not None:
+    changed = (("starts_at", starts_at), ("duration_minutes", duration))
+    fields = [name for name, value in changed if value is not None]
+    detail: dict[str, Any] = {}
+    if starts_at is not None:  # the notices read where it moved from (notices.told_start)
+        detail = {"moved_from": str(appointment.starts_at), "moved_to": str(starts_at)}
         appointment.starts_at = starts_at
     appointment.ends_at = appointment.starts_at + length
-    detail: dict[str, Any] = {}
     if status is not None:
         appointment.status = status
         fields.append("status")
-        detail = {"before": before, "after": status}
+        detail |= {"before": before, "after": status}
     appointment.detached = True
     return audit.record(
         session,

@@ -8,6 +8,10 @@ dispatcher's claim sends each once. Like a planned text, a notice queued inside 
 waits for their end in the client's zone. The dispatcher's last check
 (``domain.sending``) drops a notice a later change made untrue: a move notice once the
 session moved again or was cancelled, a cancellation once the session is back.
+
+A notice names the time the client was last told of (``told_start``): after A -> B -> C
+with B's notice still waiting (quiet hours), C's notice says "was A", because B's is
+dropped and the client never heard of B; and a move back to A tells nothing at all.
 """
 
 from __future__ import annotations
@@ -15,14 +19,15 @@ from __future__ import annotations
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from service import outbox
 from service.config import Settings
 from service.domain import texts
 from service.domain.planning import after_quiet_hours
-from service.domain.vocabulary import UPCOMING, AppointmentStatus, MessageKind
-from service.models import Appointment, AuditEntry, Client
+from service.domain.vocabulary import UPCOMING, AppointmentStatus, MessageKind, MessageStatus
+from service.models import Appointment, AuditEntry, Client, OutboundMessage
 
 
 def _local(at: datetime, client: Client) -> datetime:
@@ -40,6 +45,26 @@ def cancel_text(settings: Settings, client: Client, start: datetime) -> str:
     local = _local(start, client)
     phone = settings.practice_phone_shown
     return texts.cancel_notice(client.language, settings.practice_name, local, phone)
+
+
+def told_start(session: Session, appointment_id: int, start: datetime) -> datetime:
+    """The start the client last heard of, for a session that starts at ``start`` now: the
+    time the earliest move notice still waiting to leave moved it from (that notice and any
+    later one will be dropped as untrue), else ``start``."""
+    waiting = session.scalars(
+        select(OutboundMessage.idempotency_key)
+        .where(
+            OutboundMessage.appointment_id == appointment_id,
+            OutboundMessage.kind == MessageKind.MOVE_NOTICE,
+            OutboundMessage.status == MessageStatus.PLANNED,
+        )
+        .order_by(OutboundMessage.id)
+    ).first()
+    if waiting is None:
+        return start
+    change = session.get(AuditEntry, int(waiting.rsplit(":", 1)[1]))
+    moved_from = (change.detail or {}).get("moved_from") if change is not None else None
+    return datetime.fromisoformat(moved_from) if moved_from else start
 
 
 def queue(
@@ -89,15 +114,16 @@ def queue_for_change(
     """Queue the notice of a session to come that was just cancelled or moved (its status
     was ``before``, its start ``old_start``); the ids queued (none for other changes)."""
     client = appointment.client
+    told = told_start(session, appointment.id, old_start)
     if appointment.status == AppointmentStatus.CANCELLED:
         if before not in UPCOMING or old_start <= now:
             return []
-        kind, body = MessageKind.CANCEL_NOTICE, cancel_text(settings, client, old_start)
-    elif appointment.starts_at != old_start and appointment.status in UPCOMING:
+        kind, body = MessageKind.CANCEL_NOTICE, cancel_text(settings, client, told)
+    elif appointment.starts_at not in (old_start, told) and appointment.status in UPCOMING:
         kind, body = (
             MessageKind.MOVE_NOTICE,
-            move_text(settings, client, appointment.starts_at, old_start),
+            move_text(settings, client, appointment.starts_at, told),
         )
     else:
-        return []
+        return []  # nothing changed that the client knows of
     return queue(session, settings, appointment, kind, body, change.id, now, change.user_id)

@@ -165,7 +165,31 @@ def test_a_notice_made_untrue_by_a_later_change_never_leaves(
     assert (first.status, first.error_message) == ("cancelled", "appointment moved again")
     assert second.status == "sent"
     [told] = [m for m in fake.sent if "is now" in m["Body"]]
-    assert "is now Fri Mar 5, 1:00 PM (was Fri Mar 5, 12:00 PM)" in told["Body"]
+    # The client never heard of 12:00 (its notice never left): the notice names 10:00.
+    assert "is now Fri Mar 5, 1:00 PM (was Fri Mar 5, 10:00 AM)" in told["Body"]
+
+
+def test_a_move_back_before_its_notice_left_tells_nothing(
+    app: Flask, session: Session, dispatcher: Dispatcher, fake: FakeTwilio, clock: list[datetime]
+) -> None:
+    night = datetime(2027, 3, 4, 3, 0, tzinfo=UTC)
+    appointment = booked(session, reminders_to_caregiver=False)
+    change(app, session, appointment, night, starts_at=NEW, notify=True)
+    change(app, session, appointment, night, starts_at=START, notify=True)
+    clock[0] = datetime(2027, 3, 4, 13, 0, tzinfo=UTC)
+    dispatcher.run()
+    [first] = notices(session)
+    assert first.status == "cancelled"
+    assert not [m for m in fake.sent if "is now" in m["Body"]]
+
+
+def test_a_cancellation_names_the_time_the_client_knows(app: Flask, session: Session) -> None:
+    night = datetime(2027, 3, 4, 3, 0, tzinfo=UTC)
+    appointment = booked(session, reminders_to_caregiver=False)
+    change(app, session, appointment, night, starts_at=NEW, notify=True)
+    change(app, session, appointment, night, status="cancelled", notify=True)
+    _, cancel = notices(session)
+    assert "on Fri Mar 5, 10:00 AM is cancelled" in cancel.body
 
 
 @pytest.mark.parametrize(("kind", "confirmed"), [("move_notice", True), ("cancel_notice", False)])

@@ -240,7 +240,8 @@ def _told(client: Client) -> list[str]:
 
 def _move_preview(appointment: Appointment, starts: datetime | None) -> str:
     """The move notice as it would read; until a new time is chosen it shows a blank."""
-    client, old = appointment.client, appointment.starts_at
+    client = appointment.client
+    old = notices.told_start(get_session(), appointment.id, appointment.starts_at)
     new = series_rules.instant(starts, client.timezone) if starts is not None else old
     text = notices.move_text(current_settings(), client, new, old)
     if new != old:
@@ -359,7 +360,11 @@ def cancel(appointment_id: int) -> Response | str:
         client=client,
         appointment=appointment,
         told=_told(client) if appointment.starts_at > now else [],
-        preview=notices.cancel_text(current_settings(), client, appointment.starts_at),
+        preview=notices.cancel_text(
+            current_settings(),
+            client,
+            notices.told_start(db, appointment.id, appointment.starts_at),
+        ),
         back=back,
         next=request.args.get("next", ""),
     )
