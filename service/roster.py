@@ -144,8 +144,16 @@ class NewClient:
     phone: str | None = None
 
 
-def create_client(session: Session, actor: User | None, values: NewClient, *, via: str) -> Client:
-    """Add a client (and its own contact); it has no appointments yet, so nothing to plan."""
+def create_client(
+    session: Session,
+    actor: User | None,
+    values: NewClient,
+    *,
+    via: str,
+    confirm_shared: bool = False,
+) -> Client:
+    """Add a client (and its own contact); it has no appointments yet, so nothing to plan.
+    A phone another client's texts already go to raises ``SharedPhone`` unless confirmed."""
     client = Client(
         name=values.name,
         timezone=values.timezone,
@@ -154,11 +162,21 @@ def create_client(session: Session, actor: User | None, values: NewClient, *, vi
         checkin_days=values.checkin_days,
         therapist_id=values.therapist_id,
     )
+    shared = False
     if values.phone:
+        shared = _shared(session, actor, client, values.phone, confirm_shared)
         client.contacts.append(_own_contact(values.name, values.phone))
     session.add(client)
     session.flush()
-    audit.record(session, actor, "create", "client", client.id, via=via)
+    audit.record(
+        session,
+        actor,
+        "create",
+        "client",
+        client.id,
+        via=via,
+        **({"shared": True} if shared else {}),
+    )
     return client
 
 
@@ -180,13 +198,16 @@ def update_client(
     now: datetime,
     *,
     via: str,
+    confirm_shared: bool = False,
 ) -> list[str]:
     """Change a (locked) client: fields of ``CLIENT_FIELDS``, ``phone`` (its own contact's
-    number) and ``therapist_id``; re-plan its texts. The names that changed."""
+    number, shared with another client only once confirmed) and ``therapist_id``; re-plan
+    its texts. The names that changed."""
     own = client.own_contact
     phone = changes.get("phone")
     if phone is not None and (own is None or own.phone != phone):
         _check_phone(client, phone, own)
+        _shared(session, actor, client, phone, confirm_shared)
     changed = sorted(
         key
         for key, value in changes.items()

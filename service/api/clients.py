@@ -63,7 +63,8 @@ def _therapist_id(session: Session, user: User, fields: Fields, default: int | N
 def create_client() -> tuple[dict[str, Any], int]:
     """Create a client; ``phone`` becomes the client's own contact."""
     settings, session, user = current_settings(), get_session(), current_user()
-    fields = json_body(CLIENT_FIELDS)
+    fields = json_body(CLIENT_FIELDS | {"confirm_shared"})
+    confirm = fields.boolean("confirm_shared", False)
     values = roster.NewClient(
         name=fields.text("name", required=True) or "",
         phone=fields.phone("phone", settings.default_region, nullable=True),
@@ -74,7 +75,10 @@ def create_client() -> tuple[dict[str, Any], int]:
         therapist_id=_therapist_id(session, user, fields, None if user.is_admin else user.id),
     )
     fields.done()
-    client = roster.create_client(session, user, values, via=VIA)
+    try:
+        client = roster.create_client(session, user, values, via=VIA, confirm_shared=confirm)
+    except roster.SharedPhone as shared:
+        raise _shared_phone(shared) from None
     body = _client_out(session, client)
     session.commit()
     return body, 201
@@ -136,16 +140,21 @@ def update_client(client_id: int) -> dict[str, Any]:
     """Change a client; a new time zone or language re-plans the texts not yet sent."""
     settings, session, user = current_settings(), get_session(), current_user()
     client = _visible_client(session, client_id, for_change=True)
-    fields = json_body(CLIENT_FIELDS)
+    fields = json_body(CLIENT_FIELDS | {"confirm_shared"})
+    confirm = fields.boolean("confirm_shared", False)
     changes = _client_changes(settings, fields)
     therapist_id = _therapist_id(session, user, fields, client.therapist_id)
     fields.done()
     if therapist_id != client.therapist_id:
         changes["therapist_id"] = therapist_id
     try:
-        roster.update_client(session, settings, user, client, changes, utcnow(), via=VIA)
+        roster.update_client(
+            session, settings, user, client, changes, utcnow(), via=VIA, confirm_shared=confirm
+        )
     except roster.PhoneTaken:
         raise _phone_taken() from None
+    except roster.SharedPhone as shared:
+        raise _shared_phone(shared) from None
     body = _client_out(session, client)
     session.commit()
     return body

@@ -68,10 +68,18 @@ def create() -> Response | str | tuple[str, int]:
     if not form.submitted:
         return render_template("clients/form.html", form=form, therapists=_therapists(db, user))
     values = _read_client(db, form, user, None)
-    if not form.ok:
-        page = render_template("clients/form.html", form=form, therapists=_therapists(db, user))
-        return page, 422
-    client = roster.create_client(db, user, values, via=VIA)
+    shared = None
+    if form.ok:
+        try:
+            client = roster.create_client(
+                db, user, values, via=VIA, confirm_shared=form.checkbox("confirm_shared")
+            )
+        except roster.SharedPhone as warning:
+            shared = warning.warning  # shown with a box to tick; nothing written yet
+    if not form.ok or shared:
+        therapists = _therapists(db, user)
+        page = render_template("clients/form.html", form=form, therapists=therapists, shared=shared)
+        return (page, 422) if not shared else page
     db.commit()
     flash("Client added.")
     return _client_page(client)
@@ -96,17 +104,28 @@ def edit(client_id: int) -> Response | str | tuple[str, int]:
     therapists = _therapists(db, user)
     if not form.submitted:
         return render_template("clients/form.html", form=form, client=client, therapists=therapists)
-    values = _read_client(db, form, user, client)
+    values, shared = _read_client(db, form, user, client), None
     if form.ok:
         try:
             roster.update_client(
-                db, current_settings(), user, client, asdict(values), utcnow(), via=VIA
+                db,
+                current_settings(),
+                user,
+                client,
+                asdict(values),
+                utcnow(),
+                via=VIA,
+                confirm_shared=form.checkbox("confirm_shared"),
             )
         except roster.PhoneTaken:
             form.errors["phone"] = TAKEN
-    if not form.ok:
-        page = render_template("clients/form.html", form=form, client=client, therapists=therapists)
-        return page, 422
+        except roster.SharedPhone as warning:
+            shared = warning.warning
+    if not form.ok or shared:
+        page = render_template(
+            "clients/form.html", form=form, client=client, therapists=therapists, shared=shared
+        )
+        return (page, 422) if not shared else page
     db.commit()
     flash("Saved.")
     return _client_page(client)

@@ -11,7 +11,9 @@ from tests.api.conftest import Api, error_of
 
 
 def create(api: Api, **body: object) -> dict:  # type: ignore[type-arg]
-    response = api.post("/clients", {"name": "Sam Lee", "phone": "(617) 555-0123", **body})
+    """A new client; many share the default phone, as confirmed (the tests of sharing say)."""
+    default = {"name": "Sam Lee", "phone": "(617) 555-0123", "confirm_shared": True}
+    response = api.post("/clients", default | body)
     assert response.status_code == 201, response.get_json()
     return response.get_json()  # type: ignore[no-any-return]
 
@@ -234,3 +236,24 @@ def test_listings_are_audited_with_the_clients_shown(api: Api, session: Session)
         ("list_messages", []),
         ("list_replies", []),
     ]
+
+
+def test_a_new_client_on_a_shared_phone_is_confirmed_the_same_way(api: Api) -> None:
+    create(api, name="Kid One", phone="6175550177")
+    body = {"name": "Kid Two", "phone": "6175550177"}
+    refused = api.post("/clients", body)
+    assert refused.status_code == 409 and error_of(refused)["code"] == "shared_phone"
+    assert error_of(refused)["message"].startswith("This number is shared")
+    assert [c["name"] for c in api.get("/clients").get_json()["items"]] == ["Kid One"]
+    added = api.post("/clients", {**body, "confirm_shared": True})
+    assert added.status_code == 201
+
+
+def test_changing_a_clients_phone_to_a_shared_one_is_confirmed_the_same_way(api: Api) -> None:
+    create(api, name="Kid One", phone="6175550177")
+    second = create(api, name="Kid Two", phone="6175550188")
+    refused = api.patch(f"/clients/{second['id']}", {"phone": "6175550177"})
+    assert refused.status_code == 409 and error_of(refused)["code"] == "shared_phone"
+    assert api.get(f"/clients/{second['id']}").get_json()["contacts"][0]["phone"] == "+16175550188"
+    changed = api.patch(f"/clients/{second['id']}", {"phone": "6175550177", "confirm_shared": True})
+    assert changed.status_code == 200

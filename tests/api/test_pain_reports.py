@@ -17,7 +17,7 @@ DAY = timedelta(days=1)
 
 
 def new_client(api: Api, name: str = "Sam Lee") -> int:
-    response = api.post("/clients", {"name": name, "phone": "6175550123"})
+    response = api.post("/clients", {"name": name, "phone": "6175550123", "confirm_shared": True})
     assert response.status_code == 201
     return int(response.get_json()["id"])
 

@@ -79,7 +79,7 @@ def local_day(days: int) -> datetime:
 
 
 def new_client(api: Api, phone: str | None = "6175550123") -> int:
-    body = {"name": "Sam Lee"} | ({"phone": phone} if phone else {})
+    body = {"name": "Sam Lee", "confirm_shared": True} | ({"phone": phone} if phone else {})
     response = api.post("/clients", body)
     assert response.status_code == 201, response.get_json()
     return int(response.get_json()["id"])

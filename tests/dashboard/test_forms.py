@@ -128,6 +128,21 @@ def test_editing_a_contact_to_a_shared_number_asks_to_confirm(
     assert session.get(Contact, own.id).phone == "+16175550124"  # type: ignore[union-attr]
 
 
+def test_a_new_client_on_a_shared_number_asks_to_confirm(
+    as_ana: Web, ana: Staff, session: Session
+) -> None:
+    factories.client_with_phone(session, "Maria Diaz", "+16175550124", therapist_id=ana.id)
+    session.commit()
+    new = {"name": "Sam Diaz", "phone": "617-555-0124", "timezone": "America/New_York"}
+    asked = as_ana.post("/clients/new", {**new, "language": "en"})
+    assert asked.status_code == 200
+    assert "already gets texts about Maria Diaz" in text_of(asked)
+    assert session.scalar(select(Client).where(Client.name == "Sam Diaz")) is None
+    added = as_ana.post("/clients/new", {**new, "language": "en", "confirm_shared": "on"})
+    assert added.status_code == 302
+    assert session.scalar(select(Client).where(Client.name == "Sam Diaz")) is not None
+
+
 def test_adding_a_caregiver_plans_their_reminders(
     as_ana: Web, ana: Staff, session: Session
 ) -> None:
