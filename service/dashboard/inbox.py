@@ -152,6 +152,39 @@ def not_ours(alert_id: int) -> Response:
 RELATIONS = ("self", "caregiver", "parent", "partner", "child", "friend", "other")
 
 
+def _add_number(db: Session, user: User, alert: Alert, client: Client, form: Form) -> bool:
+    """Add the item's number as a contact of ``client`` (a number another client has only
+    once confirmed: ``SharedPhone`` goes to the caller); then every open item about that
+    unknown number joins the client and closes. False when the client already has it."""
+    relation = form.choice("relation", RELATIONS, "self")
+    values: dict[str, object] = {"name": form.text("name", required=True), "relation": relation}
+    values |= {"phone": alert.phone, "reminders": True, "checkins": relation == "self"}
+    try:
+        roster.add_contact(
+            db,
+            current_settings(),
+            user,
+            client,
+            values,
+            utcnow(),
+            via="inbox",
+            confirm_shared=form.checkbox("confirm_shared"),
+        )
+    except roster.PhoneTaken:
+        form.errors["client_id"] = "This client already has a contact with that number."
+        return False
+    replies.adopt(db, alert.phone or "", client.id)
+    same = db.scalars(
+        select(Alert).where(
+            Alert.phone == alert.phone, Alert.client_id.is_(None), Alert.handled_at.is_(None)
+        )
+    ).all()
+    for item in {alert, *same}:
+        item.client_id = client.id
+        close_item(db, user, item, "linked to this client")
+    return True
+
+
 @bp.route("/alerts/<int:alert_id>/link", methods=["GET", "POST"])
 def link(alert_id: int) -> Response | str | tuple[str, int]:
     """Confirm, then add the unknown number as a contact of one of the user's clients."""
@@ -160,26 +193,18 @@ def link(alert_id: int) -> Response | str | tuple[str, int]:
     if alert.client_id is not None or not alert.phone or alert.handled_at is not None:
         abort(404)
     form = Form(request.form if request.method == "POST" else None, {"relation": "self"})
+    shared = None
     if form.submitted:
-        name = form.text("name", required=True)
-        relation = form.choice("relation", RELATIONS, "self")
         wanted = form.raw("client_id")
         if not wanted.isdigit() or client_for(db, user, int(wanted)) is None:
             form.errors["client_id"] = "Choose one of your clients."
-        if form.ok and name and relation:
+        if form.ok and form.text("name", required=True):
             client = client_or_404(db, int(wanted), for_change=True)
-            values: dict[str, object] = {"name": name, "relation": relation}
-            values |= {"phone": alert.phone, "reminders": True, "checkins": relation == "self"}
             try:
-                roster.add_contact(
-                    db, current_settings(), user, client, values, utcnow(), via="inbox"
-                )
-            except roster.PhoneTaken:
-                form.errors["client_id"] = "This client already has a contact with that number."
-            else:
-                alert.client_id = client.id
-                replies.adopt(db, alert.phone, client.id)
-                close_item(db, user, alert, "linked to this client")
+                added = _add_number(db, user, alert, client, form)
+            except roster.SharedPhone as warning:
+                added, shared = False, warning.warning  # a box to tick; nothing written
+            if added:
                 db.commit()
                 flash("Number linked; it is now one of the client's contacts.")
                 return redirect(url_for("dashboard.clients.show", client_id=client.id))
@@ -187,6 +212,11 @@ def link(alert_id: int) -> Response | str | tuple[str, int]:
     audit.record(db, user, "list", "client", "*", clients=[c.id for c in clients], via="link")
     db.commit()
     page = render_template(
-        "inbox_link.html", alert=alert, form=form, clients=clients, relations=RELATIONS
+        "inbox_link.html",
+        alert=alert,
+        form=form,
+        clients=clients,
+        relations=RELATIONS,
+        shared=shared,
     )
-    return (page, 422) if form.submitted else page
+    return (page, 422) if form.submitted and not shared else page

@@ -278,3 +278,38 @@ def test_the_inbox_costs_the_same_statements_for_few_or_many_items(
     with counting(app) as many:
         as_ana.get("/")
     assert len(many) == len(few)
+
+
+def test_linking_closes_every_open_item_of_that_number(
+    as_ana: Web, ana: Staff, session: Session
+) -> None:
+    client, _ = factories.client_with_phone(session, "Sam Lee", therapist_id=ana.id)
+    first = _alert(session, "unknown_sender", None, timedelta(minutes=9), phone="+16175550199")
+    second = _alert(session, "unknown_sender", None, timedelta(minutes=2), phone="+16175550199")
+    session.commit()
+    form = {"client_id": client.id, "name": "Rosa", "relation": "parent"}
+    assert as_ana.post(f"/alerts/{first.id}/link", form).status_code == 302
+    session.expire_all()
+    for item in (first, second):
+        session.refresh(item)
+        assert (item.client_id, item.closed_note) == (client.id, "linked to this client")
+
+
+def test_linking_a_number_another_client_has_asks_to_confirm(
+    as_ana: Web, ana: Staff, session: Session
+) -> None:
+    client, _ = factories.client_with_phone(session, "Sam Lee", therapist_id=ana.id)
+    factories.client_with_phone(session, "Maria Diaz", "+16175550199", therapist_id=ana.id)
+    alert = _alert(session, "unknown_sender", None, timedelta(minutes=2), phone="+16175550199")
+    session.commit()
+    form = {"client_id": client.id, "name": "Rosa", "relation": "parent"}
+    asked = as_ana.post(f"/alerts/{alert.id}/link", form)
+    assert asked.status_code == 200
+    assert "already gets texts about Maria Diaz" in text_of(asked)
+    assert 'name="confirm_shared"' in asked.get_data(as_text=True)
+    session.refresh(alert)
+    assert alert.handled_at is None
+    linked = as_ana.post(f"/alerts/{alert.id}/link", {**form, "confirm_shared": "on"})
+    assert linked.status_code == 302
+    session.refresh(alert)
+    assert alert.client_id == client.id
