@@ -44,7 +44,14 @@ from service.config import Settings
 from service.db import Database, utcnow
 from service.delivery import apply_permanent_error, apply_status
 from service.domain import sending
-from service.domain.vocabulary import PAUSABLE, PLANNED_KINDS, AlertKind, Channel, MessageStatus
+from service.domain.vocabulary import (
+    NOTICES,
+    PAUSABLE,
+    PLANNED_KINDS,
+    AlertKind,
+    Channel,
+    MessageStatus,
+)
 from service.models import Alert, Appointment, Client, Contact, OutboundMessage, PhoneNumber
 from service.phones import mask
 from service.sms.gateway import Gateway, SendError
@@ -87,7 +94,8 @@ def load_facts(
     client = session.get(Client, message.client_id) if message.client_id else None
     contact = (
         session.get(Contact, message.contact_id, populate_existing=True)
-        if message.contact_id is not None and message.kind in PLANNED_KINDS
+        if message.contact_id is not None
+        and (message.kind in PLANNED_KINDS or message.kind in NOTICES)
         else None
     )
     open_item = (

@@ -217,3 +217,20 @@ def test_c_after_a_move_notice_confirms_the_new_time(
     session.expire_all()
     status = session.get(Appointment, appointment.id).status  # type: ignore[union-attr]
     assert status == ("confirmed" if confirmed else "scheduled")
+
+
+def test_a_waiting_notice_skips_a_contact_who_stopped_getting_reminders(
+    app: Flask, session: Session, dispatcher: Dispatcher, fake: FakeTwilio, clock: list[datetime]
+) -> None:
+    night = datetime(2027, 3, 4, 3, 0, tzinfo=UTC)
+    appointment = booked(session)
+    change(app, session, appointment, night, starts_at=NEW, notify=True)
+    rosa = session.scalars(select(Contact).where(Contact.name == "Rosa Lee")).one()
+    rosa.reminders = False
+    session.commit()
+    clock[0] = datetime(2027, 3, 4, 13, 0, tzinfo=UTC)
+    dispatcher.run()
+    told = sorted(m["To"] for m in fake.sent if "is now" in m["Body"])
+    assert told == ["+16175550123"]
+    statuses = {n.to_phone: (n.status, n.error_message) for n in notices(session)}
+    assert statuses["+16175550177"] == ("cancelled", "contact removed or changed")

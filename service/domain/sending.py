@@ -38,8 +38,9 @@ class ContactFacts:
     checkins: bool
 
     def wants(self, kind: str) -> bool:
-        """True when this contact still asks for texts of this planned kind."""
-        return self.reminders if kind == MessageKind.REMINDER else self.checkins
+        """True when this contact still asks for texts of this planned kind (a notice of a
+        move or cancellation goes to those who get reminders)."""
+        return self.reminders if kind == MessageKind.REMINDER or kind in NOTICES else self.checkins
 
 
 @dataclass(frozen=True)
@@ -100,7 +101,11 @@ def decide(facts: SendFacts, now: datetime, quiet: tuple[time, time]) -> Decisio
 
 def _notice_current(facts: SendFacts) -> Decision:
     """Does a notice still tell the truth? A move notice is for the time it names, a
-    cancellation for a session still cancelled; a later change has its own notice."""
+    cancellation for a session still cancelled; a later change has its own notice. Like a
+    planned text, it goes only to a contact still there, at that number, getting reminders."""
+    contact = facts.contact
+    if contact is None or contact.phone != facts.to_phone or not contact.wants(facts.kind):
+        return Decision("cancelled", "contact removed or changed")
     status = facts.appointment_status
     if facts.kind == MessageKind.CANCEL_NOTICE:
         if status is not None and status != AppointmentStatus.CANCELLED:

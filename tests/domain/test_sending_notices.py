@@ -7,11 +7,12 @@ from datetime import timedelta
 
 import pytest
 
-from service.domain.sending import decide
-from tests.domain.test_sending import NOW, QUIET, START, facts
+from service.domain.sending import ContactFacts, decide
+from tests.domain.test_sending import NOW, PHONE, QUIET, START, facts
 
-MOVE = {"kind": "move_notice", "contact": None}
-CANCEL = {"kind": "cancel_notice", "contact": None, "appointment_status": "cancelled"}
+MOVE = {"kind": "move_notice"}
+CANCEL = {"kind": "cancel_notice", "appointment_status": "cancelled"}
+GONE = "contact removed or changed"
 NIGHT = NOW + timedelta(hours=11)  # 22:00 in New York
 
 
@@ -50,6 +51,11 @@ NIGHT = NOW + timedelta(hours=11)  # 22:00 in New York
             "quiet hours",
         ),
         ({**MOVE, "opted_out": True}, NOW, "skipped", "number opted out"),
+        # Only to a contact still there, at that number, getting reminders.
+        ({**MOVE, "contact": None}, NOW, "cancelled", GONE),
+        ({**CANCEL, "contact": ContactFacts(PHONE, False, True)}, NOW, "cancelled", GONE),
+        ({**MOVE, "contact": ContactFacts("+16175550999", True, True)}, NOW, "cancelled", GONE),
+        ({**CANCEL, "contact": ContactFacts(PHONE, True, False)}, NOW, "send", ""),
     ],
 )
 def test_a_notice_leaves_only_while_it_is_true(
