@@ -19,6 +19,7 @@ from service.dashboard.auth import current_user
 from service.dashboard.forms import Form
 from service.db import get_session, utcnow
 from service.domain import recurrence, relief, texts
+from service.domain.provider_errors import explain
 from service.domain.vocabulary import SHOWN_IN_THREAD, MessageKind, MessageStatus
 from service.models import (
     SELF,
@@ -121,10 +122,18 @@ def _sent(session: Session, client: Client, names: dict[int, str]) -> list[Threa
             who=names.get(m.contact_id or 0, "a former contact"),
             kind=m.kind,
             status=STATUS_WORDS.get(m.status, m.status),
-            detail=(m.error_message or "") if m.status in (S.SKIPPED, S.FAILED, S.EXPIRED) else "",
+            detail=_why(m),
         )
         for m in out
     ]
+
+
+def _why(message: OutboundMessage) -> str:
+    """Why a text did not arrive, in plain words: the provider's error code explained (its
+    own message is jargon and names the number in E.164), or our own reason for not sending."""
+    if message.status in (S.FAILED, S.UNDELIVERED):
+        return explain(message.error_code)
+    return (message.error_message or "") if message.status in (S.SKIPPED, S.EXPIRED) else ""
 
 
 def _received(session: Session, client: Client, names: dict[int, str]) -> list[ThreadItem]:

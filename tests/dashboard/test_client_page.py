@@ -26,7 +26,8 @@ def test_it_shows_the_thread_both_ways_with_delivery_status(
     failed = factories.message(
         session, client, mom, send_at=now() - timedelta(hours=2), kind="reminder", body="See you"
     )
-    failed.status, failed.error_message = "undelivered", "carrier refused"
+    failed.status, failed.error_code = "undelivered", 30006
+    failed.error_message = "Twilio: Landline or unreachable carrier (+16175550124)"
     factories.message(session, client, contact, send_at=now() + timedelta(days=1), body="Later")
     session.add(
         InboundMessage(
@@ -47,6 +48,10 @@ def test_it_shows_the_thread_both_ways_with_delivery_status(
     assert "To Sam Lee (self)" in page and "Delivered" in page
     assert "From Sam Lee (self)" in page and "pain 6/10" in page
     assert "To Mia Lee (parent)" in page and "Not delivered" in page
+    # Why, in plain words with what to do; never the provider's own message.
+    assert "This number cannot receive texts (it looks like a landline" in page
+    assert "Ask the client for a mobile number." in page
+    assert "Twilio" not in page and "+16175550124" not in page
     # A manual text still planned shows as queued; a planned reminder is not a text yet.
     assert "Later" in page  # manual kind, planned: queued in the thread
 
