@@ -12,6 +12,7 @@ from werkzeug.wrappers import Response
 
 from service import roster
 from service.config import current_settings
+from service.dashboard import phone_links
 from service.dashboard.auth import client_or_404, current_user
 from service.dashboard.forms import Form
 from service.db import get_session, utcnow
@@ -96,7 +97,7 @@ def edit(client_id: int) -> Response | str | tuple[str, int]:
         "timezone": client.timezone,
         "language": client.language,
         "notes": client.notes,
-        "phone": own.phone if own else "",
+        "phone": phone_links.phone(own.phone) if own else "",
         "therapist_id": str(client.therapist_id or ""),
         "checkin_days": (client.checkin_days or "").replace(",", ", "),
     }
@@ -201,7 +202,7 @@ def edit_contact(contact_id: int) -> Response | str | tuple[str, int]:
     defaults = {
         "name": contact.name,
         "relation": contact.relation,
-        "phone": contact.phone,
+        "phone": phone_links.phone(contact.phone),
         "reminders": "on" if contact.reminders else "",
         "checkins": "on" if contact.checkins else "",
     }

@@ -370,3 +370,25 @@ def test_a_future_appointment_cannot_be_booked_as_already_done(
     assert response.status_code == 422
     assert "A session that has not started cannot be done" in text_of(response)
     assert session.scalar(select(Appointment)) is None
+
+
+def test_edit_forms_show_numbers_in_the_national_format(
+    as_ana: Web, ana: Staff, session: Session
+) -> None:
+    client, own = factories.client_with_phone(
+        session, "Sam Lee", "+16175550123", therapist_id=ana.id
+    )
+    abroad = Contact(name="Tía Ana", relation="other", phone="+34612345678")
+    client.contacts.append(abroad)
+    session.commit()
+    edit_client = as_ana.get(f"/clients/{client.id}/edit").get_data(as_text=True)
+    assert 'value="(617) 555-0123"' in edit_client
+    assert 'value="(617) 555-0123"' in as_ana.get(f"/contacts/{own.id}/edit").get_data(as_text=True)
+    assert 'value="+34 612 34 56 78"' in as_ana.get(f"/contacts/{abroad.id}/edit").get_data(
+        as_text=True
+    )
+    # Saved again as shown, the number is unchanged.
+    base = {"name": "Sam Lee", "phone": "(617) 555-0123", "timezone": "America/New_York"}
+    assert as_ana.post(f"/clients/{client.id}/edit", {**base, "language": "en"}).status_code == 302
+    session.refresh(own)
+    assert own.phone == "+16175550123"
