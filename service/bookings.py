@@ -28,7 +28,7 @@ from service import alerts, audit, notices, outbox, planner, roster, schedule_re
 from service.config import Settings
 from service.db import lock_all
 from service.domain import recurrence, status_changes
-from service.domain.vocabulary import AppointmentStatus
+from service.domain.vocabulary import UPCOMING, AppointmentStatus
 from service.models import Appointment, AppointmentSeries, AuditEntry, Client, User
 from service.schedule_reads import Overlap as Overlap  # raised here, caught as bookings.Overlap
 
@@ -269,7 +269,8 @@ def book_appointment(
     audit.record(
         session, actor, "create", "appointment", appointment.id, client_id=client.id, via=via
     )
-    alerts.close_reschedule_requests(session, client.id, "a session was booked", now)
+    if status in UPCOMING:  # a past session recorded as done answers no request
+        alerts.close_reschedule_requests(session, client.id, "a session was booked", now)
     planner.replan_client(session, settings, client.id, now)
     return appointment
 
@@ -314,7 +315,7 @@ def change_appointment(
             moved=moved,
             confirm_overlap=confirm_overlap,
         )
-    if starts_at is not None:
+    if moved:
         alerts.close_reschedule_requests(session, appointment.client_id, "session moved", now)
     entry = _apply_change(session, actor, appointment, status, starts_at, duration, length, via)
     planner.replan_client(session, settings, appointment.client_id, now)

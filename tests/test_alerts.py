@@ -73,6 +73,31 @@ def test_booking_or_moving_the_clients_session_closes_the_request(
     assert notes == {"a session was booked", "session moved"}
 
 
+def test_a_length_change_or_a_past_session_recorded_leaves_the_request_open(
+    app: Flask, session: Session
+) -> None:
+    appointment = a_reminder(session)
+    settings = settings_of(app)
+    received(session, app, "R")
+    same_time = appointment.starts_at  # the move form sends the time even when unchanged
+    bookings.change_appointment(
+        session, settings, None, appointment, NOW, starts_at=same_time, duration=90, via="t"
+    )
+    bookings.book_appointment(
+        session,
+        settings,
+        None,
+        appointment.client,
+        starts_at=NOW - timedelta(days=2),
+        duration=60,
+        status="completed",
+        now=NOW,
+        via="test",
+    )
+    session.commit()
+    assert len(_open(session)) == 1
+
+
 def test_closing_leaves_other_clients_and_handled_items_alone(session: Session) -> None:
     mine, _ = factories.client_with_phone(session, "Sam Lee")
     other, _ = factories.client_with_phone(session, "Bea Bell", "+16175550177")
