@@ -10,12 +10,16 @@ from __future__ import annotations
 import importlib.util
 import os
 import threading
+import urllib.parse
+import urllib.request
+import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import pytest
 from flask import Flask
+from twilio.request_validator import RequestValidator
 from werkzeug.serving import BaseWSGIServer, make_server
 
 if TYPE_CHECKING:  # the package is optional: test_dashboard.py skips when it is missing
@@ -141,3 +145,26 @@ def page(browser: Browser, console: Console) -> Iterator[Page]:
     tab.set_default_timeout(15_000)
     yield tab
     context.close()
+
+
+def text_from_phone(live: Live, sender: str, body: str) -> str:
+    """Post an inbound text to the webhook, signed as Twilio signs it; the TwiML answer."""
+    form = {
+        "MessageSid": "SM" + uuid.uuid4().hex,
+        "AccountSid": "AC" + "1" * 32,
+        "From": sender,
+        "To": PRACTICE_NUMBER,
+        "Body": body,
+        "NumMedia": "0",
+    }
+    url = live.url + "/sms/inbound"
+    signature = RequestValidator(AUTH_TOKEN).compute_signature(url, form)
+    request = urllib.request.Request(
+        url,
+        data=urllib.parse.urlencode(form).encode(),
+        headers={"X-Twilio-Signature": signature},
+        method="POST",
+    )
+    with urllib.request.urlopen(request, timeout=10) as response:
+        assert response.status == 200
+        return str(response.read().decode())

@@ -3,12 +3,8 @@
 from __future__ import annotations
 
 import os
-import urllib.parse
-import urllib.request
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-
-from twilio.request_validator import RequestValidator
 
 from service import accounts
 from service import demo_data as demo
@@ -17,11 +13,10 @@ from service.db import get_db
 from service.models import ImportedPainReport
 from tests import factories
 from tests.browser.conftest import (
-    AUTH_TOKEN,
-    PRACTICE_NUMBER,
     Console,
     Live,
     skip_without_a_browser,
+    text_from_phone,
 )
 
 skip_without_a_browser()
@@ -52,29 +47,6 @@ def _arrange(live: Live) -> None:
         session.commit()
 
 
-def _text_from_phone(live: Live, sender: str, body: str) -> str:
-    """Post an inbound text to the webhook, signed as Twilio signs it; the TwiML answer."""
-    form = {
-        "MessageSid": "SM" + "b" * 32,
-        "AccountSid": "AC" + "1" * 32,
-        "From": sender,
-        "To": PRACTICE_NUMBER,
-        "Body": body,
-        "NumMedia": "0",
-    }
-    url = live.url + "/sms/inbound"
-    signature = RequestValidator(AUTH_TOKEN).compute_signature(url, form)
-    request = urllib.request.Request(
-        url,
-        data=urllib.parse.urlencode(form).encode(),
-        headers={"X-Twilio-Signature": signature},
-        method="POST",
-    )
-    with urllib.request.urlopen(request, timeout=10) as response:
-        assert response.status == 200
-        return str(response.read().decode())
-
-
 def _sign_in(page: Page, live: Live, email: str, password: str) -> None:
     page.goto(live.url + "/")
     expect(page.get_by_role("heading", name="Sign in")).to_be_visible()
@@ -88,7 +60,7 @@ def test_a_pain_reply_reaches_the_inbox_and_is_handled(
     live: Live, page: Page, console: Console
 ) -> None:
     _arrange(live)
-    assert "noted" in _text_from_phone(live, "+16175550123", "9")
+    assert "noted" in text_from_phone(live, "+16175550123", "9")
     _sign_in(page, live, "ana@practice.test", PASSWORD)
 
     alert = page.locator(".alert-item", has_text="Sam Lee")

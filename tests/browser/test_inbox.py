@@ -3,17 +3,14 @@ reply, answering from an item, and "Send at 8:00 AM" inside the client's quiet h
 
 from __future__ import annotations
 
-import urllib.parse
-import urllib.request
 from datetime import UTC, datetime, timedelta
-from itertools import count
 
 from service import accounts
 from service.alerts import raise_alert
 from service.config import settings_of
 from service.db import get_db
 from tests import factories
-from tests.browser.conftest import AUTH_TOKEN, PRACTICE_NUMBER, Live, skip_without_a_browser
+from tests.browser.conftest import Live, skip_without_a_browser, text_from_phone
 from tests.dashboard.test_send_text import zone_at
 from tests.domain.test_segments import TABLE
 
@@ -21,11 +18,9 @@ skip_without_a_browser()
 
 from axe_playwright_python.sync_playwright import Axe  # noqa: E402
 from playwright.sync_api import Browser, Page, expect  # noqa: E402 - only once known to be installed
-from twilio.request_validator import RequestValidator  # noqa: E402
 
 PASSWORD = "long-enough-pw"
 SAM = "+16175550123"
-SIDS = count(1)
 
 
 def _arrange(live: Live) -> None:
@@ -56,28 +51,6 @@ def _arrange(live: Live) -> None:
         session.commit()
 
 
-def _text_from_phone(live: Live, sender: str, body: str) -> None:
-    """Post an inbound text to the webhook, signed as Twilio signs it."""
-    form = {
-        "MessageSid": f"SM{next(SIDS):032d}",
-        "AccountSid": "AC" + "1" * 32,
-        "From": sender,
-        "To": PRACTICE_NUMBER,
-        "Body": body,
-        "NumMedia": "0",
-    }
-    url = live.url + "/sms/inbound"
-    signature = RequestValidator(AUTH_TOKEN).compute_signature(url, form)
-    request = urllib.request.Request(
-        url,
-        data=urllib.parse.urlencode(form).encode(),
-        headers={"X-Twilio-Signature": signature},
-        method="POST",
-    )
-    with urllib.request.urlopen(request, timeout=10) as response:
-        assert response.status == 200
-
-
 def _violations(page: Page) -> list[str]:
     """What axe finds wrong with the page as shown."""
     found = Axe().run(page).response["violations"]
@@ -92,7 +65,7 @@ def _phone(browser: Browser) -> Page:
 
 def test_the_inbox_triages_closes_itself_and_answers(live: Live, browser: Browser) -> None:
     _arrange(live)
-    _text_from_phone(live, SAM, "R")
+    text_from_phone(live, SAM, "R")
     page = _phone(browser)
     page.goto(live.url + "/")
     page.get_by_label("Email").fill("ana@practice.test")
@@ -103,7 +76,7 @@ def test_the_inbox_triages_closes_itself_and_answers(live: Live, browser: Browse
     expect(badges).to_have_text(["Pain alert", "Reschedule request", "Not understood"])
     expect(page.locator(".zone-note")).to_contain_text("America/New_York")
 
-    _text_from_phone(live, SAM, "C")
+    text_from_phone(live, SAM, "C")
     page.reload()
     expect(badges).to_have_text(["Pain alert", "Not understood"])
     expect(page.locator(".closed-item")).to_contain_text("Sam Lee: client confirmed at")
