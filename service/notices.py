@@ -2,12 +2,14 @@
 
 ``service.bookings`` queues them, when asked to (the dashboard offers them checked, the API
 with ``"notify": true``), after the change is written. They go to every contact of the
-client who gets reminders, through ``service.outbox`` like any other text, keyed by the
-change's audit entry and the contact, so one change queues one notice per person and the
-dispatcher's claim sends each once. Like a planned text, a notice queued inside quiet hours
-waits for their end in the client's zone. The dispatcher's last check
-(``domain.sending``) drops a notice a later change made untrue: a move notice once the
-session moved again or was cancelled, a cancellation once the session is back.
+client who gets reminders, each worded for its reader (the client's own phone "Your
+appointment ...", a caregiver greeted and told whose: "Hi Rosa, Maria's appointment ..."),
+through ``service.outbox`` like any other text, keyed by the change's audit entry and the
+contact, so one change queues one notice per person and the dispatcher's claim sends each
+once. Like a planned text, a notice queued inside quiet hours waits for their end in the
+client's zone. The dispatcher's last check (``domain.sending``) drops a notice a later
+change made untrue: a move notice once the session moved again or was cancelled, a
+cancellation once the session is back.
 
 A notice names the time the client was last told of (``told_start``): after A -> B -> C
 with B's notice still waiting (quiet hours), C's notice says "was A", because B's is
@@ -16,7 +18,9 @@ dropped and the client never heard of B; and a move back to A tells nothing at a
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
+from functools import partial
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
@@ -27,24 +31,42 @@ from service.config import Settings
 from service.domain import texts
 from service.domain.planning import after_quiet_hours
 from service.domain.vocabulary import UPCOMING, AppointmentStatus, MessageKind, MessageStatus
-from service.models import Appointment, AuditEntry, Client, OutboundMessage
+from service.models import Appointment, AuditEntry, Client, Contact, OutboundMessage
 
 
 def _local(at: datetime, client: Client) -> datetime:
     return at.astimezone(ZoneInfo(client.timezone)).replace(tzinfo=None)
 
 
-def move_text(settings: Settings, client: Client, new_start: datetime, old_start: datetime) -> str:
-    """The move notice this client's contacts would get."""
+def _names(client: Client, contact: Contact | None) -> dict[str, str]:
+    """Whom a notice greets and whose session it is: nobody for the client's own phone (or
+    none given, as the dashboard's preview), the caregiver and the client otherwise; the
+    same rule as the planner's reminders (``planner.recipient``)."""
+    if contact is None or contact.is_own:
+        return {}
+    return {"first_name": texts.first_name(contact.name), "about": texts.first_name(client.name)}
+
+
+def move_text(
+    settings: Settings,
+    client: Client,
+    new_start: datetime,
+    old_start: datetime,
+    contact: Contact | None = None,
+) -> str:
+    """The move notice ``contact`` gets (the client's own wording when None)."""
     new, old = _local(new_start, client), _local(old_start, client)
-    return texts.move_notice(client.language, settings.practice_name, new, old)
+    names = _names(client, contact)
+    return texts.move_notice(client.language, settings.practice_name, new, old, **names)
 
 
-def cancel_text(settings: Settings, client: Client, start: datetime) -> str:
-    """The cancellation notice this client's contacts would get."""
-    local = _local(start, client)
+def cancel_text(
+    settings: Settings, client: Client, start: datetime, contact: Contact | None = None
+) -> str:
+    """The cancellation notice ``contact`` gets (the client's own wording when None)."""
+    local, names = _local(start, client), _names(client, contact)
     phone = settings.practice_phone_shown
-    return texts.cancel_notice(client.language, settings.practice_name, local, phone)
+    return texts.cancel_notice(client.language, settings.practice_name, local, phone, **names)
 
 
 def told_start(session: Session, appointment_id: int, start: datetime) -> datetime:
@@ -72,13 +94,14 @@ def queue(
     settings: Settings,
     appointment: Appointment,
     kind: MessageKind,
-    body: str,
+    body: Callable[[Contact], str],
     change_id: int,
     now: datetime,
     actor_id: int | None = None,
 ) -> list[int]:
     """Queue one notice of this change (``change_id``: its audit entry) to each contact who
-    gets reminders, sent at once or when quiet hours end; the ids of those queued."""
+    gets reminders, worded for them by ``body``, sent at once or when quiet hours end; the
+    ids of those queued."""
     client = appointment.client
     quiet = settings.quiet_hours
     send_at = after_quiet_hours(now, ZoneInfo(client.timezone), quiet[0], quiet[1])
@@ -87,7 +110,7 @@ def queue(
             idempotency_key=f"{kind}:{appointment.id}:{contact.id}:{change_id}",
             kind=kind,
             to_phone=contact.phone,
-            body=body,
+            body=body(contact),
             send_at=send_at,
             client_id=client.id,
             contact_id=contact.id,
@@ -118,12 +141,10 @@ def queue_for_change(
     if appointment.status == AppointmentStatus.CANCELLED:
         if before not in UPCOMING or old_start <= now:
             return []
-        kind, body = MessageKind.CANCEL_NOTICE, cancel_text(settings, client, told)
+        kind, body = MessageKind.CANCEL_NOTICE, partial(cancel_text, settings, client, told)
     elif appointment.starts_at not in (old_start, told) and appointment.status in UPCOMING:
-        kind, body = (
-            MessageKind.MOVE_NOTICE,
-            move_text(settings, client, appointment.starts_at, told),
-        )
+        new = appointment.starts_at
+        kind, body = MessageKind.MOVE_NOTICE, partial(move_text, settings, client, new, told)
     else:
         return []  # nothing changed that the client knows of
     return queue(session, settings, appointment, kind, body, change.id, now, change.user_id)

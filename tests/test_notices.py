@@ -13,6 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from service import bookings, replies
+from service import notices as notices_module
 from service.config import settings_of
 from service.db import get_db
 from service.dispatch import Dispatcher
@@ -108,11 +109,30 @@ def test_a_move_with_notify_is_sent_once_to_each_person_however_often_the_dispat
     assert dispatcher.run()["sent"] == 0
     sent = [m for m in fake.sent if "is now" in m["Body"]]
     assert sorted(m["To"] for m in sent) == ["+16175550123", "+16175550177"]
-    assert {m["Body"] for m in sent} == {
-        "Your appointment at Bright Path is now Fri Mar 5, 12:00 PM (was Fri Mar 5, 10:00 AM). "
-        "Reply C to confirm."
+    assert {m["To"]: m["Body"] for m in sent} == {
+        "+16175550123": "Your appointment at Bright Path is now Fri Mar 5, 12:00 PM "
+        "(was Fri Mar 5, 10:00 AM). Reply C to confirm.",
+        # The caregiver is greeted and told whose session it is.
+        "+16175550177": "Hi Rosa, Sam's appointment at Bright Path is now Fri Mar 5, 12:00 PM "
+        "(was Fri Mar 5, 10:00 AM). Reply C to confirm.",
     }
     assert {n.status for n in notices(session)} == {"sent"}
+
+
+def test_a_caregivers_cancellation_notice_names_the_client(app: Flask, session: Session) -> None:
+    appointment = booked(session)
+    appointment.client.language = "es"
+    session.commit()
+    change(app, session, appointment, NOW, status="cancelled", notify=True)
+    own, caregiver = notices(session)
+    assert own.body.startswith("Su cita en Bright Path del vie 5 mar, 10:00 queda cancelada.")
+    assert (caregiver.to_phone, caregiver.body) == (
+        "+16175550177",
+        "Hola Rosa, la cita de Sam en Bright Path del vie 5 mar, 10:00 queda cancelada. "
+        "Responda R y le buscamos otra fecha, o llame al (617) 555-0100.",
+    )
+    # One key per contact per change, as before.
+    assert len({n.idempotency_key for n in (own, caregiver)}) == 2
 
 
 def test_without_notify_nobody_is_told(app: Flask, session: Session) -> None:
@@ -192,13 +212,32 @@ def test_a_cancellation_names_the_time_the_client_knows(app: Flask, session: Ses
     assert "on Fri Mar 5, 10:00 AM is cancelled" in cancel.body
 
 
-@pytest.mark.parametrize(("kind", "confirmed"), [("move_notice", True), ("cancel_notice", False)])
-def test_c_after_a_move_notice_confirms_the_new_time(
-    app: Flask, session: Session, kind: str, confirmed: bool
+@pytest.mark.parametrize(
+    ("kind", "caregiver", "reply", "confirmed"),
+    [
+        ("move_notice", False, "C", True),
+        ("cancel_notice", False, "C", False),
+        ("move_notice", True, "C", True),
+        ("move_notice", True, "reaction", True),  # Liked "Hi Rosa, Sam's appointment ..."
+        ("cancel_notice", True, "reaction", False),
+    ],
+)
+def test_c_or_a_like_after_a_move_notice_confirms_the_new_time(
+    app: Flask, session: Session, kind: str, caregiver: bool, reply: str, confirmed: bool
 ) -> None:
     now = datetime.now(UTC)
     client, contact = factories.client_with_phone(session)
+    if caregiver:
+        contact = Contact(name="Rosa Lee", relation="parent", phone="+16175550177")
+        client.contacts.append(contact)
     appointment = factories.appointment(session, client, now + timedelta(days=2))
+    session.flush()
+    start, settings = appointment.starts_at, settings_of(app)
+    if kind == "move_notice":
+        old = start - timedelta(hours=1)
+        body = notices_module.move_text(settings, client, start, old, contact)
+    else:
+        body = notices_module.cancel_text(settings, client, start, contact)
     factories.sent(
         session,
         client,
@@ -206,17 +245,24 @@ def test_c_after_a_move_notice_confirms_the_new_time(
         kind=kind,
         sent_at=now - timedelta(minutes=5),
         appointment_id=appointment.id,
+        body=body,
     )
     session.commit()
+    said = "C" if reply == "C" else f"Liked \u201c{body}\u201d"
     stored = replies.store(
-        session, replies.Inbound("SM" + "c" * 32, contact.phone, "+16175550100", "C", 0, {}), now
+        session, replies.Inbound("SM" + "c" * 32, contact.phone, "+16175550100", said, 0, {}), now
     )
     assert stored is not None
-    replies.process(session, settings_of(app), stored, now)
+    answer = replies.process(session, settings, stored, now)
     session.commit()
     session.expire_all()
     status = session.get(Appointment, appointment.id).status  # type: ignore[union-attr]
     assert status == ("confirmed" if confirmed else "scheduled")
+    if confirmed:  # to a caregiver, the answer says whose session it was
+        thanks = (
+            "Thanks, Sam's appointment is confirmed." if caregiver else "Thanks, you're confirmed."
+        )
+        assert answer == thanks
 
 
 def test_a_waiting_notice_skips_a_contact_who_stopped_getting_reminders(

@@ -54,10 +54,14 @@ _ANDROID_HEAD = re.compile(
 )
 # Words that only our own texts say, which tell which of them a quote comes from; to a
 # caregiver they name the client ("a reminder of Maria's appointment", "how is Maria's pain").
+# A move notice asks for a C like a reminder ("Maria's appointment at ... is now ..."); a
+# cancellation asks for nothing a reaction could give.
 _WHOSE = r"(?:your|[^\W\d_][^\s'\u2019]{0,30}(?:\s[^\W\d_][^\s'\u2019]{0,30}){0,2}['\u2019]s?)"
 _REMINDER_WORDS = re.compile(
     rf"reminder of {_WHOSE} appointment|reply c to confirm|le recordamos su cita"
-    r"|recordamos la cita de"
+    r"|recordamos la cita de|responda c para confirmar"
+    rf"|{_WHOSE} appointment at .{{1,80}}? is now\b"
+    r"|\bcita (?:de \S.{0,40}? )?en .{1,80}? ahora es el\b"
 )
 _CHECKIN_WORDS = re.compile(rf"how is {_WHOSE} pain|0 \(none\) to 10|nivel de dolor|del 0 \(nada\)")
 

@@ -12,9 +12,12 @@ Rules the wording keeps:
   ("dolor") only in the check-in question.
 * A caregiver (any contact but the client's own phone) is greeted by their own name and
   told whose appointment or pain it is: "Hi Rosa, a reminder of Maria's appointment...",
-  "How is Maria's pain today...". A phone can hear about several clients, so each text
-  names its client. The Spanish reminder says "recordamos" rather than "le recordamos"
-  there, to leave room for the second name.
+  "How is Maria's pain today...", "Hi Rosa, Maria's appointment at ... is now ...". A phone
+  can hear about several clients, so each text names its client. The client's own phone
+  gets the notices without a greeting ("Your appointment at ... is now ..."). The Spanish
+  reminder says "recordamos" rather than "le recordamos" there, to leave room for the
+  second name, and a cancellation leaves out the practice phone when the names make it
+  too long (the answer to its R gives the phone).
 * Replies are single letters (C, R) or a number; no text ever asks for a carrier keyword
   (STOP, CANCEL, END, QUIT, ...) except the HELP and opt-in texts, which must say how to stop.
 * Dates are formatted here, not by the process locale: "Thu Mar 4, 9:00 AM" / "jue 4 mar, 9:00".
@@ -222,7 +225,8 @@ def _hello(lang: str, name: str) -> str:
     return named.format(name=name) if name else bare
 
 
-# A notice names no one: it may reach the client or a contact who gets the reminders.
+# To the client's own phone a notice names no one; to a caregiver it greets them and names
+# the client, like the reminder.
 _MOVED = {
     "en": "Your appointment at {practice} is now {when} (was {was}). Reply C to confirm.",
     "es": "Su cita en {practice} ahora es el {when} (antes el {was}). Responda C para confirmar.",
@@ -233,18 +237,61 @@ _CANCELLED = {
     "es": "Su cita en {practice} del {when} queda cancelada. "
     "Responda R y le buscamos otra fecha{call}.",
 }
+_MOVED_ABOUT = {
+    "en": "{hello} {client}'s appointment at {practice} is now {when} (was {was}). "
+    "Reply C to confirm.",
+    "es": "{hello} la cita de {client} en {practice} ahora es el {when} (antes el {was}). "
+    "Responda C para confirmar.",
+}
+_CANCELLED_ABOUT = {
+    "en": "{hello} {client}'s appointment at {practice} on {when} is cancelled. "
+    "Reply R and we'll find a new time{call}.",
+    "es": "{hello} la cita de {client} en {practice} del {when} queda cancelada. "
+    "Responda R y le buscamos otra fecha{call}.",
+}
 
 
-def move_notice(language: str, practice: str, new_local: datetime, old_local: datetime) -> str:
-    """Return the notice of a moved session: the new time, the old one, and how to confirm."""
-    lang = _lang(language)
+def move_notice(
+    language: str,
+    practice: str,
+    new_local: datetime,
+    old_local: datetime,
+    *,
+    first_name: str = "",
+    about: str = "",
+) -> str:
+    """Return the notice of a moved session: the new time, the old one, and how to confirm.
+
+    ``about``, the client's given name when the recipient is a caregiver, greets them by
+    ``first_name`` and makes it "Maria's appointment"."""
+    lang, client = _lang(language), about.strip()
     when, was = format_local(new_local, lang), format_local(old_local, lang)
-    return _MOVED[lang].format(practice=practice, when=when, was=was)
+    if not client:
+        return _MOVED[lang].format(practice=practice, when=when, was=was)
+    hello = _hello(lang, first_name)
+    return _MOVED_ABOUT[lang].format(
+        hello=hello, client=client, practice=practice, when=when, was=was
+    )
 
 
-def cancel_notice(language: str, practice: str, start_local: datetime, practice_phone: str) -> str:
-    """Return the notice of a cancelled session, which says how to find a new time."""
-    lang = _lang(language)
-    call = _CALL[lang].format(phone=practice_phone) if practice_phone else ""
+def cancel_notice(
+    language: str,
+    practice: str,
+    start_local: datetime,
+    practice_phone: str,
+    *,
+    first_name: str = "",
+    about: str = "",
+) -> str:
+    """Return the notice of a cancelled session, which says how to find a new time; ``about``
+    and ``first_name`` as for ``move_notice``. The practice phone is left out when it would
+    not fit one segment (long names to a caregiver): an R is answered with it anyway."""
+    lang, client = _lang(language), about.strip()
     when = format_local(start_local, lang)
-    return _CANCELLED[lang].format(practice=practice, when=when, call=call)
+    wording = _CANCELLED_ABOUT[lang] if client else _CANCELLED[lang]
+    named = {"hello": _hello(lang, first_name), "client": client, "practice": practice}
+    call = _CALL[lang].format(phone=practice_phone) if practice_phone else ""
+    text = wording.format(when=when, call=call, **named)
+    if call and not fits_one_segment(text):
+        text = wording.format(when=when, call="", **named)
+    return text

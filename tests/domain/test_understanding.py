@@ -602,6 +602,42 @@ def test_a_reaction_to_a_caregivers_text_is_known_by_its_words(
     assert (meaning.intent, meaning.reask, meaning.quiet) == (intent, reask, False)
 
 
+_MOVED_TO = datetime(2027, 3, 5, 11, 0)
+_ROSA = {"first_name": "Rosa", "about": "Maria"}
+
+
+def _moved(language: str, **names: str) -> str:
+    return texts.move_notice(language, "Bright Path", _MOVED_TO, _CAREGIVER_WHEN, **names)
+
+
+def _cancelled(language: str, **names: str) -> str:
+    return texts.cancel_notice(language, "Bright Path", _CAREGIVER_WHEN, "(617) 555-0100", **names)
+
+
+@pytest.mark.parametrize(
+    ("reaction", "quote", "intent", "quiet"),
+    [
+        ("Liked", _moved("en"), "confirm", False),
+        ("Le gustó", _moved("es"), "confirm", False),
+        ("Liked", _moved("en", **_ROSA), "confirm", False),
+        ("Loved", _cut(_moved("en", **_ROSA), 12), "confirm", False),  # "...is now Fri Mar 5,…"
+        ("Le gustó", _moved("es", **_ROSA), "confirm", False),
+        ("Le encantó", _cut(_moved("es", **_ROSA), 12), "confirm", False),
+        ("Liked", _moved("en", first_name="Rosa", about="Mary Ann"), "confirm", False),
+        ("Disliked", _moved("en", **_ROSA), "other", False),  # for a person
+        ("Liked", _cancelled("en"), "other", True),  # a cancellation asks for no yes
+        ("Liked", _cancelled("en", **_ROSA), "other", True),
+        ("Le gustó", _cancelled("es", **_ROSA), "other", True),
+    ],
+)
+def test_a_reaction_to_a_notice_is_known_by_its_words(
+    reaction: str, quote: str, intent: Intent, quiet: bool
+) -> None:
+    # A move notice asks for a C like a reminder, to the client or to a caregiver.
+    meaning = understand(f"{reaction} \u201c{quote}\u201d")
+    assert (meaning.intent, meaning.reask, meaning.quiet) == (intent, False, quiet)
+
+
 _OPT_OUT_PHRASES = [
     "STOP",
     "stop texting me",
