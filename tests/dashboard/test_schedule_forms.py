@@ -92,9 +92,11 @@ def test_pickers_and_an_advanced_rule_that_disagree_save_nothing(
     monthly = as_ana.post(
         f"/clients/{client.id}/series/new", _form(day_MO="on", rrule="FREQ=MONTHLY")
     )
-    assert monthly.status_code == 422 and "this rule says “Custom rule FREQ=MONTHLY”" in text_of(
-        monthly
+    assert monthly.status_code == 422 and "this rule says “Monthly on the " in text_of(monthly)
+    yearly = as_ana.post(
+        f"/clients/{client.id}/series/new", _form(day_MO="on", rrule="FREQ=YEARLY")
     )
+    assert yearly.status_code == 422 and "this rule says “Custom schedule”" in text_of(yearly)
     html = response.get_data(as_text=True)
     assert 'id="f-rrule-error"' in html and '<details class="advanced" open>' in html
     assert "“Every Mon” but this rule says “Every Mon and Thu”" in text_of(response)
