@@ -201,9 +201,9 @@ def _day(day: date, first: datetime, language: str) -> str:
 
 
 def _every(n: int, unit: str, language: str) -> str:
-    """ "Every 3 months" / "Cada dos meses" (``unit`` in English; Spanish says "dos")."""
+    """Every ``n`` units: "Every 3 months", "Cada dos meses" (Spanish says "dos" for 2)."""
     if language == "es":
-        plural = {"day": "días", "week": "semanas", "month": "meses"}[unit]
+        plural = {"day": "días", "month": "meses"}[unit]
         return f"Cada {'dos' if n == 2 else n} {plural}"
     return f"Every {n} {unit}s"
 
@@ -219,7 +219,7 @@ def _nth_day(day: int, language: str) -> str:
 
 
 def _daily(fields: dict[str, str], first: date, language: str) -> str | None:
-    """ "Every day", "Every 2 days"; every day of some weekdays reads as those weekdays."""
+    """A daily rule: "Every day", "Every 2 days"; daily on some weekdays reads as weekly."""
     every = _number(fields.pop("INTERVAL", None), 1, MAX_COUNT)
     if "BYDAY" in fields and every == 1:
         pickers = _weekly_pickers({**fields, "FREQ": "WEEKLY"}, first.weekday())
@@ -246,8 +246,9 @@ def _position(fields: dict[str, str]) -> tuple[int, str] | None:
 
 
 def _monthly(fields: dict[str, str], first: date, language: str) -> str | None:
-    """ "Monthly on the 15th", "Every 2 months on the last Fri" (Spanish "Cada mes el día
-    15", "Cada dos meses el último vie"); a rule without a day falls on the first's."""
+    """A monthly rule: "Monthly on the 15th", "Every 2 months on the last Fri" (Spanish
+    "Cada mes el día 15", "Cada dos meses el último vie"); without a day it falls on the
+    first session's day of the month (and, as RFC 5545 says, skips months without it)."""
     every = _number(fields.pop("INTERVAL", None), 1, MAX_COUNT)
     if every is None:
         return None
