@@ -78,6 +78,7 @@ def series_json(
         series.starts_local,
         series.duration_minutes,
         last_day=series_words.last_day(series.ends_at, tz),
+        timezone=tz,
         language=language,
     )
     return {

@@ -45,8 +45,10 @@ def summary(series: AppointmentSeries, language: str = "en", *, ended: bool = Fa
         series.rrule,
         series.starts_local,
         series.duration_minutes,
-        last_day=None if ended else last_day(series),
+        last_day=last_day(series),
+        timezone=series.timezone,
         language=language,
+        show_until=not ended,
     )
 
 
@@ -121,8 +123,8 @@ def read_rule(form: Form, starts: datetime | None, ends_on: date | None, tz: str
         theirs = series_words.read_rule(rule, weekday)
         if theirs is None or (theirs.days, theirs.every) != (days or (DAYS[weekday],), every):
             form.errors["rrule"] = (
-                f"The days above say “{series_words.rule_words(chosen, weekday)}” but this rule "
-                f"says “{series_words.rule_words(rule, weekday)}”: clear one of them."
+                f"The days above say “{series_words.rule_words(chosen, starts)}” but this rule "
+                f"says “{series_words.rule_words(rule, starts)}”: clear one of them."
             )
             return None
     try:

@@ -431,3 +431,22 @@ def test_a_series_reads_in_words_in_english_or_in_spanish_when_asked(api: Api) -
     )
     assert spanish.get_json()["summary"].startswith("Cada dos semanas, ")
     assert spanish.get_json()["summary"].endswith(" a las 16:30, 45 min, 12 sesiones")
+
+
+def test_a_series_summary_reads_the_rules_until_in_the_clients_zone_and_never_the_raw_rule(
+    api: Api,
+) -> None:
+    client_id = new_client(api)
+    first, last = local_day(1), local_day(15)
+    until = last.replace(tzinfo=NY).astimezone(UTC)  # the last session's own instant
+    body = {"client_id": client_id, "starts_at": first.isoformat(), "duration_minutes": 60}
+    rule = f"UNTIL={until:%Y%m%dT%H%M%SZ};FREQ=WEEKLY"
+    made = api.post("/series", {**body, "rrule": rule})
+    assert made.status_code == 201, made.get_json()
+    words = made.get_json()["summary"]
+    assert words.startswith(f"Every {first:%a} at 10:00 AM, 60 min, until {last:%b} {last.day}")
+    path = f"/series/{made.get_json()['id']}"
+    monthly = api.patch(path, {"rrule": "FREQ=MONTHLY;BYDAY=-1FR"})
+    assert monthly.get_json()["summary"] == "Monthly on the last Fri at 10:00 AM, 60 min"
+    yearly = api.patch(path, {"rrule": "FREQ=YEARLY"})
+    assert yearly.get_json()["summary"] == "Custom schedule at 10:00 AM, 60 min"

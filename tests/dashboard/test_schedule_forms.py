@@ -52,6 +52,22 @@ def test_ticking_monday_and_thursday_makes_one_series_on_both_days(
     assert "Every Mon and Thu at 10:00 AM, 60 min" in text_of(as_ana.get(f"/clients/{client.id}"))
 
 
+def test_a_rule_the_pickers_cannot_say_reads_in_words_on_the_client_page(
+    as_ana: Web, ana: Staff, session: Session
+) -> None:
+    client = _client(session, ana)
+    form = _form(rrule="FREQ=MONTHLY;BYDAY=1MO")
+    assert as_ana.post(f"/clients/{client.id}/series/new", form).status_code == 302
+    page = text_of(as_ana.get(f"/clients/{client.id}"))
+    assert "Monthly on the first Mon at 10:00 AM, 60 min" in page and "FREQ=" not in page
+    yearly = _form(rrule="FREQ=YEARLY")
+    series_id = _series(session).id
+    assert as_ana.post(f"/series/{series_id}/edit", yearly).status_code == 302
+    page = text_of(as_ana.get(f"/clients/{client.id}"))
+    assert "Custom schedule at 10:00 AM, 60 min" in page and "FREQ=" not in page
+    assert "FREQ=YEARLY" in as_ana.get(f"/series/{series_id}/edit").get_data(as_text=True)
+
+
 def test_an_advanced_rule_with_the_pickers_left_alone_is_the_rule(
     as_ana: Web, ana: Staff, session: Session
 ) -> None:
@@ -92,9 +108,11 @@ def test_pickers_and_an_advanced_rule_that_disagree_save_nothing(
     monthly = as_ana.post(
         f"/clients/{client.id}/series/new", _form(day_MO="on", rrule="FREQ=MONTHLY")
     )
-    assert monthly.status_code == 422 and "this rule says “Custom rule FREQ=MONTHLY”" in text_of(
-        monthly
+    assert monthly.status_code == 422 and "this rule says “Monthly on the " in text_of(monthly)
+    yearly = as_ana.post(
+        f"/clients/{client.id}/series/new", _form(day_MO="on", rrule="FREQ=YEARLY")
     )
+    assert yearly.status_code == 422 and "this rule says “Custom schedule”" in text_of(yearly)
     html = response.get_data(as_text=True)
     assert 'id="f-rrule-error"' in html and '<details class="advanced" open>' in html
     assert "“Every Mon” but this rule says “Every Mon and Thu”" in text_of(response)
