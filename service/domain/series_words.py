@@ -24,6 +24,7 @@ from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from service.domain.recurrence import to_utc
+from service.domain.texts import MONTHS
 
 DAYS = ("MO", "TU", "WE", "TH", "FR", "SA", "SU")  # index == date.weekday()
 MAX_EVERY = 52
@@ -31,10 +32,6 @@ MAX_COUNT = 500
 _SHORT = {
     "en": ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"),
     "es": ("lun", "mar", "mié", "jue", "vie", "sáb", "dom"),
-}
-_MONTHS = {
-    "en": ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"),
-    "es": ("ene", "feb", "mar", "abr", "may", "jun", "jul", "ago", "sep", "oct", "nov", "dic"),
 }
 # Words a person may type for a weekday, accents removed; index == date.weekday().
 _DAY_WORDS = (
@@ -193,7 +190,7 @@ def _weekly(pickers: Pickers, first_weekday: int, language: str) -> str:
 
 
 def _day(day: date, first: datetime, language: str) -> str:
-    month = _MONTHS[language][day.month - 1]
+    month = MONTHS[language][day.month - 1]
     year = f" {day.year}" if day.year != first.year else ""
     if language == "es":
         return f"{day.day} {month}{year}"

@@ -37,7 +37,7 @@ _DAYS = {
     "en": ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"),
     "es": ("lun", "mar", "mié", "jue", "vie", "sab", "dom"),
 }
-_MONTHS = {
+MONTHS = {  # short month names (series_words uses them too)
     "en": ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"),
     "es": ("ene", "feb", "mar", "abr", "may", "jun", "jul", "ago", "sep", "oct", "nov", "dic"),
 }
@@ -128,7 +128,7 @@ def format_local(dt_local: datetime, language: str) -> str:
     """Format a local date and time: "Thu Mar 4, 9:00 AM" (en) or "jue 4 mar, 9:00" (es)."""
     lang = _lang(language)
     day = _DAYS[lang][dt_local.weekday()]
-    month = _MONTHS[lang][dt_local.month - 1]
+    month = MONTHS[lang][dt_local.month - 1]
     if lang == "es":
         return f"{day} {dt_local.day} {month}, {dt_local.hour}:{dt_local.minute:02d}"
     hour = dt_local.hour % 12 or 12
