@@ -26,8 +26,11 @@ from datetime import UTC, date, datetime
 from email.utils import format_datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 from urllib.parse import parse_qs, urlencode, urlsplit
+
+if TYPE_CHECKING:  # the server itself needs nothing of the app's
+    from service.sms.gateway import TwilioGateway
 
 API = "/2010-04-01/Accounts/"
 ERROR_TEXT = {
@@ -123,6 +126,26 @@ class FakeTwilio:
         )
         self._thread.start()
         return self
+
+    def gateway(
+        self,
+        *,
+        status_callback: str | None = "https://touchbase.example/sms/status",
+        timeout: float = 0.5,
+    ) -> TwilioGateway:
+        """The app's Twilio gateway (the real SDK) pointed at this server, sending from the
+        practice number the tests use."""
+        from service.sms.gateway import TwilioGateway
+
+        return TwilioGateway(
+            account_sid=self.account_sid,
+            auth_token=self.auth_token,
+            from_number="+16175550100",
+            messaging_service_sid=None,
+            api_base_url=self.base_url,
+            status_callback=status_callback,
+            timeout=timeout,
+        )
 
     def stop(self) -> None:
         """Wake stalled handlers, stop serving and wait for every handler thread."""

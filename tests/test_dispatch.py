@@ -36,15 +36,7 @@ def fake() -> Iterator[FakeTwilio]:
 
 @pytest.fixture
 def gateway(fake: FakeTwilio) -> Iterator[TwilioGateway]:
-    gw = TwilioGateway(
-        account_sid=fake.account_sid,
-        auth_token=fake.auth_token,
-        from_number="+16175550100",
-        messaging_service_sid=None,
-        api_base_url=fake.base_url,
-        status_callback="https://touchbase.example/sms/status",
-        timeout=0.5,
-    )
+    gw = fake.gateway()
     yield gw
     gw.close()
 

@@ -21,14 +21,7 @@ def fake() -> Iterator[FakeTwilio]:
 
 
 def gateway_to(fake: FakeTwilio, timeout: float) -> TwilioGateway:
-    return TwilioGateway(
-        account_sid=fake.account_sid,
-        auth_token=fake.auth_token,
-        from_number="+16175550100",
-        messaging_service_sid=None,
-        api_base_url=fake.base_url,
-        timeout=timeout,
-    )
+    return fake.gateway(status_callback=None, timeout=timeout)
 
 
 def wait_until(condition: Callable[[], object], what: str) -> None:

@@ -19,7 +19,6 @@ from service.db import get_db
 from service.dispatch import Dispatcher
 from service.domain.vocabulary import Channel, MessageKind
 from service.models import Appointment, Contact, OutboundMessage
-from service.sms.gateway import TwilioGateway
 from tests import factories
 from tests.fake_twilio import FakeTwilio
 
@@ -42,15 +41,7 @@ def clock() -> list[datetime]:
 
 @pytest.fixture
 def dispatcher(app: Flask, fake: FakeTwilio, clock: list[datetime]) -> Iterator[Dispatcher]:
-    gateway = TwilioGateway(
-        account_sid=fake.account_sid,
-        auth_token=fake.auth_token,
-        from_number="+16175550100",
-        messaging_service_sid=None,
-        api_base_url=fake.base_url,
-        status_callback="https://touchbase.example/sms/status",
-        timeout=0.5,
-    )
+    gateway = fake.gateway()
     yield Dispatcher(
         get_db(app),
         settings_of(app),

@@ -3,8 +3,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TypeVar
 from zoneinfo import ZoneInfo
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
@@ -23,6 +25,7 @@ from service.domain import texts
 from service.domain.vocabulary import AppointmentStatus
 from service.models import Appointment, AppointmentSeries, Client
 
+T = TypeVar("T")
 bp = Blueprint("schedule_forms", __name__)
 MAX_MINUTES = 12 * 60
 VIA = "dashboard"
@@ -175,6 +178,19 @@ def restore_series(series_id: int) -> Response:
     return _back(series.client_id)
 
 
+def _attempt(form: Form, write: Callable[[], T]) -> tuple[bool, T | None, list[Appointment]]:
+    """Run a booking write: (True, its result, []) once written; a refusal becomes the
+    field's error, an overlap the sessions to show with "Book/Move anyway" (nothing written).
+    """
+    try:
+        return True, write(), []
+    except bookings.Refused as refused:
+        form.errors[FIELD_OF[refused.field]] = f"{str(refused).capitalize()}."
+        return False, None, []
+    except bookings.Overlap as overlap:
+        return False, None, overlap.appointments
+
+
 @bp.route("/clients/<int:client_id>/appointments/new", methods=["GET", "POST"])
 def new_appointment(client_id: int) -> Response | str | tuple[str, int]:
     """Book a one-off appointment, or record a past one as done (it gets its check-ins)."""
@@ -187,8 +203,9 @@ def new_appointment(client_id: int) -> Response | str | tuple[str, int]:
         status = form.choice("status", (A.SCHEDULED, A.COMPLETED), A.SCHEDULED) or A.SCHEDULED
         overlaps: list[Appointment] = []
         if form.ok and starts is not None and duration is not None:
-            try:
-                bookings.book_appointment(
+            booked, _, overlaps = _attempt(
+                form,
+                lambda: bookings.book_appointment(
                     db,
                     current_settings(),
                     current_user(),
@@ -199,12 +216,9 @@ def new_appointment(client_id: int) -> Response | str | tuple[str, int]:
                     now=now,
                     via=VIA,
                     confirm_overlap=form.checkbox("confirm_overlap"),
-                )
-            except bookings.Refused as refused:
-                form.errors[FIELD_OF[refused.field]] = f"{str(refused).capitalize()}."
-            except bookings.Overlap as overlap:
-                overlaps = overlap.appointments
-            else:
+                ),
+            )
+            if booked:
                 db.commit()
                 flash("Appointment booked.")
                 return _back(client.id)
@@ -270,8 +284,9 @@ def move(appointment_id: int) -> Response | str | tuple[str, int]:
     if form.submitted:
         duration = form.integer("duration", low=5, high=MAX_MINUTES, required=True)
         if form.ok and starts is not None and duration is not None:
-            try:
-                told = bookings.change_appointment(
+            moved, told, overlaps = _attempt(
+                form,
+                lambda: bookings.change_appointment(
                     db,
                     current_settings(),
                     current_user(),
@@ -282,12 +297,9 @@ def move(appointment_id: int) -> Response | str | tuple[str, int]:
                     via=VIA,
                     confirm_overlap=form.checkbox("confirm_overlap"),
                     notify=form.checkbox("notify"),
-                )
-            except bookings.Refused as refused:
-                form.errors[FIELD_OF[refused.field]] = f"{str(refused).capitalize()}."
-            except bookings.Overlap as overlap:
-                overlaps = overlap.appointments
-            else:
+                ),
+            )
+            if moved:
                 db.commit()
                 flash(
                     "Appointment moved; its reminders follow"

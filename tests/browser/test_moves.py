@@ -17,7 +17,6 @@ from service.db import get_db
 from service.dispatch import Dispatcher
 from service.domain.vocabulary import Channel, MessageKind
 from service.models import OutboundMessage
-from service.sms.gateway import TwilioGateway
 from tests import factories
 from tests.browser.conftest import Console, Live, skip_without_a_browser
 from tests.fake_twilio import FakeTwilio
@@ -54,15 +53,7 @@ def _dispatch_twice(live: Live, fake: FakeTwilio) -> None:
             select(OutboundMessage.send_at).where(OutboundMessage.kind == MessageKind.MOVE_NOTICE)
         )
     assert due is not None
-    gateway = TwilioGateway(
-        account_sid=fake.account_sid,
-        auth_token=fake.auth_token,
-        from_number="+16175550100",
-        messaging_service_sid=None,
-        api_base_url=fake.base_url,
-        status_callback=live.url + "/sms/status",
-        timeout=5,
-    )
+    gateway = fake.gateway(status_callback=live.url + "/sms/status", timeout=5)
     dispatcher = Dispatcher(
         get_db(live.app),
         settings_of(live.app),
