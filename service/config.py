@@ -19,9 +19,13 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
 from service import phones
+from service.domain.vocabulary import Language
 from service.values import is_time_zone
 
 ENVIRONMENTS = ("development", "production", "test")
+# How names appear in texts: as written, or with accents and other marks taken off so that
+# "Lucía" reads "Lucia" and the text stays GSM-7.
+NAME_STYLES = ("as_written", "plain_letters")
 TEST_PASSWORD_HASH = "pbkdf2:sha256:1"  # the test suite's only: see password_hash_method
 _DURATION = re.compile(r"(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?")
 MAX_OFFSET = timedelta(days=30)
@@ -67,6 +71,8 @@ class Settings:
     sms_max_attempts: int = 5
     trusted_proxies: int = 0
     rebooking_texts: bool = False
+    default_language: str = "en"  # of new clients
+    names_in_texts: str = "as_written"  # or "plain_letters": see NAME_STYLES
 
     @property
     def twilio_configured(self) -> bool:
@@ -136,6 +142,22 @@ def parse_timezone(name: str, raw: str) -> str:
     return raw
 
 
+def parse_language(name: str, raw: str) -> str:
+    """Return the language code (``en``, ``es``) when texts are written in it."""
+    code = raw.strip().lower()
+    if code not in tuple(Language):
+        raise ConfigError(f"{name}: {raw!r} is not one of {', '.join(Language)}")
+    return code
+
+
+def parse_name_style(name: str, raw: str) -> str:
+    """``as_written`` or ``plain_letters`` (also written with a space or a dash)."""
+    style = raw.strip().lower().replace(" ", "_").replace("-", "_")
+    if style not in NAME_STYLES:
+        raise ConfigError(f"{name}: {raw!r} is not one of {', '.join(NAME_STYLES)}")
+    return style
+
+
 def parse_database_url(name: str, raw: str) -> str:
     """Check a database URL and point PostgreSQL URLs at the psycopg 3 driver."""
     try:
@@ -193,6 +215,8 @@ DEFAULTS: dict[str, str] = {
     "SMS_MAX_ATTEMPTS": "5",
     "TRUSTED_PROXIES": "0",
     "REBOOKING_TEXTS": "off",
+    "DEFAULT_LANGUAGE": "en",
+    "NAMES_IN_TEXTS": "as_written",
 }
 
 
@@ -247,6 +271,8 @@ def load_settings(environ: Mapping[str, str], instance_path: str) -> Settings:
         sms_max_attempts=_int("SMS_MAX_ATTEMPTS", env["SMS_MAX_ATTEMPTS"], 1, 20),
         trusted_proxies=_int("TRUSTED_PROXIES", env["TRUSTED_PROXIES"], 0, 5),
         rebooking_texts=_flag("REBOOKING_TEXTS", env["REBOOKING_TEXTS"]),
+        default_language=parse_language("DEFAULT_LANGUAGE", env["DEFAULT_LANGUAGE"]),
+        names_in_texts=parse_name_style("NAMES_IN_TEXTS", env["NAMES_IN_TEXTS"]),
     )
 
 

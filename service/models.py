@@ -256,6 +256,11 @@ class OutboundMessage(Base):
     error_message: Mapped[str | None] = mapped_column(String(500))
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    # The saved wording the body was written from; None: the shipped wording, or a text
+    # no template writes (a staff text).
+    template_id: Mapped[int | None] = mapped_column(
+        ForeignKey("message_templates.id", ondelete="SET NULL")
+    )
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
@@ -367,6 +372,36 @@ class AuditEntry(Base):
     entity_id: Mapped[str] = mapped_column(String(50))
     detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class PracticeSetting(Base):
+    """A practice setting saved in the dashboard; it wins over the environment variable of
+    the same name (in upper case), which stays the first-run default. The value is kept as
+    written, in the environment variable's form ("48h,2h", "21:00-08:00")."""
+
+    __tablename__ = "practice_settings"
+
+    name: Mapped[str] = mapped_column(String(50), primary_key=True)
+    value: Mapped[str] = mapped_column(String(500))
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+
+
+class MessageTemplate(Base):
+    """One saved version of the wording of one kind of text in one language. The highest
+    version is the current one; a version with no body is a reset to the shipped wording.
+    Versions are never changed or removed."""
+
+    __tablename__ = "message_templates"
+    __table_args__ = (UniqueConstraint("kind", "language", "version"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(40))
+    language: Mapped[str] = mapped_column(String(5))
+    version: Mapped[int] = mapped_column(Integer)
+    body: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
 
 
 class Heartbeat(Base):
