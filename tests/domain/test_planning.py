@@ -13,12 +13,10 @@ from service.domain.planning import (
     PlannedMessage,
     PlanSettings,
     Recipient,
-    after_quiet_hours,
-    before_quiet_hours,
-    in_quiet_hours,
     parse_checkin_days,
     plan_appointment,
 )
+from service.domain.quiet import after_quiet_hours, before_quiet_hours, in_quiet_hours
 
 NY = ZoneInfo("America/New_York")
 H = timedelta(hours=1)
