@@ -29,7 +29,7 @@ from sqlalchemy.orm import Session
 from service import outbox
 from service.config import Settings
 from service.domain import texts
-from service.domain.planning import after_quiet_hours
+from service.domain.quiet import after_quiet_hours
 from service.domain.vocabulary import UPCOMING, AppointmentStatus, MessageKind, MessageStatus
 from service.models import Appointment, AuditEntry, Client, Contact, OutboundMessage
 

@@ -25,10 +25,10 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
-from service import outbox
+from service import outbox, rhythm
 from service.config import Settings
 from service.db import insert
-from service.domain import planning, recurrence
+from service.domain import planning, recurrence, sampling
 from service.domain.vocabulary import PLANNED_KINDS, AppointmentStatus, MessageKind, MessageStatus
 from service.models import (
     SELF,
@@ -71,8 +71,13 @@ def plan_settings(settings: Settings) -> planning.PlanSettings:
 
 
 def lookback(settings: Settings) -> timedelta:
-    """How long after an appointment ends it may still need a text (its last check-in)."""
-    return max(settings.checkin_offsets) + timedelta(hours=12) + timedelta(days=1)
+    """How long after an appointment ends it may still need a text: its last check-in, at
+    the practice's offsets, a client's own days, or (automatic, which any client may have)
+    the day before a next session up to ``sampling.LONGEST_GAP_DAYS`` away; plus the grace
+    of a late check-in and a day of margin."""
+    fixed = () if isinstance(settings.checkin_offsets, str) else settings.checkin_offsets
+    days = max(planning.LAST_CHECKIN_DAY, sampling.LONGEST_GAP_DAYS)
+    return max((*fixed, timedelta(days=days))) + timedelta(hours=12) + timedelta(days=1)
 
 
 def materialize(session: Session, series: AppointmentSeries, start: datetime, end: datetime) -> int:
@@ -111,7 +116,10 @@ def materialize(session: Session, series: AppointmentSeries, start: datetime, en
 
 
 def _facts(
-    appointment: Appointment, client: Client, next_start: datetime | None
+    appointment: Appointment,
+    client: Client,
+    next_start: datetime | None,
+    expected_next: datetime | None = None,
 ) -> planning.AppointmentFacts:
     return planning.AppointmentFacts(
         id=appointment.id,
@@ -123,9 +131,8 @@ def _facts(
         client_name=client.name,
         recipients=tuple(recipient(c) for c in client.contacts),
         next_start=next_start,
-        checkin_offsets=planning.checkin_offsets_of(
-            planning.parse_checkin_days(client.checkin_days) if client.checkin_days else None
-        ),
+        checkin_offsets=rhythm.own_checkins(client),
+        expected_next=expected_next,
     )
 
 
@@ -169,6 +176,7 @@ def reconcile(
     if not appointments:
         return counts
     following = _next_starts(appointments)
+    expected = rhythm.expected_for(session, settings.checkin_offsets, appointments, following)
     existing: dict[str, OutboundMessage] = {
         m.idempotency_key: m
         for m in session.scalars(
@@ -182,7 +190,12 @@ def reconcile(
     fresh: list[outbox.Draft] = []
     rules = plan_settings(settings)
     for appointment in appointments:
-        facts = _facts(appointment, appointment.client, following.get(appointment.id))
+        facts = _facts(
+            appointment,
+            appointment.client,
+            following.get(appointment.id),
+            expected.get(appointment.id),
+        )
         for message in planning.plan_appointment(facts, rules, now):
             wanted.add(message.key)
             row = existing.get(message.key)

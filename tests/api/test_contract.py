@@ -48,7 +48,7 @@ def _query_parameters() -> list[tuple[str, str]]:
 
 OPERATIONS = _request_bodies()
 FIELDS = [(schema, field) for schema in OPERATIONS for field in SCHEMAS[schema]["properties"]]
-STRINGS = [(s, f) for s, f in FIELDS if SCHEMAS[s]["properties"][f]["type"] == "string"]
+STRINGS = [(s, f) for s, f in FIELDS if SCHEMAS[s]["properties"][f].get("type") == "string"]
 LIMITED = [(s, f) for s, f in STRINGS if "maxLength" in SCHEMAS[s]["properties"][f]]
 QUERY = _query_parameters()
 
