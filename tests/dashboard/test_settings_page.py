@@ -14,7 +14,7 @@ from service import planner
 from service.config import settings_of
 from service.models import AuditEntry, OutboundMessage, PracticeSetting
 from tests import factories
-from tests.dashboard.conftest import Staff, Web, now, text_of
+from tests.dashboard.conftest import Staff, Web, counting, now, text_of
 
 FORM = {
     "practice_name": "Bright Path",
@@ -136,3 +136,9 @@ def test_new_clients_start_in_the_practices_language(as_boss: Web, as_ana: Web) 
     as_boss.post("/settings", {**FORM, "default_language": "es"})
     page = as_ana.get("/clients/new").get_data(as_text=True)
     assert '<option value="es" selected>' in page
+
+
+def test_a_page_reads_the_saved_settings_once(app: Flask, as_ana: Web) -> None:
+    with counting(app) as statements:
+        assert as_ana.get("/clients/new").status_code == 200
+    assert len([s for s in statements if "practice_settings" in s]) == 1
