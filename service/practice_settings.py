@@ -248,11 +248,11 @@ def save(
     after = replace(before, **changed)
     changes = {}
     for field, value in changed.items():
+        old = shown(field, getattr(before, field))
         new = _stored(field, values[field], value, base.default_region)
-        changes[field] = (shown(field, getattr(before, field)), new)
         _write(session, field, new, user, now)
-        old, new = changes[field]
         audit.record(session, user, "change", "setting", field, old=old, new=new, via=via)
+        changes[field] = (old, new)
     replanned = replan(session, before, after, now) if REPLANS & changed.keys() else 0
     return Saved(after, changes, replanned)
 
