@@ -317,3 +317,11 @@ def current_settings() -> Settings:
         settings = read(settings_of(app)) if read else settings_of(app)
         g.touchbase_settings = settings
     return settings
+
+
+def settings_without_database() -> Settings:
+    """The settings this request has read, or else the environment's from now on: for an
+    answer that must not touch the database (the page saying it cannot be reached)."""
+    settings: Settings = g.get("touchbase_settings") or settings_of(current_app)
+    g.touchbase_settings = settings
+    return settings
