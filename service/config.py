@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import time, timedelta
 
 import phonenumbers
-from flask import Flask, current_app
+from flask import Flask, current_app, g
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
@@ -313,6 +313,26 @@ def settings_of(app: Flask) -> Settings:
     return settings
 
 
+# Where an app keeps the function that reads the settings in force (``service.practice_settings``
+# registers it: the practice's saved settings over the environment's).
+EFFECTIVE = "touchbase.effective_settings"
+
+
 def current_settings() -> Settings:
-    """The parsed settings of the current app."""
-    return settings_of(current_app._get_current_object())  # type: ignore[attr-defined]
+    """The settings in force for the current app context: the environment's, with what the
+    practice saved in the dashboard over them; read once per request (or CLI command)."""
+    settings: Settings | None = g.get("touchbase_settings")
+    if settings is None:
+        app = current_app._get_current_object()  # type: ignore[attr-defined]
+        read = app.extensions.get(EFFECTIVE)
+        settings = read(settings_of(app)) if read else settings_of(app)
+        g.touchbase_settings = settings
+    return settings
+
+
+def settings_without_database() -> Settings:
+    """The settings this request has read, or else the environment's from now on: for an
+    answer that must not touch the database (the page saying it cannot be reached)."""
+    settings: Settings = g.get("touchbase_settings") or settings_of(current_app)
+    g.touchbase_settings = settings
+    return settings

@@ -342,12 +342,18 @@ def replan_client(
 
 
 def replan_clients(
-    session: Session, settings: Settings, client_ids: Iterable[int], now: datetime
+    session: Session,
+    settings: Settings,
+    client_ids: Iterable[int],
+    now: datetime,
+    *,
+    since: datetime | None = None,
 ) -> PlanCounts:
-    """Re-plan these clients, a bounded chunk at a time (bounded IN lists and memory)."""
+    """Re-plan these clients' appointments that end after ``since`` (by default, as far
+    back as ``settings``' check-ins reach), a bounded chunk at a time."""
     counts = PlanCounts()
     ids = sorted(set(client_ids))
-    since = now - lookback(settings)
+    since = since or now - lookback(settings)
     for first in range(0, len(ids), PLAN_CHUNK):
         chunk = ids[first : first + PLAN_CHUNK]
         counts.add(reconcile(session, settings, _client_appointments(session, chunk, since), now))

@@ -11,6 +11,7 @@ from typing import Any
 
 from sqlalchemy import text
 
+from service.config import NAME_STYLES
 from service.dashboard import LABELS, STATUS_BUTTONS
 from service.dashboard.client_page import STATUS_WORDS
 from service.dashboard.schedule_forms import DONE
@@ -101,6 +102,8 @@ def test_the_api_document_lists_the_vocabulary_where_it_lists_words() -> None:
     )
     by_name = {
         "language": Language,
+        "default_language": Language,
+        "names_in_texts": NAME_STYLES,  # a setting's words, named once in service.config
         "status": None,  # appointment or message: told apart by where it stands
         "kind": MessageKind,
         "intent": Intent,
