@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from service import accounts, planner, practice_settings
 from service.config import DEFAULTS, ConfigError, Settings, load_settings, settings_of
-from service.domain.planning import in_quiet_hours
+from service.domain.quiet import in_quiet_hours
 from service.models import AuditEntry, OutboundMessage, PracticeSetting, User
 from tests import factories
 
