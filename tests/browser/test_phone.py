@@ -74,6 +74,7 @@ PAGES = [
     ("export", "/export", "ana"),
     ("accounts", "/admin/users", "admin"),
     ("user form", "/admin/users/new", "admin"),
+    ("settings", "/settings", "admin"),
     ("phone simulator", "/simulator/", "ana"),
     ("phone simulator, Maria's phone", "/simulator/?phone=%2B16175550111", "ana"),
     ("error page", "/clients/999999", "ana"),
