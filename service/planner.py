@@ -16,7 +16,6 @@ this module loads the facts it needs, and reconciles the outbox with its answer,
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -25,17 +24,15 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
-from service import outbox, rhythm
+from service import outbox, plan_facts, rhythm, wording_in_force
 from service.config import Settings
 from service.db import insert
 from service.domain import planning, recurrence, sampling
 from service.domain.vocabulary import PLANNED_KINDS, AppointmentStatus, MessageKind, MessageStatus
 from service.models import (
-    SELF,
     Appointment,
     AppointmentSeries,
     Client,
-    Contact,
     OutboundMessage,
 )
 
@@ -57,17 +54,6 @@ class PlanCounts:
         self.planned += other.planned
         self.updated += other.updated
         self.cancelled += other.cancelled
-
-
-def plan_settings(settings: Settings) -> planning.PlanSettings:
-    """The planner's view of the practice's settings."""
-    return planning.PlanSettings(
-        reminder_offsets=settings.reminder_offsets,
-        checkin_offsets=settings.checkin_offsets,
-        quiet_start=settings.quiet_hours[0],
-        quiet_end=settings.quiet_hours[1],
-        practice_name=settings.practice_name,
-    )
 
 
 def lookback(settings: Settings) -> timedelta:
@@ -115,55 +101,6 @@ def materialize(session: Session, series: AppointmentSeries, start: datetime, en
     return len(session.execute(statement, rows).all())
 
 
-def _facts(
-    appointment: Appointment,
-    client: Client,
-    next_start: datetime | None,
-    expected_next: datetime | None = None,
-) -> planning.AppointmentFacts:
-    return planning.AppointmentFacts(
-        id=appointment.id,
-        starts_at=appointment.starts_at,
-        ends_at=appointment.ends_at,
-        status=appointment.status,
-        timezone=client.timezone,
-        language=client.language,
-        client_name=client.name,
-        recipients=tuple(recipient(c) for c in client.contacts),
-        next_start=next_start,
-        checkin_offsets=rhythm.own_checkins(client),
-        expected_next=expected_next,
-    )
-
-
-def recipient(contact: Contact) -> planning.Recipient:
-    """The planner's view of a contact: its number, the kinds it wants, and (a caregiver)
-    the name its texts greet."""
-    return planning.Recipient(
-        contact_id=contact.id,
-        phone=contact.phone,
-        reminders=contact.reminders,
-        checkins=contact.checkins,
-        caregiver=contact.relation != SELF,
-        name=contact.name,
-    )
-
-
-def _next_starts(appointments: Sequence[Appointment]) -> dict[int, datetime | None]:
-    """For each appointment, the start of its client's next non-cancelled one after it."""
-    by_client: dict[int, list[Appointment]] = defaultdict(list)
-    for appointment in appointments:
-        if appointment.status != AppointmentStatus.CANCELLED:
-            by_client[appointment.client_id].append(appointment)
-    following: dict[int, datetime | None] = {}
-    for rows in by_client.values():
-        rows.sort(key=lambda a: (a.starts_at, a.id))
-        for current in rows:
-            later = [a.starts_at for a in rows if a.starts_at > current.starts_at]
-            following[current.id] = min(later) if later else None
-    return following
-
-
 def reconcile(
     session: Session, settings: Settings, appointments: Sequence[Appointment], now: datetime
 ) -> PlanCounts:
@@ -175,7 +112,7 @@ def reconcile(
     counts = PlanCounts()
     if not appointments:
         return counts
-    following = _next_starts(appointments)
+    following = plan_facts.next_starts(appointments)
     expected = rhythm.expected_for(session, settings.checkin_offsets, appointments, following)
     existing: dict[str, OutboundMessage] = {
         m.idempotency_key: m
@@ -188,9 +125,9 @@ def reconcile(
     }
     wanted: set[str] = set()
     fresh: list[outbox.Draft] = []
-    rules = plan_settings(settings)
+    rules = plan_facts.plan_settings(settings, wording_in_force.current(session))
     for appointment in appointments:
-        facts = _facts(
+        facts = plan_facts.facts(
             appointment,
             appointment.client,
             following.get(appointment.id),
@@ -257,6 +194,7 @@ ADOPTED_FIELDS = (
     "status",
     "send_at",
     "body",
+    "template_id",
     "to_phone",
     "client_id",
     "contact_id",
@@ -271,6 +209,7 @@ def _draft(appointment: Appointment, message: planning.PlannedMessage) -> outbox
         kind=MessageKind(message.kind),
         to_phone=message.to,
         body=message.body,
+        template_id=message.template_id,
         send_at=message.send_at,
         client_id=appointment.client_id,
         contact_id=message.contact_id,
@@ -286,8 +225,8 @@ def _refresh(
     """Bring a row the dispatcher has not taken up to date with the plan; True if changed."""
     if not _planners(row):
         return False
-    new = (message.status, message.send_at, message.body, message.to)
-    if (row.status, row.send_at, row.body, row.to_phone) == new:
+    new = (message.status, message.send_at, message.body, message.to, message.template_id)
+    if (row.status, row.send_at, row.body, row.to_phone, row.template_id) == new:
         return False
     return outbox.replan(
         session,
@@ -296,6 +235,7 @@ def _refresh(
         status=message.status,
         send_at=message.send_at,
         body=message.body,
+        template_id=message.template_id,
         to_phone=message.to,
         error_message=None,  # a state the planner chose carries no outside reason
     )

@@ -1,6 +1,6 @@
 """When a client is next expected, for automatic check-ins (``service.domain.sampling``).
 
-The planner knows each appointment's next booked session (``planner._next_starts``). For the
+The planner knows each appointment's next booked session (``plan_facts.next_starts``). For the
 appointments without one whose check-ins are automatic, this module says when the client is
 expected next: at the series' next occurrence (materialized or not yet), else after their
 usual gap. Two statements for a whole planned chunk, however many appointments it holds, and

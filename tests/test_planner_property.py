@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from service import planner
+from service import plan_facts, planner
 from service.config import settings_of
 from service.db import get_db
 from service.domain import planning, sampling
@@ -79,13 +79,13 @@ def fresh_plan(
     session: Session, app: Flask, client: Client
 ) -> dict[str, tuple[str, datetime, str]]:
     """The plan made from nothing but the final state, straight from the pure planner."""
-    rules = planner.plan_settings(settings_of(app))
+    rules = plan_facts.plan_settings(settings_of(app))
     appointments = sorted(
         session.scalars(select(Appointment).where(Appointment.client_id == client.id)),
         key=lambda a: (a.starts_at, a.id),
     )
     live = [a for a in appointments if a.status != "cancelled"]
-    recipients = tuple(planner.recipient(c) for c in client.contacts)
+    recipients = tuple(plan_facts.recipient(c) for c in client.contacts)
     plan: dict[str, tuple[str, datetime, str]] = {}
     for appointment in appointments:
         later = [a.starts_at for a in live if a.starts_at > appointment.starts_at]

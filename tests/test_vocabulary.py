@@ -26,7 +26,9 @@ from service.domain.vocabulary import (
     MessageKind,
     MessageStatus,
     Role,
+    TextKind,
 )
+from service.domain.wording import PLACEHOLDERS
 
 # Every column the schema restricts to a word list, and the list it must be.
 CONSTRAINED: dict[tuple[str, str], type[StrEnum]] = {
@@ -108,6 +110,7 @@ def test_the_api_document_lists_the_vocabulary_where_it_lists_words() -> None:
         "kind": MessageKind,
         "intent": Intent,
         "checkin_days": (AUTO,),  # beside a list of days: automatic check-ins
+        "placeholders": tuple(PLACEHOLDERS),
     }
     checked = 0
     for path, values in _enums(document):
@@ -117,7 +120,10 @@ def test_the_api_document_lists_the_vocabulary_where_it_lists_words() -> None:
         if len(path) > 2 and path[-2] == "oneOf":  # one of a field's shapes: the field's
             path = path[:-2]
         name = path[-1] if path[-1] != "schema" else _parameter_name(document, path)
+        name = path[-2] if name == "items" else name  # a list of words: named by its field
         expected = by_name[name]
+        if name == "kind" and any("emplate" in part for part in path):
+            expected = TextKind  # the kinds of wording, not of messages
         if expected is None:
             expected = MessageStatus if "Message" in path or "/messages" in path else None
             expected = expected or AppointmentStatus

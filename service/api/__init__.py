@@ -14,6 +14,7 @@ from service.api import (
     pain_reports,
     settings,
     simulator,
+    templates,
 )
 from service.api.tokens import authenticate
 
@@ -30,6 +31,7 @@ def init_app(app: Flask) -> None:
     api.register_blueprint(simulator.bp)
     api.register_blueprint(pain_reports.bp)
     api.register_blueprint(settings.bp)
+    api.register_blueprint(templates.bp)
     app.register_blueprint(api)
     app.add_url_rule("/api/v1/openapi.json", "api_openapi", openapi_document)
     errors.init_app(app)

@@ -32,6 +32,9 @@ FILLERS = words(
 _STOP_WORDS = words("stop stopall unsubscribe quit revoke optout baja parar para basta unsub")
 # Carrier keywords too common in talk to read inside a sentence: only the whole message counts.
 _WHOLE_ONLY_STOPS = words("cancel end")
+# Every word that opts a number out when it is the whole reply, in English and Spanish: no
+# template may ask a client to send one (``domain.wording`` checks), except to say how to stop.
+OPT_OUT_KEYWORDS = _STOP_WORDS | _WHOLE_ONLY_STOPS
 _STOP_PHRASES = frozenset(
     {"stop it", "stop this", "stop that", "stop them", "remove me", "stop now", "alto"}
 )

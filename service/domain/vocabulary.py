@@ -101,6 +101,35 @@ class Ack(StrEnum):
     OTHER = "other"
 
 
+class TextKind(StrEnum):
+    """Which wording a text uses: one editable template per kind and language
+    (``domain.wording``). ``_caregiver``: to a caregiver, or to a phone several clients share,
+    so the text names the client it is about."""
+
+    REMINDER = "reminder"
+    REMINDER_CAREGIVER = "reminder_caregiver"
+    CHECKIN = "checkin"
+    CHECKIN_CAREGIVER = "checkin_caregiver"
+    REASK = "reask"
+    REASK_CAREGIVER = "reask_caregiver"
+    ACK_CONFIRM = "ack_confirm"
+    ACK_CONFIRM_CAREGIVER = "ack_confirm_caregiver"
+    ACK_RESCHEDULE = "ack_reschedule"
+    ACK_RESCHEDULE_CAREGIVER = "ack_reschedule_caregiver"
+    ACK_PAIN = "ack_pain"
+    ACK_PAIN_CAREGIVER = "ack_pain_caregiver"
+    ACK_OTHER = "ack_other"
+    ACK_OTHER_CAREGIVER = "ack_other_caregiver"
+    HELP = "help"
+    OPT_IN = "opt_in"
+    OPT_OUT = "opt_out"
+    REBOOKING = "rebooking"
+    MOVE_NOTICE = "move_notice"
+    MOVE_NOTICE_CAREGIVER = "move_notice_caregiver"
+    CANCEL_NOTICE = "cancel_notice"
+    CANCEL_NOTICE_CAREGIVER = "cancel_notice_caregiver"
+
+
 class AlertKind(StrEnum):
     """What an inbox item asks the practice to look at."""
 

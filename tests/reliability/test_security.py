@@ -152,7 +152,7 @@ class World:
     ana: Staff
     ben: Staff
     boss: Staff
-    ids: dict[str, int]
+    ids: dict[str, int | str]
     ben_phone: str = "+16175550177"
     ben_client_name: str = "Bea Bellweather"
 
@@ -163,7 +163,9 @@ def world(app: Flask, session: Session) -> World:
     ben = make_staff(app, "ben@practice.test", "Ben Okafor")
     boss = make_staff(app, "boss@practice.test", "Bo Boss", admin=True)
     ids = records_of(session, ben.id, "Bea Bellweather", "+16175550177", texted=True)
-    return World(app, ana, ben, boss, {**ids, "user_id": ben.id})
+    # A template is named by its kind and language: no therapist may change any.
+    template = {"kind": "reminder", "language": "en"}
+    return World(app, ana, ben, boss, {**ids, "user_id": ben.id, **template})
 
 
 def records_of(
@@ -215,7 +217,7 @@ def id_rules(app: Flask) -> list[Rule]:
     return [r for r in app.url_map.iter_rules() if r.arguments and r.endpoint != "static"]
 
 
-def fill(rule: Rule, ids: dict[str, int]) -> str:
+def fill(rule: Rule, ids: dict[str, int | str]) -> str:
     """The rule's URL with each id argument filled from ``ids``."""
     missing = [a for a in rule.arguments if a not in ids]
     if missing:
