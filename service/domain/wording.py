@@ -228,8 +228,11 @@ def problems(kind: str, language: str, body: str) -> list[str]:
     both languages' keywords and clinical words are refused in either, since a client may
     read either."""
     kind = TextKind(kind)
-    if not body.strip():
-        return ["the text is empty"]
+    surrogates = sorted({f"U+{ord(c):04X}" for c in body if "\ud800" <= c <= "\udfff"})
+    if surrogates:  # half a character (a broken emoji): nothing else can be read of it
+        return [f"the text holds half a character ({', '.join(surrogates)}): type it again"]
+    if not any(unicodedata.category(c)[0] in "LNPS" for c in body):
+        return ["the text is empty: it has no letter, digit or symbol anyone would see"]
     found = _shape_problems(body)
     found += _placeholder_problems(kind, body)
     found += _keyword_problems(kind, body)
@@ -241,7 +244,7 @@ def problems(kind: str, language: str, body: str) -> list[str]:
 
 
 def _shape_problems(body: str) -> list[str]:
-    """Length and control characters."""
+    """Length, control characters and invisible ones."""
     found = []
     length = segments.count(body).characters
     if length > MAX_LENGTH:
@@ -250,7 +253,31 @@ def _shape_problems(body: str) -> list[str]:
     if controls:
         named = ", ".join(_control_name(c) for c in controls)
         found.append(f"the text holds a control character ({named}): only line breaks may be used")
+    hidden = sorted({c for i, c in enumerate(body) if _hidden(body, i)})
+    if hidden:
+        named = ", ".join(
+            f"{unicodedata.name(c, 'format character').lower()} (U+{ord(c):04X})" for c in hidden
+        )
+        found.append(
+            f"the text holds an invisible character ({named}): it can hide or reorder words"
+        )
     return found
+
+
+def _pictograph(char: str) -> bool:
+    """An emoji or other symbol, or the marks that finish one (U+FE0F, skin tones)."""
+    return unicodedata.category(char) in ("So", "Sk", "Mn")
+
+
+def _hidden(body: str, index: int) -> bool:
+    """A format character (Unicode's Cf: zero-width spaces, soft hyphens, direction
+    overrides...) other than a joiner inside an emoji sequence ("👨\u200d👩")."""
+    char = body[index]
+    if unicodedata.category(char) != "Cf":
+        return False
+    if char != "\u200d" or index == 0 or index + 1 == len(body):
+        return True
+    return not (_pictograph(body[index - 1]) and _pictograph(body[index + 1]))
 
 
 def _control_name(char: str) -> str:

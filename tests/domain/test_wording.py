@@ -259,6 +259,16 @@ REFUSED = [
     (K.ACK_OTHER, "en", "Thanks\x07", ("U+0007",)),
     (K.ACK_OTHER, "en", "x" * 2000, ("2000 characters long, more than the 600 allowed",)),
     (K.ACK_OTHER, "es", "x" * (MAX_LENGTH + 1), (str(MAX_LENGTH + 1),)),
+    # Nothing anyone would see, or something that hides or reorders what they see.
+    (K.ACK_OTHER, "en", "\u200b", ("empty",)),
+    (K.ACK_OTHER, "es", "\u00ad\u200d\ufeff", ("empty",)),
+    (K.OPT_OUT, "en", " \u2060\u0301 ", ("empty",)),
+    (K.ACK_OTHER, "en", "Thanks \u202eti deton ew", ("right-to-left override (U+202E)",)),
+    (K.ACK_OTHER, "es", "Gracias\u200b, lo anotamos.", ("zero width space (U+200B)",)),
+    (K.ACK_OTHER, "es", "Gra\u00adcias.", ("soft hyphen (U+00AD)",)),
+    (K.ACK_OTHER, "en", "Thanks\u200d.", ("zero width joiner (U+200D)",)),
+    (K.ACK_OTHER, "en", "Thanks \ud83d", ("half a character (U+D83D)",)),
+    (K.ACK_OTHER, "es", "\udc9c Gracias", ("half a character (U+DC9C)",)),
 ]
 
 
@@ -287,6 +297,8 @@ ACCEPTED = [
     (K.ACK_OTHER, "en", "Line one\nLine two\r\nLine three"),
     (K.ACK_OTHER, "en", "x" * MAX_LENGTH),
     (K.ACK_OTHER, "en", "Thanks 💜"),
+    (K.ACK_OTHER, "es", "Gracias 👨\u200d👩\u200d👧 \U0001f44d\U0001f3fd"),  # joiners inside emoji
+    (K.ACK_OTHER, "en", "💜"),
 ]
 
 
