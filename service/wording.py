@@ -68,6 +68,7 @@ def save(
     reasons = problems(kind, language, body)
     if reasons:
         raise WordingRefused(reasons)
+    practice_settings.hold(session, exclusive=True)  # saves and planning ticks take turns
     return _add_version(session, kind, language, body, user, now, settings, "template_saved")
 
 
@@ -79,10 +80,18 @@ def reset(
     now: datetime,
     *,
     settings: Settings | None = None,
-) -> MessageTemplate:
+) -> MessageTemplate | None:
     """Go back to the shipped wording (a new version without a body), re-render, audit.
-    ``settings`` as for ``save``."""
+    ``settings`` as for ``save``. When the shipped wording is already in force (never
+    saved, or reset already: a second click, another admin) nothing is written, audited or
+    re-planned, and the version in force is returned (None when there is none)."""
     _check(kind, language)
+    practice_settings.hold(session, exclusive=True)  # so two resets cannot both add one
+    if not current(session).edited(kind, language):
+        in_force = next(iter(versions(session, kind, language)), None)
+        if in_force is not None:
+            in_force.replanned = 0  # this call re-rendered nothing
+        return in_force
     return _add_version(session, kind, language, None, user, now, settings, "template_reset")
 
 
@@ -102,11 +111,10 @@ def _add_version(
     settings: Settings | None,
     action: str,
 ) -> MessageTemplate:
-    """Insert the next version, re-plan and audit, in the caller's transaction. It first
-    holds the practice's settings as a settings save does (``practice_settings.hold``):
+    """Insert the next version, re-plan and audit, in the caller's transaction. The caller
+    first holds the practice's settings as a settings save does (``practice_settings.hold``):
     saves take turns, so each gets the next version number, and a planning tick in progress
     (which read the wording before) commits before the re-plan, never after it."""
-    practice_settings.hold(session, exclusive=True)  # saves and planning ticks take turns
     before = current(session).body(kind, language)
     newest = session.scalar(
         select(func.max(MessageTemplate.version)).where(

@@ -36,7 +36,7 @@ def _template_json(kind: str, language: str, newest: MessageTemplate | None) -> 
         "body": saved if saved is not None else shipped(kind, language),
         "default": saved is None,
         "version": newest.version if newest is not None else None,
-        "template_id": newest.id if newest is not None and saved is not None else None,
+        "template_id": newest.id if newest is not None else None,
         "updated_at": local_iso(changed_at, current_settings().practice_timezone),
         "placeholders": list(allowed(kind)),
     }
@@ -63,10 +63,10 @@ def _admin_kind(kind: str, language: str) -> None:
         raise not_found("template")
 
 
-def _changed(template: MessageTemplate) -> dict[str, Any]:
+def _changed(kind: str, language: str, template: MessageTemplate | None) -> dict[str, Any]:
     """The wording after a change, and how many planned texts it re-rendered."""
-    body = _template_json(template.kind, template.language, template)
-    return {**body, "replanned": template.replanned}
+    body = _template_json(kind, language, template)
+    return {**body, "replanned": template.replanned if template is not None else 0}
 
 
 @bp.put("/templates/<kind>/<language>")
@@ -81,17 +81,18 @@ def save_template(kind: str, language: str) -> dict[str, Any]:
         template = wording.save(session, kind, language, body or "", current_user(), utcnow())
     except wording.WordingRefused as refused:  # nothing was written
         raise invalid({"body": "; ".join(refused.reasons)}) from None
-    out = _changed(template)
+    out = _changed(kind, language, template)
     session.commit()
     return out
 
 
 @bp.delete("/templates/<kind>/<language>")
 def reset_template(kind: str, language: str) -> dict[str, Any]:
-    """Go back to the shipped wording of this kind (admins); the earlier versions stay."""
+    """Go back to the shipped wording of this kind (admins); the earlier versions stay. On
+    the shipped wording already, nothing changes and the answer is the wording in force."""
     _admin_kind(kind, language)
     session = get_session()
     template = wording.reset(session, kind, language, current_user(), utcnow())
-    out = _changed(template)
+    out = _changed(kind, language, template)
     session.commit()
     return out

@@ -190,9 +190,11 @@ def name_for_text(name: str, plain: bool) -> str:
 @dataclass(frozen=True)
 class Wording:
     """The wording in force: (kind, language) -> (template id, body). A pair it does not
-    hold uses the shipped wording (template id None); so does a template reset to it."""
+    hold uses the shipped wording (template id None); so does a reset version (body None),
+    whose id the texts record, so a text sent after a reset is told from one sent before
+    any edit."""
 
-    templates: Mapping[tuple[str, str], tuple[int | None, str]] = field(default_factory=dict)
+    templates: Mapping[tuple[str, str], tuple[int | None, str | None]] = field(default_factory=dict)
 
     @classmethod
     def shipped(cls) -> Wording:
@@ -202,12 +204,17 @@ class Wording:
     def body(self, kind: str, language: str) -> str:
         """The template of this kind and language."""
         found = self.templates.get((str(kind), lang(language)))
-        return found[1] if found else shipped(kind, language)
+        return found[1] if found and found[1] is not None else shipped(kind, language)
 
     def template_id(self, kind: str, language: str) -> int | None:
-        """The id of the saved version in force, or None for the shipped wording."""
+        """The id of the saved version in force (a reset too), or None when never saved."""
         found = self.templates.get((str(kind), lang(language)))
         return found[0] if found else None
+
+    def edited(self, kind: str, language: str) -> bool:
+        """True when a saved body is in force (not the shipped wording, nor a reset to it)."""
+        found = self.templates.get((str(kind), lang(language)))
+        return found is not None and found[1] is not None
 
     def write(self, kind: str, language: str, values: Mapping[str, str]) -> tuple[str, int | None]:
         """The text of this kind, rendered with ``values`` and the kind's reply hint (offering

@@ -60,12 +60,16 @@ def test_an_admin_saves_a_version_and_resets_it_in_one_call(admin_api: Api, app:
     assert listed[("reminder", "es")]["template_id"] == body["template_id"]
     assert listed[("reminder", "en")]["default"] is True
     reset = admin_api.delete("/templates/reminder/es").get_json()
-    assert (reset["body"], reset["default"], reset["version"], reset["template_id"]) == (
+    assert (reset["body"], reset["default"], reset["version"]) == (
         shipped("reminder", "es"),
         True,
         2,
-        None,
     )
+    assert reset["template_id"] not in (None, body["template_id"])  # the reset's own version
+    # Resetting the shipped wording again changes nothing: no version, no audit row.
+    again = admin_api.delete("/templates/reminder/es")
+    assert again.status_code == 200
+    assert again.get_json() == {**reset, "replanned": 0}
     with get_db(app).session() as session:
         kept = wording.versions(session, "reminder", "es")
         assert [(v.version, v.body) for v in kept] == [(2, None), (1, EDITED)]
@@ -76,6 +80,28 @@ def test_an_admin_saves_a_version_and_resets_it_in_one_call(admin_api: Api, app:
             ("template_saved", "reminder/es", admin_api.user_id),
             ("template_reset", "reminder/es", admin_api.user_id),
         ]
+
+
+@pytest.mark.parametrize("language", ["en", "es"])
+def test_resetting_wording_never_saved_answers_the_shipped_one_and_writes_nothing(
+    admin_api: Api, app: Flask, language: str
+) -> None:
+    response = admin_api.delete(f"/templates/checkin/{language}")
+    assert response.status_code == 200
+    body = response.get_json()
+    assert (body["body"], body["default"], body["version"], body["template_id"]) == (
+        shipped("checkin", language),
+        True,
+        None,
+        None,
+    )
+    assert body["replanned"] == 0
+    with get_db(app).session() as session:
+        assert wording.versions(session, "checkin", language) == []
+        assert (
+            session.scalars(select(AuditEntry).where(AuditEntry.entity == "message_template")).all()
+            == []
+        )
 
 
 @pytest.mark.parametrize("method", ["put", "delete"])
@@ -144,7 +170,8 @@ def test_planned_texts_show_the_version_they_were_written_with(admin_api: Api) -
         "Hi Sam, see you at Bright Path on Tue Jun 3, 9:00 AM. "
         "Reply C to confirm or R to reschedule."
     )
-    admin_api.delete("/templates/reminder/en")
+    reset = admin_api.delete("/templates/reminder/en").get_json()
+    assert reset["replanned"] == 1
     [reminder] = admin_api.get("/messages", kind="reminder").get_json()["items"]
-    assert reminder["template_id"] is None
+    assert reminder["template_id"] == reset["template_id"] != saved["template_id"]
     assert reminder["body"].startswith("Hi Sam, reminder of your appointment at Bright Path")
