@@ -252,7 +252,32 @@ REFUSED = [
     (K.REBOOKING, "es", "Su masaje le espera. {reply_hint}", ("masaje",)),
     (K.OPT_IN, "en", "Texts about your therapy again. Reply STOP to opt out.", ("therapy",)),
     (K.MOVE_NOTICE, "en", "Your injection moved to {when}. {reply_hint}", ("injection",)),
-    (K.ACK_OTHER, "en", "   \n\t ", ("empty",)),
+    # Plurals beyond s/es, related forms, look-alike letters of other alphabets.
+    (K.ACK_OTHER, "en", "Thanks. Injuries heal with time.", ("Injuries",)),
+    (K.ACK_OTHER, "en", "Your therapies are booked.", ("therapies",)),
+    (K.ACK_OTHER, "en", "We noted both diagnoses.", ("diagnoses",)),
+    (K.ACK_OTHER, "en", "Our autistic clients love it.", ("autistic",)),
+    (K.ACK_OTHER, "en", "See you for ther\u0430py.", ("ther\u0430py",)),  # a Cyrillic a
+    (
+        K.ACK_OTHER,
+        "en",
+        "See you for \u03a4\u0397\u0395RAPY.",
+        ("\u03a4\u0397\u0395RAPY",),
+    ),  # Greek
+    (K.ACK_OTHER, "en", "Noted for all your conditions.", ("conditions",)),
+    (K.ACK_OTHER, "en", "Treatments resume Monday.", ("Treatments",)),
+    (K.ACK_OTHER, "es", "Gracias. Las lesiones sanan.", ("lesiones",)),
+    (K.ACK_OTHER, "es", "Sus terapias quedan reservadas.", ("terapias",)),
+    (K.ACK_OTHER, "es", "Anotamos los diagnósticos.", ("diagnósticos",)),
+    (K.ACK_OTHER, "es", "Para niños autistas.", ("autistas",)),
+    (
+        K.ACK_OTHER,
+        "es",
+        "Gracias por su fisiot\u0435rapia.",
+        ("fisiot\u0435rapia",),
+    ),  # a Cyrillic e
+    (K.ACK_OTHER, "es", "Revisamos sus enfermedades.", ("enfermedades",)),
+    (K.ACK_OTHER, "es", "Traiga su silla de ruedas.", ("silla de ruedas",)),
     (K.ACK_OTHER, "es", "", ("empty",)),
     (K.ACK_OTHER, "en", "Thanks\x00", ("NUL",)),
     (K.ACK_OTHER, "es", "Gracias\tya", ("tab",)),
@@ -297,6 +322,11 @@ ACCEPTED = [
     (K.ACK_OTHER, "en", "Line one\nLine two\r\nLine three"),
     (K.ACK_OTHER, "en", "x" * MAX_LENGTH),
     (K.ACK_OTHER, "en", "Thanks 💜"),
+    # Words that share letters with clinical ones are not them.
+    (K.ACK_OTHER, "en", "Thanks! Happy holidays, enjoy the days off."),
+    (K.ACK_OTHER, "en", "Thanks for the kind words, see you Thursday."),
+    (K.ACK_OTHER, "es", "Gracias, lo vemos el jueves. ¡Buenas tardes!"),
+    (K.ACK_OTHER, "es", "Gracias por sus palabras: nos alegra ayudarle."),
     (K.ACK_OTHER, "es", "Gracias 👨\u200d👩\u200d👧 \U0001f44d\U0001f3fd"),  # joiners inside emoji
     (K.ACK_OTHER, "en", "💜"),
 ]
