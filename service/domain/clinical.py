@@ -233,6 +233,11 @@ _TERMS = re.compile(
 )
 
 
+def reason(term: str) -> str:
+    """Why a text (or the practice's name, which most texts carry) may not hold ``term``."""
+    return f'"{term}" is a clinical word: a text is seen by whoever holds the phone'
+
+
 def found(text: str) -> list[str]:
     """The clinical terms in ``text``, as the text writes them, in order, each once."""
     folded, origin = fold(text)

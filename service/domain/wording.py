@@ -243,10 +243,7 @@ def problems(kind: str, language: str, body: str) -> list[str]:
     found = _shape_problems(body)
     found += _placeholder_problems(kind, body)
     found += _keyword_problems(kind, body)
-    found += [
-        f'"{term}" is a clinical word: a text is seen by whoever holds the phone'
-        for term in clinical.found(body)
-    ]
+    found += [clinical.reason(term) for term in clinical.found(body)]
     return found
 
 
