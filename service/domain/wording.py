@@ -10,11 +10,12 @@ template cannot be saved: every reason, in plain words, naming what is wrong. Wh
   escaped: texts have no use for braces.
 * Reminders and check-ins keep ``{reply_hint}``: the reply understanding reads C, R and
   numbers because the texts tell clients to send them.
-* No text asks for a carrier keyword: a client who sends STOP (or any word the reply
-  understanding reads as an opt-out, ``revocation.OPT_OUT_KEYWORDS``) is opted out by the
-  carrier. Keywords that are also everyday words ("stop", "para", "end", "baja"...) count
-  only when asked for: in capitals, in quotes or right after "reply", "text", "responda"...
-  The help and opt-in confirmations are the exception and must say how to stop.
+* No text asks for a carrier keyword: a client who sends STOP (or any word or phrase the
+  reply understanding reads as an opt-out) is opted out by the carrier and by us. Those that
+  are also everyday words ("stop", "para", "end", "baja", "alto") count only when asked for
+  (``asked_keywords``: in capitals, in quotes, or after "reply", "text back", "responda:",
+  "envíe la palabra"...). The help and opt-in confirmations are the exception and must say
+  how to stop.
 * No clinical word (``clinical.TERMS``), in any kind.
 * Not empty, no control characters but line breaks, at most ``MAX_LENGTH`` characters.
 
@@ -29,8 +30,7 @@ import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from service.domain import clinical, segments
-from service.domain.revocation import OPT_OUT_KEYWORDS
+from service.domain import asked_keywords, clinical, segments
 from service.domain.shipped_wording import CALL, HINTS, SHIPPED
 from service.domain.vocabulary import Ack, Language, TextKind
 
@@ -332,36 +332,9 @@ def _listed(names: tuple[str, ...]) -> str:
     return ", ".join("{" + n + "}" for n in names)
 
 
-# Keywords that are also everyday words: they count only when asked for (capitals, quotes,
-# or right after a verb of replying); the others count anywhere.
-_EVERYDAY = frozenset({"stop", "para", "parar", "basta", "baja", "end", "cancel", "quit"})
-_REPLY_VERBS = (
-    r"(?:reply|replying|text|texting|send|sending|respond|answer|type|responda|responde|"
-    r"conteste|contesta|envie|envíe|envia|envía|escriba|escribe|mande|manda)"
-)
-_KEYWORD = re.compile(
-    r"(?<![^\W_])(?P<verb>" + _REPLY_VERBS + r"\s+(?:with\s+|con\s+)?)?"
-    r"(?P<quote>[\"'\u201c\u2018\u00ab]\s*)?(?P<word>[^\W\d_]+)(?![^\W_])",
-    re.IGNORECASE,
-)
-
-
-def _asked_keywords(body: str) -> list[str]:
-    """The opt-out keywords the text asks a client to send, as the text writes them."""
-    asked: list[str] = []
-    for match in _KEYWORD.finditer(body):
-        word = match.group("word")
-        if word.lower() not in OPT_OUT_KEYWORDS:
-            continue
-        pointed = match.group("verb") or match.group("quote") or (word.isupper() and len(word) > 1)
-        if (word.lower() not in _EVERYDAY or pointed) and word.lower() not in map(str.lower, asked):
-            asked.append(word)
-    return asked
-
-
 def _keyword_problems(kind: TextKind, body: str) -> list[str]:
     """A carrier keyword asked for; or, in help and opt-in, none to say how to stop."""
-    asked = _asked_keywords(body)
+    asked = asked_keywords.asked(body)
     if kind in SAYS_HOW_TO_STOP:
         if asked:
             return []
