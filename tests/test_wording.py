@@ -85,6 +85,10 @@ BAD = [
     "Hi {when}. Reply STOP. {reply_hint}",
     "Your spasticity session {when}. {reply_hint}",
     "Hi {first_name}, {when}.",
+    "\u200b\u00ad",
+    "Hi \ud83d {when}. {reply_hint}",
+    "Hi {when}. {reply_hint} Or text back stop.",
+    "Your therapies {when}. {reply_hint}",
 ]
 
 

@@ -134,6 +134,12 @@ BAD = [
     ("{when}. {reply_hint} Reply STOP to opt out.", '"STOP" is a carrier keyword'),
     ("{when}, sesion de masaje. {reply_hint}", '"masaje" is a clinical word'),
     ("{when} {was}. {reply_hint}", '"{was}" has no value in this text'),
+    ("\u200b", "no letter, digit or symbol"),
+    ("{when}. \u202e{reply_hint}", "right-to-left override (U+202E)"),
+    ("{when}. {reply_hint} To leave, reply with the word stop.", '"stop" is a carrier keyword'),
+    ("{when}. {reply_hint} Responda: alto, para salir.", '"alto" is a carrier keyword'),
+    ("{when}, for your therapies. {reply_hint}", '"therapies" is a clinical word'),
+    ("{when}, sus diagn\u043estic\u043es. {reply_hint}", "clinical word"),  # Cyrillic o
 ]
 
 
@@ -148,6 +154,15 @@ def test_bad_wording_is_refused_with_its_reason_and_the_previous_version_untouch
     assert list(fields) == ["body"] and reason in fields["body"], fields
     with get_db(app).session() as session:
         assert [v.body for v in wording.versions(session, "reminder", "en")] == [EDITED]
+
+
+def test_half_a_character_is_a_400_before_the_rules_and_nothing_is_written(
+    admin_api: Api, app: Flask
+) -> None:
+    response = admin_api.put("/templates/reminder/en", {"body": "{when} \ud83d. {reply_hint}"})
+    assert response.status_code == 400  # the JSON layer's: its strings must be Unicode text
+    with get_db(app).session() as session:
+        assert wording.versions(session, "reminder", "en") == []
 
 
 def test_every_reason_is_given(admin_api: Api) -> None:
