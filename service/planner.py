@@ -123,6 +123,7 @@ def reconcile(
             )
         )
     }
+    went = plan_facts.went(existing.values())
     wanted: set[str] = set()
     fresh: list[outbox.Draft] = []
     rules = plan_facts.plan_settings(settings, wording_in_force.current(session))
@@ -132,6 +133,7 @@ def reconcile(
             appointment.client,
             following.get(appointment.id),
             expected.get(appointment.id),
+            went.get(appointment.id, ()),
         )
         for message in planning.plan_appointment(facts, rules, now):
             wanted.add(message.key)

@@ -55,6 +55,7 @@ CheckinOffsets: TypeAlias = tuple[timedelta, ...] | Literal["auto"]
 AFTER, MIDDLE, BEFORE = "after", "middle", "before"
 LONGEST_GAP_DAYS = 56
 RHYTHM_GAPS = 4
+MOST_ASKS = 3  # asks a gap at most (``ask_days``), those already sent included
 REMINDER_SPACING = timedelta(hours=4)
 
 
