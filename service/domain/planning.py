@@ -151,7 +151,8 @@ def checkin_offsets_of(
 def plan_appointment(
     appt: AppointmentFacts, settings: PlanSettings, now: datetime
 ) -> list[PlannedMessage]:
-    """Return the appointment's reminders and check-ins, sorted by (send_at, key)."""
+    """Return the appointment's reminders and check-ins, sorted by (send_at, key); none
+    repeats a text of it that went (``repeats``: those are skipped)."""
     if now.tzinfo is None or appt.starts_at.tzinfo is None or appt.ends_at.tzinfo is None:
         raise ValueError("now, starts_at and ends_at must be aware datetimes")
     if appt.status not in tuple(AppointmentStatus):

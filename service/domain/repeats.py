@@ -10,7 +10,10 @@ undelivered one counts, it may still arrive and a reply may answer it), to each 
 apart, for the session's current start (a moved session's texts name its old time and do
 not count), and of what it would still send:
 
-- no check-in on a local day (the client's zone) that already had one;
+- no check-in on a local day (the client's zone) that already had one; except, with
+  fixed offsets, beside one the plan itself still has: offsets such as ``2h,6h`` ask twice a
+  day by the practice's choice, and the second must not depend on whether a re-plan ran
+  after the first went;
 - with automatic check-ins, at most ``sampling.MOST_ASKS`` a gap, those that went included,
   the latest still to go dropped first;
 - no reminder within ``sampling.REMINDER_SPACING`` of one that went.
@@ -67,6 +70,7 @@ def repeated(
     may have for the session (None: no limit)."""
     current = [w for w in went if _same_second(w.planned_start, start)]
     gone = {w.key for w in current}
+    own = {m.key for m in planned} if most_asks is None else set()  # fixed offsets
     dropped: set[str] = set()
     for contact in {m.contact_id for m in planned}:
         mine = [w for w in current if w.contact_id == contact]
@@ -75,7 +79,8 @@ def repeated(
             for m in planned
             if m.contact_id == contact and m.status == MessageStatus.PLANNED and m.key not in gone
         ]
-        days = {w.at.astimezone(tz).date() for w in mine if w.kind == MessageKind.CHECKIN}
+        checkins = [w for w in mine if w.kind == MessageKind.CHECKIN]
+        days = {w.at.astimezone(tz).date() for w in checkins if w.key not in own}
         reminders = [w.at for w in mine if w.kind == MessageKind.REMINDER]
         for message in to_go:
             if message.kind == MessageKind.CHECKIN:
@@ -85,7 +90,7 @@ def repeated(
                 dropped.add(message.key)
         if most_asks is not None:
             asks = [m for m in to_go if m.kind == MessageKind.CHECKIN and m.key not in dropped]
-            asked = sum(w.kind == MessageKind.CHECKIN for w in mine)
+            asked = len(checkins)
             room = max(most_asks - asked, 0)
             latest_first = sorted(asks, key=lambda m: (m.send_at, m.key), reverse=True)
             dropped.update(m.key for m in latest_first[: max(len(asks) - room, 0)])

@@ -119,6 +119,22 @@ CASES = [
         {},
         {(7, "172800"): "planned", (7, "345600"): "planned", (7, "432000"): "planned"},
     ),
+    # Fixed offsets that ask twice a day ask twice a day, before and after the first went;
+    (
+        replace(FIXED, checkin_offsets=(2 * H, 6 * H)),
+        ny(3, 2, 14),
+        (went("checkin", "7200", ny(3, 2, 13)),),
+        {},
+        {(7, "21600"): "planned"},
+    ),
+    # but one that went under offsets no longer in force still counts.
+    (
+        replace(FIXED, checkin_offsets=(2 * H, 6 * H)),
+        ny(3, 2, 14),
+        (went("checkin", "10800", ny(3, 2, 14)),),
+        {},
+        {(7, "21600"): "skipped"},
+    ),
     # The text that went is the plan's own: it is left as the plan has it.
     (
         FIXED,
