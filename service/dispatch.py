@@ -81,10 +81,9 @@ class RateLimiter:
             clock_time.sleep(start - now)
 
 
-def load_facts(
-    session: Session, message: OutboundMessage, practice_timezone: str
-) -> sending.SendFacts:
-    """What is true now about a locked message, read fresh; ``sending.decide`` judges it."""
+def load_facts(session: Session, message: OutboundMessage, settings: Settings) -> sending.SendFacts:
+    """What is true now about a locked message, read fresh, with the practice's ``settings``
+    in force; ``sending.decide`` judges it."""
     number = session.get(PhoneNumber, message.to_phone, populate_existing=True)
     appointment = (
         session.get(Appointment, message.appointment_id, populate_existing=True)
@@ -115,7 +114,7 @@ def load_facts(
     return sending.SendFacts(
         kind=message.kind,
         send_at=message.send_at,
-        timezone=client.timezone if client else practice_timezone,
+        timezone=client.timezone if client else settings.practice_timezone,
         opted_out=bool(number and number.opted_out),
         invalid=bool(number and number.invalid_at),
         to_phone=message.to_phone,
@@ -126,6 +125,7 @@ def load_facts(
         if contact is not None
         else None,
         not_answering=open_item is not None,
+        rebooking_texts=settings.rebooking_texts,
     )
 
 
@@ -250,7 +250,7 @@ class Dispatcher:
                 session.rollback()
                 return "lost_claim"
             now = self.now()
-            facts = load_facts(session, message, self.settings.practice_timezone)
+            facts = load_facts(session, message, self.settings)
             decision = sending.decide(facts, now, self.settings.quiet_hours)
             if decision.action != "send":
                 outbox.hold_back(session, message, decision, now)

@@ -4,15 +4,15 @@ the wording in force, and each appointment's facts read from its rows."""
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 
 from service import rhythm
 from service.config import Settings
-from service.domain import planning
-from service.domain.vocabulary import AppointmentStatus
+from service.domain import planning, repeats
+from service.domain.vocabulary import IN_FLIGHT, LEFT, AppointmentStatus
 from service.domain.wording import Wording
-from service.models import SELF, Appointment, Client, Contact
+from service.models import SELF, Appointment, Client, Contact, OutboundMessage
 
 
 def plan_settings(settings: Settings, in_force: Wording | None = None) -> planning.PlanSettings:
@@ -35,6 +35,7 @@ def facts(
     client: Client,
     next_start: datetime | None,
     expected_next: datetime | None = None,
+    went: tuple[repeats.Went, ...] = (),
 ) -> planning.AppointmentFacts:
     return planning.AppointmentFacts(
         id=appointment.id,
@@ -48,6 +49,7 @@ def facts(
         next_start=next_start,
         checkin_offsets=rhythm.own_checkins(client),
         expected_next=expected_next,
+        went=went,
     )
 
 
@@ -77,3 +79,23 @@ def next_starts(appointments: Sequence[Appointment]) -> dict[int, datetime | Non
             later = [a.starts_at for a in rows if a.starts_at > current.starts_at]
             following[current.id] = min(later) if later else None
     return following
+
+
+def went(rows: Iterable[OutboundMessage]) -> dict[int, tuple[repeats.Went, ...]]:
+    """For each appointment among these texts' (the planner's, already loaded), its texts
+    that left us or may be leaving, to a contact still on file."""
+    found: dict[int, list[repeats.Went]] = defaultdict(list)
+    for row in rows:
+        if row.status not in (*LEFT, *IN_FLIGHT) or row.contact_id is None:
+            continue
+        if row.appointment_id is None:
+            continue
+        text = repeats.Went(
+            key=row.idempotency_key,
+            kind=row.kind,
+            contact_id=row.contact_id,
+            at=row.sent_at or row.send_at,
+            planned_start=row.planned_start,
+        )
+        found[row.appointment_id].append(text)
+    return {appointment: tuple(texts) for appointment, texts in found.items()}

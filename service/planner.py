@@ -9,6 +9,8 @@ this module loads the facts it needs, and reconciles the outbox with its answer,
   status such as ``skipped``), or ``cancelled`` when the plan no longer wants it;
 - a text the planner had cancelled or skipped comes back when the plan wants it again (an
   appointment un-cancelled or moved back, a next session that no longer comes first);
+- the pure planner is told which texts of each appointment went (read with the rest,
+  no extra statement), so that what it plans never repeats them (``domain.repeats``);
 - anything already sent, or skipped because the number opted out, is never touched; every
   change is conditional on the status it was read with (``outbox.replan``), so a text a
   dispatcher claimed in the meantime is left to the dispatcher.
@@ -123,6 +125,7 @@ def reconcile(
             )
         )
     }
+    went = plan_facts.went(existing.values())
     wanted: set[str] = set()
     fresh: list[outbox.Draft] = []
     rules = plan_facts.plan_settings(settings, wording_in_force.current(session))
@@ -132,6 +135,7 @@ def reconcile(
             appointment.client,
             following.get(appointment.id),
             expected.get(appointment.id),
+            went.get(appointment.id, ()),
         )
         for message in planning.plan_appointment(facts, rules, now):
             wanted.add(message.key)

@@ -18,7 +18,7 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from service import bookings, consent, outbox, wording_in_force
+from service import bookings, consent, open_checkins, outbox, wording_in_force
 from service.alerts import close_alerts, close_reschedule_requests, raise_alert
 from service.config import Settings
 from service.db import insert
@@ -100,6 +100,8 @@ class Context:
     client: Client | None = None
     contact: Contact | None = None
     answering: OutboundMessage | None = None
+    # A check-in still open behind the reminder being answered (``open_checkins``).
+    checkin: OutboundMessage | None = None
     # The client's name, when the answer should say whom it was about: the sender is
     # a caregiver, or the number is several clients' ("Thanks, we've noted it for Maria.").
     about: str = ""
@@ -132,6 +134,8 @@ def match(session: Session, phone: str, now: datetime) -> Context:
     recent = latest and latest.sent_at and now - latest.sent_at <= CONTEXT_WINDOW
     if latest is not None and recent and latest.client_id == chosen.client_id:
         context.answering = latest
+        if latest.kind in CONFIRMABLE:
+            context.checkin = open_checkins.open_checkin(session, latest, now)
     return context
 
 
@@ -166,12 +170,15 @@ def process(
         expecting=expecting,
         opted_out=opted_out,
         answered=answering.body if answering is not None else None,
+        checkin_open=context.checkin is not None,
     )
     row.client_id = context.client.id if context.client else None
     row.contact_id = context.contact.id if context.contact else None
     _record_meaning(row, meaning)
-    if answering is not None:
-        row.answers_message_id, row.appointment_id = answering.id, answering.appointment_id
+    if answering is not None:  # a score for an open check-in is that check-in's answer
+        scored = context.checkin is not None and row.pain_score is not None
+        asked = context.checkin if scored and context.checkin else answering
+        row.answers_message_id, row.appointment_id = asked.id, asked.appointment_id
     answer = _act(session, settings, row, context, meaning, now)
     row.processed_at = now
     if answer is None:
@@ -267,18 +274,20 @@ def _act_on(
     now: datetime,
     alert: Callable[..., None],
 ) -> Ack:
-    """Act on a reply understood for sure: confirm, reschedule, a pain score, or nothing."""
-    if meaning.intent == Intent.CONFIRM:
+    """Act on a reply understood for sure: confirm, reschedule, a pain score, or nothing.
+    "C 6" to a reminder with a check-in open does both, and is answered as a confirmation."""
+    if meaning.intent == Intent.CONFIRM or meaning.confirms:
         _confirm(session, settings, context, now)
         if row.client_id is not None:
             close_reschedule_requests(session, row.client_id, "client confirmed", now)
+    if meaning.intent == Intent.CONFIRM:
         return Ack.CONFIRM
     if meaning.intent == Intent.RESCHEDULE:
         alert(AlertKind.RESCHEDULE, meaning.note or "")
         return Ack.RESCHEDULE
     if meaning.intent == Intent.PAIN and meaning.pain is not None:
         _pain_alert(session, settings, row, meaning.pain, alert)
-        return Ack.PAIN
+        return Ack.CONFIRM if meaning.confirms else Ack.PAIN
     if meaning.reask and context.answering is not None and not _reasked(session, context):
         return Ack.REASK
     alert(AlertKind.NOT_UNDERSTOOD, (meaning.note or row.body)[:200])

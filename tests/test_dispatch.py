@@ -208,6 +208,7 @@ def test_inside_quiet_hours_a_text_waits_for_the_morning(
     client, contact = factories.client_with_phone(session)
     row = factories.message(session, client, contact, send_at=clock[0], kind="nudge")
     session.commit()
+    dispatcher.base = replace(dispatcher.base, rebooking_texts=True)  # else it is cancelled
     assert dispatcher.run()["defer"] == 1
     row = reload(session, row)
     assert row.status == "planned"
@@ -448,5 +449,6 @@ def test_a_deferral_is_not_counted_as_an_attempt(
     client, contact = factories.client_with_phone(session)
     row = factories.message(session, client, contact, send_at=clock[0], kind="nudge")
     session.commit()
+    dispatcher.base = replace(dispatcher.base, rebooking_texts=True)  # else it is cancelled
     dispatcher.run()
     assert reload(session, row).attempts == 0

@@ -16,7 +16,7 @@ from datetime import UTC, datetime, time, timedelta
 from typing import Literal
 from zoneinfo import ZoneInfo
 
-from service.domain import sampling, texts
+from service.domain import repeats, sampling, texts
 from service.domain.quiet import after_quiet_hours, before_quiet_hours
 from service.domain.vocabulary import (
     CALLED_OFF,
@@ -89,6 +89,8 @@ class AppointmentFacts:
     # With no next session booked, when the series or the client's rhythm expects the next
     # one (``sampling``: what automatic check-ins sample up to); None: a one-off.
     expected_next: datetime | None = None
+    # Its texts that left us or may be leaving: the plan does not repeat them (``repeats``).
+    went: tuple[repeats.Went, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -149,7 +151,8 @@ def checkin_offsets_of(
 def plan_appointment(
     appt: AppointmentFacts, settings: PlanSettings, now: datetime
 ) -> list[PlannedMessage]:
-    """Return the appointment's reminders and check-ins, sorted by (send_at, key)."""
+    """Return the appointment's reminders and check-ins, sorted by (send_at, key); none
+    repeats a text of it that went (``repeats``: those are skipped)."""
     if now.tzinfo is None or appt.starts_at.tzinfo is None or appt.ends_at.tzinfo is None:
         raise ValueError("now, starts_at and ends_at must be aware datetimes")
     if appt.status not in tuple(AppointmentStatus):
@@ -180,6 +183,10 @@ def plan_appointment(
             kind = for_recipient(TextKind.CHECKIN, about)
             checkin, used = settings.wording.write(kind, appt.language, values)
             planned += _worded(_checkins(appt, person, settings, tz, now, checkin), used)
+    offsets = settings.checkin_offsets if appt.checkin_offsets is None else appt.checkin_offsets
+    most = sampling.MOST_ASKS if isinstance(offsets, str) else None  # AUTO
+    again = repeats.repeated(planned, appt.went, appt.starts_at, tz, most)
+    planned = [replace(m, status=MessageStatus.SKIPPED) if m.key in again else m for m in planned]
     return sorted(planned, key=lambda m: (m.send_at, m.key))
 
 

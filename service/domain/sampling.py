@@ -24,7 +24,9 @@ days 1 and 2; 4 days: 1 and 3) and a next session one or two days away one (day 
 Each ask has a role (``after``, ``middle``, ``before``) that names it in its idempotency key,
 not its day: re-planning with an unchanged rhythm gives the same keys and times, a changed
 rhythm moves a still-planned ask instead of adding one, and an ask already sent is never
-made again for that session, so a gap never holds more than three.
+made again for that session. What went under other keys (before a switch from fixed
+offsets, or on the day a moved ask now falls) is counted by ``repeats``: a gap never holds
+more than ``MOST_ASKS``, nor two asks on one local day.
 
 Time of day: the local wall-clock time the session ended, on the ask's day (a client seen
 17:00-18:00 is asked at 18:00), the same across a DST switch. Inside quiet hours it moves
@@ -55,6 +57,7 @@ CheckinOffsets: TypeAlias = tuple[timedelta, ...] | Literal["auto"]
 AFTER, MIDDLE, BEFORE = "after", "middle", "before"
 LONGEST_GAP_DAYS = 56
 RHYTHM_GAPS = 4
+MOST_ASKS = 3  # asks a gap at most (``ask_days``), those already sent included
 REMINDER_SPACING = timedelta(hours=4)
 
 

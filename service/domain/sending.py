@@ -27,6 +27,8 @@ LATE_CHECKIN_GRACE = timedelta(hours=12)
 LATE_OTHER_GRACE = timedelta(hours=24)
 # The reason on texts held back while a client's "not answering" item is open.
 PAUSED = "paused: not answering"
+# The reason on a rebooking text still queued when the practice turned them off.
+REBOOKING_OFF = "rebooking texts turned off"
 
 
 @dataclass(frozen=True)
@@ -58,6 +60,7 @@ class SendFacts:
     planned_start: datetime | None = None  # the start the text was written for
     contact: ContactFacts | None = None  # None: the contact was removed
     not_answering: bool = False  # the client has an open "not answering" item
+    rebooking_texts: bool = True  # the practice's setting in force: rebooking texts on
 
 
 @dataclass(frozen=True)
@@ -86,6 +89,10 @@ def decide(facts: SendFacts, now: datetime, quiet: tuple[time, time]) -> Decisio
         return Decision("skipped", "number opted out")
     if facts.invalid:
         return Decision("skipped", "number is invalid")
+    # A change of the setting takes effect at once: invitations already queued (planned for
+    # after quiet hours, say) are called off, not sent.
+    if facts.kind == MessageKind.NUDGE and not facts.rebooking_texts:
+        return Decision("cancelled", REBOOKING_OFF)
     if is_paused(facts.kind, facts.not_answering):
         return Decision("skipped", PAUSED)
     if facts.kind in PLANNED_KINDS:

@@ -20,6 +20,11 @@ The order of the questions is the order of what matters most:
 5. **Reschedule** before **confirm** (a reply that does both wants to move); bare C and R.
    Generic assent (Y, ok, 👍, si) confirms after a reminder; after a check-in it gave no
    number and the client is asked again.
+6. **A check-in still open behind a reminder** (``checkin_open``: the day-before check-in
+   went first and the reminder after it, or both in one text): a score read as the check-in
+   would read it counts ("6", "six", "seis", "6/10"), and a C letter before or after it
+   ("C 6", "6 C") also confirms (``confirms``). Anything else reads as after the reminder:
+   a plain "C" only confirms, "R 6" is not a score, a yes with a number stays a yes.
 
 Every answer carries a ``confidence``. Below ``SURE`` the reply service acts on nothing (no
 confirmation, no reschedule request, no score stored): the reply goes to a person with this
@@ -32,7 +37,7 @@ gave, an action nobody asked for) is made sure. ``reason`` says in one line why.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Literal
 
 from service.domain import reactions, revocation, scores
@@ -58,6 +63,7 @@ class Understanding:
     note: str | None = None
     reask: bool = False
     quiet: bool = False
+    confirms: bool = False  # a pain score that also confirms the reminder ("C 6")
     confidence: float = field(default=1.0, compare=False)
     reason: str = field(default="", compare=False)
 
@@ -67,6 +73,8 @@ class Understanding:
             raise ValueError(f"unknown intent {self.intent!r}")
         if (self.intent == Intent.PAIN) != (self.pain is not None):
             raise ValueError("a pain score goes with the pain intent and only with it")
+        if self.confirms and self.intent != Intent.PAIN:
+            raise ValueError("only a pain score also confirms; a confirmation is its own intent")
         if self.pain is not None and not 0 <= self.pain <= 10:
             raise ValueError(f"pain score {self.pain} is not 0..10")
         if not 0.0 <= self.confidence <= 1.0:
@@ -166,9 +174,19 @@ def understand(
     expecting: Expecting = None,
     opted_out: bool = False,
     answered: str | None = None,
+    checkin_open: bool = False,
 ) -> Understanding:
     """What a reply means given what it answers (``answered``: that text's words, when
-    known); never raises for any text."""
+    known; ``checkin_open``: an unanswered check-in is still open behind that reminder);
+    never raises for any text."""
+    reading = _read(body, expecting, opted_out, answered)
+    if checkin_open and expecting == "reminder":
+        return _with_checkin(body, reading, opted_out)
+    return reading
+
+
+def _read(body: str, expecting: Expecting, opted_out: bool, answered: str | None) -> Understanding:
+    """The reply read in its one context."""
     reaction = reactions.parse(body)
     if reaction is not None:
         return _reaction(reaction, expecting, answered, opted_out)
@@ -189,6 +207,33 @@ def understand(
     if found is not None:
         return _score(found, own, numbered, where, expecting, opted_out, text)
     return _asks(folded, tokens, own, expecting, opted_out, text)
+
+
+# "C 6", "c, 6/10", "6 C", "six c.": the confirm letter before or after the rest.
+_LETTER_AROUND = re.compile(r"^\W*c\b[\s\-:.,!]*(?P<a>.*?)\W*$|^(?P<b>.*?)[\s\-:.,!]+c\W*$", re.S)
+_LETTER_R = re.compile(r"(?:^|[^\w'])r(?:$|[^\w'])")
+
+
+def _with_checkin(body: str, reading: Understanding, opted_out: bool) -> Understanding:
+    """After a reminder with a check-in still open: a score counts for the check-in, and a
+    C around it confirms too; else the reminder's reading stands."""
+    if reading.quiet or reading.intent not in (Intent.OTHER, Intent.CONFIRM, Intent.PAIN):
+        return reading
+    folded, _ = fold(body)
+    around = _LETTER_AROUND.match(folded.strip())
+    letter = around is not None and not opted_out
+    if reading.intent == Intent.CONFIRM and not letter:
+        return reading  # a yes in words: confirms only
+    if reading.intent == Intent.OTHER and _LETTER_R.search(folded):
+        return reading  # "R 6" may be a new time, never taken as a score
+    rest = body
+    if around is not None:
+        rest = (around.group("a") if around.group("a") is not None else around.group("b")) or ""
+    score = _read(rest, "checkin", opted_out, None)
+    if score.intent != Intent.PAIN or not score.sure:
+        return reading
+    why = score.reason + " for the open check-in" + (", and confirms" if letter else "")
+    return replace(score, confirms=letter, reason=why)
 
 
 def _reaction(

@@ -122,6 +122,43 @@ def test_it_decides_from_the_facts_at_the_moment_of_sending(
     assert (decision.action, decision.reason) == (action, reason)
 
 
+NUDGE = {"kind": "nudge", "appointment_status": None, "planned_start": None}
+
+
+@pytest.mark.parametrize(
+    ("changes", "now", "action", "reason"),
+    [
+        # Rebooking texts on: an invitation goes, or waits out quiet hours.
+        ({**NUDGE, "rebooking_texts": True}, NOW, "send", ""),
+        ({**NUDGE, "rebooking_texts": True}, NOW + timedelta(hours=12), "defer", "quiet hours"),
+        # Turned off since it was queued: called off at once, whatever the hour.
+        ({**NUDGE, "rebooking_texts": False}, NOW, "cancelled", "rebooking texts turned off"),
+        (
+            {**NUDGE, "rebooking_texts": False},
+            NOW + timedelta(hours=12),
+            "cancelled",
+            "rebooking texts turned off",
+        ),
+        # An opted-out number is skipped for that reason first.
+        (
+            {**NUDGE, "rebooking_texts": False, "opted_out": True},
+            NOW,
+            "skipped",
+            "number opted out",
+        ),
+        # The setting holds back rebooking texts only.
+        ({"rebooking_texts": False}, NOW, "send", ""),
+        ({"kind": "checkin", "rebooking_texts": False}, NOW, "send", ""),
+        ({**NUDGE, "kind": "manual", "rebooking_texts": False}, NOW, "send", ""),
+    ],
+)
+def test_a_rebooking_text_goes_only_while_rebooking_texts_are_on(
+    changes: dict[str, object], now: datetime, action: str, reason: str
+) -> None:
+    decision = decide(facts(**changes), now, QUIET)
+    assert (decision.action, decision.reason) == (action, reason)
+
+
 def test_inside_quiet_hours_a_reminder_waits_until_morning_if_still_before_the_start() -> None:
     late_evening = datetime(2027, 3, 4, 3, 0, tzinfo=UTC)  # 22:00 in New York
     start = datetime(2027, 3, 4, 15, 0, tzinfo=UTC)  # 10:00 next morning
