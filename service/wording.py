@@ -81,17 +81,14 @@ def reset(
     *,
     settings: Settings | None = None,
 ) -> MessageTemplate | None:
-    """Go back to the shipped wording (a new version without a body), re-render, audit.
-    ``settings`` as for ``save``. When the shipped wording is already in force (never
-    saved, or reset already: a second click, another admin) nothing is written, audited or
-    re-planned, and the version in force is returned (None when there is none)."""
+    """Go back to the shipped wording (a new version without a body), re-render, audit, and
+    return the new version. ``settings`` as for ``save``. When the shipped wording is already
+    in force (never saved, or reset already: a second click, another admin), None: nothing
+    is written, audited or re-planned."""
     _check(kind, language)
     practice_settings.hold(session, exclusive=True)  # so two resets cannot both add one
     if not current(session).edited(kind, language):
-        in_force = next(iter(versions(session, kind, language)), None)
-        if in_force is not None:
-            in_force.replanned = 0  # this call re-rendered nothing
-        return in_force
+        return None
     return _add_version(session, kind, language, None, user, now, settings, "template_reset")
 
 

@@ -63,10 +63,10 @@ def _admin_kind(kind: str, language: str) -> None:
         raise not_found("template")
 
 
-def _changed(kind: str, language: str, template: MessageTemplate | None) -> dict[str, Any]:
+def _changed(template: MessageTemplate) -> dict[str, Any]:
     """The wording after a change, and how many planned texts it re-rendered."""
-    body = _template_json(kind, language, template)
-    return {**body, "replanned": template.replanned if template is not None else 0}
+    body = _template_json(template.kind, template.language, template)
+    return {**body, "replanned": template.replanned}
 
 
 @bp.put("/templates/<kind>/<language>")
@@ -81,7 +81,7 @@ def save_template(kind: str, language: str) -> dict[str, Any]:
         template = wording.save(session, kind, language, body or "", current_user(), utcnow())
     except wording.WordingRefused as refused:  # nothing was written
         raise invalid({"body": "; ".join(refused.reasons)}) from None
-    out = _changed(kind, language, template)
+    out = _changed(template)
     session.commit()
     return out
 
@@ -93,6 +93,10 @@ def reset_template(kind: str, language: str) -> dict[str, Any]:
     _admin_kind(kind, language)
     session = get_session()
     template = wording.reset(session, kind, language, current_user(), utcnow())
-    out = _changed(kind, language, template)
+    if template is None:  # the shipped wording already: nothing written, nothing re-planned
+        in_force = next(iter(wording.versions(session, kind, language)), None)
+        out = {**_template_json(kind, language, in_force), "replanned": 0}
+    else:
+        out = _changed(template)
     session.commit()
     return out
