@@ -122,7 +122,9 @@ def test_a_reset_of_the_shipped_wording_writes_and_audits_nothing(
     assert [v.body for v in wording.versions(session, "ack_other", language)] == [None, "Thanks!"]
     assert wording.versions(session, "checkin", language) == []
     audits = session.scalars(
-        select(AuditEntry.action).where(AuditEntry.entity == "message_template")
+        select(AuditEntry.action)
+        .where(AuditEntry.entity == "message_template")
+        .order_by(AuditEntry.id)
     ).all()
     assert audits == ["template_saved", "template_reset"]
 
