@@ -5,10 +5,11 @@ A save or a reset adds a version (``MessageTemplate``); none is ever changed or 
 the highest version of a kind and language is the one in force (a version without a body is
 a reset to the shipped wording, and texts written after it record its id; resetting wording
 already shipped adds nothing). In the same transaction the planner re-renders every reminder
-and check-in still planned, so what goes out is the wording in force when it is saved; the count of texts it changed is on the returned version (``replanned``). Texts
-other than reminders and check-ins keep the wording they were queued with: they are queued
-to go within minutes (replies, notices) or at most by the next morning (rebooking), and
-their values (the old time of a moved session) were fixed when they were queued.
+and check-in still planned, so what goes out is the wording in force when it is saved; the
+count of texts it changed is on the returned version (``replanned``). Texts other than
+reminders and check-ins keep the wording they were queued with: they are queued to go within
+minutes (replies, notices) or at most by the next morning (rebooking), and their values (the
+old time of a moved session) were fixed when they were queued.
 """
 
 from __future__ import annotations
