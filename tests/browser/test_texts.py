@@ -5,6 +5,9 @@ the "Preview" button shows the same."""
 
 from __future__ import annotations
 
+import html
+import re
+
 from service import accounts
 from service.config import settings_of
 from service.db import get_db
@@ -106,6 +109,33 @@ def test_the_live_preview_fills_placeholders_as_the_server_does(
         filled = page.evaluate("([b, v]) => window.touchbaseFill(b, v)", [body, VALUES])
         assert filled == rules.render(body, VALUES), body
     page.context.close()
+
+
+# Kinds and bodies typed on their edit page: the live preview must show what the server's
+# preview shows (a long cancellation drops the phone from its reply hint, as sending does).
+TYPED = [
+    ("reminder", "es", "Hola {first_name}, cita el {when}. {reply_hint}"),
+    ("checkin_caregiver", "en", "{first_name}: how is {client_first_name}? {reply_hint}"),
+    ("cancel_notice", "en", rules.shipped("cancel_notice", "en")),
+    ("cancel_notice", "en", rules.shipped("cancel_notice", "en") + LONGER),
+    ("cancel_notice_caregiver", "es", rules.shipped("cancel_notice_caregiver", "es") + LONGER),
+    ("help", "en", "{practice} {nope} {first_name} {practice_phone}. Reply STOP to opt out."),
+]
+
+
+def test_the_live_preview_shows_what_the_server_renders(live: Live, page: Page) -> None:
+    _sign_in_as_admin(live, page)
+    for kind, language, body in TYPED:
+        path = f"{live.url}/settings/texts/{kind}/{language}"
+        page.goto(path)
+        page.get_by_role("textbox", name="Wording").fill(body)
+        typed = page.locator(".preview-text").all_inner_texts()
+        token = page.locator("input[name=csrf_token]").first.get_attribute("value")
+        served = page.request.post(
+            path, form={"csrf_token": token or "", "body": body, "action": "preview"}
+        ).text()
+        rendered = [html.unescape(t) for t in re.findall(r'class="preview-text">(.*?)</p>', served)]
+        assert typed == rendered, (kind, language, body)
 
 
 def test_without_javascript_the_preview_button_asks_the_server(

@@ -8,17 +8,19 @@ import re
 from datetime import timedelta
 
 import pytest
+from flask import Flask
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 from werkzeug.test import TestResponse
 
+from service import wording
 from service.dashboard.message_templates import LABELS, LANGUAGE_NAMES
 from service.domain import segments
 from service.domain import wording as rules
 from service.domain.vocabulary import TextKind
 from service.models import AuditEntry, Contact, MessageTemplate
 from tests import factories
-from tests.dashboard.conftest import Staff, Web, now, text_of
+from tests.dashboard.conftest import Staff, Web, counting, now, text_of
 
 EDIT = "/settings/texts/reminder/en"
 LONG = "{first_name}, this is " + "a long reminder " * 6 + "on {when}. {reply_hint}"
@@ -217,8 +219,16 @@ def test_the_preview_is_for_a_client_seen_recently_and_audited(
     factories.appointment(session, lucia, now() + timedelta(days=5))
     lucia.contacts.append(Contact(name="Rosa Soto", relation="mother", phone="+16175550103"))
     session.commit()
+    pablo, _ = factories.client_with_phone(
+        session, "Pablo Ruiz", "+16175550104", language="es", therapist_id=ana.id
+    )
+    factories.appointment(session, pablo, now() - timedelta(days=10), status="completed")
+    factories.appointment(session, lucia, now() - timedelta(hours=1), status="cancelled")
+    session.commit()
     page = words(as_boss.get(EDIT))
-    assert "For Lucía (a client seen recently)" in page
+    assert "For Lucía (a client seen recently) Hi Lucía, reminder of" in page
+    spanish = words(as_boss.get("/settings/texts/reminder/es"))
+    assert "For Pablo (a client seen recently) Hola Pablo," in spanish
     caregiver = words(as_boss.get("/settings/texts/reminder_caregiver/en"))
     assert "For Rosa, caring for Lucía" in caregiver
     seen = session.scalars(
@@ -257,3 +267,28 @@ def test_reset_and_save_need_the_forms_token(as_boss: Web, session: Session) -> 
         == 400
     )
     assert _versions(session) == []
+
+
+def _client_seen(session: Session, n: int) -> None:
+    """A client with a caregiver, seen ``n + 1`` days ago."""
+    client, _ = factories.client_with_phone(session, f"Client{n} Lee", f"+1617555020{n}")
+    factories.appointment(session, client, now() - timedelta(days=n + 1), status="completed")
+    client.contacts.append(Contact(name=f"Carer{n}", relation="parent", phone=f"+161755503{n}0"))
+
+
+def test_the_edit_page_runs_as_many_statements_for_a_big_practice(
+    app: Flask, as_boss: Web, session: Session
+) -> None:
+    _client_seen(session, 9)
+    session.commit()
+    with counting(app) as few:
+        as_boss.get(EDIT)
+    with app.app_context():
+        for n in range(6):
+            _client_seen(session, n)
+            wording.save(session, "reminder", "en", f"Hi {n}. {{reply_hint}}", None, now())
+        session.commit()
+    with counting(app) as many:
+        page = words(as_boss.get(EDIT))
+    assert "Version 6" in page and "For Client0 (a client seen recently)" in page
+    assert len(many) == len(few)
