@@ -11,10 +11,9 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from service import bookings, consent, outbox, planner
+from service import bookings, consent, outbox, planner, wording_in_force
 from service.alerts import raise_alert
 from service.config import Settings
-from service.domain import texts
 from service.domain.provider_errors import explain
 from service.domain.vocabulary import (
     AlertKind,
@@ -23,6 +22,7 @@ from service.domain.vocabulary import (
     MessageKind,
     MessageStatus,
 )
+from service.domain.wording import acknowledgement
 from service.models import Appointment, Client, InboundMessage, OutboundMessage, User
 
 
@@ -90,14 +90,17 @@ def answer(
         processed_at=at,
     )
     session.add(reply)
-    ack = texts.ack(client.language, intent, settings.practice_name, settings.practice_phone_shown)
+    in_force = wording_in_force.current(session)
+    values = wording_in_force.values(settings)
+    ack = acknowledgement(in_force, intent, client.language, values)
     session.flush()
     if ack:
         draft = outbox.Draft(
             idempotency_key=f"reply:{reply.provider_sid}",
             kind=MessageKind.REPLY,
             to_phone=asked.to_phone,
-            body=ack,
+            body=ack[0],
+            template_id=ack[1],
             send_at=at,
             client_id=client.id,
             contact_id=asked.contact_id,

@@ -26,11 +26,18 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from service import outbox
+from service import outbox, wording_in_force
 from service.config import Settings
 from service.domain import texts
 from service.domain.planning import after_quiet_hours
-from service.domain.vocabulary import UPCOMING, AppointmentStatus, MessageKind, MessageStatus
+from service.domain.vocabulary import (
+    UPCOMING,
+    AppointmentStatus,
+    MessageKind,
+    MessageStatus,
+    TextKind,
+)
+from service.domain.wording import Wording, for_recipient
 from service.models import Appointment, AuditEntry, Client, Contact, OutboundMessage
 
 
@@ -38,13 +45,47 @@ def _local(at: datetime, client: Client) -> datetime:
     return at.astimezone(ZoneInfo(client.timezone)).replace(tzinfo=None)
 
 
-def _names(client: Client, contact: Contact | None) -> dict[str, str]:
-    """Whom a notice greets and whose session it is: nobody for the client's own phone (or
-    none given, as the dashboard's preview), the caregiver and the client otherwise; the
-    same rule as the planner's reminders (``planner.recipient``)."""
+def _names(client: Client, contact: Contact | None) -> tuple[bool, dict[str, str]]:
+    """Whom a notice greets and whose session it is: the client on their own phone (or with
+    no contact given, as the dashboard's preview), the caregiver about the client otherwise;
+    the same rule as the planner's reminders (``planner.recipient``)."""
     if contact is None or contact.is_own:
-        return {}
-    return {"first_name": texts.first_name(contact.name), "about": texts.first_name(client.name)}
+        return False, {"recipient": client.name}
+    return True, {"recipient": contact.name, "client": client.name}
+
+
+def _written(
+    settings: Settings,
+    in_force: Wording | None,
+    kind: TextKind,
+    client: Client,
+    contact: Contact | None,
+    **when: str,
+) -> tuple[str, int | None]:
+    """A notice of this kind worded for ``contact`` (its caregiver variant to a caregiver),
+    and its template id."""
+    caregiver, names = _names(client, contact)
+    values = wording_in_force.values(settings, **names, **when)
+    if caregiver:
+        kind = for_recipient(kind, values["client_first_name"])
+    return (in_force or Wording.shipped()).write(kind, client.language, values)
+
+
+def move_written(
+    settings: Settings,
+    client: Client,
+    new_start: datetime,
+    old_start: datetime,
+    contact: Contact | None = None,
+    *,
+    in_force: Wording | None = None,
+) -> tuple[str, int | None]:
+    """The move notice ``contact`` gets (the client's own wording when None) in the wording
+    in force (the shipped one when None), and its template id."""
+    new = texts.format_local(_local(new_start, client), client.language)
+    old = texts.format_local(_local(old_start, client), client.language)
+    kind = TextKind.MOVE_NOTICE
+    return _written(settings, in_force, kind, client, contact, when=new, was=old)
 
 
 def move_text(
@@ -52,21 +93,33 @@ def move_text(
     client: Client,
     new_start: datetime,
     old_start: datetime,
-    contact: Contact | None = None,
+    *,
+    in_force: Wording | None = None,
 ) -> str:
-    """The move notice ``contact`` gets (the client's own wording when None)."""
-    new, old = _local(new_start, client), _local(old_start, client)
-    names = _names(client, contact)
-    return texts.move_notice(client.language, settings.practice_name, new, old, **names)
+    """The move notice the client's own phone gets, as the dashboard previews it."""
+    return move_written(settings, client, new_start, old_start, in_force=in_force)[0]
+
+
+def cancel_written(
+    settings: Settings,
+    client: Client,
+    start: datetime,
+    contact: Contact | None = None,
+    *,
+    in_force: Wording | None = None,
+) -> tuple[str, int | None]:
+    """The cancellation notice ``contact`` gets (the client's own wording when None), and
+    its template id; its reply hint offers the practice phone when the text still fits one
+    segment."""
+    when = texts.format_local(_local(start, client), client.language)
+    return _written(settings, in_force, TextKind.CANCEL_NOTICE, client, contact, when=when)
 
 
 def cancel_text(
-    settings: Settings, client: Client, start: datetime, contact: Contact | None = None
+    settings: Settings, client: Client, start: datetime, *, in_force: Wording | None = None
 ) -> str:
-    """The cancellation notice ``contact`` gets (the client's own wording when None)."""
-    local, names = _local(start, client), _names(client, contact)
-    phone = settings.practice_phone_shown
-    return texts.cancel_notice(client.language, settings.practice_name, local, phone, **names)
+    """The cancellation notice the client's own phone gets, as the dashboard previews it."""
+    return cancel_written(settings, client, start, in_force=in_force)[0]
 
 
 def told_start(session: Session, appointment_id: int, start: datetime) -> datetime:
@@ -94,15 +147,18 @@ def queue(
     settings: Settings,
     appointment: Appointment,
     kind: MessageKind,
-    body: Callable[[Contact], str],
+    body: Callable[..., tuple[str, int | None]],
     change_id: int,
     now: datetime,
     actor_id: int | None = None,
 ) -> list[int]:
     """Queue one notice of this change (``change_id``: its audit entry) to each contact who
-    gets reminders, worded for them by ``body``, sent at once or when quiet hours end; the
-    ids of those queued."""
+    gets reminders, worded for them by ``body`` (a contact and the wording in force: the
+    text and its template id), sent at once or when quiet hours end; the ids of those
+    queued."""
     client = appointment.client
+    in_force = wording_in_force.current(session)
+    written = {c.id: body(c, in_force=in_force) for c in client.contacts if c.reminders}
     quiet = settings.quiet_hours
     send_at = after_quiet_hours(now, ZoneInfo(client.timezone), quiet[0], quiet[1])
     drafts = [
@@ -110,7 +166,8 @@ def queue(
             idempotency_key=f"{kind}:{appointment.id}:{contact.id}:{change_id}",
             kind=kind,
             to_phone=contact.phone,
-            body=body(contact),
+            body=written[contact.id][0],
+            template_id=written[contact.id][1],
             send_at=send_at,
             client_id=client.id,
             contact_id=contact.id,
@@ -141,10 +198,10 @@ def queue_for_change(
     if appointment.status == AppointmentStatus.CANCELLED:
         if before not in UPCOMING or old_start <= now:
             return []
-        kind, body = MessageKind.CANCEL_NOTICE, partial(cancel_text, settings, client, told)
+        kind, body = MessageKind.CANCEL_NOTICE, partial(cancel_written, settings, client, told)
     elif appointment.starts_at not in (old_start, told) and appointment.status in UPCOMING:
         new = appointment.starts_at
-        kind, body = MessageKind.MOVE_NOTICE, partial(move_text, settings, client, new, told)
+        kind, body = MessageKind.MOVE_NOTICE, partial(move_written, settings, client, new, told)
     else:
         return []  # nothing changed that the client knows of
     return queue(session, settings, appointment, kind, body, change.id, now, change.user_id)

@@ -10,12 +10,11 @@ machine:
                           '--- hold_back -----> skipped / cancelled / expired, or planned later
     planned --replan / cancel_planned / skip_planned_to / pause--> skipped / cancelled / ...
 
-Producers (the planner, rebooking, acknowledgements, staff texts; later notices and calls)
-all call ``enqueue``, keyed by an idempotency key under a unique constraint, so two
-processes queuing the same message create it once. Every transition is one conditional
-``UPDATE`` on the status it expects (and, for a claimed message, on the claim's token): a
-process that lost a race changes nothing and is told so, and nothing ever overwrites what
-really happened to a message.
+Producers (the planner, rebooking, replies, notices, staff texts) all call ``enqueue``, keyed
+by an idempotency key under a unique constraint, so two processes queuing the same message
+create it once. Every transition is one conditional ``UPDATE`` on the status it expects (and,
+for a claimed message, on the claim's token): a process that lost a race changes nothing and
+is told so, and nothing ever overwrites what really happened to a message.
 """
 
 from __future__ import annotations
@@ -53,6 +52,7 @@ class Draft:
     to_phone: str
     body: str
     send_at: datetime
+    template_id: int | None = None  # the wording version the body was written with
     client_id: int | None = None
     contact_id: int | None = None
     appointment_id: int | None = None

@@ -25,11 +25,12 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
-from service import outbox
+from service import outbox, wording_in_force
 from service.config import Settings
 from service.db import insert
 from service.domain import planning, recurrence
 from service.domain.vocabulary import PLANNED_KINDS, AppointmentStatus, MessageKind, MessageStatus
+from service.domain.wording import Wording
 from service.models import (
     SELF,
     Appointment,
@@ -59,14 +60,18 @@ class PlanCounts:
         self.cancelled += other.cancelled
 
 
-def plan_settings(settings: Settings) -> planning.PlanSettings:
-    """The planner's view of the practice's settings."""
+def plan_settings(settings: Settings, in_force: Wording | None = None) -> planning.PlanSettings:
+    """The planner's view of the practice's settings, with the wording in force (by
+    default the shipped wording)."""
     return planning.PlanSettings(
         reminder_offsets=settings.reminder_offsets,
         checkin_offsets=settings.checkin_offsets,
         quiet_start=settings.quiet_hours[0],
         quiet_end=settings.quiet_hours[1],
         practice_name=settings.practice_name,
+        wording=in_force or Wording.shipped(),
+        plain_names=settings.names_in_texts == "plain_letters",
+        practice_phone=settings.practice_phone_shown,
     )
 
 
@@ -180,7 +185,7 @@ def reconcile(
     }
     wanted: set[str] = set()
     fresh: list[outbox.Draft] = []
-    rules = plan_settings(settings)
+    rules = plan_settings(settings, wording_in_force.current(session))
     for appointment in appointments:
         facts = _facts(appointment, appointment.client, following.get(appointment.id))
         for message in planning.plan_appointment(facts, rules, now):
@@ -244,6 +249,7 @@ ADOPTED_FIELDS = (
     "status",
     "send_at",
     "body",
+    "template_id",
     "to_phone",
     "client_id",
     "contact_id",
@@ -258,6 +264,7 @@ def _draft(appointment: Appointment, message: planning.PlannedMessage) -> outbox
         kind=MessageKind(message.kind),
         to_phone=message.to,
         body=message.body,
+        template_id=message.template_id,
         send_at=message.send_at,
         client_id=appointment.client_id,
         contact_id=message.contact_id,
@@ -273,8 +280,8 @@ def _refresh(
     """Bring a row the dispatcher has not taken up to date with the plan; True if changed."""
     if not _planners(row):
         return False
-    new = (message.status, message.send_at, message.body, message.to)
-    if (row.status, row.send_at, row.body, row.to_phone) == new:
+    new = (message.status, message.send_at, message.body, message.to, message.template_id)
+    if (row.status, row.send_at, row.body, row.to_phone, row.template_id) == new:
         return False
     return outbox.replan(
         session,
@@ -283,6 +290,7 @@ def _refresh(
         status=message.status,
         send_at=message.send_at,
         body=message.body,
+        template_id=message.template_id,
         to_phone=message.to,
         error_message=None,  # a state the planner chose carries no outside reason
     )

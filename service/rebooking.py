@@ -14,11 +14,11 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from service import consent, outbox
+from service import consent, outbox, wording_in_force
 from service.config import Settings
-from service.domain import relief, texts
+from service.domain import relief
 from service.domain.planning import after_quiet_hours
-from service.domain.vocabulary import MessageKind, MessageStatus
+from service.domain.vocabulary import MessageKind, MessageStatus, TextKind
 from service.models import Client, Contact, OutboundMessage
 
 KEY_PREFIX = "rebook:"
@@ -46,17 +46,15 @@ def rebook(
         return 0
     quiet_start, quiet_end = settings.quiet_hours
     send_at = after_quiet_hours(now, ZoneInfo(client.timezone), quiet_start, quiet_end)
-    body = texts.rebooking(
-        client.language,
-        settings.practice_name,
-        texts.first_name(client.name),
-        settings.practice_phone_shown,
-    )
+    values = wording_in_force.values(settings, recipient=client.name)
+    in_force = wording_in_force.current(session)
+    body, template_id = in_force.write(TextKind.REBOOKING, client.language, values)
     draft = outbox.Draft(
         idempotency_key=f"{KEY_PREFIX}{client.id}:{session_id}:lapsing",
         kind=MessageKind.NUDGE,
         to_phone=contact.phone,
         body=body,
+        template_id=template_id,
         send_at=send_at.astimezone(UTC),
         client_id=client.id,
         contact_id=contact.id,

@@ -18,11 +18,10 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from service import bookings, consent, outbox
+from service import bookings, consent, outbox, wording_in_force
 from service.alerts import close_alerts, close_reschedule_requests, raise_alert
 from service.config import Settings
 from service.db import insert
-from service.domain import texts
 from service.domain.understanding import Expecting, Understanding, understand
 from service.domain.vocabulary import (
     CONFIRMABLE,
@@ -33,6 +32,7 @@ from service.domain.vocabulary import (
     Intent,
     MessageKind,
 )
+from service.domain.wording import acknowledgement
 from service.models import SELF, Client, Contact, InboundMessage, OutboundMessage
 from service.phones import try_normalize
 
@@ -100,7 +100,7 @@ class Context:
     client: Client | None = None
     contact: Contact | None = None
     answering: OutboundMessage | None = None
-    # The client's given name, when the answer should say whom it was about: the sender is
+    # The client's name, when the answer should say whom it was about: the sender is
     # a caregiver, or the number is several clients' ("Thanks, we've noted it for Maria.").
     about: str = ""
 
@@ -128,7 +128,7 @@ def match(session: Session, phone: str, now: datetime) -> Context:
     chosen = next((c for c in contacts if latest and c.client_id == latest.client_id), contacts[0])
     context.contact, context.client = chosen, chosen.client
     if chosen.relation != SELF or len({c.client_id for c in contacts}) > 1:
-        context.about = texts.first_name(chosen.client.name)
+        context.about = chosen.client.name
     recent = latest and latest.sent_at and now - latest.sent_at <= CONTEXT_WINDOW
     if latest is not None and recent and latest.client_id == chosen.client_id:
         context.answering = latest
@@ -179,19 +179,12 @@ def process(
     if consent.is_opted_out(session, phone) and answer not in (Ack.OPTED_OUT, Ack.HELP, Ack.OPT_IN):
         return None  # an opted-out number hears nothing more, but what it asked for
     language = context.client.language if context.client else "en"
-    reply: str | None
-    if answer == Ack.OPTED_OUT:
-        reply = texts.opt_out_confirmation(language, settings.practice_name)
-    else:
-        reply = texts.ack(
-            language,
-            answer,
-            settings.practice_name,
-            settings.practice_phone_shown,
-            about=context.about,
-        )
-    if reply:
-        _record_reply(session, row, context, reply, now, reask=answer == Ack.REASK, late=late)
+    in_force = wording_in_force.current(session)
+    values = wording_in_force.values(settings, client=context.about)
+    written = acknowledgement(in_force, answer, language, values)
+    reply = written[0] if written else None
+    if written:
+        _record_reply(session, row, context, written, now, reask=answer == Ack.REASK, late=late)
     return None if late else reply
 
 
@@ -342,13 +335,14 @@ def _record_reply(
     session: Session,
     row: InboundMessage,
     context: Context,
-    reply: str,
+    written: tuple[str, int | None],
     now: datetime,
     *,
     reask: bool,
     late: bool,
 ) -> None:
-    """Keep the acknowledgement in the outbox: sent as TwiML, or (late) for the dispatcher."""
+    """Keep the acknowledgement (its text and template id) in the outbox: sent as TwiML, or
+    (late) for the dispatcher."""
     # A re-ask is keyed by the check-in it follows up, so each check-in is asked again once.
     answering = context.answering
     key = f"reask:{answering.id}" if reask and answering else f"reply:{row.provider_sid}"
@@ -356,7 +350,8 @@ def _record_reply(
         idempotency_key=key,
         kind=MessageKind.REPLY,
         to_phone=context.phone[:20],
-        body=reply,
+        body=written[0],
+        template_id=written[1],
         send_at=now,
         client_id=row.client_id,
         contact_id=row.contact_id,

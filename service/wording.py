@@ -27,6 +27,9 @@ from service.domain import segments, texts
 from service.domain.vocabulary import TextKind
 from service.domain.wording import LANGUAGES, Wording, name_for_text, problems, shipped
 from service.models import MessageTemplate, User
+from service.wording_in_force import current, versions
+
+__all__ = ["Preview", "WordingRefused", "current", "preview", "reset", "save", "versions"]
 
 _TRIES = 3  # two admins saving the same kind at once: the later one takes the next version
 
@@ -45,41 +48,6 @@ class Preview:
 
     text: str
     count: segments.Count
-
-
-def current(session: Session) -> Wording:
-    """The wording in force: each kind and language's latest version (one query)."""
-    latest = (
-        select(
-            MessageTemplate.kind,
-            MessageTemplate.language,
-            func.max(MessageTemplate.version).label("version"),
-        )
-        .group_by(MessageTemplate.kind, MessageTemplate.language)
-        .subquery()
-    )
-    rows = session.scalars(
-        select(MessageTemplate).join(
-            latest,
-            (MessageTemplate.kind == latest.c.kind)
-            & (MessageTemplate.language == latest.c.language)
-            & (MessageTemplate.version == latest.c.version),
-        )
-    )
-    return Wording(
-        {(row.kind, row.language): (row.id, row.body) for row in rows if row.body is not None}
-    )
-
-
-def versions(session: Session, kind: str, language: str) -> list[MessageTemplate]:
-    """Every saved version of this kind and language, newest first."""
-    return list(
-        session.scalars(
-            select(MessageTemplate)
-            .where(MessageTemplate.kind == kind, MessageTemplate.language == language)
-            .order_by(MessageTemplate.version.desc())
-        )
-    )
 
 
 def save(

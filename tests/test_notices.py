@@ -226,9 +226,9 @@ def test_c_or_a_like_after_a_move_notice_confirms_the_new_time(
     start, settings = appointment.starts_at, settings_of(app)
     if kind == "move_notice":
         old = start - timedelta(hours=1)
-        body = notices_module.move_text(settings, client, start, old, contact)
+        body = notices_module.move_written(settings, client, start, old, contact)[0]
     else:
-        body = notices_module.cancel_text(settings, client, start, contact)
+        body = notices_module.cancel_written(settings, client, start, contact)[0]
     factories.sent(
         session,
         client,

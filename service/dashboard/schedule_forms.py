@@ -13,7 +13,7 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from sqlalchemy.orm import Session
 from werkzeug.wrappers import Response
 
-from service import bookings, notices, schedule_reads
+from service import bookings, notices, schedule_reads, wording_in_force
 from service.config import current_settings
 from service.dashboard import series_rules
 from service.dashboard.auth import client_or_404, current_user
@@ -257,7 +257,8 @@ def _move_preview(appointment: Appointment, starts: datetime | None) -> str:
     client = appointment.client
     old = notices.told_start(get_session(), appointment.id, appointment.starts_at)
     new = series_rules.instant(starts, client.timezone) if starts is not None else old
-    text = notices.move_text(current_settings(), client, new, old)
+    in_force = wording_in_force.current(get_session())
+    text = notices.move_text(current_settings(), client, new, old, in_force=in_force)
     if new != old:
         return text
     # The new time comes first in every language.
@@ -376,6 +377,7 @@ def cancel(appointment_id: int) -> Response | str:
             current_settings(),
             client,
             notices.told_start(db, appointment.id, appointment.starts_at),
+            in_force=wording_in_force.current(db),
         ),
         back=back,
         next=request.args.get("next", ""),

@@ -11,13 +11,20 @@ appointment); a check-in moves later, to the moment the window ends. Offsets are
 so across a DST switch a 24 h reminder lands an hour off the appointment's wall-clock time.
 """
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from service.domain import texts
 from service.domain.recurrence import to_utc
-from service.domain.vocabulary import CALLED_OFF, AppointmentStatus, MessageKind, MessageStatus
+from service.domain.vocabulary import (
+    CALLED_OFF,
+    AppointmentStatus,
+    MessageKind,
+    MessageStatus,
+    TextKind,
+)
+from service.domain.wording import Wording, for_recipient, name_for_text
 
 _MINUTE = timedelta(minutes=1)
 _DAY = timedelta(days=1)
@@ -35,6 +42,10 @@ class PlanSettings:
     quiet_end: time
     practice_name: str
     late_checkin_grace: timedelta = timedelta(hours=12)
+    # How texts are worded (``domain.wording``), and names in plain letters.
+    wording: Wording = field(default_factory=Wording.shipped)
+    plain_names: bool = False
+    practice_phone: str = ""
 
     def __post_init__(self) -> None:
         """Refuse offsets that are not positive and distinct, and quiet hours off the minute."""
@@ -91,6 +102,7 @@ class PlannedMessage:
     status: str  # "planned" | "skipped" | "expired"
     body: str
     planned_start: datetime  # the appointment start it was written for, to the second
+    template_id: int | None = None  # the wording version of the body; None: shipped
 
 
 MAX_CHECKIN_DAYS = 6
@@ -175,24 +187,37 @@ def plan_appointment(
         if person.contact_id in seen:  # the same contact listed twice gets one set of texts
             continue
         seen.add(person.contact_id)
-        greet, about = _names(appt, person)
+        greet, about = _names(appt, person, settings.plain_names)
+        values = {
+            "first_name": greet,
+            "client_first_name": about,
+            "practice": settings.practice_name,
+            "practice_phone": settings.practice_phone,
+            "when": texts.format_local(start_local, appt.language),
+        }
         if person.reminders:
-            reminder = texts.reminder(
-                appt.language, settings.practice_name, greet, start_local, about=about
-            )
-            planned += _reminders(appt, person, settings, tz, now, reminder)
+            kind = for_recipient(TextKind.REMINDER, about)
+            reminder, used = settings.wording.write(kind, appt.language, values)
+            planned += _worded(_reminders(appt, person, settings, tz, now, reminder), used)
         if person.checkins:
-            checkin = texts.checkin(appt.language, settings.practice_name, greet, about=about)
-            planned += _checkins(appt, person, settings, tz, now, checkin)
+            kind = for_recipient(TextKind.CHECKIN, about)
+            checkin, used = settings.wording.write(kind, appt.language, values)
+            planned += _worded(_checkins(appt, person, settings, tz, now, checkin), used)
     return sorted(planned, key=lambda m: (m.send_at, m.key))
 
 
-def _names(appt: AppointmentFacts, person: Recipient) -> tuple[str, str]:
-    """Whom a text greets and whose it is: the client alone, or a caregiver about the client."""
-    client = texts.first_name(appt.client_name)
+def _names(appt: AppointmentFacts, person: Recipient, plain: bool) -> tuple[str, str]:
+    """Whom a text greets and whose it is: the client alone, or a caregiver about the client
+    (given names as texts show them)."""
+    client = name_for_text(appt.client_name, plain)
     if person.caregiver:
-        return texts.first_name(person.name), client
+        return name_for_text(person.name, plain), client
     return client, ""
+
+
+def _worded(messages: list[PlannedMessage], template_id: int | None) -> list[PlannedMessage]:
+    """The messages, marked with the wording version their body was written with."""
+    return [replace(m, template_id=template_id) for m in messages]
 
 
 def _reminders(

@@ -131,7 +131,17 @@ def for_recipient(kind: str, about: str) -> TextKind:
     return CAREGIVER.get(TextKind(kind), TextKind(kind)) if about.strip() else TextKind(kind)
 
 
-_PLACEHOLDER = re.compile(r"\{([^{}]*)\}")
+def acknowledgement(
+    in_force: Wording, answer: str, language: str, values: Mapping[str, str]
+) -> tuple[str, int | None] | None:
+    """The answer to a client's text (an ``Ack``) and its template id; None for a carrier
+    keyword, which the carrier answers. It names the client when ``client_first_name`` does."""
+    if answer == Ack.OPT_OUT:
+        return None
+    kind = for_recipient(ACK_KINDS[answer], values.get("client_first_name", ""))
+    return in_force.write(kind, language, values)
+
+
 _SPACE_BEFORE = re.compile(r" ?\{([^{}]*)\}")
 
 
