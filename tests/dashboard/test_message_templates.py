@@ -13,7 +13,8 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 from werkzeug.test import TestResponse
 
-from service import wording
+from service import planner, wording
+from service.config import settings_of
 from service.dashboard.message_templates import LABELS, LANGUAGE_NAMES
 from service.domain import segments
 from service.domain import wording as rules
@@ -112,6 +113,21 @@ def test_a_saved_text_is_a_new_version_shown_in_the_list(
     assert "Version 1" in history and "by Bo Boss" in history
     entry = session.scalar(select(AuditEntry).where(AuditEntry.entity == "message_template"))
     assert entry is not None and entry.user_id == boss.id
+
+
+def test_saving_says_how_many_planned_texts_were_re_written(
+    app: Flask, as_boss: Web, ana: Staff, session: Session
+) -> None:
+    for number, name in (("+16175550101", "Sam Lee"), ("+16175550102", "Nia Park")):
+        client, _ = factories.client_with_phone(session, name, number, therapist_id=ana.id)
+        factories.appointment(session, client, now() + timedelta(days=3))
+        planner.replan_client(session, settings_of(app), client.id, now())
+    session.commit()
+    body = "Hi {first_name}, see you at {practice} on {when}. {reply_hint}"
+    as_boss.post(EDIT, {"body": body, "action": "save"})
+    assert "2 planned texts were re-written." in words(as_boss.get("/settings/texts"))
+    as_boss.post(EDIT + "/reset")
+    assert "2 planned texts were re-written." in words(as_boss.get("/settings/texts"))
 
 
 def test_line_breaks_are_kept_as_the_browser_shows_them(as_boss: Web, session: Session) -> None:
