@@ -75,43 +75,31 @@ class Row:
         return f"{self.kind}-{self.language}"
 
 
-def _latest(session: Session) -> dict[tuple[str, str], MessageTemplate]:
-    """The current (highest) saved version of each kind and language that has one."""
-    top = (
-        select(MessageTemplate.kind, MessageTemplate.language, func.max(MessageTemplate.version))
-        .group_by(MessageTemplate.kind, MessageTemplate.language)
-        .subquery()
-    )
-    rows = session.scalars(
-        select(MessageTemplate).join(
-            top,
-            (MessageTemplate.kind == top.c.kind)
-            & (MessageTemplate.language == top.c.language)
-            & (MessageTemplate.version == top.c[2]),
-        )
-    )
-    return {(t.kind, t.language): t for t in rows}
+def _versions_now(session: Session) -> dict[tuple[str, str], int]:
+    """The number of the current (highest) version of each kind and language saved."""
+    top = select(
+        MessageTemplate.kind, MessageTemplate.language, func.max(MessageTemplate.version)
+    ).group_by(MessageTemplate.kind, MessageTemplate.language)
+    return {(kind, language): number for kind, language, number in session.execute(top)}
 
 
 def rows(session: Session) -> list[Row]:
     """Every kind in every language, with its current text, version and state."""
-    current, latest = wording.current(session), _latest(session)
-    found = []
-    for kind, label in LABELS.items():
-        for language, name in LANGUAGE_NAMES.items():
-            saved = latest.get((kind, language))
-            found.append(
-                Row(
-                    kind,
-                    language,
-                    label,
-                    name,
-                    current.body(kind, language),
-                    saved.version if saved else 0,
-                    saved is not None and saved.body is not None,
-                )
-            )
-    return found
+    current, numbers = wording.current(session), _versions_now(session)
+    return [
+        Row(
+            kind,
+            language,
+            label,
+            name,
+            current.body(kind, language),
+            numbers.get((kind, language), 0),
+            # A saved version in force: a reset is in force as the shipped wording.
+            current.template_id(kind, language) is not None,
+        )
+        for kind, label in LABELS.items()
+        for language, name in LANGUAGE_NAMES.items()
+    ]
 
 
 def _known(kind: str, language: str) -> tuple[TextKind, Language]:
@@ -166,7 +154,7 @@ def _page(
         if who.client_id is not None:
             audit.record(db, admin, "view", "client", who.client_id, via=request.endpoint)
     db.commit()
-    latest = _latest(db).get((kind, language))
+    history = _history(db, kind, language)
     page = render_template(
         "texts/edit.html",
         kind=kind,
@@ -176,8 +164,8 @@ def _page(
         reasons=[_sentence(reason) for reason in reasons or []],
         placeholders=[(name, rules.PLACEHOLDERS[name]) for name in rules.allowed(TextKind(kind))],
         previews=previews,
-        edited=latest is not None and latest.body is not None,
-        history=_history(db, kind, language),
+        edited=bool(history) and history[0][0].body is not None,
+        history=history,
     )
     return page, status
 
@@ -193,7 +181,7 @@ def edit(kind: str, language: str) -> Response | tuple[str, int]:
     # A textarea sends its line breaks as CRLF; a text keeps them as the browser shows them.
     body = request.form.get("body", "").replace("\r\n", "\n")
     if request.form.get("action") != SAVE:
-        return _page(kind, language, body, reasons=rules.problems(kind, language, body))
+        return _page(kind, language, body, reasons=rules.problems(kind, language, body.strip()))
     try:
         saved = wording.save(db, kind, language, body, admin, utcnow())
     except wording.WordingRefused as refused:
@@ -209,6 +197,10 @@ def reset(kind: str, language: str) -> Response:
     """Go back to the shipped wording (kept as a new version, so the history shows it)."""
     db, admin = get_session(), require_admin()
     kind, language = _known(kind, language)
+    if wording.current(db).template_id(kind, language) is None:
+        # Already the shipped wording (a second click, another tab): no empty version.
+        flash(f"{_title(kind, language)} already has the shipped wording.")
+        return redirect(url_for(".index") + f"#{kind}-{language}")
     saved = wording.reset(db, kind, language, admin, utcnow())
     db.commit()
     _flash_saved(_title(kind, language), "back to the shipped wording", saved)

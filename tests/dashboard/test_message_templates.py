@@ -274,6 +274,9 @@ def test_reset_brings_back_the_shipped_wording(as_boss: Web, session: Session) -
     assert current_body(as_boss) == rules.shipped("reminder", "en")
     history = words(as_boss.get(EDIT))
     assert "Version 2" in history and "Back to the shipped wording" in history
+    as_boss.post(EDIT + "/reset")  # a second click writes nothing
+    assert "already has the shipped wording" in words(as_boss.get("/settings/texts"))
+    assert _versions(session) == [edited, None]
 
 
 def test_reset_and_save_need_the_forms_token(as_boss: Web, session: Session) -> None:
