@@ -33,6 +33,7 @@
     var count = preview.querySelector(".preview-count");
     var warning = preview.querySelector(".preview-warning");
     var segments = preview.querySelector(".preview-segments");
+    var ucs2 = preview.querySelector(".preview-ucs2");
     function show() {
       var filled = fill(area.value, values);
       var n = window.touchbaseCount(filled);
@@ -47,6 +48,7 @@
         (n.segments === 1 ? "segment" : "segments") + " (" + n.encoding + ")";
       segments.textContent = n.segments;
       warning.hidden = n.segments <= 1;
+      ucs2.hidden = n.encoding !== "UCS-2";
     }
     area.addEventListener("input", show);
     show();

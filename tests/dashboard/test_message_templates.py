@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import html
 import re
+from collections.abc import Callable
 from datetime import timedelta
 
 import pytest
@@ -16,12 +17,13 @@ from werkzeug.test import TestResponse
 from service import planner, wording
 from service.config import settings_of
 from service.dashboard.message_templates import LABELS, LANGUAGE_NAMES
+from service.db import get_db
 from service.domain import segments
 from service.domain import wording as rules
 from service.domain.vocabulary import TextKind
 from service.models import AuditEntry, Contact, MessageTemplate
 from tests import factories
-from tests.dashboard.conftest import Staff, Web, counting, now, text_of
+from tests.dashboard.conftest import Staff, Web, counting, make_staff, now, signed_in, text_of
 
 EDIT = "/settings/texts/reminder/en"
 LONG = "{first_name}, this is " + "a long reminder " * 6 + "on {when}. {reply_hint}"
@@ -311,3 +313,24 @@ def test_the_edit_page_runs_as_many_statements_for_a_big_practice(
         page = words(as_boss.get(EDIT))
     assert "Version 6" in page and "For Client0 (a client seen recently)" in page
     assert len(many) == len(few)
+
+
+@pytest.mark.parametrize(
+    ("names", "shown", "encoding"),
+    [("as_written", "Lucía", "UCS-2"), ("plain_letters", "Lucia", "GSM-7")],
+)
+def test_the_preview_shows_names_as_the_practice_writes_them_and_the_encoding(
+    make_app: Callable[..., Flask], names: str, shown: str, encoding: str
+) -> None:
+    app = make_app(NAMES_IN_TEXTS=names)
+    boss = make_staff(app, "boss@practice.test", "Bo Boss", admin=True)
+    with get_db(app).session() as session:
+        lucia, _ = factories.client_with_phone(session, "Lucía Soto")
+        factories.appointment(session, lucia, now() - timedelta(days=2), status="completed")
+        session.commit()
+    response = signed_in(app, boss).get(EDIT)
+    page = words(response)
+    assert f"For Lucía (a client seen recently) Hi {shown}, reminder of" in page
+    assert encoding in page.split("For the longest")[0]
+    shown_note = '<p class="hint preview-ucs2">' in response.get_data(as_text=True)
+    assert shown_note == (names == "as_written")  # why UCS-2 costs more, when it is
