@@ -12,8 +12,8 @@ from service.domain.wording import Wording, name_for_text
 from service.models import MessageTemplate
 
 
-def current(session: Session) -> Wording:
-    """The wording in force: each kind and language's latest version (one query)."""
+def newest(session: Session) -> dict[tuple[str, str], MessageTemplate]:
+    """Each saved (kind, language)'s highest version, resets included (one query)."""
     latest = (
         select(
             MessageTemplate.kind,
@@ -31,8 +31,13 @@ def current(session: Session) -> Wording:
             & (MessageTemplate.version == latest.c.version),
         )
     )
+    return {(row.kind, row.language): row for row in rows}
+
+
+def current(session: Session) -> Wording:
+    """The wording in force: each kind and language's latest version (one query)."""
     return Wording(
-        {(row.kind, row.language): (row.id, row.body) for row in rows if row.body is not None}
+        {key: (row.id, row.body) for key, row in newest(session).items() if row.body is not None}
     )
 
 

@@ -6,7 +6,15 @@ from pathlib import Path
 
 from flask import Blueprint, Flask, Response
 
-from service.api import appointments, clients, errors, messages, pain_reports, simulator
+from service.api import (
+    appointments,
+    clients,
+    errors,
+    messages,
+    pain_reports,
+    simulator,
+    templates,
+)
 from service.api.tokens import authenticate
 
 OPENAPI = Path(__file__).with_name("openapi.json")
@@ -21,6 +29,7 @@ def init_app(app: Flask) -> None:
     api.register_blueprint(messages.bp)
     api.register_blueprint(simulator.bp)
     api.register_blueprint(pain_reports.bp)
+    api.register_blueprint(templates.bp)
     app.register_blueprint(api)
     app.add_url_rule("/api/v1/openapi.json", "api_openapi", openapi_document)
     errors.init_app(app)

@@ -223,9 +223,10 @@ class Wording:
 
 
 def problems(kind: str, language: str, body: str) -> list[str]:
-    """Every reason this template cannot be saved for this kind, in plain words; [] when it
-    can. ``language`` is the template's: both languages' keywords and clinical words are
-    refused in either, since a client may read either."""
+    """Every reason this template cannot be saved for this kind, in plain words (none holds
+    "; ", so they can be joined with it); [] when it can. ``language`` is the template's:
+    both languages' keywords and clinical words are refused in either, since a client may
+    read either."""
     kind = TextKind(kind)
     if not body.strip():
         return ["the text is empty"]
@@ -244,11 +245,11 @@ def _shape_problems(body: str) -> list[str]:
     found = []
     length = segments.count(body).characters
     if length > MAX_LENGTH:
-        found.append(f"the text is {length} characters long; at most {MAX_LENGTH}")
+        found.append(f"the text is {length} characters long, more than the {MAX_LENGTH} allowed")
     controls = sorted({c for c in body if unicodedata.category(c) == "Cc" and c not in "\n\r"})
     if controls:
         named = ", ".join(_control_name(c) for c in controls)
-        found.append(f"the text holds a control character ({named}); only line breaks may be used")
+        found.append(f"the text holds a control character ({named}): only line breaks may be used")
     return found
 
 
@@ -275,7 +276,7 @@ def _placeholder_problems(kind: TextKind, body: str) -> list[str]:
                 around = body[max(0, match.start() - 11) : match.end()]
             found.append(
                 f'a lone "{token}" in "{around.strip()}": placeholders are written '
-                f"{{name}}, as {_listed(allowed(kind))}; no other braces"
+                f"{{name}}, as {_listed(allowed(kind))}, and no other braces are used"
             )
         elif token in ("{{", "}}") or not _NAME.fullmatch(name):
             found.append(

@@ -35,6 +35,9 @@ class Api:
     def patch(self, path: str, body: Any) -> TestResponse:
         return self.http.patch(f"/api/v1{path}", json=body, headers=self._headers())
 
+    def put(self, path: str, body: Any) -> TestResponse:
+        return self.http.put(f"/api/v1{path}", json=body, headers=self._headers())
+
     def delete(self, path: str) -> TestResponse:
         return self.http.delete(f"/api/v1{path}", headers=self._headers())
 

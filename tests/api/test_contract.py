@@ -91,6 +91,9 @@ def created(response: TestResponse) -> int:
     return int(response.get_json()["id"])
 
 
+TEMPLATE = {"kind": "reminder", "language": "en"}
+
+
 class World(dict[str, int]):
     """The records that paths and bodies name, each made the first time it is named."""
 
@@ -108,6 +111,8 @@ class World(dict[str, int]):
         elif name == "series_id":
             series = {"client_id": self["client_id"], "starts_at": "2031-07-01T09:00"}
             made = self.api.post("/series", {**series, "rrule": "FREQ=WEEKLY"})
+        elif name in TEMPLATE:  # a template's path names a kind and a language, not a record
+            return TEMPLATE[name]  # type: ignore[return-value]
         elif name == "appointment_id":
             appointment = {"client_id": self["client_id"], "starts_at": "2031-06-01T09:00"}
             made = self.api.post("/appointments", appointment)
@@ -136,6 +141,7 @@ def base_body(schema: str, world: World) -> dict[str, Any]:
         "AppointmentIn": {"client_id": world["client_id"], "starts_at": "2031-08-01T09:00"},
         "PainReportIn": {"reported_at": "2026-01-05T18:00", "pain": 4},
         "SimulatedText": {"from": "+16175550123", "body": "7"},
+        "TemplateIn": {"body": "Hi {first_name}, see you on {when}. {reply_hint}"},
     }
     return bases.get(schema, {})
 
@@ -160,6 +166,7 @@ def test_every_request_body_of_the_document_is_covered() -> None:
         "AppointmentPatch",
         "PainReportIn",
         "SimulatedText",
+        "TemplateIn",
     }
 
 

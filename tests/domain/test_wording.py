@@ -235,7 +235,7 @@ REFUSED = [
     (K.ACK_OTHER, "en", "Thanks\x00", ("NUL",)),
     (K.ACK_OTHER, "es", "Gracias\tya", ("tab",)),
     (K.ACK_OTHER, "en", "Thanks\x07", ("U+0007",)),
-    (K.ACK_OTHER, "en", "x" * 2000, ("2000 characters", str(MAX_LENGTH))),
+    (K.ACK_OTHER, "en", "x" * 2000, ("2000 characters long, more than the 600 allowed",)),
     (K.ACK_OTHER, "es", "x" * (MAX_LENGTH + 1), (str(MAX_LENGTH + 1),)),
 ]
 
@@ -273,6 +273,7 @@ def test_the_rules_accept_what_keeps_them(kind: TextKind, language: str, body: s
     assert problems(kind, language, body) == []
 
 
-def test_every_reason_is_given_at_once() -> None:
-    found = problems(K.REMINDER, "en", "Hi {first name}, STOP the spasticity\x00")
-    assert len(found) == 5, found  # control, placeholder, reply hint, keyword, clinical
+def test_every_reason_is_given_at_once_and_none_holds_the_separator() -> None:
+    found = problems(K.REMINDER, "en", "Hi {first name}, STOP { the spasticity\x00" + "x" * 600)
+    assert len(found) == 7, found  # length, control, 2 placeholders, hint, keyword, clinical
+    assert not any("; " in reason for reason in found)

@@ -1,0 +1,130 @@
+"""The templates API: every kind listed, admins save and reset, therapists may only read,
+bad wording refused with its reasons and the previous version untouched."""
+
+from __future__ import annotations
+
+import pytest
+from flask import Flask
+from sqlalchemy import select
+
+from service import wording
+from service.db import get_db
+from service.domain.vocabulary import TextKind
+from service.domain.wording import shipped
+from service.models import AuditEntry
+from tests.api.conftest import Api, error_of
+
+EDITED = "Hi {first_name}, see you at {practice} on {when}. {reply_hint}"
+
+
+def test_every_kind_is_listed_in_both_languages_with_the_shipped_wording(api: Api) -> None:
+    response = api.get("/templates")
+    assert response.status_code == 200
+    items = response.get_json()["items"]
+    assert {(i["kind"], i["language"]) for i in items} == {
+        (k.value, lang) for k in TextKind for lang in ("en", "es")
+    }
+    checkin = next(i for i in items if (i["kind"], i["language"]) == ("checkin_caregiver", "es"))
+    assert checkin == {
+        "kind": "checkin_caregiver",
+        "language": "es",
+        "body": shipped("checkin_caregiver", "es"),
+        "default": True,
+        "version": None,
+        "template_id": None,
+        "updated_at": None,
+        "placeholders": [
+            "first_name",
+            "practice",
+            "practice_phone",
+            "reply_hint",
+            "client_first_name",
+        ],
+    }
+
+
+def test_an_admin_saves_a_version_and_resets_it_in_one_call(admin_api: Api, app: Flask) -> None:
+    saved = admin_api.put("/templates/reminder/es", {"body": EDITED})
+    assert saved.status_code == 200, saved.get_json()
+    body = saved.get_json()
+    assert (body["body"], body["default"], body["version"], body["replanned"]) == (
+        EDITED,
+        False,
+        1,
+        0,
+    )
+    listed = {
+        (i["kind"], i["language"]): i for i in admin_api.get("/templates").get_json()["items"]
+    }
+    assert listed[("reminder", "es")]["body"] == EDITED
+    assert listed[("reminder", "es")]["template_id"] == body["template_id"]
+    assert listed[("reminder", "en")]["default"] is True
+    reset = admin_api.delete("/templates/reminder/es").get_json()
+    assert (reset["body"], reset["default"], reset["version"], reset["template_id"]) == (
+        shipped("reminder", "es"),
+        True,
+        2,
+        None,
+    )
+    with get_db(app).session() as session:
+        kept = wording.versions(session, "reminder", "es")
+        assert [(v.version, v.body) for v in kept] == [(2, None), (1, EDITED)]
+        audits = session.scalars(
+            select(AuditEntry).where(AuditEntry.entity == "message_template")
+        ).all()
+        assert [(a.action, a.entity_id, a.user_id) for a in audits] == [
+            ("template_saved", "reminder/es", admin_api.user_id),
+            ("template_reset", "reminder/es", admin_api.user_id),
+        ]
+
+
+@pytest.mark.parametrize("method", ["put", "delete"])
+def test_a_therapist_may_not_change_the_wording(api: Api, app: Flask, method: str) -> None:
+    args = ({"body": EDITED},) if method == "put" else ()
+    response = getattr(api, method)("/templates/reminder/en", *args)
+    assert response.status_code == 403
+    assert error_of(response)["code"] == "forbidden"
+    with get_db(app).session() as session:
+        assert wording.versions(session, "reminder", "en") == []
+
+
+@pytest.mark.parametrize(
+    "path", ["/templates/reminders/en", "/templates/reminder/fr", "/templates/REMINDER/en"]
+)
+def test_an_unknown_kind_or_language_is_a_404(admin_api: Api, path: str) -> None:
+    assert admin_api.put(path, {"body": EDITED}).status_code == 404
+    assert admin_api.delete(path).status_code == 404
+
+
+# (body, what the reason names): the issue's bad input, and one of each rule.
+BAD = [
+    ("Hi {first name}, {when}. {reply_hint}", '"{first name}" is not a placeholder'),
+    ("Hi {, {when}. {reply_hint}", 'a lone "{"'),
+    ("x" * 2000, "must be at most 600 characters"),
+    ("Hi\x00 {when}. {reply_hint}", "must not contain control characters"),
+    ("   \n\t ", "must be a non-empty string"),
+    ("Hi\t{when}. {reply_hint}", "tab (U+0009)"),
+    ("Hi {first_name}, {when}.", "keep {reply_hint}"),
+    ("{when}. {reply_hint} Reply STOP to opt out.", '"STOP" is a carrier keyword'),
+    ("{when}, sesion de masaje. {reply_hint}", '"masaje" is a clinical word'),
+    ("{when} {was}. {reply_hint}", '"{was}" has no value in this text'),
+]
+
+
+@pytest.mark.parametrize(("body", "reason"), BAD)
+def test_bad_wording_is_refused_with_its_reason_and_the_previous_version_untouched(
+    admin_api: Api, app: Flask, body: str, reason: str
+) -> None:
+    assert admin_api.put("/templates/reminder/en", {"body": EDITED}).status_code == 200
+    response = admin_api.put("/templates/reminder/en", {"body": body})
+    assert response.status_code == 422
+    fields = error_of(response)["fields"]
+    assert list(fields) == ["body"] and reason in fields["body"], fields
+    with get_db(app).session() as session:
+        assert [v.body for v in wording.versions(session, "reminder", "en")] == [EDITED]
+
+
+def test_every_reason_is_given(admin_api: Api) -> None:
+    response = admin_api.put("/templates/checkin/es", {"body": "Hola {nombre}, STOP espasticidad"})
+    reasons = error_of(response)["fields"]["body"].split("; ")
+    assert len(reasons) == 4, reasons  # placeholder, reply hint, keyword, clinical word
