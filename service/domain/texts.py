@@ -1,6 +1,8 @@
-"""Every text TouchBase sends, in English ("en") and Spanish ("es").
+"""Texts in English ("en") and Spanish ("es"): dates written out, given names, segment
+fits, and each kind of text in the shipped wording (``domain.shipped_wording``, rendered by
+``domain.wording``; senders write through the wording in force, which a practice may edit).
 
-Rules the wording keeps:
+Rules the shipped wording keeps (``domain.wording`` enforces those an edit must keep too):
 
 * One SMS segment: at most 160 GSM-7 characters with realistic names. Any character outside
   GSM-7 switches the whole message to UCS-2, where a segment holds only 70 characters. So the
@@ -27,7 +29,8 @@ Unknown languages fall back to English.
 
 from datetime import datetime
 
-from service.domain.vocabulary import Ack, Language
+from service.domain.vocabulary import Ack, Language, TextKind
+from service.domain.wording import Wording, acknowledgement, for_recipient
 
 LANGUAGES = tuple(Language)
 # The acknowledgements ``ack`` writes; a stop in plain words has ``opt_out_confirmation``.
@@ -41,76 +44,6 @@ MONTHS = {  # short month names (series_words uses them too)
     "en": ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"),
     "es": ("ene", "feb", "mar", "abr", "may", "jun", "jul", "ago", "sep", "oct", "nov", "dic"),
 }
-_HELLO = {"en": ("Hi {name},", "Hi,"), "es": ("Hola {name},", "Hola,")}
-_REMINDER = {
-    "en": "{hello} reminder of your appointment at {practice} on {when}. "
-    "Reply C to confirm or R to reschedule.",
-    "es": "{hello} le recordamos su cita en {practice} el {when}. "
-    "Responda C para confirmar o R para cambiar la fecha.",
-}
-# To a caregiver (any contact but the client's own phone): greet them, name the client.
-_REMINDER_ABOUT = {
-    "en": "{hello} a reminder of {client}'s appointment at {practice} on {when}. "
-    "Reply C to confirm or R to reschedule.",
-    "es": "{hello} recordamos la cita de {client} en {practice} el {when}. "
-    "Responda C para confirmar o R para cambiar la fecha.",
-}
-_CHECKIN = {
-    "en": "{hello} {practice} checking in. How is your pain today, from 0 (none) to 10 (worst)? "
-    "Reply with one number.",
-    "es": "{hello} le saluda {practice}. Del 0 (nada) al 10 (el peor), "
-    "¿qué nivel de dolor tiene hoy? Responda solo con la cifra.",
-}
-_CHECKIN_ABOUT = {
-    "en": "{hello} {practice} checking in. How is {client}'s pain today, from 0 (none) to 10 "
-    "(worst)? Reply with one number.",
-    "es": "{hello} le saluda {practice}. Del 0 (nada) al 10 (el peor), "
-    "¿qué nivel de dolor tiene {client} hoy? Responda solo con la cifra.",
-}
-_ACKS = {
-    "en": {
-        "confirm": "Thanks, you're confirmed.",
-        "reschedule": "Thanks. {practice} will be in touch to find a new time, or call {phone}.",
-        "pain": "Thanks, we've noted it.",
-        "reask": "Sorry, please reply with one number from 0 (none) to 10 (worst).",
-        "help": "{practice}: appointment reminders and check-ins. Questions? Call {phone}. "
-        "Reply STOP to opt out.",
-        "opt_in": "You will get texts from {practice} again. Reply STOP to opt out.",
-        "other": "Thanks, we got your message.",
-    },
-    "es": {
-        "confirm": "Gracias, su cita queda confirmada.",
-        "reschedule": "Gracias. Desde {practice} le escribiremos para buscar otra fecha, "
-        "o llame al {phone}.",
-        "pain": "Gracias, lo hemos anotado.",
-        "reask": "Perdone, responda solo con una cifra del 0 (nada) al 10 (el peor).",
-        "help": "{practice}: recordatorios de citas y seguimiento. ¿Preguntas? Llame al {phone}. "
-        "Responda STOP para darse de baja.",
-        "opt_in": "Vuelve a recibir mensajes de {practice}. Responda STOP para darse de baja.",
-        "other": "Gracias, hemos recibido su mensaje.",
-    },
-}
-
-# The acknowledgements that name the client, for a caregiver or a phone several clients share.
-_ACKS_ABOUT = {
-    "en": {
-        "confirm": "Thanks, {client}'s appointment is confirmed.",
-        "reschedule": "Thanks. {practice} will be in touch to find a new time for {client}, "
-        "or call {phone}.",
-        "pain": "Thanks, we've noted it for {client}.",
-        "reask": "Sorry, for {client} please reply with one number from 0 (none) to 10 (worst).",
-        "other": "Thanks, we got your message about {client}.",
-    },
-    "es": {
-        "confirm": "Gracias, la cita de {client} queda confirmada.",
-        "reschedule": "Gracias. Desde {practice} le escribiremos para buscar otra fecha para "
-        "{client}, o llame al {phone}.",
-        "pain": "Gracias, lo hemos anotado para {client}.",
-        "reask": "Perdone, para {client} responda solo con una cifra del 0 (nada) al 10 (el peor).",
-        "other": "Gracias, hemos recibido su mensaje sobre {client}.",
-    },
-}
-
 # GSM 03.38 default alphabet; the extension table's characters take two septets each.
 _GSM7 = frozenset(
     "@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?"
@@ -143,73 +76,6 @@ def first_name(full_name: str) -> str:
     return words[0] if words else ""
 
 
-def reminder(
-    language: str, practice: str, first_name: str, start_local: datetime, *, about: str = ""
-) -> str:
-    """Return the appointment reminder, which says how to confirm or reschedule.
-
-    ``first_name`` is the recipient's; ``about``, the client's given name when the
-    recipient is a caregiver, makes it "a reminder of Maria's appointment"."""
-    lang = _lang(language)
-    when = format_local(start_local, lang)
-    wording = _REMINDER_ABOUT[lang] if about.strip() else _REMINDER[lang]
-    hello = _hello(lang, first_name)
-    return wording.format(hello=hello, practice=practice, when=when, client=about.strip())
-
-
-def checkin(language: str, practice: str, first_name: str, *, about: str = "") -> str:
-    """Return the check-in asking for today's pain as one number from 0 (none) to 10 (worst);
-    ``about`` (the client's given name, to a caregiver) asks about that client's pain."""
-    lang = _lang(language)
-    wording = _CHECKIN_ABOUT[lang] if about.strip() else _CHECKIN[lang]
-    hello = _hello(lang, first_name)
-    return wording.format(hello=hello, practice=practice, client=about.strip())
-
-
-def ack(
-    language: str, intent: str, practice: str, practice_phone: str, *, about: str = ""
-) -> str | None:
-    """Return the acknowledgement for a reply of this intent; None for opt_out. ``about``
-    names the client it was for (help and opt-in are about the phone, and never do)."""
-    # Carriers answer STOP-type replies themselves; a second reply would go to an opted-out phone.
-    if intent not in ACKS:
-        raise ValueError(f"unknown intent {intent!r} to acknowledge")
-    if intent == Ack.OPT_OUT:
-        return None
-    lang, client = _lang(language), about.strip()
-    wording = _ACKS_ABOUT[lang].get(intent) if client else None
-    return (wording or _ACKS[lang][intent]).format(
-        practice=practice, phone=practice_phone, client=client
-    )
-
-
-_REBOOKING = {
-    "en": "{hello} it's been a while since your last appointment at {practice}. "
-    "Reply R and we'll find a time{call}.",
-    "es": "{hello} hace tiempo que no le vemos en {practice}. "
-    "Responda R y le buscamos una fecha{call}.",
-}
-_CALL = {"en": ", or call {phone}", "es": ", o llame al {phone}"}
-
-
-def rebooking(language: str, practice: str, first_name: str, practice_phone: str) -> str:
-    """Return the one text a lapsing client gets: reply R to book, or call the practice."""
-    lang = _lang(language)
-    call = _CALL[lang].format(phone=practice_phone) if practice_phone else ""
-    return _REBOOKING[lang].format(hello=_hello(lang, first_name), practice=practice, call=call)
-
-
-_OPTED_OUT = {
-    "en": "You won't get more texts from {practice}. Reply START to resubscribe.",
-    "es": "Ya no recibira mensajes de {practice}. Responda START para volver a recibirlos.",
-}
-
-
-def opt_out_confirmation(language: str, practice: str) -> str:
-    """The one confirmation a plain-words stop gets (carriers answer only their keywords)."""
-    return _OPTED_OUT[_lang(language)].format(practice=practice)
-
-
 def fits_one_segment(text: str) -> bool:
     """Tell whether the text goes out as a single SMS segment (160 GSM-7 or 70 UCS-2)."""
     if all(c in _GSM7 or c in _GSM7_EXTENDED for c in text):
@@ -218,37 +84,54 @@ def fits_one_segment(text: str) -> bool:
     return len(text.encode("utf-16-le")) // 2 <= 70
 
 
-def _hello(lang: str, name: str) -> str:
-    """Return the greeting, without a name when there is none."""
-    named, bare = _HELLO[lang]
-    name = name.strip()
-    return named.format(name=name) if name else bare
+def _shipped(kind: TextKind, language: str, about: str, **values: str) -> str:
+    """The shipped wording of this kind, naming the client when ``about`` is a name."""
+    written = Wording.shipped().write(
+        for_recipient(kind, about), language, {"client_first_name": about, **values}
+    )
+    return written[0]
 
 
-# To the client's own phone a notice names no one; to a caregiver it greets them and names
-# the client, like the reminder.
-_MOVED = {
-    "en": "Your appointment at {practice} is now {when} (was {was}). Reply C to confirm.",
-    "es": "Su cita en {practice} ahora es el {when} (antes el {was}). Responda C para confirmar.",
-}
-_CANCELLED = {
-    "en": "Your appointment at {practice} on {when} is cancelled. "
-    "Reply R and we'll find a new time{call}.",
-    "es": "Su cita en {practice} del {when} queda cancelada. "
-    "Responda R y le buscamos otra fecha{call}.",
-}
-_MOVED_ABOUT = {
-    "en": "{hello} {client}'s appointment at {practice} is now {when} (was {was}). "
-    "Reply C to confirm.",
-    "es": "{hello} la cita de {client} en {practice} ahora es el {when} (antes el {was}). "
-    "Responda C para confirmar.",
-}
-_CANCELLED_ABOUT = {
-    "en": "{hello} {client}'s appointment at {practice} on {when} is cancelled. "
-    "Reply R and we'll find a new time{call}.",
-    "es": "{hello} la cita de {client} en {practice} del {when} queda cancelada. "
-    "Responda R y le buscamos otra fecha{call}.",
-}
+def reminder(
+    language: str, practice: str, first_name: str, start_local: datetime, *, about: str = ""
+) -> str:
+    """Return the appointment reminder, which says how to confirm or reschedule.
+
+    ``first_name`` is the recipient's; ``about``, the client's given name when the
+    recipient is a caregiver, makes it "a reminder of Maria's appointment"."""
+    when = format_local(start_local, language)
+    return _shipped(
+        TextKind.REMINDER, language, about, first_name=first_name, practice=practice, when=when
+    )
+
+
+def checkin(language: str, practice: str, first_name: str, *, about: str = "") -> str:
+    """Return the check-in asking for today's pain as one number from 0 (none) to 10 (worst);
+    ``about`` (the client's given name, to a caregiver) asks about that client's pain."""
+    return _shipped(TextKind.CHECKIN, language, about, first_name=first_name, practice=practice)
+
+
+def ack(
+    language: str, intent: str, practice: str, practice_phone: str, *, about: str = ""
+) -> str | None:
+    """Return the acknowledgement for a reply of this intent; None for opt_out. ``about``
+    names the client it was for (help and opt-in are about the phone, and never do)."""
+    if intent not in ACKS:
+        raise ValueError(f"unknown intent {intent!r} to acknowledge")
+    values = {"practice": practice, "practice_phone": practice_phone, "client_first_name": about}
+    written = acknowledgement(Wording.shipped(), intent, language, values)
+    return written[0] if written else None
+
+
+def rebooking(language: str, practice: str, first_name: str, practice_phone: str) -> str:
+    """Return the one text a lapsing client gets: reply R to book, or call the practice."""
+    values = {"first_name": first_name, "practice": practice, "practice_phone": practice_phone}
+    return _shipped(TextKind.REBOOKING, language, "", **values)
+
+
+def opt_out_confirmation(language: str, practice: str) -> str:
+    """The one confirmation a plain-words stop gets (carriers answer only their keywords)."""
+    return _shipped(TextKind.OPT_OUT, language, "", practice=practice)
 
 
 def move_notice(
@@ -264,14 +147,9 @@ def move_notice(
 
     ``about``, the client's given name when the recipient is a caregiver, greets them by
     ``first_name`` and makes it "Maria's appointment"."""
-    lang, client = _lang(language), about.strip()
-    when, was = format_local(new_local, lang), format_local(old_local, lang)
-    if not client:
-        return _MOVED[lang].format(practice=practice, when=when, was=was)
-    hello = _hello(lang, first_name)
-    return _MOVED_ABOUT[lang].format(
-        hello=hello, client=client, practice=practice, when=when, was=was
-    )
+    when, was = format_local(new_local, language), format_local(old_local, language)
+    values = {"first_name": first_name, "practice": practice, "when": when, "was": was}
+    return _shipped(TextKind.MOVE_NOTICE, language, about, **values)
 
 
 def cancel_notice(
@@ -286,12 +164,10 @@ def cancel_notice(
     """Return the notice of a cancelled session, which says how to find a new time; ``about``
     and ``first_name`` as for ``move_notice``. The practice phone is left out when it would
     not fit one segment (long names to a caregiver): an R is answered with it anyway."""
-    lang, client = _lang(language), about.strip()
-    when = format_local(start_local, lang)
-    wording = _CANCELLED_ABOUT[lang] if client else _CANCELLED[lang]
-    named = {"hello": _hello(lang, first_name), "client": client, "practice": practice}
-    call = _CALL[lang].format(phone=practice_phone) if practice_phone else ""
-    text = wording.format(when=when, call=call, **named)
-    if call and not fits_one_segment(text):
-        text = wording.format(when=when, call="", **named)
-    return text
+    values = {
+        "first_name": first_name,
+        "practice": practice,
+        "practice_phone": practice_phone,
+        "when": format_local(start_local, language),
+    }
+    return _shipped(TextKind.CANCEL_NOTICE, language, about, **values)
