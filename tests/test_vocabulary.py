@@ -24,7 +24,9 @@ from service.domain.vocabulary import (
     MessageKind,
     MessageStatus,
     Role,
+    TextKind,
 )
+from service.domain.wording import PLACEHOLDERS
 
 # Every column the schema restricts to a word list, and the list it must be.
 CONSTRAINED: dict[tuple[str, str], type[StrEnum]] = {
@@ -103,6 +105,7 @@ def test_the_api_document_lists_the_vocabulary_where_it_lists_words() -> None:
         "status": None,  # appointment or message: told apart by where it stands
         "kind": MessageKind,
         "intent": Intent,
+        "placeholders": tuple(PLACEHOLDERS),
     }
     checked = 0
     for path, values in _enums(document):
@@ -110,7 +113,10 @@ def test_the_api_document_lists_the_vocabulary_where_it_lists_words() -> None:
         if words == {True}:  # PainReport.imported: always true, not a word list
             continue
         name = path[-1] if path[-1] != "schema" else _parameter_name(document, path)
+        name = path[-2] if name == "items" else name  # a list of words: named by its field
         expected = by_name[name]
+        if name == "kind" and any("emplate" in part for part in path):
+            expected = TextKind  # the kinds of wording, not of messages
         if expected is None:
             expected = MessageStatus if "Message" in path or "/messages" in path else None
             expected = expected or AppointmentStatus

@@ -119,6 +119,7 @@ def message_json(message: OutboundMessage, tz: str) -> dict[str, Any]:
         "sent_at": local_iso(message.sent_at, tz),
         "status": message.status,
         "body": message.body,
+        "template_id": message.template_id,
         "provider_sid": message.provider_sid,
         "error_code": message.error_code,
     }

@@ -128,3 +128,23 @@ def test_every_reason_is_given(admin_api: Api) -> None:
     response = admin_api.put("/templates/checkin/es", {"body": "Hola {nombre}, STOP espasticidad"})
     reasons = error_of(response)["fields"]["body"].split("; ")
     assert len(reasons) == 4, reasons  # placeholder, reply hint, keyword, clinical word
+
+
+def test_planned_texts_show_the_version_they_were_written_with(admin_api: Api) -> None:
+    client = admin_api.post("/clients", {"name": "Sam Lee", "phone": "6175550123"}).get_json()
+    booked = admin_api.post(
+        "/appointments", {"client_id": client["id"], "starts_at": "2031-06-03T09:00"}
+    )
+    assert booked.status_code == 201
+    saved = admin_api.put("/templates/reminder/en", {"body": EDITED}).get_json()
+    assert saved["replanned"] == 1
+    [reminder] = admin_api.get("/messages", kind="reminder").get_json()["items"]
+    assert reminder["template_id"] == saved["template_id"]
+    assert reminder["body"] == (
+        "Hi Sam, see you at Bright Path on Tue Jun 3, 9:00 AM. "
+        "Reply C to confirm or R to reschedule."
+    )
+    admin_api.delete("/templates/reminder/en")
+    [reminder] = admin_api.get("/messages", kind="reminder").get_json()["items"]
+    assert reminder["template_id"] is None
+    assert reminder["body"].startswith("Hi Sam, reminder of your appointment at Bright Path")

@@ -9,7 +9,7 @@ new kind of id in a URL fails here until this file learns how to fill it).
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -152,9 +152,13 @@ class World:
     ana: Staff
     ben: Staff
     boss: Staff
-    ids: dict[str, int]
+    ids: dict[str, int | str]
     ben_phone: str = "+16175550177"
     ben_client_name: str = "Bea Bellweather"
+
+
+# A template is named by its kind and language: no therapist may change any.
+TEMPLATE = {"kind": "reminder", "language": "en"}
 
 
 @pytest.fixture
@@ -163,7 +167,7 @@ def world(app: Flask, session: Session) -> World:
     ben = make_staff(app, "ben@practice.test", "Ben Okafor")
     boss = make_staff(app, "boss@practice.test", "Bo Boss", admin=True)
     ids = records_of(session, ben.id, "Bea Bellweather", "+16175550177", texted=True)
-    return World(app, ana, ben, boss, {**ids, "user_id": ben.id})
+    return World(app, ana, ben, boss, {**ids, "user_id": ben.id, **TEMPLATE})
 
 
 def records_of(
@@ -215,20 +219,14 @@ def id_rules(app: Flask) -> list[Rule]:
     return [r for r in app.url_map.iter_rules() if r.arguments and r.endpoint != "static"]
 
 
-# Not records of a therapist's but the practice's wording of one kind of text, the same for
-# every user (admins edit it): every URL that names one gets the reminder in English.
-WORDING = {"kind": "reminder", "language": "en"}
-
-
-def fill(rule: Rule, ids: dict[str, int]) -> str:
-    """The rule's URL with each id argument filled from ``ids`` (and ``WORDING``)."""
-    values: dict[str, int | str] = {**WORDING, **ids}
-    missing = [a for a in rule.arguments if a not in values]
+def fill(rule: Rule, ids: Mapping[str, int | str]) -> str:
+    """The rule's URL with each id argument filled from ``ids``."""
+    missing = [a for a in rule.arguments if a not in ids]
     if missing:
         pytest.fail(f"{rule.rule}: no record for {missing}; teach this test how to make one")
     path = rule.rule
     for name in rule.arguments:
-        path = re.sub(rf"<(?:[a-z]+:)?{name}>", str(values[name]), path)
+        path = re.sub(rf"<(?:[a-z]+:)?{name}>", str(ids[name]), path)
     return path
 
 
@@ -381,11 +379,11 @@ def form_rules(app: Flask) -> list[Rule]:
     ]
 
 
-def own_ids(app: Flask, session: Session, ana: Staff) -> dict[str, int]:
-    """Records of Ana's own, so that only the missing token can stop a post."""
+def own_ids(app: Flask, session: Session, ana: Staff) -> dict[str, int | str]:
+    """Records of Ana's own (and a template), so that only the missing token can stop a post."""
     ids = records_of(session, ana.id, "Ada Own", "+16175550188")
     other = make_staff(app, "cy@practice.test", "Cy Other")
-    return {**ids, "user_id": other.id}
+    return {**ids, "user_id": other.id, **TEMPLATE}
 
 
 @pytest.mark.parametrize("token", [None, "", "forged", "wrong-but-long-" * 4])
