@@ -23,7 +23,7 @@ from bench.common import (
     phone,
     timed,
 )
-from service import create_app, planner
+from service import create_app, plan_facts, planner
 from service.config import settings_of
 from service.db import get_db
 from service.domain import planning, recurrence
@@ -169,7 +169,7 @@ def bench_planning(dbs: Databases, clients: int) -> dict[str, Any]:
     bare_engine = dbs.engine(bare_url)
     seed_series(db.engine, clients)
     seeded = seed_series(bare_engine, clients)
-    rules = planner.plan_settings(settings)
+    rules = plan_facts.plan_settings(settings)
     days = settings.planning_horizon_days
 
     counter = StatementCounter(db.engine)

@@ -26,8 +26,17 @@ from apscheduler.schedulers.blocking import BlockingScheduler
 from flask import Flask
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 
-from service import create_app, health, logs, outbox, planner, replies, signals
-from service.config import settings_of
+from service import (
+    create_app,
+    health,
+    logs,
+    outbox,
+    planner,
+    practice_settings,
+    replies,
+    signals,
+)
+from service.config import Settings, settings_of
 from service.db import get_db, utcnow
 from service.dispatch import Dispatcher
 from service.sms import make_gateways
@@ -42,22 +51,36 @@ SIGNALS_EVERY_SECONDS = 300
 
 @dataclass
 class PlanState:
-    """When this clock last re-planned every client (monotonic seconds; None: never)."""
+    """When this clock last re-planned every client (monotonic seconds; None: never), and
+    with which settings."""
 
     everyone_at: float | None = None
+    settings: Settings | None = None
 
 
 def plan(app: Flask, state: PlanState | None = None) -> planner.PlanCounts:
     """Materialize series and plan their new occurrences up to the horizon; every
-    ``REPLAN_EVERYONE_SECONDS`` (and on the first run) re-plan every client as well."""
-    db, settings, started = get_db(app), settings_of(app), time.monotonic()
+    ``REPLAN_EVERYONE_SECONDS``, on the first run, and when the practice's settings changed
+    since the last run, re-plan every client as well.
+
+    A save re-plans everyone itself; doing it again after one catches a client whose edit
+    began before the save and so planned with the settings the save replaced.
+    """
+    db, started = get_db(app), time.monotonic()
     state = state or PlanState()
-    everyone = state.everyone_at is None or started - state.everyone_at >= REPLAN_EVERYONE_SECONDS
     with db.session() as session:
+        practice_settings.hold(session)  # no save in between: the plan is the settings'
+        settings = practice_settings.effective(session, settings_of(app))
+        everyone = (
+            state.everyone_at is None
+            or started - state.everyone_at >= REPLAN_EVERYONE_SECONDS
+            or settings != state.settings
+        )
         counts = planner.plan_horizon(session, settings, utcnow(), everyone=everyone)
         session.commit()
     if everyone:
         state.everyone_at = started
+    state.settings = settings
     log.info(
         "plan%s: %d occurrences materialized, %d texts planned, %d updated, %d cancelled (%.2f s)",
         " (everyone)" if everyone else "",
@@ -96,8 +119,9 @@ def heartbeat(app: Flask) -> None:
 def raise_signals(app: Flask) -> signals.SignalCounts:
     """Raise the relief signals (gap, lapsing, not answering), queue rebooking texts, and
     pause or resume the check-ins of clients who stopped answering."""
-    db, settings, now, started = get_db(app), settings_of(app), utcnow(), time.monotonic()
+    db, now, started = get_db(app), utcnow(), time.monotonic()
     with db.session() as session:
+        settings = practice_settings.effective(session, settings_of(app))
         counts = signals.run_signals(session, settings, now)
         session.commit()
     raised = ", ".join(f"{k} {v}" for k, v in sorted(counts.raised.items())) or "no items"
@@ -123,9 +147,10 @@ def run_once(app: Flask, dispatcher: Dispatcher) -> None:
 
 def retry_replies(app: Flask) -> int:
     """Finish understanding replies whose processing failed when they arrived."""
-    db, settings, now = get_db(app), settings_of(app), utcnow()
+    db, now = get_db(app), utcnow()
     done = 0
     with db.session() as session:
+        settings = practice_settings.effective(session, settings_of(app))
         for inbound_id in replies.unprocessed(session, now - timedelta(minutes=1)):
             try:
                 replies.process(session, settings, inbound_id, now, late=True)

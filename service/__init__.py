@@ -12,7 +12,18 @@ from werkzeug.exceptions import NotFound
 from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.routing import IntegerConverter
 
-from service import api, cli, dashboard, db, health, logs, outage, phone_simulator, webhooks
+from service import (
+    api,
+    cli,
+    dashboard,
+    db,
+    health,
+    logs,
+    outage,
+    phone_simulator,
+    practice_settings,
+    webhooks,
+)
 from service.config import load_settings, settings_of
 from service.values import MAX_ID
 
@@ -65,6 +76,7 @@ def create_app(config: Mapping[str, str] | None = None) -> Flask:
         )
     app.url_map.converters["int"] = BoundedInt
     db.init_app(app, settings.database_url)
+    practice_settings.init_app(app)  # the saved settings over the environment's, per request
     outage.init_app(app)  # a request that cannot reach the database: 503 JSON, never a 500
     cli.init_app(app)
     api.init_app(app)

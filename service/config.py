@@ -14,11 +14,12 @@ from dataclasses import dataclass
 from datetime import time, timedelta
 
 import phonenumbers
-from flask import Flask, current_app
+from flask import Flask, current_app, g
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
 from service import phones
+from service.domain import sampling
 from service.domain.vocabulary import Language
 from service.values import is_time_zone
 
@@ -63,7 +64,7 @@ class Settings:
     default_region: str
     quiet_hours: tuple[time, time]
     reminder_offsets: tuple[timedelta, ...]
-    checkin_offsets: tuple[timedelta, ...]
+    checkin_offsets: sampling.CheckinOffsets  # fixed, or AUTO: each client's rhythm
     pain_alert_threshold: int
     planning_horizon_days: int = 14
     sms_send_concurrency: int = 4
@@ -123,6 +124,16 @@ def parse_offsets(name: str, raw: str) -> tuple[timedelta, ...]:
     if not parts:
         raise ConfigError(f"{name}: {raw!r} is not a list of durations like 24h,72h")
     return tuple(sorted({parse_duration(name, p) for p in parts}))
+
+
+def parse_checkin_offsets(name: str, raw: str) -> sampling.CheckinOffsets:
+    """Parse check-in offsets: ``auto`` (any case; days that follow each client's rhythm,
+    ``service.domain.sampling``) or fixed durations after each session like ``24h,72h``."""
+    if raw.strip().lower() == sampling.AUTO:
+        return sampling.AUTO
+    if not any(c.isdigit() for c in raw):  # a word, not a mistyped duration
+        raise ConfigError(f"{name}: {raw!r} is not auto or a list of durations like 24h,72h")
+    return parse_offsets(name, raw)
 
 
 def parse_quiet_hours(name: str, raw: str) -> tuple[time, time]:
@@ -208,7 +219,7 @@ DEFAULTS: dict[str, str] = {
     "DEFAULT_REGION": "US",
     "QUIET_HOURS": "21:00-08:00",
     "REMINDER_OFFSETS": "24h",
-    "CHECKIN_OFFSETS": "24h,72h",
+    "CHECKIN_OFFSETS": "auto",
     "PAIN_ALERT_THRESHOLD": "8",
     "PLANNING_HORIZON_DAYS": "14",
     "SMS_SEND_CONCURRENCY": "4",
@@ -263,7 +274,7 @@ def load_settings(environ: Mapping[str, str], instance_path: str) -> Settings:
         default_region=region,
         quiet_hours=parse_quiet_hours("QUIET_HOURS", env["QUIET_HOURS"]),
         reminder_offsets=parse_offsets("REMINDER_OFFSETS", env["REMINDER_OFFSETS"]),
-        checkin_offsets=parse_offsets("CHECKIN_OFFSETS", env["CHECKIN_OFFSETS"]),
+        checkin_offsets=parse_checkin_offsets("CHECKIN_OFFSETS", env["CHECKIN_OFFSETS"]),
         pain_alert_threshold=_int("PAIN_ALERT_THRESHOLD", env["PAIN_ALERT_THRESHOLD"], 0, 10),
         planning_horizon_days=_int("PLANNING_HORIZON_DAYS", env["PLANNING_HORIZON_DAYS"], 1, 366),
         sms_send_concurrency=_int("SMS_SEND_CONCURRENCY", env["SMS_SEND_CONCURRENCY"], 1, 64),
@@ -302,6 +313,26 @@ def settings_of(app: Flask) -> Settings:
     return settings
 
 
+# Where an app keeps the function that reads the settings in force (``service.practice_settings``
+# registers it: the practice's saved settings over the environment's).
+EFFECTIVE = "touchbase.effective_settings"
+
+
 def current_settings() -> Settings:
-    """The parsed settings of the current app."""
-    return settings_of(current_app._get_current_object())  # type: ignore[attr-defined]
+    """The settings in force for the current app context: the environment's, with what the
+    practice saved in the dashboard over them; read once per request (or CLI command)."""
+    settings: Settings | None = g.get("touchbase_settings")
+    if settings is None:
+        app = current_app._get_current_object()  # type: ignore[attr-defined]
+        read = app.extensions.get(EFFECTIVE)
+        settings = read(settings_of(app)) if read else settings_of(app)
+        g.touchbase_settings = settings
+    return settings
+
+
+def settings_without_database() -> Settings:
+    """The settings this request has read, or else the environment's from now on: for an
+    answer that must not touch the database (the page saying it cannot be reached)."""
+    settings: Settings = g.get("touchbase_settings") or settings_of(current_app)
+    g.touchbase_settings = settings
+    return settings

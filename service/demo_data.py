@@ -44,9 +44,9 @@ class Person:
     pains: tuple[int, ...]
     language: str = "en"
     interval: int = 1
-    # Clients followed closely: check-ins on these days after each session, answered
-    # every time along a relief curve that lasts ``relief`` days (see ``demo_history.relief_pain``).
-    checkin_days: str | None = None
+    # Clients followed closely: every check-in answered along a relief curve that lasts
+    # ``relief`` days (see ``demo_history.relief_pain``). The practice's automatic check-ins
+    # (the day after, mid-way, the day before the next session) sample it.
     relief: int = 0
     caregiver: tuple[str, str, str] | None = None  # name, relation, phone
 
@@ -64,16 +64,13 @@ PEOPLE = (
         1,
         16,
         (8,),
-        checkin_days="1,2,3,5",
         relief=2,
         caregiver=("Anna Fischer", "parent", "+16175550172"),
     ),
-    Person("Elena Petrova", "+16175550181", "ana", 3, 11, (7,), checkin_days="1,3,5,6", relief=6),
-    Person("James Carter", "+16175550191", "ben", 0, 14, (6,), checkin_days="1,3,5,6", relief=7),
-    Person("Aisha Rahman", "+16175550201", "ana", 4, 10, (8,), checkin_days="1,2,4,5", relief=3),
-    Person(
-        "Carlos Mendes", "+16175550211", "ben", 2, 9, (7,), "es", checkin_days="1,3,5,6", relief=6
-    ),
+    Person("Elena Petrova", "+16175550181", "ana", 3, 11, (7,), relief=6),
+    Person("James Carter", "+16175550191", "ben", 0, 14, (6,), relief=7),
+    Person("Aisha Rahman", "+16175550201", "ana", 4, 10, (8,), relief=3),
+    Person("Carlos Mendes", "+16175550211", "ben", 2, 9, (7,), "es", relief=6),
     Person(
         "Hannah Weiss",
         "+16175550221",
@@ -81,7 +78,6 @@ PEOPLE = (
         1,
         12,
         (6,),
-        checkin_days="2,4,5,6",
         relief=5,
         caregiver=("Paul Weiss", "spouse", "+16175550222"),
     ),
@@ -149,7 +145,6 @@ def _client(
         timezone=settings.practice_timezone,
         language=person.language,
         therapist_id=therapist.id,
-        checkin_days=person.checkin_days,
         phone=person.phone,
     )
     client = roster.create_client(session, admin, values, via="demo")

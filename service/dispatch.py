@@ -38,7 +38,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from service import consent, outbox
+from service import consent, outbox, practice_settings
 from service.alerts import raise_alert
 from service.config import Settings
 from service.db import Database, utcnow
@@ -144,14 +144,22 @@ class Dispatcher:
         lease: timedelta = timedelta(minutes=5),
         stop: threading.Event | None = None,
     ) -> None:
-        self.db, self.settings, self.gateways = db, settings, dict(gateways)
+        # The environment's settings; each run reads the practice's saved ones over them.
+        self.base, self.settings, self.gateways = settings, settings, dict(gateways)
+        self.db = db
         self.now, self.rng = now, rng or random.Random()
         self.batch_size, self.lease = batch_size, lease
         self.stop = stop or threading.Event()
         self.limiter = RateLimiter(settings.sms_max_per_second)
 
     def run(self) -> Counter[str]:
-        """Claim and handle batches until nothing is due or a stop is asked; return counts."""
+        """Claim and handle batches until nothing is due or a stop is asked; return counts.
+
+        Each run takes the practice's settings in force (quiet hours above all) as they are
+        when it starts, so a saved change applies from the next tick on.
+        """
+        with self.db.session() as session:
+            self.settings = practice_settings.effective(session, self.base)
         counts: Counter[str] = Counter()
         with ThreadPoolExecutor(self.settings.sms_send_concurrency) as pool:
             while not self.stop.is_set():

@@ -12,12 +12,12 @@ import logging
 from datetime import datetime, timedelta
 from typing import Any
 
-from flask import Blueprint, Flask, Response, jsonify
+from flask import Blueprint, Flask, Response, current_app, jsonify
 from sqlalchemy import select, text
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
-from service.config import current_settings
+from service.config import settings_of
 from service.db import get_session, insert, utcnow
 from service.models import Heartbeat
 
@@ -48,7 +48,8 @@ def clock_state(beat: Heartbeat | None) -> dict[str, Any]:
 @bp.get("/healthz")
 def health() -> tuple[Response, int]:
     """200 with the clock's state while the database answers; 503 when it does not."""
-    simulated = not current_settings().twilio_configured
+    # From the environment alone: no query before the database has been tried below.
+    simulated = not settings_of(current_app).twilio_configured
     try:
         session = get_session()
         session.execute(text("SELECT 1"))

@@ -29,7 +29,7 @@ from sqlalchemy.orm import Session
 from service import outbox, wording_in_force
 from service.config import Settings
 from service.domain import texts
-from service.domain.planning import after_quiet_hours
+from service.domain.quiet import after_quiet_hours
 from service.domain.vocabulary import (
     UPCOMING,
     AppointmentStatus,
@@ -48,7 +48,7 @@ def _local(at: datetime, client: Client) -> datetime:
 def _names(client: Client, contact: Contact | None) -> tuple[bool, dict[str, str]]:
     """Whom a notice greets and whose session it is: the client on their own phone (or with
     no contact given, as the dashboard's preview), the caregiver about the client otherwise;
-    the same rule as the planner's reminders (``planner.recipient``)."""
+    the same rule as the planner's reminders (``plan_facts.recipient``)."""
     if contact is None or contact.is_own:
         return False, {"recipient": client.name}
     return True, {"recipient": contact.name, "client": client.name}

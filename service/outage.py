@@ -18,6 +18,7 @@ from sqlalchemy.exc import InterfaceError, OperationalError, SQLAlchemyError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from service.api.errors import error_response
+from service.config import settings_without_database
 
 log = logging.getLogger(__name__)
 RETRY_AFTER_SECONDS = 5
@@ -36,6 +37,7 @@ def unavailable(exc: SQLAlchemyError) -> Response:
     )
     message = "the database is unavailable; try again shortly"
     if PAGES & set(request.blueprints):
+        settings_without_database()  # the page's header names the practice: no query
         page = render_template(
             "error.html", code=503, title="Service unavailable", message=message.capitalize()
         )

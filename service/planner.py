@@ -16,7 +16,6 @@ this module loads the facts it needs, and reconciles the outbox with its answer,
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -25,18 +24,15 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
-from service import outbox, wording_in_force
+from service import outbox, plan_facts, rhythm, wording_in_force
 from service.config import Settings
 from service.db import insert
-from service.domain import planning, recurrence
+from service.domain import planning, recurrence, sampling
 from service.domain.vocabulary import PLANNED_KINDS, AppointmentStatus, MessageKind, MessageStatus
-from service.domain.wording import Wording
 from service.models import (
-    SELF,
     Appointment,
     AppointmentSeries,
     Client,
-    Contact,
     OutboundMessage,
 )
 
@@ -60,24 +56,14 @@ class PlanCounts:
         self.cancelled += other.cancelled
 
 
-def plan_settings(settings: Settings, in_force: Wording | None = None) -> planning.PlanSettings:
-    """The planner's view of the practice's settings, with the wording in force (by
-    default the shipped wording)."""
-    return planning.PlanSettings(
-        reminder_offsets=settings.reminder_offsets,
-        checkin_offsets=settings.checkin_offsets,
-        quiet_start=settings.quiet_hours[0],
-        quiet_end=settings.quiet_hours[1],
-        practice_name=settings.practice_name,
-        wording=in_force or Wording.shipped(),
-        plain_names=settings.names_in_texts == "plain_letters",
-        practice_phone=settings.practice_phone_shown,
-    )
-
-
 def lookback(settings: Settings) -> timedelta:
-    """How long after an appointment ends it may still need a text (its last check-in)."""
-    return max(settings.checkin_offsets) + timedelta(hours=12) + timedelta(days=1)
+    """How long after an appointment ends it may still need a text: its last check-in, at
+    the practice's offsets, a client's own days, or (automatic, which any client may have)
+    the day before a next session up to ``sampling.LONGEST_GAP_DAYS`` away; plus the grace
+    of a late check-in and a day of margin."""
+    fixed = () if isinstance(settings.checkin_offsets, str) else settings.checkin_offsets
+    days = max(planning.LAST_CHECKIN_DAY, sampling.LONGEST_GAP_DAYS)
+    return max((*fixed, timedelta(days=days))) + timedelta(hours=12) + timedelta(days=1)
 
 
 def materialize(session: Session, series: AppointmentSeries, start: datetime, end: datetime) -> int:
@@ -115,53 +101,6 @@ def materialize(session: Session, series: AppointmentSeries, start: datetime, en
     return len(session.execute(statement, rows).all())
 
 
-def _facts(
-    appointment: Appointment, client: Client, next_start: datetime | None
-) -> planning.AppointmentFacts:
-    return planning.AppointmentFacts(
-        id=appointment.id,
-        starts_at=appointment.starts_at,
-        ends_at=appointment.ends_at,
-        status=appointment.status,
-        timezone=client.timezone,
-        language=client.language,
-        client_name=client.name,
-        recipients=tuple(recipient(c) for c in client.contacts),
-        next_start=next_start,
-        checkin_offsets=planning.checkin_offsets_of(
-            planning.parse_checkin_days(client.checkin_days) if client.checkin_days else None
-        ),
-    )
-
-
-def recipient(contact: Contact) -> planning.Recipient:
-    """The planner's view of a contact: its number, the kinds it wants, and (a caregiver)
-    the name its texts greet."""
-    return planning.Recipient(
-        contact_id=contact.id,
-        phone=contact.phone,
-        reminders=contact.reminders,
-        checkins=contact.checkins,
-        caregiver=contact.relation != SELF,
-        name=contact.name,
-    )
-
-
-def _next_starts(appointments: Sequence[Appointment]) -> dict[int, datetime | None]:
-    """For each appointment, the start of its client's next non-cancelled one after it."""
-    by_client: dict[int, list[Appointment]] = defaultdict(list)
-    for appointment in appointments:
-        if appointment.status != AppointmentStatus.CANCELLED:
-            by_client[appointment.client_id].append(appointment)
-    following: dict[int, datetime | None] = {}
-    for rows in by_client.values():
-        rows.sort(key=lambda a: (a.starts_at, a.id))
-        for current in rows:
-            later = [a.starts_at for a in rows if a.starts_at > current.starts_at]
-            following[current.id] = min(later) if later else None
-    return following
-
-
 def reconcile(
     session: Session, settings: Settings, appointments: Sequence[Appointment], now: datetime
 ) -> PlanCounts:
@@ -173,7 +112,8 @@ def reconcile(
     counts = PlanCounts()
     if not appointments:
         return counts
-    following = _next_starts(appointments)
+    following = plan_facts.next_starts(appointments)
+    expected = rhythm.expected_for(session, settings.checkin_offsets, appointments, following)
     existing: dict[str, OutboundMessage] = {
         m.idempotency_key: m
         for m in session.scalars(
@@ -185,9 +125,14 @@ def reconcile(
     }
     wanted: set[str] = set()
     fresh: list[outbox.Draft] = []
-    rules = plan_settings(settings, wording_in_force.current(session))
+    rules = plan_facts.plan_settings(settings, wording_in_force.current(session))
     for appointment in appointments:
-        facts = _facts(appointment, appointment.client, following.get(appointment.id))
+        facts = plan_facts.facts(
+            appointment,
+            appointment.client,
+            following.get(appointment.id),
+            expected.get(appointment.id),
+        )
         for message in planning.plan_appointment(facts, rules, now):
             wanted.add(message.key)
             row = existing.get(message.key)
@@ -337,12 +282,18 @@ def replan_client(
 
 
 def replan_clients(
-    session: Session, settings: Settings, client_ids: Iterable[int], now: datetime
+    session: Session,
+    settings: Settings,
+    client_ids: Iterable[int],
+    now: datetime,
+    *,
+    since: datetime | None = None,
 ) -> PlanCounts:
-    """Re-plan these clients, a bounded chunk at a time (bounded IN lists and memory)."""
+    """Re-plan these clients' appointments that end after ``since`` (by default, as far
+    back as ``settings``' check-ins reach), a bounded chunk at a time."""
     counts = PlanCounts()
     ids = sorted(set(client_ids))
-    since = now - lookback(settings)
+    since = since or now - lookback(settings)
     for first in range(0, len(ids), PLAN_CHUNK):
         chunk = ids[first : first + PLAN_CHUNK]
         counts.add(reconcile(session, settings, _client_appointments(session, chunk, since), now))

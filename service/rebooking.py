@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from service import consent, outbox, wording_in_force
 from service.config import Settings
 from service.domain import relief
-from service.domain.planning import after_quiet_hours
+from service.domain.quiet import after_quiet_hours
 from service.domain.vocabulary import MessageKind, MessageStatus, TextKind
 from service.models import Client, Contact, OutboundMessage
 

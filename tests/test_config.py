@@ -30,7 +30,7 @@ def test_it_has_practice_defaults() -> None:
     assert s.default_region == "US"
     assert s.quiet_hours == (time(21, 0), time(8, 0))
     assert s.reminder_offsets == (timedelta(hours=24),)
-    assert s.checkin_offsets == (timedelta(hours=24), timedelta(hours=72))
+    assert s.checkin_offsets == "auto"
     assert s.pain_alert_threshold == 8
     assert s.twilio_api_base_url == "https://api.twilio.com"
     assert not s.twilio_configured
@@ -71,6 +71,9 @@ def test_it_points_postgres_urls_at_psycopg3(given: str, expected: str) -> None:
         ({"REMINDER_OFFSETS": ","}, "REMINDER_OFFSETS"),
         ({"CHECKIN_OFFSETS": "24h,-3h"}, "CHECKIN_OFFSETS"),
         ({"CHECKIN_OFFSETS": "0h"}, "CHECKIN_OFFSETS"),
+        ({"CHECKIN_OFFSETS": "automatic"}, "CHECKIN_OFFSETS"),
+        ({"CHECKIN_OFFSETS": "auto,24h"}, "CHECKIN_OFFSETS"),
+        ({"REMINDER_OFFSETS": "auto"}, "REMINDER_OFFSETS"),
         ({"PAIN_ALERT_THRESHOLD": "eleven"}, "PAIN_ALERT_THRESHOLD"),
         ({"PAIN_ALERT_THRESHOLD": "11"}, "PAIN_ALERT_THRESHOLD"),
         ({"TWILIO_API_BASE_URL": "ftp://x"}, "TWILIO_API_BASE_URL"),
@@ -107,6 +110,19 @@ def test_it_refuses_a_bad_value_naming_the_variable(env: dict[str, str], variabl
 )
 def test_it_reads_offset_lists(raw: str, expected: tuple[timedelta, ...]) -> None:
     assert settings(REMINDER_OFFSETS=raw).reminder_offsets == expected
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("auto", "auto"),
+        (" AUTO ", "auto"),
+        ("24h,72h", (timedelta(hours=24), timedelta(hours=72))),
+        ("3d, 1d", (timedelta(days=1), timedelta(days=3))),
+    ],
+)
+def test_it_reads_checkin_offsets_auto_or_fixed(raw: str, expected: object) -> None:
+    assert settings(CHECKIN_OFFSETS=raw).checkin_offsets == expected
 
 
 def test_it_reads_a_daytime_quiet_window() -> None:

@@ -102,7 +102,7 @@ def test_it_sends_oldest_first(session: Session, dispatcher: Dispatcher, fake: F
             session, client, contact, send_at=NOW - timedelta(minutes=minutes), body=f"m{minutes}"
         )
     session.commit()
-    dispatcher.settings = replace(dispatcher.settings, sms_send_concurrency=1)
+    dispatcher.base = replace(dispatcher.base, sms_send_concurrency=1)
     dispatcher.run()
     assert [m["Body"] for m in fake.sent] == ["m30", "m5", "m1"]
 

@@ -12,10 +12,10 @@ from hypothesis import strategies as st
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from service import planner
+from service import plan_facts, planner
 from service.config import settings_of
 from service.db import get_db
-from service.domain import planning
+from service.domain import planning, sampling
 from service.models import Appointment, Client, Contact, OutboundMessage
 
 NOW = datetime(2027, 3, 5, 15, 0, tzinfo=UTC)
@@ -32,7 +32,9 @@ edit = st.one_of(
     st.tuples(st.just("toggle"), index, st.sampled_from(("reminders", "checkins"))),
     st.tuples(st.just("caregiver"), st.integers(min_value=10, max_value=99)),
     st.tuples(st.just("remove_contact"), index),
-    st.tuples(st.just("checkin_days"), st.sampled_from((None, "1,3,5", "2", "1,2,3,4,5,6"))),
+    st.tuples(
+        st.just("checkin_days"), st.sampled_from((None, "1,3,5", "2", "1,2,3,4,5,6", "auto"))
+    ),
 )
 
 
@@ -77,16 +79,17 @@ def fresh_plan(
     session: Session, app: Flask, client: Client
 ) -> dict[str, tuple[str, datetime, str]]:
     """The plan made from nothing but the final state, straight from the pure planner."""
-    rules = planner.plan_settings(settings_of(app))
+    rules = plan_facts.plan_settings(settings_of(app))
     appointments = sorted(
         session.scalars(select(Appointment).where(Appointment.client_id == client.id)),
         key=lambda a: (a.starts_at, a.id),
     )
     live = [a for a in appointments if a.status != "cancelled"]
-    recipients = tuple(planner.recipient(c) for c in client.contacts)
+    recipients = tuple(plan_facts.recipient(c) for c in client.contacts)
     plan: dict[str, tuple[str, datetime, str]] = {}
     for appointment in appointments:
         later = [a.starts_at for a in live if a.starts_at > appointment.starts_at]
+        own = planning.parse_checkin_days(client.checkin_days) if client.checkin_days else None
         facts = planning.AppointmentFacts(
             id=appointment.id,
             starts_at=appointment.starts_at,
@@ -97,9 +100,11 @@ def fresh_plan(
             client_name=client.name,
             recipients=recipients,
             next_start=min(later) if later else None,
-            checkin_offsets=tuple(timedelta(days=int(d)) for d in client.checkin_days.split(","))
-            if client.checkin_days
-            else None,
+            checkin_offsets=planning.checkin_offsets_of(own),
+            # Automatic check-ins with no next session: the usual gap (no series here).
+            expected_next=None
+            if later
+            else sampling.expected_next([a.starts_at for a in live], appointment.starts_at),
         )
         for message in planning.plan_appointment(facts, rules, NOW):
             plan[message.key] = (message.status, message.send_at, message.body)

@@ -11,10 +11,12 @@ from typing import Any
 
 from sqlalchemy import text
 
+from service.config import NAME_STYLES
 from service.dashboard import LABELS, STATUS_BUTTONS
 from service.dashboard.client_page import STATUS_WORDS
 from service.dashboard.schedule_forms import DONE
 from service.db import make_engine
+from service.domain.sampling import AUTO
 from service.domain.vocabulary import (
     AlertKind,
     AppointmentStatus,
@@ -102,9 +104,12 @@ def test_the_api_document_lists_the_vocabulary_where_it_lists_words() -> None:
     )
     by_name = {
         "language": Language,
+        "default_language": Language,
+        "names_in_texts": NAME_STYLES,  # a setting's words, named once in service.config
         "status": None,  # appointment or message: told apart by where it stands
         "kind": MessageKind,
         "intent": Intent,
+        "checkin_days": (AUTO,),  # beside a list of days: automatic check-ins
         "placeholders": tuple(PLACEHOLDERS),
     }
     checked = 0
@@ -112,6 +117,8 @@ def test_the_api_document_lists_the_vocabulary_where_it_lists_words() -> None:
         words = {v for v in values if v is not None}
         if words == {True}:  # PainReport.imported: always true, not a word list
             continue
+        if len(path) > 2 and path[-2] == "oneOf":  # one of a field's shapes: the field's
+            path = path[:-2]
         name = path[-1] if path[-1] != "schema" else _parameter_name(document, path)
         name = path[-2] if name == "items" else name  # a list of words: named by its field
         expected = by_name[name]

@@ -12,6 +12,7 @@ from service.api import (
     errors,
     messages,
     pain_reports,
+    settings,
     simulator,
     templates,
 )
@@ -29,6 +30,7 @@ def init_app(app: Flask) -> None:
     api.register_blueprint(messages.bp)
     api.register_blueprint(simulator.bp)
     api.register_blueprint(pain_reports.bp)
+    api.register_blueprint(settings.bp)
     api.register_blueprint(templates.bp)
     app.register_blueprint(api)
     app.add_url_rule("/api/v1/openapi.json", "api_openapi", openapi_document)

@@ -69,7 +69,7 @@ def create_client() -> tuple[dict[str, Any], int]:
         name=fields.text("name", required=True) or "",
         phone=fields.phone("phone", settings.default_region, nullable=True),
         timezone=fields.timezone("timezone") or settings.practice_timezone,
-        language=fields.choice("language", tuple(Language), Language.EN) or Language.EN,
+        language=fields.choice("language", tuple(Language)) or settings.default_language,
         notes=fields.text("notes", max_length=5000, empty=True) or "",
         checkin_days=fields.checkin_days("checkin_days"),
         therapist_id=_therapist_id(session, user, fields, None if user.is_admin else user.id),

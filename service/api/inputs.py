@@ -10,7 +10,7 @@ from typing import Any
 from flask import request
 
 from service.api.errors import ApiError, invalid
-from service.domain import planning
+from service.domain import planning, sampling
 from service.phones import InvalidPhone, normalize
 from service.values import MAX_ID, is_time_zone, whole_number
 
@@ -129,19 +129,22 @@ class Fields:
         return value
 
     def checkin_days(self, name: str) -> str | None:
-        """Check-in days as stored (``"1,3,5"``) from a list of whole days; None when null."""
+        """Check-in days as stored (``"1,3,5"``, or ``"auto"``) from a list of whole days or
+        ``"auto"``; None when null."""
         value = self.data.get(name)
         if value is None:
             return None
+        if value == sampling.AUTO:
+            return sampling.AUTO
         if not isinstance(value, list) or not all(type(v) is int for v in value):
-            self.errors[name] = "must be a list of whole days like [1, 3, 5], or null"
+            self.errors[name] = 'must be a list of whole days like [1, 3, 5], "auto", or null'
             return None
         try:
             days = planning.parse_checkin_days(",".join(str(v) for v in value))
         except ValueError as exc:
             self.errors[name] = str(exc)
             return None
-        return ",".join(str(d) for d in days)
+        return days if isinstance(days, str) else ",".join(str(d) for d in days)
 
     def choice(
         self,

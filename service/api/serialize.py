@@ -8,6 +8,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from service.domain import series_words
+from service.domain.sampling import AUTO
 from service.models import (
     Appointment,
     AppointmentSeries,
@@ -60,9 +61,7 @@ def client_json(client: Client, consent: Mapping[str, PhoneNumber]) -> dict[str,
         "language": client.language,
         "therapist_id": client.therapist_id,
         "notes": client.notes,
-        "checkin_days": [int(d) for d in client.checkin_days.split(",")]
-        if client.checkin_days
-        else None,
+        "checkin_days": _checkin_days(client.checkin_days),
         "opted_out": bool(row and row.opted_out),
         "contacts": [contact_json(c, consent) for c in client.contacts],
     }
@@ -141,3 +140,10 @@ def reply_json(reply: InboundMessage, tz: str) -> dict[str, Any]:
         "message_id": reply.answers_message_id,
         "provider_sid": reply.provider_sid,
     }
+
+
+def _checkin_days(stored: str | None) -> list[int] | str | None:
+    """A client's check-in days as the API gives them: ``[1, 3, 5]``, ``"auto"`` or null."""
+    if stored is None or stored == AUTO:
+        return stored
+    return [int(d) for d in stored.split(",")]

@@ -25,6 +25,7 @@ from service.dashboard import (
     schedule,
     schedule_forms,
     send_text,
+    settings_page,
     timefmt,
 )
 from service.dashboard.security import add_headers, check_csrf, csrf_token, refuse_nul
@@ -88,6 +89,7 @@ def init_app(app: Flask) -> None:
         dashboard.register_blueprint(module.bp)
     dashboard.register_blueprint(export.bp)
     dashboard.register_blueprint(admin.bp)
+    dashboard.register_blueprint(settings_page.bp)
     dashboard.register_blueprint(message_templates.bp)
     app.register_blueprint(dashboard)
     app.after_request(_secure)

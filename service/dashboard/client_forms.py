@@ -51,7 +51,7 @@ def _read_client(db: Session, form: Form, user: User, client: Client | None) -> 
     return roster.NewClient(
         name=form.text("name", required=True) or "",
         timezone=form.timezone("timezone") or settings.practice_timezone,
-        language=form.choice("language", tuple(Language), Language.EN) or Language.EN,
+        language=form.choice("language", tuple(Language)) or settings.default_language,
         notes=form.text("notes", max_length=5000) or "",
         phone=form.phone("phone", settings.default_region),
         therapist_id=therapist_id,
@@ -64,7 +64,8 @@ def create() -> Response | str | tuple[str, int]:
     """Add a client; the phone typed becomes the client's own contact."""
     db, user = get_session(), current_user()
     tz = current_settings().practice_timezone
-    defaults = {"timezone": tz, "language": "en", "therapist_id": str(user.id)}
+    language = current_settings().default_language
+    defaults = {"timezone": tz, "language": language, "therapist_id": str(user.id)}
     form = Form(request.form if request.method == "POST" else None, defaults)
     if not form.submitted:
         return render_template("clients/form.html", form=form, therapists=_therapists(db, user))

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 from service import consent, outbox
 from service.dashboard.timefmt import day_of
 from service.domain import segments
-from service.domain.planning import after_quiet_hours, in_quiet_hours
+from service.domain.quiet import after_quiet_hours, in_quiet_hours
 from service.domain.vocabulary import MessageKind
 from service.models import Client, Contact, User
 

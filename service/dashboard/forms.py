@@ -43,7 +43,8 @@ class Form:
         return self.values.get(name, "").strip()
 
     def checkin_days(self, name: str) -> str | None:
-        """Check-in days as stored (``"1,3,5"``), or None when left empty (the practice's)."""
+        """Check-in days as stored (``"1,3,5"`` or ``"auto"``), or None when left empty (the
+        practice's)."""
         value = self.raw(name)
         if not value:
             return None
@@ -52,7 +53,7 @@ class Form:
         except ValueError as exc:
             self.errors[name] = f"{str(exc).capitalize()}."
             return None
-        return ",".join(str(d) for d in days)
+        return days if isinstance(days, str) else ",".join(str(d) for d in days)
 
     def text(self, name: str, *, required: bool = False, max_length: int = 200) -> str | None:
         """The trimmed text, or None when empty and not required."""

@@ -13,10 +13,11 @@ so across a DST switch a 24 h reminder lands an hour off the appointment's wall-
 
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, time, timedelta
+from typing import Literal
 from zoneinfo import ZoneInfo
 
-from service.domain import texts
-from service.domain.recurrence import to_utc
+from service.domain import sampling, texts
+from service.domain.quiet import after_quiet_hours, before_quiet_hours
 from service.domain.vocabulary import (
     CALLED_OFF,
     AppointmentStatus,
@@ -26,18 +27,13 @@ from service.domain.vocabulary import (
 )
 from service.domain.wording import Wording, for_recipient, name_for_text
 
-_MINUTE = timedelta(minutes=1)
-_DAY = timedelta(days=1)
-# Stepping a window edge across a DST gap or repeat never needs more rounds than this.
-_MAX_ROUNDS = 8
-
 
 @dataclass(frozen=True)
 class PlanSettings:
     """The practice's texting rules."""
 
     reminder_offsets: tuple[timedelta, ...]
-    checkin_offsets: tuple[timedelta, ...]
+    checkin_offsets: sampling.CheckinOffsets
     quiet_start: time
     quiet_end: time
     practice_name: str
@@ -50,6 +46,8 @@ class PlanSettings:
     def __post_init__(self) -> None:
         """Refuse offsets that are not positive and distinct, and quiet hours off the minute."""
         for offsets in (self.reminder_offsets, self.checkin_offsets):
+            if isinstance(offsets, str):  # AUTO: the days follow each client's rhythm
+                continue
             if any(o <= timedelta(0) for o in offsets) or len(set(offsets)) != len(offsets):
                 raise ValueError("offsets must be positive and distinct")
         for edge in (self.quiet_start, self.quiet_end):
@@ -85,8 +83,12 @@ class AppointmentFacts:
     client_name: str
     recipients: tuple[Recipient, ...]
     next_start: datetime | None  # the client's next non-cancelled appointment after this one
-    # The client's own check-in offsets (whole days, see ``checkin_days``); None: the practice's.
-    checkin_offsets: tuple[timedelta, ...] | None = None
+    # The client's own check-in offsets (whole days, see ``checkin_days``, or AUTO); None: the
+    # practice's.
+    checkin_offsets: sampling.CheckinOffsets | None = None
+    # With no next session booked, when the series or the client's rhythm expects the next
+    # one (``sampling``: what automatic check-ins sample up to); None: a one-off.
+    expected_next: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -109,18 +111,21 @@ MAX_CHECKIN_DAYS = 6
 LAST_CHECKIN_DAY = 30
 
 
-def parse_checkin_days(raw: str) -> tuple[int, ...]:
-    """A client's check-in days (``"1, 3, 5"``) as sorted whole days after a session.
+def parse_checkin_days(raw: str) -> tuple[int, ...] | Literal["auto"]:
+    """A client's check-in days (``"1, 3, 5"``) as sorted whole days after a session, or
+    ``auto`` (any case): days that follow the client's rhythm (``sampling``).
 
     Whole, distinct days keep to at most one check-in a day per session (a quiet-hours move
     only pushes a check-in to the morning after, never past the next day's). Raises
     ValueError saying what is wrong.
     """
+    if raw.strip().lower() == sampling.AUTO:
+        return sampling.AUTO
     parts = [p.strip() for p in raw.split(",") if p.strip()]
     if not parts:
         raise ValueError("give at least one day, like 1,3,5")
     if not all(p.isascii() and p.isdigit() and len(p) <= 2 for p in parts):
-        raise ValueError("days are whole numbers separated by commas, like 1,3,5")
+        raise ValueError("days are whole numbers separated by commas, like 1,3,5, or auto")
     days = sorted({int(p) for p in parts})
     if len(days) != len(parts):
         raise ValueError("each day may appear once")
@@ -131,42 +136,14 @@ def parse_checkin_days(raw: str) -> tuple[int, ...]:
     return tuple(days)
 
 
-def checkin_offsets_of(days: tuple[int, ...] | None) -> tuple[timedelta, ...] | None:
-    """The check-in offsets for these days (None stays None: the practice's offsets)."""
-    return None if days is None else tuple(timedelta(days=d) for d in days)
-
-
-def in_quiet_hours(at: datetime, tz: ZoneInfo, quiet_start: time, quiet_end: time) -> bool:
-    """Tell whether the local wall-clock time of `at` is within [quiet_start, quiet_end)."""
-    clock = at.astimezone(tz).time()
-    if quiet_start <= quiet_end:
-        return quiet_start <= clock < quiet_end
-    return clock >= quiet_start or clock < quiet_end
-
-
-def before_quiet_hours(at: datetime, tz: ZoneInfo, quiet_start: time, quiet_end: time) -> datetime:
-    """Return `at` if allowed, else the minute before the quiet window holding it began."""
-    for _ in range(_MAX_ROUNDS):
-        if not in_quiet_hours(at, tz, quiet_start, quiet_end):
-            return at
-        local = at.astimezone(tz).replace(tzinfo=None)
-        began = local.date() - (_DAY if local.time() < quiet_start else timedelta(0))
-        starts = [i for i in _instants(datetime.combine(began, quiet_start), tz) if i <= at]
-        # Only if the window's first minute fell in a DST gap that swallowed the allowed
-        # minutes before it can this still be quiet; the next round looks one window earlier.
-        at = max(starts) - _MINUTE
-    raise ValueError("quiet hours leave no time to send")
-
-
-def after_quiet_hours(at: datetime, tz: ZoneInfo, quiet_start: time, quiet_end: time) -> datetime:
-    """Return `at` if allowed, else the instant the quiet window holding it ends."""
-    for _ in range(_MAX_ROUNDS):
-        if not in_quiet_hours(at, tz, quiet_start, quiet_end):
-            return at
-        local = at.astimezone(tz).replace(tzinfo=None)
-        ends = local.date() + (_DAY if local.time() >= quiet_end else timedelta(0))
-        at = min(i for i in _instants(datetime.combine(ends, quiet_end), tz) if i >= at)
-    raise ValueError("quiet hours leave no time to send")
+def checkin_offsets_of(
+    days: tuple[int, ...] | Literal["auto"] | None,
+) -> sampling.CheckinOffsets | None:
+    """The check-in offsets for these days (None stays None: the practice's offsets; AUTO
+    stays AUTO)."""
+    if days is None or isinstance(days, str):
+        return days
+    return tuple(timedelta(days=d) for d in days)
 
 
 def plan_appointment(
@@ -262,6 +239,8 @@ def _checkins(
     quiet = (tz, settings.quiet_start, settings.quiet_end)
     result: list[PlannedMessage] = []
     offsets = settings.checkin_offsets if appt.checkin_offsets is None else appt.checkin_offsets
+    if isinstance(offsets, str):  # AUTO
+        return _sampled(appt, person, settings, tz, now, body)
     for offset in sorted(offsets):
         send_at = after_quiet_hours(appt.ends_at + offset, *quiet)
         status = MessageStatus.PLANNED
@@ -275,6 +254,43 @@ def _checkins(
         if status == MessageStatus.PLANNED and next_start is not None and next_start <= send_at:
             status = MessageStatus.SKIPPED
         result.append(_message(MessageKind.CHECKIN, appt, person, offset, send_at, status, body))
+    return result
+
+
+def _sampled(
+    appt: AppointmentFacts,
+    person: Recipient,
+    settings: PlanSettings,
+    tz: ZoneInfo,
+    now: datetime,
+    body: str,
+) -> list[PlannedMessage]:
+    """Return one recipient's automatic check-ins (``sampling``), keyed by their role."""
+    quiet = (tz, settings.quiet_start, settings.quiet_end)
+    gap_end = appt.next_start or appt.expected_next
+    reminders = []
+    if person.reminders and gap_end is not None:
+        reminders = [before_quiet_hours(gap_end - o, *quiet) for o in settings.reminder_offsets]
+    asks = sampling.plan(
+        start=appt.starts_at,
+        end=appt.ends_at,
+        gap_end=gap_end,
+        next_start=appt.next_start,
+        tz=tz,
+        quiet=(settings.quiet_start, settings.quiet_end),
+        reminders=reminders,
+        now=now,
+        grace=settings.late_checkin_grace,
+    )
+    result = []
+    for ask in asks:
+        message = _message(
+            MessageKind.CHECKIN, appt, person, timedelta(0), ask.send_at, ask.status, body
+        )
+        # The role, not a day, names the ask: a changed rhythm moves it instead of adding one.
+        key = message.key.split(":")
+        key[3] = f"auto-{ask.role}"
+        result.append(replace(message, key=":".join(key)))
     return result
 
 
@@ -300,18 +316,3 @@ def _message(
         body=body,
         planned_start=datetime.fromtimestamp(start, UTC),
     )
-
-
-def _instants(local: datetime, tz: ZoneInfo) -> list[datetime]:
-    """Return the instants at which the wall clock reaches `local` (two in a fall-back repeat)."""
-    first = to_utc(local, tz)
-    # to_utc moves a time in a spring-forward gap one gap later, but the clock passed it at the
-    # switch itself: step back to the first minute whose wall-clock time is `local` or later.
-    for _ in range(24 * 60):
-        earlier = first - _MINUTE
-        if earlier.astimezone(tz).replace(tzinfo=None) < local:
-            break
-        first = earlier
-    second = local.replace(tzinfo=tz, fold=1).astimezone(UTC)
-    repeated = second > first and second.astimezone(tz).replace(tzinfo=None) == local
-    return [first, second] if repeated else [first]

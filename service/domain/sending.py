@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from service.domain.planning import after_quiet_hours, in_quiet_hours
+from service.domain.quiet import after_quiet_hours, in_quiet_hours
 from service.domain.vocabulary import (
     CALLED_OFF,
     NOTICES,

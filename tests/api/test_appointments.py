@@ -403,10 +403,21 @@ def test_a_clients_own_check_in_days_replan_its_check_ins(api: Api) -> None:
     reset = api.patch(f"/clients/{client_id}", {"checkin_days": None})
     assert reset.get_json()["checkin_days"] is None
     assert checkin_days_after_end() == [1, 3]
+    auto = api.patch(f"/clients/{client_id}", {"checkin_days": "auto"})
+    assert auto.status_code == 200
+    assert auto.get_json()["checkin_days"] == "auto"
+    assert api.get(f"/clients/{client_id}").get_json()["checkin_days"] == "auto"
+    # No next session, no series, no history: a one-off, asked on days 1 and 3 (at the
+    # session's end time, or the nearest minute of that day outside quiet hours).
+    assert checkin_days_after_end() == [1, 3]
+    made = api.post("/clients", {"name": "Al", "checkin_days": "auto"})
+    assert made.status_code == 201
+    assert made.get_json()["checkin_days"] == "auto"
 
 
 @pytest.mark.parametrize(
-    "days", [[0], [31], [1, 1], [1.5], ["1"], [True], [1, 2, 3, 4, 5, 6, 7], [], "1,3", 3]
+    "days",
+    [[0], [31], [1, 1], [1.5], ["1"], [True], [1, 2, 3, 4, 5, 6, 7], [], "1,3", 3, "AUTO", ""],
 )
 def test_bad_check_in_days_are_refused_naming_the_field(api: Api, days: object) -> None:
     client_id = new_client(api)
@@ -415,6 +426,13 @@ def test_bad_check_in_days_are_refused_naming_the_field(api: Api, days: object) 
     assert "checkin_days" in error_of(response)["fields"]
     created = api.post("/clients", {"name": "Al", "checkin_days": days})
     assert created.status_code == 422
+
+
+def test_a_check_in_days_error_says_auto_is_allowed(api: Api) -> None:
+    response = api.patch(f"/clients/{new_client(api)}", {"checkin_days": "weekly"})
+    assert error_of(response)["fields"] == {
+        "checkin_days": 'must be a list of whole days like [1, 3, 5], "auto", or null'
+    }
 
 
 def test_a_series_reads_in_words_in_english_or_in_spanish_when_asked(api: Api) -> None:

@@ -48,11 +48,12 @@ def _query_parameters() -> list[tuple[str, str]]:
 
 OPERATIONS = _request_bodies()
 FIELDS = [(schema, field) for schema in OPERATIONS for field in SCHEMAS[schema]["properties"]]
-STRINGS = [(s, f) for s, f in FIELDS if SCHEMAS[s]["properties"][f]["type"] == "string"]
+STRINGS = [(s, f) for s, f in FIELDS if SCHEMAS[s]["properties"][f].get("type") == "string"]
 LIMITED = [(s, f) for s, f in STRINGS if "maxLength" in SCHEMAS[s]["properties"][f]]
 QUERY = _query_parameters()
 
-# Where null means something: no own phone, nobody, no end, the practice's check-in days.
+# Where null means something: no own phone, nobody, no end, the practice's check-in days,
+# no practice phone.
 NULLABLE = {
     ("ClientIn", "phone"),
     ("ClientIn", "therapist_id"),
@@ -61,6 +62,7 @@ NULLABLE = {
     ("ClientPatch", "checkin_days"),
     ("SeriesIn", "ends_at"),
     ("SeriesPatch", "ends_at"),
+    ("SettingsPatch", "practice_phone"),
 }
 # Notes may be cleared; a simulated text is stored as a phone sent it, even empty.
 MAY_BE_EMPTY = {("ClientIn", "notes"), ("ClientPatch", "notes"), ("SimulatedText", "body")}
@@ -166,6 +168,7 @@ def test_every_request_body_of_the_document_is_covered() -> None:
         "AppointmentPatch",
         "PainReportIn",
         "SimulatedText",
+        "SettingsPatch",
         "TemplateIn",
     }
 

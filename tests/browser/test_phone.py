@@ -74,6 +74,7 @@ PAGES = [
     ("export", "/export", "ana"),
     ("accounts", "/admin/users", "admin"),
     ("user form", "/admin/users/new", "admin"),
+    ("settings", "/settings", "admin"),
     ("texts", "/settings/texts", "admin"),
     ("edit a text", "/settings/texts/reminder/en", "admin"),
     ("edit a caregiver's text", "/settings/texts/checkin_caregiver/es", "admin"),

@@ -4,6 +4,7 @@ that shows client records leaves an audit row naming them."""
 from __future__ import annotations
 
 from datetime import timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 from flask import Flask
@@ -114,11 +115,19 @@ def test_list_pages_audit_the_clients_they_show(
 ) -> None:
     mine, _ = factories.client_with_phone(session, "Sam Lee", therapist_id=ana.id)
     factories.client_with_phone(session, "Other One", "+16175550999", therapist_id=ben.id)
-    factories.appointment(session, mine, now() + timedelta(hours=2))
+    soon = now() + timedelta(hours=2)
+    factories.appointment(session, mine, soon)
     session.commit()
-    for page, via in (("/clients", "clients"), ("/schedule", "schedule"), ("/", "inbox")):
+    # The week that holds the session (in two hours it may be next week's Monday already).
+    zone = ZoneInfo(as_ana.http.application.config["TOUCHBASE"].practice_timezone)
+    week = {"week": soon.astimezone(zone).date().isoformat()}
+    for page, query, via in (
+        ("/clients", {}, "clients"),
+        ("/schedule", week, "schedule"),
+        ("/", {}, "inbox"),
+    ):
         seen = len(_audit_rows(session))
-        assert as_ana.get(page).status_code == 200
+        assert as_ana.get(page, **query).status_code == 200
         added = _audit_rows(session)[seen:]
         assert [(a.action, a.entity_id, a.detail.get("via")) for a in added] == [("list", "*", via)]
         expected = [] if via == "inbox" else [mine.id]  # no alert yet: the inbox shows no one

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
 
+import pytest
+from flask import Flask
 from flask.testing import FlaskCliRunner
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -11,6 +14,12 @@ from sqlalchemy.orm import Session
 from service import pain
 from service.models import Alert, Appointment, Client, InboundMessage, OutboundMessage, User
 from tests.dashboard.conftest import Web
+
+
+@pytest.fixture
+def app(make_app: Callable[..., Flask]) -> Flask:
+    """A practice on the default check-ins (automatic), which sample the demo's curves."""
+    return make_app(CHECKIN_OFFSETS="")
 
 
 def test_it_loads_a_practice_once(runner: FlaskCliRunner, session: Session, web: Web) -> None:
@@ -28,9 +37,11 @@ def test_it_loads_a_practice_once(runner: FlaskCliRunner, session: Session, web:
     )
     open_kinds = set(session.scalars(select(Alert.kind).where(Alert.handled_at.is_(None))))
     assert {"pain", "reschedule", "unknown_sender", "invalid_number", "opt_out"} <= open_kinds
-    # A dozen clients, some with caregivers, some followed closely enough to have a curve.
+    # A dozen clients, some with caregivers, some followed closely enough to have a curve,
+    # by the practice's automatic check-ins: no client has check-in days of their own.
     clients = session.scalars(select(Client)).all()
     assert len(clients) == 12
+    assert {c.checkin_days for c in clients} == {None}
     assert sum(c.relation != "self" for client in clients for c in client.contacts) >= 3
     found = pain.estimates(session, list(clients), datetime.now(UTC))
     estimated = {c.name: found[c.id].relief_days for c in clients if found[c.id].relief_days}

@@ -357,6 +357,14 @@ def test_check_in_days_are_set_on_the_client_form_and_errors_keep_the_input(
     assert cleared.status_code == 302
     session.expire_all()
     assert session.get(Client, client.id).checkin_days is None  # type: ignore[union-attr]
+    auto = as_ana.post(f"/clients/{client.id}/edit", {**base, "checkin_days": " Auto "})
+    assert auto.status_code == 302
+    session.expire_all()
+    assert session.get(Client, client.id).checkin_days == "auto"  # type: ignore[union-attr]
+    assert 'value="auto"' in as_ana.get(f"/clients/{client.id}/edit").get_data(as_text=True)
+    wrong = as_ana.post(f"/clients/{client.id}/edit", {**base, "checkin_days": "weekly"})
+    assert wrong.status_code == 422
+    assert "like 1,3,5, or auto." in wrong.get_data(as_text=True)
 
 
 def test_a_future_appointment_cannot_be_booked_as_already_done(

@@ -13,12 +13,10 @@ from service.domain.planning import (
     PlannedMessage,
     PlanSettings,
     Recipient,
-    after_quiet_hours,
-    before_quiet_hours,
-    in_quiet_hours,
     parse_checkin_days,
     plan_appointment,
 )
+from service.domain.quiet import after_quiet_hours, before_quiet_hours, in_quiet_hours
 
 NY = ZoneInfo("America/New_York")
 H = timedelta(hours=1)
@@ -497,9 +495,11 @@ def test_own_check_in_days_stay_one_a_day_across_quiet_hours() -> None:
         (" 5, 1 ,3 ", (1, 3, 5)),
         ("2", (2,)),
         ("1,2,3,4,5,30", (1, 2, 3, 4, 5, 30)),
+        ("auto", "auto"),  # days that follow the client's rhythm (sampling)
+        (" Auto ", "auto"),
     ],
 )
-def test_check_in_days_are_read_sorted(raw: str, days: tuple[int, ...]) -> None:
+def test_check_in_days_are_read_sorted(raw: str, days: tuple[int, ...] | str) -> None:
     assert parse_checkin_days(raw) == days
 
 
@@ -516,6 +516,8 @@ def test_check_in_days_are_read_sorted(raw: str, days: tuple[int, ...]) -> None:
         ("1;3", "whole numbers"),
         ("1,2,3,4,5,6,7", "at most 6"),
         ("999999999999", "whole numbers"),
+        ("auto,1", "or auto"),
+        ("automatic", "or auto"),
     ],
 )
 def test_bad_check_in_days_say_what_is_wrong(raw: str, why: str) -> None:
