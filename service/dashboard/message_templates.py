@@ -20,6 +20,7 @@ from service import audit, wording
 from service.config import current_settings
 from service.dashboard import template_preview
 from service.dashboard.auth import require_admin
+from service.dashboard.forms import sentence
 from service.dashboard.security import checks_nul_in
 from service.db import get_session, utcnow
 from service.domain import wording as rules
@@ -161,7 +162,7 @@ def _page(
         language=language,
         title=_title(kind, language),
         body=shown_body,
-        reasons=[_sentence(reason) for reason in reasons or []],
+        reasons=[sentence(reason) for reason in reasons or []],
         placeholders=[(name, rules.PLACEHOLDERS[name]) for name in rules.allowed(TextKind(kind))],
         previews=previews,
         edited=bool(history) and history[0][0].body is not None,
@@ -205,12 +206,6 @@ def reset(kind: str, language: str) -> Response:
     db.commit()
     _flash_saved(_title(kind, language), "back to the shipped wording", saved)
     return redirect(url_for(".index") + f"#{kind}-{language}")
-
-
-def _sentence(reason: str) -> str:
-    """A reason as a sentence beside the field: capital first, full stop last."""
-    ends = reason.rstrip("\"”')")
-    return reason[:1].upper() + reason[1:] + ("" if ends.endswith((".", "!", "?")) else ".")
 
 
 def _flash_saved(title: str, what: str, saved: MessageTemplate) -> None:
