@@ -35,10 +35,12 @@ from service import (
     practice_settings,
     replies,
     signals,
+    wording_in_force,
 )
 from service.config import Settings, settings_of
 from service.db import get_db, utcnow
 from service.dispatch import Dispatcher
+from service.domain.wording import Wording
 from service.sms import make_gateways
 
 log = logging.getLogger("jobs.clock")
@@ -52,16 +54,17 @@ SIGNALS_EVERY_SECONDS = 300
 @dataclass
 class PlanState:
     """When this clock last re-planned every client (monotonic seconds; None: never), and
-    with which settings."""
+    with which settings and wording."""
 
     everyone_at: float | None = None
     settings: Settings | None = None
+    wording: Wording | None = None
 
 
 def plan(app: Flask, state: PlanState | None = None) -> planner.PlanCounts:
     """Materialize series and plan their new occurrences up to the horizon; every
-    ``REPLAN_EVERYONE_SECONDS``, on the first run, and when the practice's settings changed
-    since the last run, re-plan every client as well.
+    ``REPLAN_EVERYONE_SECONDS``, on the first run, and when the practice's settings or the
+    wording of its texts changed since the last run, re-plan every client as well.
 
     A save re-plans everyone itself; doing it again after one catches a client whose edit
     began before the save and so planned with the settings the save replaced.
@@ -71,16 +74,17 @@ def plan(app: Flask, state: PlanState | None = None) -> planner.PlanCounts:
     with db.session() as session:
         practice_settings.hold(session)  # no save in between: the plan is the settings'
         settings = practice_settings.effective(session, settings_of(app))
+        in_force = wording_in_force.current(session)
         everyone = (
             state.everyone_at is None
             or started - state.everyone_at >= REPLAN_EVERYONE_SECONDS
-            or settings != state.settings
+            or (settings, in_force) != (state.settings, state.wording)
         )
         counts = planner.plan_horizon(session, settings, utcnow(), everyone=everyone)
         session.commit()
     if everyone:
         state.everyone_at = started
-    state.settings = settings
+    state.settings, state.wording = settings, in_force
     log.info(
         "plan%s: %d occurrences materialized, %d texts planned, %d updated, %d cancelled (%.2f s)",
         " (everyone)" if everyone else "",

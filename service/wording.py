@@ -18,10 +18,9 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from service import audit, planner
+from service import audit, planner, practice_settings
 from service.config import Settings, current_settings
 from service.domain import segments, texts
 from service.domain.vocabulary import TextKind
@@ -30,8 +29,6 @@ from service.models import MessageTemplate, User
 from service.wording_in_force import current, versions
 
 __all__ = ["Preview", "WordingRefused", "current", "preview", "reset", "save", "versions"]
-
-_TRIES = 3  # two admins saving the same kind at once: the later one takes the next version
 
 
 class WordingRefused(ValueError):
@@ -64,8 +61,8 @@ def save(
 
     Line breaks are stored as "\\n" and surrounding whitespace is dropped. Raises
     WordingRefused with every reason, writing nothing, when the rules refuse it; ValueError
-    for an unknown kind or language. ``settings``: the practice's, to re-plan with (by
-    default the current app's)."""
+    for an unknown kind or language. ``settings``: the environment's (by default the current
+    app's), under the practice's saved settings, to re-plan with."""
     _check(kind, language)
     body = body.replace("\r\n", "\n").strip()
     reasons = problems(kind, language, body)
@@ -105,33 +102,30 @@ def _add_version(
     settings: Settings | None,
     action: str,
 ) -> MessageTemplate:
-    """Insert the next version (retrying when another save took the number), then
-    re-plan and audit in the caller's transaction."""
+    """Insert the next version, re-plan and audit, in the caller's transaction. It first
+    holds the practice's settings as a settings save does (``practice_settings.hold``):
+    saves take turns, so each gets the next version number, and a planning tick in progress
+    (which read the wording before) commits before the re-plan, never after it."""
+    practice_settings.hold(session, exclusive=True)  # saves and planning ticks take turns
     before = current(session).body(kind, language)
-    for attempt in range(_TRIES):
-        newest = session.scalar(
-            select(func.max(MessageTemplate.version)).where(
-                MessageTemplate.kind == kind, MessageTemplate.language == language
-            )
+    newest = session.scalar(
+        select(func.max(MessageTemplate.version)).where(
+            MessageTemplate.kind == kind, MessageTemplate.language == language
         )
-        template = MessageTemplate(
-            kind=kind,
-            language=language,
-            version=(newest or 0) + 1,
-            body=body,
-            created_at=now,
-            created_by_id=user.id if user is not None else None,
-        )
-        try:
-            with session.begin_nested():
-                session.add(template)
-        except IntegrityError:
-            if attempt == _TRIES - 1:
-                raise
-            continue
-        break
-    settings = settings if settings is not None else current_settings()
-    template.replanned = planner.plan_horizon(session, settings, now, everyone=True).updated
+    )
+    template = MessageTemplate(
+        kind=kind,
+        language=language,
+        version=(newest or 0) + 1,
+        body=body,
+        created_at=now,
+        created_by_id=user.id if user is not None else None,
+    )
+    session.add(template)
+    session.flush()
+    # The practice's settings as saved now (read under the hold), over the ones given.
+    rules = practice_settings.effective(session, settings or current_settings())
+    template.replanned = planner.plan_horizon(session, rules, now, everyone=True).updated
     audit.record(
         session,
         user,

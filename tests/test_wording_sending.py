@@ -5,15 +5,18 @@ their own variant; names show in plain letters when the practice says so."""
 from __future__ import annotations
 
 import random
+import threading
+import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
 from flask import Flask
-from sqlalchemy import select
+from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
-from service import accounts, bookings, planner, replies, wording
+from jobs.clock import PlanState, plan
+from service import accounts, bookings, planner, practice_settings, replies, wording
 from service.config import settings_of
 from service.db import get_db
 from service.dispatch import Dispatcher
@@ -216,3 +219,63 @@ def test_a_cancellation_notice_uses_the_edited_wording(
     )
     assert notices[ROSA].template_id is None  # the caregiver variant was not edited
     assert notices[ROSA].body.startswith("Hi Rosa, Lucía's appointment at Bright Path on")
+
+
+def test_a_wording_saved_elsewhere_makes_the_next_tick_replan_everyone(
+    app: Flask, session: Session
+) -> None:
+    booked(app, session)
+    state = PlanState()
+    plan(app, state)  # the first tick plans everyone
+    assert plan(app, state).updated == 0  # within the hour: only clients that grew
+    # A version saved by another process whose re-plan missed this client (an edit of the
+    # client raced the save): the clock catches it up at its next tick.
+    session.add(MessageTemplate(kind="reminder", language="en", version=1, body=EDITED))
+    session.commit()
+    assert plan(app, state).updated == 1
+    own = next(m for m in texts(session) if m.to_phone == OWN)
+    assert own.body.startswith("Bright Path: see you")
+
+
+WAITING = (
+    "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'"
+    " AND query LIKE 'LOCK TABLE practice_settings%'"
+)
+
+
+def test_a_save_waits_for_a_planning_tick_in_progress_and_its_wording_stands(
+    app: Flask, session: Session, admin: User, dialect: str
+) -> None:
+    if dialect != "postgresql":
+        pytest.skip("SQLite has one write lock: every writer already takes turns")
+    booked(app, session)
+    db, base = get_db(app), settings_of(app)
+    tick = db.sessions()
+    practice_settings.hold(tick)  # as the clock's plan job does, first thing
+    failures: list[BaseException] = []
+
+    def save() -> None:
+        try:
+            with db.session() as other:
+                wording.save(other, "reminder", "en", EDITED, None, NOW, settings=base)
+                other.commit()
+        except BaseException as exc:  # reported by the test below
+            failures.append(exc)
+
+    saver = threading.Thread(target=save)
+    saver.start()
+    try:
+        deadline = time.monotonic() + 10
+        while not session.scalar(text(WAITING)):
+            assert time.monotonic() < deadline, "the save never waited for the tick"
+            session.rollback()
+            time.sleep(0.02)
+        # The tick plans with the wording it read (the shipped one) and commits first.
+        planner.plan_horizon(tick, base, NOW, everyone=True)
+        tick.commit()
+    finally:
+        tick.close()
+        saver.join(timeout=30)
+    assert not saver.is_alive() and failures == []
+    own = next(m for m in texts(session) if m.to_phone == OWN)
+    assert own.body.startswith("Bright Path: see you") and own.template_id is not None
