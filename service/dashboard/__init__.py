@@ -20,6 +20,7 @@ from service.dashboard import (
     client_list,
     export,
     inbox,
+    message_templates,
     phone_links,
     schedule,
     schedule_forms,
@@ -89,6 +90,7 @@ def init_app(app: Flask) -> None:
     dashboard.register_blueprint(export.bp)
     dashboard.register_blueprint(admin.bp)
     dashboard.register_blueprint(settings_page.bp)
+    dashboard.register_blueprint(message_templates.bp)
     app.register_blueprint(dashboard)
     app.after_request(_secure)
     app.permanent_session_lifetime = auth.SESSION_LIFETIME

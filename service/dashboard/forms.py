@@ -20,6 +20,13 @@ _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 LOCAL_FORMATS = ("%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M")
 
 
+def sentence(reason: str) -> str:
+    """A checker's reason ("the text is empty") as the dashboard writes its messages beside a
+    field: capital first, full stop last (none added after one inside closing quotes)."""
+    ends = reason.rstrip("\"”')")
+    return reason[:1].upper() + reason[1:] + ("" if ends.endswith((".", "!", "?")) else ".")
+
+
 class Form:
     """Typed values from a submitted form, the raw text of each field, and field errors."""
 

@@ -14,7 +14,7 @@ from werkzeug.wrappers import Response
 from service import practice_settings
 from service.config import current_settings, settings_of
 from service.dashboard.auth import require_admin
-from service.dashboard.forms import Form
+from service.dashboard.forms import Form, sentence
 from service.db import get_session, utcnow
 from service.models import PracticeSetting, User
 
@@ -30,11 +30,6 @@ def _saved(db: Session) -> dict[str, tuple[str, datetime]]:
         )
     )
     return {field: (who or "someone", at) for field, who, at in rows}
-
-
-def _sentence(reason: str) -> str:
-    """A parser's reason as the dashboard writes its messages: capital first, full stop."""
-    return reason[:1].upper() + reason[1:] + ("" if reason.endswith(".") else ".")
 
 
 def _said(saved: practice_settings.Saved) -> str:
@@ -70,7 +65,7 @@ def edit() -> Response | tuple[str, int]:
         )
     except practice_settings.InvalidSettings as refused:
         db.rollback()
-        form.errors.update({f: _sentence(r) for f, r in refused.errors.items()})
+        form.errors.update({f: sentence(r) for f, r in refused.errors.items()})
         return _page(db, form, 422)
     db.commit()
     flash(_said(saved))

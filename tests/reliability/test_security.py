@@ -9,7 +9,7 @@ new kind of id in a URL fails here until this file learns how to fill it).
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -157,15 +157,17 @@ class World:
     ben_client_name: str = "Bea Bellweather"
 
 
+# A template is named by its kind and language: no therapist may change any.
+TEMPLATE = {"kind": "reminder", "language": "en"}
+
+
 @pytest.fixture
 def world(app: Flask, session: Session) -> World:
     ana = make_staff(app, "ana@practice.test", "Ana Ruiz")
     ben = make_staff(app, "ben@practice.test", "Ben Okafor")
     boss = make_staff(app, "boss@practice.test", "Bo Boss", admin=True)
     ids = records_of(session, ben.id, "Bea Bellweather", "+16175550177", texted=True)
-    # A template is named by its kind and language: no therapist may change any.
-    template = {"kind": "reminder", "language": "en"}
-    return World(app, ana, ben, boss, {**ids, "user_id": ben.id, **template})
+    return World(app, ana, ben, boss, {**ids, "user_id": ben.id, **TEMPLATE})
 
 
 def records_of(
@@ -217,7 +219,7 @@ def id_rules(app: Flask) -> list[Rule]:
     return [r for r in app.url_map.iter_rules() if r.arguments and r.endpoint != "static"]
 
 
-def fill(rule: Rule, ids: dict[str, int | str]) -> str:
+def fill(rule: Rule, ids: Mapping[str, int | str]) -> str:
     """The rule's URL with each id argument filled from ``ids``."""
     missing = [a for a in rule.arguments if a not in ids]
     if missing:
@@ -280,7 +282,7 @@ def test_another_therapists_records_are_not_found_in_any_route(
             # or 403 where a therapist may not act on any record at all (admins' routes).
             assert theirs.status_code == nobodys.status_code, where
             assert theirs.status_code in (403, 404), (where, theirs.status_code)
-            if rule.endpoint.startswith("dashboard.admin."):
+            if rule.endpoint.startswith(("dashboard.admin.", "dashboard.texts.")):
                 assert theirs.status_code == 403, where  # admins only, whatever the id
             assert world.ben_client_name not in theirs.get_data(as_text=True), where
             tried += 1
@@ -377,11 +379,11 @@ def form_rules(app: Flask) -> list[Rule]:
     ]
 
 
-def own_ids(app: Flask, session: Session, ana: Staff) -> dict[str, int]:
-    """Records of Ana's own, so that only the missing token can stop a post."""
+def own_ids(app: Flask, session: Session, ana: Staff) -> dict[str, int | str]:
+    """Records of Ana's own (and a template), so that only the missing token can stop a post."""
     ids = records_of(session, ana.id, "Ada Own", "+16175550188")
     other = make_staff(app, "cy@practice.test", "Cy Other")
-    return {**ids, "user_id": other.id}
+    return {**ids, "user_id": other.id, **TEMPLATE}
 
 
 @pytest.mark.parametrize("token", [None, "", "forged", "wrong-but-long-" * 4])
