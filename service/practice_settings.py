@@ -34,6 +34,7 @@ from sqlalchemy.orm import Session
 from service import audit, planner
 from service.config import EFFECTIVE, ConfigError, Settings, load_settings
 from service.db import get_session
+from service.domain import clinical
 from service.models import Appointment, PracticeSetting, User
 
 log = logging.getLogger(__name__)
@@ -210,6 +211,9 @@ def check(base: Settings, values: Mapping[str, str]) -> dict[str, Any]:
             parsed[field] = parse(field, raw, base.default_region)
         except ConfigError as exc:
             errors[field] = reason(exc, field)
+    # The name goes into most texts, so a save keeps the texts' rule (start-up does not).
+    if terms := clinical.found(parsed.get("practice_name") or ""):
+        errors["practice_name"] = "; ".join(clinical.reason(term) for term in terms)
     if errors:
         raise InvalidSettings(errors)
     return parsed

@@ -3,12 +3,13 @@ them, and previews (the rules are ``domain.wording``'s, the shipped wording too)
 
 A save or a reset adds a version (``MessageTemplate``); none is ever changed or removed, and
 the highest version of a kind and language is the one in force (a version without a body is
-a reset to the shipped wording). In the same transaction the planner re-renders every
-reminder and check-in still planned, so what goes out is the wording in force when it is
-saved; the count of texts it changed is on the returned version (``replanned``). Texts
-other than reminders and check-ins keep the wording they were queued with: they are queued
-to go within minutes (replies, notices) or at most by the next morning (rebooking), and
-their values (the old time of a moved session) were fixed when they were queued.
+a reset to the shipped wording, and texts written after it record its id; resetting wording
+already shipped adds nothing). In the same transaction the planner re-renders every reminder
+and check-in still planned, so what goes out is the wording in force when it is saved; the
+count of texts it changed is on the returned version (``replanned``). Texts other than
+reminders and check-ins keep the wording they were queued with: they are queued to go within
+minutes (replies, notices) or at most by the next morning (rebooking), and their values (the
+old time of a moved session) were fixed when they were queued.
 """
 
 from __future__ import annotations
@@ -68,6 +69,7 @@ def save(
     reasons = problems(kind, language, body)
     if reasons:
         raise WordingRefused(reasons)
+    practice_settings.hold(session, exclusive=True)  # saves and planning ticks take turns
     return _add_version(session, kind, language, body, user, now, settings, "template_saved")
 
 
@@ -79,10 +81,15 @@ def reset(
     now: datetime,
     *,
     settings: Settings | None = None,
-) -> MessageTemplate:
-    """Go back to the shipped wording (a new version without a body), re-render, audit.
-    ``settings`` as for ``save``."""
+) -> MessageTemplate | None:
+    """Go back to the shipped wording (a new version without a body), re-render, audit, and
+    return the new version. ``settings`` as for ``save``. When the shipped wording is already
+    in force (never saved, or reset already: a second click, another admin), None: nothing
+    is written, audited or re-planned."""
     _check(kind, language)
+    practice_settings.hold(session, exclusive=True)  # so two resets cannot both add one
+    if not current(session).edited(kind, language):
+        return None
     return _add_version(session, kind, language, None, user, now, settings, "template_reset")
 
 
@@ -102,11 +109,10 @@ def _add_version(
     settings: Settings | None,
     action: str,
 ) -> MessageTemplate:
-    """Insert the next version, re-plan and audit, in the caller's transaction. It first
-    holds the practice's settings as a settings save does (``practice_settings.hold``):
+    """Insert the next version, re-plan and audit, in the caller's transaction. The caller
+    first holds the practice's settings as a settings save does (``practice_settings.hold``):
     saves take turns, so each gets the next version number, and a planning tick in progress
     (which read the wording before) commits before the re-plan, never after it."""
-    practice_settings.hold(session, exclusive=True)  # saves and planning ticks take turns
     before = current(session).body(kind, language)
     newest = session.scalar(
         select(func.max(MessageTemplate.version)).where(

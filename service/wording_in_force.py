@@ -35,10 +35,9 @@ def newest(session: Session) -> dict[tuple[str, str], MessageTemplate]:
 
 
 def current(session: Session) -> Wording:
-    """The wording in force: each kind and language's latest version (one query)."""
-    return Wording(
-        {key: (row.id, row.body) for key, row in newest(session).items() if row.body is not None}
-    )
+    """The wording in force: each kind and language's latest version, a reset included
+    (its id is the one texts record; its body is the shipped one) (one query)."""
+    return Wording({key: (row.id, row.body) for key, row in newest(session).items()})
 
 
 def versions(session: Session, kind: str, language: str) -> list[MessageTemplate]:

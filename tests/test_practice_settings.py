@@ -162,6 +162,24 @@ def test_every_refusal_is_given_at_once_and_nothing_is_half_saved(
         ("", "required"),
         ("x" * 61, "longer than 60 characters"),
         ("Calm\nHands", "'Calm\\nHands' has a line break or a control character"),
+        # The name goes into most texts: the texts' clinical words are refused in it too.
+        (
+            "Bright Path Therapy",
+            '"Therapy" is a clinical word: a text is seen by whoever holds the phone',
+        ),
+        (
+            "Centro de Fisioterapia Sol",
+            '"Fisioterapia" is a clinical word: a text is seen by whoever holds the phone',
+        ),
+        (
+            "Massage & Rehab",
+            '"Massage" is a clinical word: a text is seen by whoever holds the phone; '
+            '"Rehab" is a clinical word: a text is seen by whoever holds the phone',
+        ),
+        (
+            "Autismo Ayuda",
+            '"Autismo" is a clinical word: a text is seen by whoever holds the phone',
+        ),
     ],
 )
 def test_the_practice_name_is_one_line_of_at_most_sixty_characters(
@@ -240,7 +258,7 @@ def test_each_change_is_audited_with_who_the_old_and_the_new_value(
         "practice_name": ("Bright Path", "Calm Hands"),
         "rebooking_texts": ("off", "on"),
     }
-    save(app, session, admin, practice_name="Calm Hands Massage", rebooking_texts="on")
+    save(app, session, admin, practice_name="Calm Hands Studio", rebooking_texts="on")
     entries = session.scalars(select(AuditEntry).order_by(AuditEntry.id)).all()
     assert [(e.user_id, e.action, e.entity, e.entity_id) for e in entries] == [
         (admin.id, "change", "setting", "practice_name"),
@@ -250,7 +268,7 @@ def test_each_change_is_audited_with_who_the_old_and_the_new_value(
     assert [(e.detail["old"], e.detail["new"], e.detail["via"]) for e in entries] == [
         ("Bright Path", "Calm Hands", "test"),
         ("off", "on", "test"),
-        ("Calm Hands", "Calm Hands Massage", "test"),
+        ("Calm Hands", "Calm Hands Studio", "test"),
     ]
     assert all(e.at is not None for e in entries)
     row = session.get(PracticeSetting, "practice_name")

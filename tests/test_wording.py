@@ -63,7 +63,9 @@ def test_every_save_is_a_new_version_and_reset_is_one_call(
     ]
     assert reset.body is None and first.body == EDITED  # earlier versions untouched
     assert wording.current(session).body("reminder", "en") == shipped("reminder", "en")
-    assert wording.current(session).template_id("reminder", "en") is None
+    # The reset is in force as the shipped wording, under its own id (texts record it).
+    assert wording.current(session).template_id("reminder", "en") == reset.id
+    assert not wording.current(session).edited("reminder", "en")
     assert {v.created_by_id for v in wording.versions(session, "reminder", "en")} == {admin.id}
 
 
@@ -83,6 +85,10 @@ BAD = [
     "Hi {when}. Reply STOP. {reply_hint}",
     "Your spasticity session {when}. {reply_hint}",
     "Hi {first_name}, {when}.",
+    "\u200b\u00ad",
+    "Hi \ud83d {when}. {reply_hint}",
+    "Hi {when}. {reply_hint} Or text back stop.",
+    "Your therapies {when}. {reply_hint}",
 ]
 
 
@@ -99,6 +105,28 @@ def test_a_refused_save_writes_nothing_and_leaves_the_previous_version(
     assert [v.id for v in wording.versions(session, "reminder", "en")] == [before.id]
     assert wording.current(session).body("reminder", "en") == EDITED
     assert session.scalar(select(func.count()).select_from(AuditEntry)) == audits
+
+
+@pytest.mark.parametrize("language", ["en", "es"])
+def test_a_reset_of_the_shipped_wording_writes_and_audits_nothing(
+    app: Flask, session: Session, admin: User, language: str
+) -> None:
+    never = wording.reset(session, "checkin", language, admin, NOW, settings=settings_of(app))
+    assert never is None  # never saved: nothing to go back from
+    save(app, session, admin, "Thanks!", kind="ack_other", language=language)
+    first = wording.reset(session, "ack_other", language, admin, NOW, settings=settings_of(app))
+    second = wording.reset(session, "ack_other", language, admin, NOW, settings=settings_of(app))
+    session.commit()
+    assert first is not None and first.body is None
+    assert second is None  # already the shipped wording
+    assert [v.body for v in wording.versions(session, "ack_other", language)] == [None, "Thanks!"]
+    assert wording.versions(session, "checkin", language) == []
+    audits = session.scalars(
+        select(AuditEntry.action)
+        .where(AuditEntry.entity == "message_template")
+        .order_by(AuditEntry.id)
+    ).all()
+    assert audits == ["template_saved", "template_reset"]
 
 
 @pytest.mark.parametrize(("kind", "language"), [("reminders", "en"), ("reminder", "fr")])

@@ -134,9 +134,16 @@ def test_a_save_re_renders_each_planned_text_once_and_leaves_sent_ones_alone(
     reset = wording.reset(session, "reminder", "en", admin, later, settings=settings_of(app))
     session.commit()
     assert reset.replanned == 1
-    assert {(m.body, m.template_id) for m in texts(session)} == {
-        (before[m.id][1], None) for m in texts(session)
+    # The shipped wording again, and the text records the reset (told from never edited).
+    assert {m.id: (m.body, m.template_id) for m in texts(session)} == {
+        m.id: (before[m.id][1], reset.id if m.id == second_week else None) for m in texts(session)
     }
+    assert planner.plan_horizon(session, settings_of(app), later, everyone=True).updated == 0
+    # A second reset (another tab) changes nothing and re-plans nothing.
+    again = wording.reset(session, "reminder", "en", admin, later, settings=settings_of(app))
+    session.commit()
+    assert again is None
+    assert wording.versions(session, "reminder", "en")[0].id == reset.id
 
 
 def test_a_caregiver_gets_the_caregiver_variant_and_the_client_the_own(

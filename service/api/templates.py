@@ -36,7 +36,7 @@ def _template_json(kind: str, language: str, newest: MessageTemplate | None) -> 
         "body": saved if saved is not None else shipped(kind, language),
         "default": saved is None,
         "version": newest.version if newest is not None else None,
-        "template_id": newest.id if newest is not None and saved is not None else None,
+        "template_id": newest.id if newest is not None else None,
         "updated_at": local_iso(changed_at, current_settings().practice_timezone),
         "placeholders": list(allowed(kind)),
     }
@@ -88,10 +88,15 @@ def save_template(kind: str, language: str) -> dict[str, Any]:
 
 @bp.delete("/templates/<kind>/<language>")
 def reset_template(kind: str, language: str) -> dict[str, Any]:
-    """Go back to the shipped wording of this kind (admins); the earlier versions stay."""
+    """Go back to the shipped wording of this kind (admins); the earlier versions stay. On
+    the shipped wording already, nothing changes and the answer is the wording in force."""
     _admin_kind(kind, language)
     session = get_session()
     template = wording.reset(session, kind, language, current_user(), utcnow())
-    out = _changed(template)
+    if template is None:  # the shipped wording already: nothing written, nothing re-planned
+        in_force = next(iter(wording.versions(session, kind, language)), None)
+        out = {**_template_json(kind, language, in_force), "replanned": 0}
+    else:
+        out = _changed(template)
     session.commit()
     return out

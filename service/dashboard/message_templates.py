@@ -95,8 +95,7 @@ def rows(session: Session) -> list[Row]:
             name,
             current.body(kind, language),
             numbers.get((kind, language), 0),
-            # A saved version in force: a reset is in force as the shipped wording.
-            current.template_id(kind, language) is not None,
+            current.edited(kind, language),  # a reset is in force as the shipped wording
         )
         for kind, label in LABELS.items()
         for language, name in LANGUAGE_NAMES.items()
@@ -198,13 +197,12 @@ def reset(kind: str, language: str) -> Response:
     """Go back to the shipped wording (kept as a new version, so the history shows it)."""
     db, admin = get_session(), require_admin()
     kind, language = _known(kind, language)
-    if wording.current(db).template_id(kind, language) is None:
-        # Already the shipped wording (a second click, another tab): no empty version.
-        flash(f"{_title(kind, language)} already has the shipped wording.")
-        return redirect(url_for(".index") + f"#{kind}-{language}")
     saved = wording.reset(db, kind, language, admin, utcnow())
     db.commit()
-    _flash_saved(_title(kind, language), "back to the shipped wording", saved)
+    if saved is None:  # already the shipped wording (a second click, another tab)
+        flash(f"{_title(kind, language)} already has the shipped wording.")
+    else:
+        _flash_saved(_title(kind, language), "back to the shipped wording", saved)
     return redirect(url_for(".index") + f"#{kind}-{language}")
 
 

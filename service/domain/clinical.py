@@ -2,8 +2,11 @@
 a family member), so none names a diagnosis, a condition or a treatment.
 
 Pure. The list is the practice's, shipped here, in English and Spanish. Matching is on whole
-words (a plural "s"/"es" allowed), ignoring case and accents, so "Paralisis Cerebral" is found
-as "parálisis cerebral" and "palsy" is not found inside "palsyx".
+words of the folded text (``folding.fold``: any case, accents off), with the plurals the
+languages make ("injuries", "therapies", "diagnoses", "lesiones"), so "Paralisis Cerebral"
+is found as "parálisis cerebral" and "palsy" is not found inside "palsyx". A Cyrillic or
+Greek letter that looks like a Latin one ("therapy" typed with a Cyrillic "a", "THERAPY"
+with a Greek "H") reads as that letter: the list cannot be slipped past with look-alikes.
 """
 
 from __future__ import annotations
@@ -41,11 +44,32 @@ TERMS = (
     "epilepsy",
     "contracture",
     "autism",
+    "autistic",
+    "autist",
+    "asperger",
+    "adhd",
+    "down syndrome",
+    "spina bifida",
+    "hypotonia",
+    "hypertonia",
+    "torticollis",
+    "developmental delay",
+    "brain injury",
+    "concussion",
+    "neuropathy",
+    "amputation",
+    "amputee",
+    "paralyzed",
+    "paralysed",
+    "epileptic",
+    "disorder",
+    "disabled",
     "disability",
     "chronic",
     "diagnosis",
     "diagnosed",
     "condition",
+    "disease",
     # Treatments (English).
     "therapy",
     "therapist",
@@ -58,6 +82,19 @@ TERMS = (
     "botox",
     "baclofen",
     "injection",
+    "rehabilitation",
+    "rehab",
+    "physio",
+    "physiotherapist",
+    "hydrotherapy",
+    "orthosis",
+    "orthotic",
+    "splint",
+    "wheelchair",
+    "surgery",
+    "prescription",
+    "acupuncture",
+    "dry needling",
     # Conditions and diagnoses (Spanish).
     "parálisis cerebral",
     "parálisis",
@@ -85,10 +122,33 @@ TERMS = (
     "epilepsia",
     "contractura",
     "autismo",
+    "autista",
+    "síndrome de down",
+    "espina bífida",
+    "hipotonía",
+    "hipertonía",
+    "tortícolis",
+    "retraso del desarrollo",
+    "conmoción cerebral",
+    "neuropatía",
+    "amputación",
+    "amputado",
+    "amputada",
+    "paralizado",
+    "paralizada",
+    "epiléptico",
+    "epiléptica",
+    "trastorno",
+    "discapacitado",
+    "discapacitada",
+    "enfermedad",
+    "afección",
     "discapacidad",
     "crónico",
     "crónica",
     "diagnóstico",
+    "diagnosticado",
+    "diagnosticada",
     # Treatments (Spanish).
     "terapia",
     "terapeuta",
@@ -99,13 +159,70 @@ TERMS = (
     "medicamento",
     "inyección",
     "toxina botulínica",
+    "rehabilitación",
+    "fisio",
+    "fisioterapeuta",
+    "hidroterapia",
+    "logopedia",
+    "ortesis",
+    "férula",
+    "silla de ruedas",
+    "cirugía",
+    "receta médica",
+    "acupuntura",
 )
 
 
+# Letters of other alphabets that look like a Latin one, as ``fold`` leaves them (case-folded):
+# each Latin letter of a term also matches these.
+LOOK_ALIKES = {
+    "a": "\u0430\u03b1",
+    "b": "\u0432\u044c",
+    "c": "\u0441\u03f2",
+    "d": "\u0501",
+    "e": "\u0435\u0454\u03b5",
+    "g": "\u0261",
+    "h": "\u04bb\u043d\u03b7",
+    "i": "\u0456\u03b9\u04cf",
+    "j": "\u0458",
+    "k": "\u043a\u03ba",
+    "l": "\u04cf\u03b9",
+    "m": "\u043c\u03bc",
+    "n": "\u03b7\u043f",
+    "o": "\u043e\u03bf\u03c3",
+    "p": "\u0440\u03c1",
+    "q": "\u051b",
+    "s": "\u0455",
+    "t": "\u0442\u03c4",
+    "u": "\u03c5",
+    "v": "\u03bd\u0475",
+    "w": "\u051d\u03c9",
+    "x": "\u0445\u03c7",
+    "y": "\u0443\u03b3\u03c5",
+}
+
+
+def _letters(word: str) -> str:
+    """A folded word as a pattern whose letters also match their look-alikes."""
+    return "".join(
+        f"[{char}{LOOK_ALIKES[char]}]" if char in LOOK_ALIKES else re.escape(char) for char in word
+    )
+
+
+def _plural(word: str) -> str:
+    """A folded word's last word with its plurals: therapy(ies), diagnosis/diagnoses,
+    lesion(es), cerebral palsy(s)."""
+    if word.endswith("y"):
+        return _letters(word[:-1]) + "(?:" + _letters("y") + _letters("s") + "?|ies)"
+    if word.endswith("is"):
+        return _letters(word[:-2]) + "(?:is|es)"
+    return _letters(word) + "(?:" + _letters("s") + "|" + _letters("es") + ")?"
+
+
 def _pattern(term: str) -> str:
-    """A folded term as a whole-word pattern: any run of spaces, an optional plural."""
-    folded = fold(term)[0]
-    return r"\s+".join(re.escape(word) for word in folded.split()) + r"(?:s|es)?"
+    """A folded term as a whole-word pattern: any run of spaces, plurals of the last word."""
+    *first, last = fold(term)[0].split()
+    return r"\s+".join([*(_letters(w) for w in first), _plural(last)])
 
 
 # Longest first, so "cerebral palsy" is named rather than "palsy".
@@ -114,6 +231,11 @@ _TERMS = re.compile(
     + "|".join(_pattern(t) for t in sorted(TERMS, key=len, reverse=True))
     + r")(?![^\W_])"
 )
+
+
+def reason(term: str) -> str:
+    """Why a text (or the practice's name, which most texts carry) may not hold ``term``."""
+    return f'"{term}" is a clinical word: a text is seen by whoever holds the phone'
 
 
 def found(text: str) -> list[str]:

@@ -35,7 +35,9 @@ _WHOLE_ONLY_STOPS = words("cancel end")
 # Every word that opts a number out when it is the whole reply, in English and Spanish: no
 # template may ask a client to send one (``domain.wording`` checks), except to say how to stop.
 OPT_OUT_KEYWORDS = _STOP_WORDS | _WHOLE_ONLY_STOPS
-_STOP_PHRASES = frozenset(
+# Phrases that opt a number out when they are a sentence of their own ("Remove me.", "ALTO"):
+# no template may ask for one either.
+OPT_OUT_PHRASES = frozenset(
     {"stop it", "stop this", "stop that", "stop them", "remove me", "stop now", "alto"}
 )
 _START_WORDS = words("start unstop resubscribe")
@@ -185,7 +187,7 @@ def opt_out_phrase(folded: str) -> str | None:
     for sentence in _SENTENCES.split(text):
         words = _WORD.findall(sentence)
         kept = " ".join(w for w in words if w not in FILLERS)
-        if only(words, _STOP_WORDS) or kept in _STOP_PHRASES or "".join(words) in _STOP_WORDS:
+        if only(words, _STOP_WORDS) or kept in OPT_OUT_PHRASES or "".join(words) in _STOP_WORDS:
             return kept or sentence.strip()
     found = _OPT_OUT.search(text)
     return found.group().strip() if found else _about_stopping(text)

@@ -10,11 +10,12 @@ template cannot be saved: every reason, in plain words, naming what is wrong. Wh
   escaped: texts have no use for braces.
 * Reminders and check-ins keep ``{reply_hint}``: the reply understanding reads C, R and
   numbers because the texts tell clients to send them.
-* No text asks for a carrier keyword: a client who sends STOP (or any word the reply
-  understanding reads as an opt-out, ``revocation.OPT_OUT_KEYWORDS``) is opted out by the
-  carrier. Keywords that are also everyday words ("stop", "para", "end", "baja"...) count
-  only when asked for: in capitals, in quotes or right after "reply", "text", "responda"...
-  The help and opt-in confirmations are the exception and must say how to stop.
+* No text asks for a carrier keyword: a client who sends STOP (or any word or phrase the
+  reply understanding reads as an opt-out) is opted out by the carrier and by us. Those that
+  are also everyday words ("stop", "para", "end", "baja", "alto") count only when asked for
+  (``asked_keywords``: in capitals, in quotes, or after "reply", "text back", "responda:",
+  "envíe la palabra"...). The help and opt-in confirmations are the exception and must say
+  how to stop.
 * No clinical word (``clinical.TERMS``), in any kind.
 * Not empty, no control characters but line breaks, at most ``MAX_LENGTH`` characters.
 
@@ -29,8 +30,7 @@ import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from service.domain import clinical, segments
-from service.domain.revocation import OPT_OUT_KEYWORDS
+from service.domain import asked_keywords, clinical, segments
 from service.domain.shipped_wording import CALL, HINTS, SHIPPED
 from service.domain.vocabulary import Ack, Language, TextKind
 
@@ -190,9 +190,11 @@ def name_for_text(name: str, plain: bool) -> str:
 @dataclass(frozen=True)
 class Wording:
     """The wording in force: (kind, language) -> (template id, body). A pair it does not
-    hold uses the shipped wording (template id None); so does a template reset to it."""
+    hold uses the shipped wording (template id None); so does a reset version (body None),
+    whose id the texts record, so a text sent after a reset is told from one sent before
+    any edit."""
 
-    templates: Mapping[tuple[str, str], tuple[int | None, str]] = field(default_factory=dict)
+    templates: Mapping[tuple[str, str], tuple[int | None, str | None]] = field(default_factory=dict)
 
     @classmethod
     def shipped(cls) -> Wording:
@@ -202,12 +204,17 @@ class Wording:
     def body(self, kind: str, language: str) -> str:
         """The template of this kind and language."""
         found = self.templates.get((str(kind), lang(language)))
-        return found[1] if found else shipped(kind, language)
+        return found[1] if found and found[1] is not None else shipped(kind, language)
 
     def template_id(self, kind: str, language: str) -> int | None:
-        """The id of the saved version in force, or None for the shipped wording."""
+        """The id of the saved version in force (a reset too), or None when never saved."""
         found = self.templates.get((str(kind), lang(language)))
         return found[0] if found else None
+
+    def edited(self, kind: str, language: str) -> bool:
+        """True when a saved body is in force (not the shipped wording, nor a reset to it)."""
+        found = self.templates.get((str(kind), lang(language)))
+        return found is not None and found[1] is not None
 
     def write(self, kind: str, language: str, values: Mapping[str, str]) -> tuple[str, int | None]:
         """The text of this kind, rendered with ``values`` and the kind's reply hint (offering
@@ -228,20 +235,20 @@ def problems(kind: str, language: str, body: str) -> list[str]:
     both languages' keywords and clinical words are refused in either, since a client may
     read either."""
     kind = TextKind(kind)
-    if not body.strip():
-        return ["the text is empty"]
+    surrogates = sorted({f"U+{ord(c):04X}" for c in body if "\ud800" <= c <= "\udfff"})
+    if surrogates:  # half a character (a broken emoji): nothing else can be read of it
+        return [f"the text holds half a character ({', '.join(surrogates)}): type it again"]
+    if not any(unicodedata.category(c)[0] in "LNPS" for c in body):
+        return ["the text is empty: it has no letter, digit or symbol anyone would see"]
     found = _shape_problems(body)
     found += _placeholder_problems(kind, body)
     found += _keyword_problems(kind, body)
-    found += [
-        f'"{term}" is a clinical word: a text is seen by whoever holds the phone'
-        for term in clinical.found(body)
-    ]
+    found += [clinical.reason(term) for term in clinical.found(body)]
     return found
 
 
 def _shape_problems(body: str) -> list[str]:
-    """Length and control characters."""
+    """Length, control characters and invisible ones."""
     found = []
     length = segments.count(body).characters
     if length > MAX_LENGTH:
@@ -250,7 +257,31 @@ def _shape_problems(body: str) -> list[str]:
     if controls:
         named = ", ".join(_control_name(c) for c in controls)
         found.append(f"the text holds a control character ({named}): only line breaks may be used")
+    hidden = sorted({c for i, c in enumerate(body) if _hidden(body, i)})
+    if hidden:
+        named = ", ".join(
+            f"{unicodedata.name(c, 'format character').lower()} (U+{ord(c):04X})" for c in hidden
+        )
+        found.append(
+            f"the text holds an invisible character ({named}): it can hide or reorder words"
+        )
     return found
+
+
+def _pictograph(char: str) -> bool:
+    """An emoji or other symbol, or the marks that finish one (U+FE0F, skin tones)."""
+    return unicodedata.category(char) in ("So", "Sk", "Mn")
+
+
+def _hidden(body: str, index: int) -> bool:
+    """A format character (Unicode's Cf: zero-width spaces, soft hyphens, direction
+    overrides...) other than a joiner inside an emoji sequence ("👨\u200d👩")."""
+    char = body[index]
+    if unicodedata.category(char) != "Cf":
+        return False
+    if char != "\u200d" or index == 0 or index + 1 == len(body):
+        return True
+    return not (_pictograph(body[index - 1]) and _pictograph(body[index + 1]))
 
 
 def _control_name(char: str) -> str:
@@ -301,36 +332,9 @@ def _listed(names: tuple[str, ...]) -> str:
     return ", ".join("{" + n + "}" for n in names)
 
 
-# Keywords that are also everyday words: they count only when asked for (capitals, quotes,
-# or right after a verb of replying); the others count anywhere.
-_EVERYDAY = frozenset({"stop", "para", "parar", "basta", "baja", "end", "cancel", "quit"})
-_REPLY_VERBS = (
-    r"(?:reply|replying|text|texting|send|sending|respond|answer|type|responda|responde|"
-    r"conteste|contesta|envie|envíe|envia|envía|escriba|escribe|mande|manda)"
-)
-_KEYWORD = re.compile(
-    r"(?<![^\W_])(?P<verb>" + _REPLY_VERBS + r"\s+(?:with\s+|con\s+)?)?"
-    r"(?P<quote>[\"'\u201c\u2018\u00ab]\s*)?(?P<word>[^\W\d_]+)(?![^\W_])",
-    re.IGNORECASE,
-)
-
-
-def _asked_keywords(body: str) -> list[str]:
-    """The opt-out keywords the text asks a client to send, as the text writes them."""
-    asked: list[str] = []
-    for match in _KEYWORD.finditer(body):
-        word = match.group("word")
-        if word.lower() not in OPT_OUT_KEYWORDS:
-            continue
-        pointed = match.group("verb") or match.group("quote") or (word.isupper() and len(word) > 1)
-        if (word.lower() not in _EVERYDAY or pointed) and word.lower() not in map(str.lower, asked):
-            asked.append(word)
-    return asked
-
-
 def _keyword_problems(kind: TextKind, body: str) -> list[str]:
     """A carrier keyword asked for; or, in help and opt-in, none to say how to stop."""
-    asked = _asked_keywords(body)
+    asked = asked_keywords.asked(body)
     if kind in SAYS_HOW_TO_STOP:
         if asked:
             return []

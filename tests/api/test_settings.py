@@ -94,6 +94,9 @@ WHOLE = "must be a whole number from 0 to 10"
 WINDOW = "'25:00-08:00' is not a window like 21:00-08:00"
 
 
+CLINICAL = '"{}" is a clinical word: a text is seen by whoever holds the phone'
+
+
 @pytest.mark.parametrize(
     ("field", "value", "reason"),
     [
@@ -107,6 +110,8 @@ WINDOW = "'25:00-08:00' is not a window like 21:00-08:00"
         ("rebooking_texts", "on", "must be true or false"),
         ("default_language", "fr", "must be one of en, es"),
         ("practice_name", "Calm\nHands", "'Calm\\nHands' has a line break or a control character"),
+        ("practice_name", "Calm Hands Therapy", CLINICAL.format("Therapy")),
+        ("practice_name", "Fisioterap\u0456a Sol", CLINICAL.format("Fisioterap\u0456a")),
         ("colour", "blue", "unknown field"),
     ],
 )

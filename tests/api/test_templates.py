@@ -60,12 +60,16 @@ def test_an_admin_saves_a_version_and_resets_it_in_one_call(admin_api: Api, app:
     assert listed[("reminder", "es")]["template_id"] == body["template_id"]
     assert listed[("reminder", "en")]["default"] is True
     reset = admin_api.delete("/templates/reminder/es").get_json()
-    assert (reset["body"], reset["default"], reset["version"], reset["template_id"]) == (
+    assert (reset["body"], reset["default"], reset["version"]) == (
         shipped("reminder", "es"),
         True,
         2,
-        None,
     )
+    assert reset["template_id"] not in (None, body["template_id"])  # the reset's own version
+    # Resetting the shipped wording again changes nothing: no version, no audit row.
+    again = admin_api.delete("/templates/reminder/es")
+    assert again.status_code == 200
+    assert again.get_json() == {**reset, "replanned": 0}
     with get_db(app).session() as session:
         kept = wording.versions(session, "reminder", "es")
         assert [(v.version, v.body) for v in kept] == [(2, None), (1, EDITED)]
@@ -76,6 +80,28 @@ def test_an_admin_saves_a_version_and_resets_it_in_one_call(admin_api: Api, app:
             ("template_saved", "reminder/es", admin_api.user_id),
             ("template_reset", "reminder/es", admin_api.user_id),
         ]
+
+
+@pytest.mark.parametrize("language", ["en", "es"])
+def test_resetting_wording_never_saved_answers_the_shipped_one_and_writes_nothing(
+    admin_api: Api, app: Flask, language: str
+) -> None:
+    response = admin_api.delete(f"/templates/checkin/{language}")
+    assert response.status_code == 200
+    body = response.get_json()
+    assert (body["body"], body["default"], body["version"], body["template_id"]) == (
+        shipped("checkin", language),
+        True,
+        None,
+        None,
+    )
+    assert body["replanned"] == 0
+    with get_db(app).session() as session:
+        assert wording.versions(session, "checkin", language) == []
+        assert (
+            session.scalars(select(AuditEntry).where(AuditEntry.entity == "message_template")).all()
+            == []
+        )
 
 
 @pytest.mark.parametrize("method", ["put", "delete"])
@@ -108,6 +134,12 @@ BAD = [
     ("{when}. {reply_hint} Reply STOP to opt out.", '"STOP" is a carrier keyword'),
     ("{when}, sesion de masaje. {reply_hint}", '"masaje" is a clinical word'),
     ("{when} {was}. {reply_hint}", '"{was}" has no value in this text'),
+    ("\u200b", "no letter, digit or symbol"),
+    ("{when}. \u202e{reply_hint}", "right-to-left override (U+202E)"),
+    ("{when}. {reply_hint} To leave, reply with the word stop.", '"stop" is a carrier keyword'),
+    ("{when}. {reply_hint} Responda: alto, para salir.", '"alto" is a carrier keyword'),
+    ("{when}, for your therapies. {reply_hint}", '"therapies" is a clinical word'),
+    ("{when}, sus diagn\u043estic\u043es. {reply_hint}", "clinical word"),  # Cyrillic o
 ]
 
 
@@ -122,6 +154,15 @@ def test_bad_wording_is_refused_with_its_reason_and_the_previous_version_untouch
     assert list(fields) == ["body"] and reason in fields["body"], fields
     with get_db(app).session() as session:
         assert [v.body for v in wording.versions(session, "reminder", "en")] == [EDITED]
+
+
+def test_half_a_character_is_a_400_before_the_rules_and_nothing_is_written(
+    admin_api: Api, app: Flask
+) -> None:
+    response = admin_api.put("/templates/reminder/en", {"body": "{when} \ud83d. {reply_hint}"})
+    assert response.status_code == 400  # the JSON layer's: its strings must be Unicode text
+    with get_db(app).session() as session:
+        assert wording.versions(session, "reminder", "en") == []
 
 
 def test_every_reason_is_given(admin_api: Api) -> None:
@@ -144,7 +185,8 @@ def test_planned_texts_show_the_version_they_were_written_with(admin_api: Api) -
         "Hi Sam, see you at Bright Path on Tue Jun 3, 9:00 AM. "
         "Reply C to confirm or R to reschedule."
     )
-    admin_api.delete("/templates/reminder/en")
+    reset = admin_api.delete("/templates/reminder/en").get_json()
+    assert reset["replanned"] == 1
     [reminder] = admin_api.get("/messages", kind="reminder").get_json()["items"]
-    assert reminder["template_id"] is None
+    assert reminder["template_id"] == reset["template_id"] != saved["template_id"]
     assert reminder["body"].startswith("Hi Sam, reminder of your appointment at Bright Path")

@@ -273,6 +273,7 @@ def test_reset_brings_back_the_shipped_wording(as_boss: Web, session: Session) -
     assert _versions(session) == [edited, None]
     listing = words(as_boss.get("/settings/texts"))
     assert "back to the shipped wording" in listing
+    assert "edited" not in listing  # the reset is in force as the shipped wording
     assert current_body(as_boss) == rules.shipped("reminder", "en")
     history = words(as_boss.get(EDIT))
     assert "Version 2" in history and "Back to the shipped wording" in history

@@ -69,6 +69,11 @@ def test_a_signed_out_visitor_is_sent_to_sign_in(web: Web) -> None:
         ("pain_alert_threshold", "11", "11 is not between 0 and 10."),
         ("practice_phone", "555", "'555' is not a valid phone number."),
         ("practice_name", "", "Required."),
+        (
+            "practice_name",
+            "Calm Therapy",
+            "&#34;Therapy&#34; is a clinical word: a text is seen by whoever holds the phone.",
+        ),
     ],
 )
 def test_a_bad_value_is_refused_beside_its_field_and_nothing_changes(

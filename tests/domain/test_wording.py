@@ -242,6 +242,19 @@ REFUSED = [
     (K.ACK_OTHER, "es", "Gracias. Responda BAJA para no recibir mas.", ('"BAJA"',)),
     (K.ACK_OTHER, "es", "Gracias. Si quiere dejarlo, envie parar.", ('"parar"',)),
     (K.OPT_OUT, "es", "Ya no recibira mensajes. Escriba BASTA si...", ('"BASTA"',)),
+    # Asked for in lower case past punctuation or the words that say how to send it, and
+    # the reply understanding's opt-out phrases.
+    (K.ACK_OTHER, "en", "Thanks. Reply: stop, if you want no more.", ('"stop"', "carrier")),
+    (K.ACK_OTHER, "en", "Thanks. To opt out, text back stop.", ('"stop"',)),
+    (K.ACK_CONFIRM, "en", "Confirmed. To leave, reply with the word stop.", ('"stop"',)),
+    (K.ACK_CONFIRM, "en", "Confirmed. Reply C or cancel.", ('"cancel"',)),
+    (K.ACK_OTHER, "en", "Thanks. Reply REMOVE ME to leave the list.", ('"REMOVE ME"',)),
+    (K.ACK_OTHER, "en", "Thanks. Send 'stop it' for no more.", ('"stop it"',)),
+    (K.ACK_OTHER, "es", "Gracias. Responda: baja, si no quiere más.", ('"baja"', "carrier")),
+    (K.ACK_OTHER, "es", "Gracias. Para salir, envíe la palabra baja.", ('"baja"',)),
+    (K.ACK_OTHER, "es", "Gracias. Responda ALTO para no recibir más.", ('"ALTO"',)),
+    (K.ACK_OTHER, "es", "Gracias. Conteste con la palabra alto.", ('"alto"',)),
+    (K.ACK_OTHER, "es", "Gracias. Responda a este mensaje con basta.", ('"basta"',)),
     (K.HELP, "en", "{practice}: call {practice_phone}.", ("say how to stop",)),
     (K.OPT_IN, "es", "Vuelve a recibir mensajes de {practice}.", ("say how to stop",)),
     (K.HELP, "es", "{practice}: llame al {practice_phone}. Para salir, pare.", ("how to stop",)),
@@ -252,13 +265,48 @@ REFUSED = [
     (K.REBOOKING, "es", "Su masaje le espera. {reply_hint}", ("masaje",)),
     (K.OPT_IN, "en", "Texts about your therapy again. Reply STOP to opt out.", ("therapy",)),
     (K.MOVE_NOTICE, "en", "Your injection moved to {when}. {reply_hint}", ("injection",)),
-    (K.ACK_OTHER, "en", "   \n\t ", ("empty",)),
+    # Plurals beyond s/es, related forms, look-alike letters of other alphabets.
+    (K.ACK_OTHER, "en", "Thanks. Injuries heal with time.", ("Injuries",)),
+    (K.ACK_OTHER, "en", "Your therapies are booked.", ("therapies",)),
+    (K.ACK_OTHER, "en", "We noted both diagnoses.", ("diagnoses",)),
+    (K.ACK_OTHER, "en", "Our autistic clients love it.", ("autistic",)),
+    (K.ACK_OTHER, "en", "See you for ther\u0430py.", ("ther\u0430py",)),  # a Cyrillic a
+    (
+        K.ACK_OTHER,
+        "en",
+        "See you for \u03a4\u0397\u0395RAPY.",
+        ("\u03a4\u0397\u0395RAPY",),
+    ),  # Greek
+    (K.ACK_OTHER, "en", "Noted for all your conditions.", ("conditions",)),
+    (K.ACK_OTHER, "en", "Treatments resume Monday.", ("Treatments",)),
+    (K.ACK_OTHER, "es", "Gracias. Las lesiones sanan.", ("lesiones",)),
+    (K.ACK_OTHER, "es", "Sus terapias quedan reservadas.", ("terapias",)),
+    (K.ACK_OTHER, "es", "Anotamos los diagnósticos.", ("diagnósticos",)),
+    (K.ACK_OTHER, "es", "Para niños autistas.", ("autistas",)),
+    (
+        K.ACK_OTHER,
+        "es",
+        "Gracias por su fisiot\u0435rapia.",
+        ("fisiot\u0435rapia",),
+    ),  # a Cyrillic e
+    (K.ACK_OTHER, "es", "Revisamos sus enfermedades.", ("enfermedades",)),
+    (K.ACK_OTHER, "es", "Traiga su silla de ruedas.", ("silla de ruedas",)),
     (K.ACK_OTHER, "es", "", ("empty",)),
     (K.ACK_OTHER, "en", "Thanks\x00", ("NUL",)),
     (K.ACK_OTHER, "es", "Gracias\tya", ("tab",)),
     (K.ACK_OTHER, "en", "Thanks\x07", ("U+0007",)),
     (K.ACK_OTHER, "en", "x" * 2000, ("2000 characters long, more than the 600 allowed",)),
     (K.ACK_OTHER, "es", "x" * (MAX_LENGTH + 1), (str(MAX_LENGTH + 1),)),
+    # Nothing anyone would see, or something that hides or reorders what they see.
+    (K.ACK_OTHER, "en", "\u200b", ("empty",)),
+    (K.ACK_OTHER, "es", "\u00ad\u200d\ufeff", ("empty",)),
+    (K.OPT_OUT, "en", " \u2060\u0301 ", ("empty",)),
+    (K.ACK_OTHER, "en", "Thanks \u202eti deton ew", ("right-to-left override (U+202E)",)),
+    (K.ACK_OTHER, "es", "Gracias\u200b, lo anotamos.", ("zero width space (U+200B)",)),
+    (K.ACK_OTHER, "es", "Gra\u00adcias.", ("soft hyphen (U+00AD)",)),
+    (K.ACK_OTHER, "en", "Thanks\u200d.", ("zero width joiner (U+200D)",)),
+    (K.ACK_OTHER, "en", "Thanks \ud83d", ("half a character (U+D83D)",)),
+    (K.ACK_OTHER, "es", "\udc9c Gracias", ("half a character (U+DC9C)",)),
 ]
 
 
@@ -284,9 +332,26 @@ ACCEPTED = [
     (K.HELP, "en", "{practice} texts. Text STOP to opt out, or call {practice_phone}."),
     (K.OPT_IN, "es", "De nuevo con {practice}. Responda BAJA para darse de baja."),
     (K.MOVE_NOTICE, "en", "Hi {first_name}, moved to {when} (was {was}). {reply_hint}"),
+    # Saying how to stop in lower case still says it; everyday words not asked for pass.
+    (K.HELP, "en", "{practice}: call {practice_phone}. Reply: stop to opt out."),
+    (K.HELP, "es", "{practice}: llame al {practice_phone}. Para salir, envíe la palabra baja."),
+    (K.OPT_IN, "en", "Texts from {practice} again. To leave, text back stop."),
+    (K.OPT_IN, "es", "De nuevo con {practice}. Responda: baja, para salir."),
+    (K.ACK_CONFIRM, "es", "Gracias. Responda C para confirmar o R para cambiar la cita."),
+    (K.ACK_PAIN, "es", "Gracias. Si el dolor sigue alto, llame al {practice_phone}."),
+    (K.ACK_PAIN, "en", "Thanks. Remove the ice after 10 minutes; call us by the end of the day."),
+    (K.ACK_OTHER, "en", "Thanks. Reply C, or stop by the front desk."),
+    (K.ACK_OTHER, "es", "Gracias. Le escribimos para confirmar; basta con responder C."),
     (K.ACK_OTHER, "en", "Line one\nLine two\r\nLine three"),
     (K.ACK_OTHER, "en", "x" * MAX_LENGTH),
     (K.ACK_OTHER, "en", "Thanks 💜"),
+    # Words that share letters with clinical ones are not them.
+    (K.ACK_OTHER, "en", "Thanks! Happy holidays, enjoy the days off."),
+    (K.ACK_OTHER, "en", "Thanks for the kind words, see you Thursday."),
+    (K.ACK_OTHER, "es", "Gracias, lo vemos el jueves. ¡Buenas tardes!"),
+    (K.ACK_OTHER, "es", "Gracias por sus palabras: nos alegra ayudarle."),
+    (K.ACK_OTHER, "es", "Gracias 👨\u200d👩\u200d👧 \U0001f44d\U0001f3fd"),  # joiners inside emoji
+    (K.ACK_OTHER, "en", "💜"),
 ]
 
 
