@@ -211,8 +211,9 @@ def check(base: Settings, values: Mapping[str, str]) -> dict[str, Any]:
             parsed[field] = parse(field, raw, base.default_region)
         except ConfigError as exc:
             errors[field] = reason(exc, field)
-    # The name goes into most texts, so a save keeps the texts' rule (start-up does not).
-    if terms := clinical.found(parsed.get("practice_name") or ""):
+    # The name goes into most texts, so a save refuses a diagnosis or condition in it (start-up
+    # does not); a treatment may stay, since practices are named after their trade.
+    if terms := clinical.found(parsed.get("practice_name") or "", conditions_only=True):
         errors["practice_name"] = "; ".join(clinical.reason(term) for term in terms)
     if errors:
         raise InvalidSettings(errors)

@@ -162,23 +162,20 @@ def test_every_refusal_is_given_at_once_and_nothing_is_half_saved(
         ("", "required"),
         ("x" * 61, "longer than 60 characters"),
         ("Calm\nHands", "'Calm\\nHands' has a line break or a control character"),
-        # The name goes into most texts: the texts' clinical words are refused in it too.
+        # The name goes into most texts: a diagnosis or condition is refused in it, in
+        # either language and any spelling.
         (
-            "Bright Path Therapy",
-            '"Therapy" is a clinical word: a text is seen by whoever holds the phone',
-        ),
-        (
-            "Centro de Fisioterapia Sol",
-            '"Fisioterapia" is a clinical word: a text is seen by whoever holds the phone',
-        ),
-        (
-            "Massage & Rehab",
-            '"Massage" is a clinical word: a text is seen by whoever holds the phone; '
-            '"Rehab" is a clinical word: a text is seen by whoever holds the phone',
+            "Cerebral Palsy Center",
+            '"Cerebral Palsy" is a clinical word: a text is seen by whoever holds the phone',
         ),
         (
             "Autismo Ayuda",
             '"Autismo" is a clinical word: a text is seen by whoever holds the phone',
+        ),
+        (
+            "Parkinson's & Stroke Care",
+            '"Parkinson\'s" is a clinical word: a text is seen by whoever holds the phone; '
+            '"Stroke" is a clinical word: a text is seen by whoever holds the phone',
         ),
     ],
 )
@@ -188,6 +185,18 @@ def test_the_practice_name_is_one_line_of_at_most_sixty_characters(
     with pytest.raises(practice_settings.InvalidSettings) as refused:
         save(app, session, admin, practice_name=value)
     assert refused.value.errors == {"practice_name": message}
+
+
+@pytest.mark.parametrize(
+    "value", ["Bright Path Massage", "Centro de Fisioterapia Sol", "Calm Hands Therapy & Rehab"]
+)
+def test_a_practice_may_be_named_after_its_trade(
+    app: Flask, session: Session, admin: User, value: str
+) -> None:
+    # A treatment is refused in every text's own words, but not in the name the practice
+    # goes by (texts still never say what the client has).
+    save(app, session, admin, practice_name=value)
+    assert practice_settings.effective(session, settings_of(app)).practice_name == value
 
 
 @pytest.mark.parametrize("field", practice_settings.FIELDS)

@@ -15,7 +15,8 @@ import re
 
 from service.domain.folding import fold
 
-TERMS = (
+# Diagnoses and conditions: no text, and not the practice's name either.
+CONDITIONS = (
     # Conditions and diagnoses (English).
     "cerebral palsy",
     "palsy",
@@ -70,31 +71,6 @@ TERMS = (
     "diagnosed",
     "condition",
     "disease",
-    # Treatments (English).
-    "therapy",
-    "therapist",
-    "physiotherapy",
-    "physical therapy",
-    "massage",
-    "treatment",
-    "neuromuscular",
-    "medication",
-    "botox",
-    "baclofen",
-    "injection",
-    "rehabilitation",
-    "rehab",
-    "physio",
-    "physiotherapist",
-    "hydrotherapy",
-    "orthosis",
-    "orthotic",
-    "splint",
-    "wheelchair",
-    "surgery",
-    "prescription",
-    "acupuncture",
-    "dry needling",
     # Conditions and diagnoses (Spanish).
     "parálisis cerebral",
     "parálisis",
@@ -149,6 +125,36 @@ TERMS = (
     "diagnóstico",
     "diagnosticado",
     "diagnosticada",
+)
+
+# Treatments: no text names one; the practice's own name may (a practice is
+# often called after its trade: "Bright Path Massage").
+TREATMENTS = (
+    # Treatments (English).
+    "therapy",
+    "therapist",
+    "physiotherapy",
+    "physical therapy",
+    "massage",
+    "treatment",
+    "neuromuscular",
+    "medication",
+    "botox",
+    "baclofen",
+    "injection",
+    "rehabilitation",
+    "rehab",
+    "physio",
+    "physiotherapist",
+    "hydrotherapy",
+    "orthosis",
+    "orthotic",
+    "splint",
+    "wheelchair",
+    "surgery",
+    "prescription",
+    "acupuncture",
+    "dry needling",
     # Treatments (Spanish).
     "terapia",
     "terapeuta",
@@ -171,6 +177,8 @@ TERMS = (
     "receta médica",
     "acupuntura",
 )
+
+TERMS = CONDITIONS + TREATMENTS
 
 
 # Letters of other alphabets that look like a Latin one, as ``fold`` leaves them (case-folded):
@@ -225,12 +233,15 @@ def _pattern(term: str) -> str:
     return r"\s+".join([*(_letters(w) for w in first), _plural(last)])
 
 
-# Longest first, so "cerebral palsy" is named rather than "palsy".
-_TERMS = re.compile(
-    r"(?<![^\W_])(?:"
-    + "|".join(_pattern(t) for t in sorted(TERMS, key=len, reverse=True))
-    + r")(?![^\W_])"
-)
+def _compile(terms: tuple[str, ...]) -> re.Pattern[str]:
+    """Whole-word patterns of ``terms``, longest first, so "cerebral palsy" is named rather
+    than "palsy"."""
+    alternatives = "|".join(_pattern(t) for t in sorted(terms, key=len, reverse=True))
+    return re.compile(r"(?<![^\W_])(?:" + alternatives + r")(?![^\W_])")
+
+
+_TERMS = _compile(TERMS)
+_CONDITIONS = _compile(CONDITIONS)
 
 
 def reason(term: str) -> str:
@@ -238,11 +249,12 @@ def reason(term: str) -> str:
     return f'"{term}" is a clinical word: a text is seen by whoever holds the phone'
 
 
-def found(text: str) -> list[str]:
-    """The clinical terms in ``text``, as the text writes them, in order, each once."""
+def found(text: str, *, conditions_only: bool = False) -> list[str]:
+    """The clinical terms in ``text``, as the text writes them, in order, each once
+    (``conditions_only``: the diagnoses and conditions, for the practice's name)."""
     folded, origin = fold(text)
     seen: list[str] = []
-    for match in _TERMS.finditer(folded):
+    for match in (_CONDITIONS if conditions_only else _TERMS).finditer(folded):
         words = text[origin[match.start()] : origin[match.end() - 1] + 1]
         if words.lower() not in (s.lower() for s in seen):
             seen.append(words)

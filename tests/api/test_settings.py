@@ -110,8 +110,8 @@ CLINICAL = '"{}" is a clinical word: a text is seen by whoever holds the phone'
         ("rebooking_texts", "on", "must be true or false"),
         ("default_language", "fr", "must be one of en, es"),
         ("practice_name", "Calm\nHands", "'Calm\\nHands' has a line break or a control character"),
-        ("practice_name", "Calm Hands Therapy", CLINICAL.format("Therapy")),
-        ("practice_name", "Fisioterap\u0456a Sol", CLINICAL.format("Fisioterap\u0456a")),
+        ("practice_name", "Cerebral Palsy Care", CLINICAL.format("Cerebral Palsy")),
+        ("practice_name", "Centro Par\u0430lisis", CLINICAL.format("Par\u0430lisis")),
         ("colour", "blue", "unknown field"),
     ],
 )

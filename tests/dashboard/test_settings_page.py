@@ -71,8 +71,8 @@ def test_a_signed_out_visitor_is_sent_to_sign_in(web: Web) -> None:
         ("practice_name", "", "Required."),
         (
             "practice_name",
-            "Calm Therapy",
-            "&#34;Therapy&#34; is a clinical word: a text is seen by whoever holds the phone.",
+            "Spasticity Center",
+            "&#34;Spasticity&#34; is a clinical word: a text is seen by whoever holds the phone.",
         ),
     ],
 )
