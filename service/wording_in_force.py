@@ -1,5 +1,5 @@
 """The wording in force and its saved versions, read from the database (saving is
-``service.wording``'s; the planner reads the wording here, below it), and the values every
+``service.wording_versions``'s; the planner reads the wording here, below it), and the values every
 sender fills its placeholders with."""
 
 from __future__ import annotations

@@ -79,18 +79,9 @@ def test_no_function_is_over_60_lines() -> None:
     assert long == {}
 
 
-# A concern whose pure rules are in the domain and whose database side is the service layer
-# may name both modules alike (``service/domain/wording.py`` and ``service/wording.py``).
-PAIRED = {"wording.py"}
-
-
 def test_no_two_modules_share_a_name() -> None:
     names = Counter(p.name for p in CODE if p.name != "__init__.py")
-    shared = [name for name, count in names.items() if count > 1]
-    assert [name for name in shared if name not in PAIRED] == []
-    for name in PAIRED:
-        pair = {p.relative_to(ROOT).as_posix() for p in CODE if p.name == name}
-        assert pair <= {f"service/{name}", f"service/domain/{name}"}
+    assert [name for name, count in names.items() if count > 1] == []
 
 
 def test_vulture_finds_no_dead_code() -> None:

@@ -16,7 +16,7 @@ from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
 from jobs.clock import PlanState, plan
-from service import accounts, bookings, planner, practice_settings, replies, wording
+from service import accounts, bookings, planner, practice_settings, replies, wording_versions
 from service.config import settings_of
 from service.db import get_db
 from service.dispatch import Dispatcher
@@ -70,7 +70,7 @@ def texts(session: Session, kind: MessageKind = MessageKind.REMINDER) -> list[Ou
 def save(
     app: Flask, session: Session, admin: User, kind: str, body: str, now: datetime = NOW
 ) -> MessageTemplate:
-    saved = wording.save(session, kind, "en", body, admin, now, settings=settings_of(app))
+    saved = wording_versions.save(session, kind, "en", body, admin, now, settings=settings_of(app))
     session.commit()
     return saved
 
@@ -131,7 +131,9 @@ def test_a_save_re_renders_each_planned_text_once_and_leaves_sent_ones_alone(
     assert {m.id: m.body for m in texts(session, MessageKind.CHECKIN)} == checkins
     # Planning again finds it up to date: each text was re-rendered exactly once.
     assert planner.plan_horizon(session, settings_of(app), later, everyone=True).updated == 0
-    reset = wording.reset(session, "reminder", "en", admin, later, settings=settings_of(app))
+    reset = wording_versions.reset(
+        session, "reminder", "en", admin, later, settings=settings_of(app)
+    )
     session.commit()
     assert reset.replanned == 1
     # The shipped wording again, and the text records the reset (told from never edited).
@@ -140,10 +142,12 @@ def test_a_save_re_renders_each_planned_text_once_and_leaves_sent_ones_alone(
     }
     assert planner.plan_horizon(session, settings_of(app), later, everyone=True).updated == 0
     # A second reset (another tab) changes nothing and re-plans nothing.
-    again = wording.reset(session, "reminder", "en", admin, later, settings=settings_of(app))
+    again = wording_versions.reset(
+        session, "reminder", "en", admin, later, settings=settings_of(app)
+    )
     session.commit()
     assert again is None
-    assert wording.versions(session, "reminder", "en")[0].id == reset.id
+    assert wording_versions.versions(session, "reminder", "en")[0].id == reset.id
 
 
 def test_a_caregiver_gets_the_caregiver_variant_and_the_client_the_own(
@@ -264,7 +268,7 @@ def test_a_save_waits_for_a_planning_tick_in_progress_and_its_wording_stands(
     def save() -> None:
         try:
             with db.session() as other:
-                wording.save(other, "reminder", "en", EDITED, None, NOW, settings=base)
+                wording_versions.save(other, "reminder", "en", EDITED, None, NOW, settings=base)
                 other.commit()
         except BaseException as exc:  # reported by the test below
             failures.append(exc)

@@ -12,7 +12,7 @@ from typing import Any
 
 from flask import Blueprint
 
-from service import wording, wording_in_force
+from service import wording_in_force, wording_versions
 from service.api.errors import ApiError, invalid, not_found
 from service.api.inputs import json_body
 from service.api.serialize import local_iso
@@ -78,8 +78,10 @@ def save_template(kind: str, language: str) -> dict[str, Any]:
     fields.done()
     session = get_session()
     try:
-        template = wording.save(session, kind, language, body or "", current_user(), utcnow())
-    except wording.WordingRefused as refused:  # nothing was written
+        template = wording_versions.save(
+            session, kind, language, body or "", current_user(), utcnow()
+        )
+    except wording_versions.WordingRefused as refused:  # nothing was written
         raise invalid({"body": "; ".join(refused.reasons)}) from None
     out = _changed(template)
     session.commit()
@@ -92,9 +94,9 @@ def reset_template(kind: str, language: str) -> dict[str, Any]:
     the shipped wording already, nothing changes and the answer is the wording in force."""
     _admin_kind(kind, language)
     session = get_session()
-    template = wording.reset(session, kind, language, current_user(), utcnow())
+    template = wording_versions.reset(session, kind, language, current_user(), utcnow())
     if template is None:  # the shipped wording already: nothing written, nothing re-planned
-        in_force = next(iter(wording.versions(session, kind, language)), None)
+        in_force = next(iter(wording_versions.versions(session, kind, language)), None)
         out = {**_template_json(kind, language, in_force), "replanned": 0}
     else:
         out = _changed(template)

@@ -1,10 +1,11 @@
 """The wording of every text, for admins: a list of every kind in each language, and a page
 per kind and language to edit it with a live preview, keep or reset it, and read its history.
 
-``service.wording`` checks, saves (with the audit row) and re-plans unsent texts; this module
-only reads the form and shows the outcome. A refused text is shown again as typed with every
-reason beside the field, and nothing is written. Without JavaScript, the "Preview" button
-shows the same preview the script draws as the admin types, rendered by the server.
+``service.wording_versions`` checks, saves (with the audit row) and re-plans unsent texts;
+this module only reads the form and shows the outcome. A refused text is shown again as
+typed with every reason beside the field, and nothing is written. Without JavaScript, the
+"Preview" button shows the same preview the script draws as the admin types, rendered by
+the server.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 from werkzeug.wrappers import Response
 
-from service import audit, wording
+from service import audit, wording_versions
 from service.config import current_settings
 from service.dashboard import template_preview
 from service.dashboard.auth import require_admin
@@ -86,7 +87,7 @@ def _versions_now(session: Session) -> dict[tuple[str, str], int]:
 
 def rows(session: Session) -> list[Row]:
     """Every kind in every language, with its current text, version and state."""
-    current, numbers = wording.current(session), _versions_now(session)
+    current, numbers = wording_versions.current(session), _versions_now(session)
     return [
         Row(
             kind,
@@ -123,7 +124,7 @@ def index() -> str:
 
 def _history(session: Session, kind: str, language: str) -> list[tuple[MessageTemplate, str]]:
     """Every saved version, newest first, with the name of who saved it."""
-    saved = wording.versions(session, kind, language)
+    saved = wording_versions.versions(session, kind, language)
     ids = {v.created_by_id for v in saved if v.created_by_id is not None}
     names = {
         uid: name
@@ -177,14 +178,14 @@ def edit(kind: str, language: str) -> Response | tuple[str, int]:
     db, admin = get_session(), require_admin()
     kind, language = _known(kind, language)
     if request.method == "GET":
-        return _page(kind, language, wording.current(db).body(kind, language))
+        return _page(kind, language, wording_versions.current(db).body(kind, language))
     # A textarea sends its line breaks as CRLF; a text keeps them as the browser shows them.
     body = request.form.get("body", "").replace("\r\n", "\n")
     if request.form.get("action") != SAVE:
         return _page(kind, language, body, reasons=rules.problems(kind, language, body.strip()))
     try:
-        saved = wording.save(db, kind, language, body, admin, utcnow())
-    except wording.WordingRefused as refused:
+        saved = wording_versions.save(db, kind, language, body, admin, utcnow())
+    except wording_versions.WordingRefused as refused:
         db.rollback()
         return _page(kind, language, body, reasons=refused.reasons, status=422)
     db.commit()
@@ -197,7 +198,7 @@ def reset(kind: str, language: str) -> Response:
     """Go back to the shipped wording (kept as a new version, so the history shows it)."""
     db, admin = get_session(), require_admin()
     kind, language = _known(kind, language)
-    saved = wording.reset(db, kind, language, admin, utcnow())
+    saved = wording_versions.reset(db, kind, language, admin, utcnow())
     db.commit()
     if saved is None:  # already the shipped wording (a second click, another tab)
         flash(f"{_title(kind, language)} already has the shipped wording.")

@@ -20,7 +20,7 @@ from datetime import datetime
 from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
-from service import wording
+from service import wording_versions
 from service.config import Settings
 from service.domain import wording as rules
 from service.domain.segments import Count
@@ -122,10 +122,12 @@ def shown(
 ) -> Shown:
     """The text as ``who`` would read it, its count, and the values the browser fills in."""
     names = {"first_name": who.first_name, "client_first_name": who.client_first_name}
-    rendered = wording.preview(settings, body, kind, language, now=now, **names)
+    rendered = wording_versions.preview(settings, body, kind, language, now=now, **names)
     # Each placeholder alone renders to its value exactly as the server fills it in.
     values = {
-        name: wording.preview(settings, "{" + name + "}", kind, language, now=now, **names).text
+        name: wording_versions.preview(
+            settings, "{" + name + "}", kind, language, now=now, **names
+        ).text
         for name in rules.PLACEHOLDERS
     }
     if_long = {}

@@ -7,7 +7,7 @@ import pytest
 from flask import Flask
 from sqlalchemy import select
 
-from service import wording
+from service import wording_versions
 from service.db import get_db
 from service.domain.vocabulary import TextKind
 from service.domain.wording import shipped
@@ -71,7 +71,7 @@ def test_an_admin_saves_a_version_and_resets_it_in_one_call(admin_api: Api, app:
     assert again.status_code == 200
     assert again.get_json() == {**reset, "replanned": 0}
     with get_db(app).session() as session:
-        kept = wording.versions(session, "reminder", "es")
+        kept = wording_versions.versions(session, "reminder", "es")
         assert [(v.version, v.body) for v in kept] == [(2, None), (1, EDITED)]
         audits = session.scalars(
             select(AuditEntry).where(AuditEntry.entity == "message_template")
@@ -97,7 +97,7 @@ def test_resetting_wording_never_saved_answers_the_shipped_one_and_writes_nothin
     )
     assert body["replanned"] == 0
     with get_db(app).session() as session:
-        assert wording.versions(session, "checkin", language) == []
+        assert wording_versions.versions(session, "checkin", language) == []
         assert (
             session.scalars(select(AuditEntry).where(AuditEntry.entity == "message_template")).all()
             == []
@@ -111,7 +111,7 @@ def test_a_therapist_may_not_change_the_wording(api: Api, app: Flask, method: st
     assert response.status_code == 403
     assert error_of(response)["code"] == "forbidden"
     with get_db(app).session() as session:
-        assert wording.versions(session, "reminder", "en") == []
+        assert wording_versions.versions(session, "reminder", "en") == []
 
 
 @pytest.mark.parametrize(
@@ -153,7 +153,7 @@ def test_bad_wording_is_refused_with_its_reason_and_the_previous_version_untouch
     fields = error_of(response)["fields"]
     assert list(fields) == ["body"] and reason in fields["body"], fields
     with get_db(app).session() as session:
-        assert [v.body for v in wording.versions(session, "reminder", "en")] == [EDITED]
+        assert [v.body for v in wording_versions.versions(session, "reminder", "en")] == [EDITED]
 
 
 def test_half_a_character_is_a_400_before_the_rules_and_nothing_is_written(
@@ -162,7 +162,7 @@ def test_half_a_character_is_a_400_before_the_rules_and_nothing_is_written(
     response = admin_api.put("/templates/reminder/en", {"body": "{when} \ud83d. {reply_hint}"})
     assert response.status_code == 400  # the JSON layer's: its strings must be Unicode text
     with get_db(app).session() as session:
-        assert wording.versions(session, "reminder", "en") == []
+        assert wording_versions.versions(session, "reminder", "en") == []
 
 
 def test_every_reason_is_given(admin_api: Api) -> None:

@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 from werkzeug.test import TestResponse
 
-from service import planner, wording
+from service import planner, wording_versions
 from service.config import settings_of
 from service.dashboard.message_templates import LABELS, LANGUAGE_NAMES
 from service.db import get_db
@@ -308,7 +308,7 @@ def test_the_edit_page_runs_as_many_statements_for_a_big_practice(
     with app.app_context():
         for n in range(6):
             _client_seen(session, n)
-            wording.save(session, "reminder", "en", f"Hi {n}. {{reply_hint}}", None, now())
+            wording_versions.save(session, "reminder", "en", f"Hi {n}. {{reply_hint}}", None, now())
         session.commit()
     with counting(app) as many:
         page = words(as_boss.get(EDIT))

@@ -10,7 +10,7 @@ from flask import Flask
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from service import accounts, wording
+from service import accounts, wording_versions
 from service.config import settings_of
 from service.domain.vocabulary import TextKind
 from service.domain.wording import shipped
@@ -31,17 +31,19 @@ def admin(app: Flask, session: Session) -> User:
 
 def save(app: Flask, session: Session, admin: User, body: str, **where: str) -> MessageTemplate:
     kind, language = where.get("kind", "reminder"), where.get("language", "en")
-    template = wording.save(session, kind, language, body, admin, NOW, settings=settings_of(app))
+    template = wording_versions.save(
+        session, kind, language, body, admin, NOW, settings=settings_of(app)
+    )
     session.commit()
     return template
 
 
 def test_with_nothing_saved_the_wording_is_the_shipped_one(session: Session) -> None:
-    current = wording.current(session)
+    current = wording_versions.current(session)
     for kind in TextKind:
         assert current.body(kind, "es") == shipped(kind, "es")
         assert current.template_id(kind, "es") is None
-    assert wording.versions(session, "reminder", "en") == []
+    assert wording_versions.versions(session, "reminder", "en") == []
 
 
 def test_every_save_is_a_new_version_and_reset_is_one_call(
@@ -49,24 +51,26 @@ def test_every_save_is_a_new_version_and_reset_is_one_call(
 ) -> None:
     first = save(app, session, admin, EDITED)
     second = save(app, session, admin, "Hi {first_name}, {when}. {reply_hint}")
-    current = wording.current(session)
+    current = wording_versions.current(session)
     assert current.body("reminder", "en") == "Hi {first_name}, {when}. {reply_hint}"
     assert current.template_id("reminder", "en") == second.id
     assert current.body("reminder", "es") == shipped("reminder", "es")  # its own language
-    reset = wording.reset(session, "reminder", "en", admin, NOW, settings=settings_of(app))
+    reset = wording_versions.reset(session, "reminder", "en", admin, NOW, settings=settings_of(app))
     session.commit()
-    assert [v.version for v in wording.versions(session, "reminder", "en")] == [3, 2, 1]
-    assert [v.id for v in wording.versions(session, "reminder", "en")] == [
+    assert [v.version for v in wording_versions.versions(session, "reminder", "en")] == [3, 2, 1]
+    assert [v.id for v in wording_versions.versions(session, "reminder", "en")] == [
         reset.id,
         second.id,
         first.id,
     ]
     assert reset.body is None and first.body == EDITED  # earlier versions untouched
-    assert wording.current(session).body("reminder", "en") == shipped("reminder", "en")
+    assert wording_versions.current(session).body("reminder", "en") == shipped("reminder", "en")
     # The reset is in force as the shipped wording, under its own id (texts record it).
-    assert wording.current(session).template_id("reminder", "en") == reset.id
-    assert not wording.current(session).edited("reminder", "en")
-    assert {v.created_by_id for v in wording.versions(session, "reminder", "en")} == {admin.id}
+    assert wording_versions.current(session).template_id("reminder", "en") == reset.id
+    assert not wording_versions.current(session).edited("reminder", "en")
+    assert {v.created_by_id for v in wording_versions.versions(session, "reminder", "en")} == {
+        admin.id
+    }
 
 
 def test_line_breaks_are_kept_as_newlines_and_the_ends_trimmed(
@@ -98,12 +102,14 @@ def test_a_refused_save_writes_nothing_and_leaves_the_previous_version(
 ) -> None:
     before = save(app, session, admin, EDITED)
     audits = session.scalar(select(func.count()).select_from(AuditEntry))
-    with pytest.raises(wording.WordingRefused) as refused:
-        wording.save(session, "reminder", "en", body, admin, NOW, settings=settings_of(app))
+    with pytest.raises(wording_versions.WordingRefused) as refused:
+        wording_versions.save(
+            session, "reminder", "en", body, admin, NOW, settings=settings_of(app)
+        )
     session.commit()
     assert refused.value.reasons
-    assert [v.id for v in wording.versions(session, "reminder", "en")] == [before.id]
-    assert wording.current(session).body("reminder", "en") == EDITED
+    assert [v.id for v in wording_versions.versions(session, "reminder", "en")] == [before.id]
+    assert wording_versions.current(session).body("reminder", "en") == EDITED
     assert session.scalar(select(func.count()).select_from(AuditEntry)) == audits
 
 
@@ -111,16 +117,25 @@ def test_a_refused_save_writes_nothing_and_leaves_the_previous_version(
 def test_a_reset_of_the_shipped_wording_writes_and_audits_nothing(
     app: Flask, session: Session, admin: User, language: str
 ) -> None:
-    never = wording.reset(session, "checkin", language, admin, NOW, settings=settings_of(app))
+    never = wording_versions.reset(
+        session, "checkin", language, admin, NOW, settings=settings_of(app)
+    )
     assert never is None  # never saved: nothing to go back from
     save(app, session, admin, "Thanks!", kind="ack_other", language=language)
-    first = wording.reset(session, "ack_other", language, admin, NOW, settings=settings_of(app))
-    second = wording.reset(session, "ack_other", language, admin, NOW, settings=settings_of(app))
+    first = wording_versions.reset(
+        session, "ack_other", language, admin, NOW, settings=settings_of(app)
+    )
+    second = wording_versions.reset(
+        session, "ack_other", language, admin, NOW, settings=settings_of(app)
+    )
     session.commit()
     assert first is not None and first.body is None
     assert second is None  # already the shipped wording
-    assert [v.body for v in wording.versions(session, "ack_other", language)] == [None, "Thanks!"]
-    assert wording.versions(session, "checkin", language) == []
+    assert [v.body for v in wording_versions.versions(session, "ack_other", language)] == [
+        None,
+        "Thanks!",
+    ]
+    assert wording_versions.versions(session, "checkin", language) == []
     audits = session.scalars(
         select(AuditEntry.action)
         .where(AuditEntry.entity == "message_template")
@@ -134,16 +149,18 @@ def test_an_unknown_kind_or_language_is_refused(
     app: Flask, session: Session, admin: User, kind: str, language: str
 ) -> None:
     with pytest.raises(ValueError, match="no template"):
-        wording.save(session, kind, language, EDITED, admin, NOW, settings=settings_of(app))
+        wording_versions.save(
+            session, kind, language, EDITED, admin, NOW, settings=settings_of(app)
+        )
     with pytest.raises(ValueError, match="no template"):
-        wording.reset(session, kind, language, admin, NOW, settings=settings_of(app))
+        wording_versions.reset(session, kind, language, admin, NOW, settings=settings_of(app))
 
 
 def test_saves_and_resets_are_audited_with_who_the_old_and_the_new_wording(
     app: Flask, session: Session, admin: User
 ) -> None:
     save(app, session, admin, EDITED, language="en")
-    wording.reset(session, "reminder", "en", admin, NOW, settings=settings_of(app))
+    wording_versions.reset(session, "reminder", "en", admin, NOW, settings=settings_of(app))
     session.commit()
     rows = session.scalars(
         select(AuditEntry).where(AuditEntry.entity == "message_template").order_by(AuditEntry.id)
@@ -180,7 +197,7 @@ def test_a_preview_renders_with_the_practices_names_and_counts_segments(
 ) -> None:
     app = make_app(NAMES_IN_TEXTS=names)  # type: ignore[operator]
     kind = "reminder_caregiver"
-    preview = wording.preview(
+    preview = wording_versions.preview(
         settings_of(app),
         shipped(kind, language),
         kind,
@@ -198,7 +215,7 @@ def test_a_preview_renders_with_the_practices_names_and_counts_segments(
 
 def test_a_preview_of_a_long_template_says_it_takes_more_segments(app: Flask) -> None:
     body = "Hi {first_name}! " + "Lots of news from {practice}. " * 8 + "{reply_hint}"
-    preview = wording.preview(
+    preview = wording_versions.preview(
         settings_of(app), body, "reminder", "en", first_name="Sam", client_first_name="", now=NOW
     )
     assert preview.text.startswith("Hi Sam! Lots of news from Bright Path.")
