@@ -16,6 +16,7 @@ from service.config import settings_of
 from service.db import get_db
 from service.models import OutboundMessage
 from tests import factories
+from tests.conftest import WRITE_LOCK_ONLY
 
 NOW = datetime(2027, 3, 3, 16, 0, tzinfo=UTC)  # Wednesday 11:00 in New York
 WAITING = (
@@ -37,7 +38,7 @@ def test_a_save_waits_for_a_planning_tick_in_progress_and_replans_after_it(
     app: Flask, session: Session, dialect: str
 ) -> None:
     if dialect != "postgresql":
-        pytest.skip("SQLite has one write lock: every writer already takes turns")
+        pytest.skip(WRITE_LOCK_ONLY)
     client, _ = factories.client_with_phone(session)
     start = NOW + timedelta(days=3)
     factories.appointment(session, client, start)

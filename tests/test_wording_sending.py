@@ -24,6 +24,7 @@ from service.domain import segments
 from service.domain.vocabulary import Channel, MessageKind
 from service.models import Appointment, Contact, MessageTemplate, OutboundMessage, User
 from tests import factories
+from tests.conftest import WRITE_LOCK_ONLY
 from tests.fake_twilio import FakeTwilio
 
 NOW = datetime(2027, 3, 3, 16, 0, tzinfo=UTC)  # Wednesday 11:00 in New York
@@ -258,7 +259,7 @@ def test_a_save_waits_for_a_planning_tick_in_progress_and_its_wording_stands(
     app: Flask, session: Session, admin: User, dialect: str
 ) -> None:
     if dialect != "postgresql":
-        pytest.skip("SQLite has one write lock: every writer already takes turns")
+        pytest.skip(WRITE_LOCK_ONLY)
     booked(app, session)
     db, base = get_db(app), settings_of(app)
     tick = db.sessions()
