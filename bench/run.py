@@ -1,7 +1,7 @@
 """TouchBase against the bare minimum doing the same work: dispatch, webhook, planning,
 dashboard, understanding. Each bench runs both sides in the same run and reports their ratio.
 
-    python -m bench.run dispatch|webhook|planning|dashboard|understanding|all
+    python -m bench.run dispatch|webhook|planning|dashboard|understanding|settings|all
         [--database sqlite,postgresql]
 
 (understanding reads replies in memory: no database.)
@@ -26,10 +26,10 @@ if __package__ in (None, ""):  # run as ``python bench/run.py``: make ``bench`` 
 
 from sqlalchemy.exc import DBAPIError
 
-from bench import dashboard, dispatch, planning, understanding, webhook
+from bench import dashboard, dispatch, planning, settings_save, understanding, webhook
 from bench.common import RESULTS, code_version, databases, fake_twilio, machine
 
-BENCHES = ("dispatch", "webhook", "planning", "dashboard", "understanding")
+BENCHES = ("dispatch", "webhook", "planning", "dashboard", "understanding", "settings")
 
 
 def run_dispatch(args: argparse.Namespace, kind: str) -> dict[str, Any]:
@@ -77,6 +77,16 @@ def run_dashboard(args: argparse.Namespace, kind: str) -> dict[str, Any]:
         return dashboard.bench_dashboard(dbs, args.clients, args.replies, args.page_requests)
 
 
+def run_settings(args: argparse.Namespace, kind: str) -> dict[str, Any]:
+    """The settings-save bench on one database, each size in databases of its own."""
+    sizes: list[dict[str, Any]] = []
+    for clients in args.settings_sizes:
+        with databases(kind) as dbs:
+            sizes.append(settings_save.bench_settings_save(dbs, clients))
+        print(f"  settings {kind} {clients} clients done", file=sys.stderr, flush=True)
+    return {"sizes": sizes, "same_work": all(s["same_work"] for s in sizes)}
+
+
 def run_understanding(args: argparse.Namespace, kind: str) -> dict[str, Any]:
     """The understanding bench (no database: ``kind`` is "memory")."""
     return understanding.bench_understanding(max(args.repeat, 5))
@@ -88,6 +98,7 @@ RUNNERS: dict[str, Callable[[argparse.Namespace, str], dict[str, Any]]] = {
     "planning": run_planning,
     "dashboard": run_dashboard,
     "understanding": run_understanding,
+    "settings": run_settings,
 }
 
 
@@ -215,12 +226,31 @@ def understanding_lines(r: dict[str, Any]) -> list[str]:
     ]
 
 
+def settings_lines(r: dict[str, Any]) -> list[str]:
+    """The settings-save bench's rows."""
+    lines = [
+        f"  {'save':9}{'clients':>8}{'texts':>7}{'TB s':>8}{'SQL':>7}{'changed':>8}"
+        f"{'upd':>7}{'ins':>7}{'bare s':>8}{'bare SQL':>9}{'ratio':>7}  same",
+    ]
+    for s in r["sizes"]:
+        for name in ("offsets", "wording"):
+            m = s[name]
+            lines.append(
+                f"  {name:9}{s['clients']:>8}{s['texts_before']:>7}{m['touchbase_s']:>8.2f}"
+                f"{m['sql_statements']:>7}{m['replanned']:>8}{m['rows_updated']:>7}"
+                f"{m['rows_inserted']:>7}{m['bare_s']:>8.3f}{m['bare_sql_statements']:>9}"
+                f"{m['ratio']:>7.0f}  {m['same_work']}"
+            )
+    return lines
+
+
 FORMATS: dict[str, Callable[[dict[str, Any]], list[str]]] = {
     "dispatch": dispatch_lines,
     "webhook": webhook_lines,
     "planning": planning_lines,
     "dashboard": dashboard_lines,
     "understanding": understanding_lines,
+    "settings": settings_lines,
 }
 
 
@@ -263,6 +293,12 @@ def parse(argv: Sequence[str] | None) -> argparse.Namespace:
         type=numbers,
         default=[1000, 10000],
         help="planning: client counts (100k: --sizes 1000,10000,100000)",
+    )
+    p.add_argument(
+        "--settings-sizes",
+        type=numbers,
+        default=[200, 1000],
+        help="settings: client counts (3,000: --settings-sizes 200,1000,3000)",
     )
     p.add_argument("--clients", type=int, default=2000, help="dashboard: clients")
     p.add_argument("--replies", type=int, default=200_000, help="dashboard: replies")
