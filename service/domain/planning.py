@@ -289,31 +289,31 @@ def _sampled(
         now=now,
         grace=settings.late_checkin_grace,
     )
-    result = []
-    for ask in asks:
-        message = _message(
-            MessageKind.CHECKIN, appt, person, timedelta(0), ask.send_at, ask.status, body
+    # The role, not a day, names the ask: a changed rhythm moves it instead of adding one.
+    return [
+        _message(
+            MessageKind.CHECKIN, appt, person, f"auto-{ask.role}", ask.send_at, ask.status, body
         )
-        # The role, not a day, names the ask: a changed rhythm moves it instead of adding one.
-        key = message.key.split(":")
-        key[3] = f"auto-{ask.role}"
-        result.append(replace(message, key=":".join(key)))
-    return result
+        for ask in asks
+    ]
 
 
 def _message(
     kind: str,
     appt: AppointmentFacts,
     person: Recipient,
-    offset: timedelta,
+    slot: timedelta | str,
     send_at: datetime,
     status: str,
     body: str,
 ) -> PlannedMessage:
-    """Return the message with its idempotency key."""
-    seconds, start = int(offset.total_seconds()), int(appt.starts_at.timestamp())
+    """Return the message with its idempotency key; ``slot`` names it among the
+    appointment's texts of its kind to one contact: an offset (in seconds in the key), or
+    an automatic check-in's role."""
+    named = slot if isinstance(slot, str) else int(slot.total_seconds())
+    start = int(appt.starts_at.timestamp())
     return PlannedMessage(
-        key=f"{kind}:{appt.id}:{person.contact_id}:{seconds}:{start}",
+        key=f"{kind}:{appt.id}:{person.contact_id}:{named}:{start}",
         kind=kind,
         appointment_id=appt.id,
         contact_id=person.contact_id,
