@@ -57,10 +57,6 @@ class MessageTemplate(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
 
-    # Not stored: how many planned texts saving this version re-rendered
-    # (``service.wording_versions``).
-    replanned = 0
-
 
 class Heartbeat(Base):
     """The last time a background job ran, read by the health check."""

@@ -6,7 +6,7 @@ the highest version of a kind and language is the one in force (a version withou
 a reset to the shipped wording, and texts written after it record its id; resetting wording
 already shipped adds nothing). In the same transaction the planner re-renders every reminder
 and check-in still planned, so what goes out is the wording in force when it is saved; the
-count of texts it changed is on the returned version (``replanned``). Texts other than
+count of texts it changed comes back with the new version (``Saved``). Texts other than
 reminders and check-ins keep the wording they were queued with: they are queued to go within
 minutes (replies, notices) or at most by the next morning (rebooking), and their values (the
 old time of a moved session) were fixed when they were queued.
@@ -29,7 +29,15 @@ from service.domain.wording import LANGUAGES, Wording, name_for_text, problems, 
 from service.models import MessageTemplate, User
 from service.wording_in_force import current, versions
 
-__all__ = ["Preview", "WordingRefused", "current", "preview", "reset", "save", "versions"]
+__all__ = ["Preview", "Saved", "WordingRefused", "current", "preview", "reset", "save", "versions"]
+
+
+@dataclass(frozen=True)
+class Saved:
+    """A version just added, and how many planned texts it re-rendered."""
+
+    template: MessageTemplate
+    replanned: int
 
 
 class WordingRefused(ValueError):
@@ -57,7 +65,7 @@ def save(
     now: datetime,
     *,
     settings: Settings | None = None,
-) -> MessageTemplate:
+) -> Saved:
     """Save a new version of this kind's wording, re-render the planned texts, audit it.
 
     Line breaks are stored as "\\n" and surrounding whitespace is dropped. Raises
@@ -81,7 +89,7 @@ def reset(
     now: datetime,
     *,
     settings: Settings | None = None,
-) -> MessageTemplate | None:
+) -> Saved | None:
     """Go back to the shipped wording (a new version without a body), re-render, audit, and
     return the new version. ``settings`` as for ``save``. When the shipped wording is already
     in force (never saved, or reset already: a second click, another admin), None: nothing
@@ -108,7 +116,7 @@ def _add_version(
     now: datetime,
     settings: Settings | None,
     action: str,
-) -> MessageTemplate:
+) -> Saved:
     """Insert the next version, re-plan and audit, in the caller's transaction. The caller
     first holds the practice's settings as a settings save does (``practice_settings.hold``):
     saves take turns, so each gets the next version number, and a planning tick in progress
@@ -131,7 +139,7 @@ def _add_version(
     session.flush()
     # The practice's settings as saved now (read under the hold), over the ones given.
     rules = practice_settings.effective(session, settings or current_settings())
-    template.replanned = planner.plan_horizon(session, rules, now, everyone=True).updated
+    replanned = planner.plan_horizon(session, rules, now, everyone=True).updated
     audit.record(
         session,
         user,
@@ -141,9 +149,9 @@ def _add_version(
         version=template.version,
         old=before,
         new=body if body is not None else shipped(kind, language),
-        replanned=template.replanned,
+        replanned=replanned,
     )
-    return template
+    return Saved(template, replanned)
 
 
 def preview(

@@ -70,7 +70,7 @@ def texts(session: Session, kind: MessageKind = MessageKind.REMINDER) -> list[Ou
 
 def save(
     app: Flask, session: Session, admin: User, kind: str, body: str, now: datetime = NOW
-) -> MessageTemplate:
+) -> wording_versions.Saved:
     saved = wording_versions.save(session, kind, "en", body, admin, now, settings=settings_of(app))
     session.commit()
     return saved
@@ -98,8 +98,8 @@ def test_a_reminder_sent_through_twilio_carries_the_edited_wording_and_its_versi
         ROSA: "Rosa, Lucía is booked Fri Mar 5, 10:00 AM. Reply C to confirm or R to reschedule.",
     }
     assert {(m.to_phone, m.status, m.template_id) for m in texts(session)} == {
-        (OWN, "sent", own.id),
-        (ROSA, "sent", caregiver.id),
+        (OWN, "sent", own.template.id),
+        (ROSA, "sent", caregiver.template.id),
     }
 
 
@@ -124,7 +124,7 @@ def test_a_save_re_renders_each_planned_text_once_and_leaves_sent_ones_alone(
     changed = {m.id for m in after if (m.status, m.body, m.template_id) != before[m.id]}
     [second_week] = changed
     row = next(m for m in after if m.id == second_week)
-    assert (row.to_phone, row.status, row.template_id) == (OWN, "planned", saved.id)
+    assert (row.to_phone, row.status, row.template_id) == (OWN, "planned", saved.template.id)
     assert row.body == "Bright Path: see you Fri Mar 12, 10:00 AM, Lucía! " + (
         "Reply C to confirm or R to reschedule."
     )
@@ -139,7 +139,8 @@ def test_a_save_re_renders_each_planned_text_once_and_leaves_sent_ones_alone(
     assert reset.replanned == 1
     # The shipped wording again, and the text records the reset (told from never edited).
     assert {m.id: (m.body, m.template_id) for m in texts(session)} == {
-        m.id: (before[m.id][1], reset.id if m.id == second_week else None) for m in texts(session)
+        m.id: (before[m.id][1], reset.template.id if m.id == second_week else None)
+        for m in texts(session)
     }
     assert planner.plan_horizon(session, settings_of(app), later, everyone=True).updated == 0
     # A second reset (another tab) changes nothing and re-plans nothing.
@@ -148,7 +149,7 @@ def test_a_save_re_renders_each_planned_text_once_and_leaves_sent_ones_alone(
     )
     session.commit()
     assert again is None
-    assert wording_versions.versions(session, "reminder", "en")[0].id == reset.id
+    assert wording_versions.versions(session, "reminder", "en")[0].id == reset.template.id
 
 
 def test_a_caregiver_gets_the_caregiver_variant_and_the_client_the_own(
@@ -160,7 +161,7 @@ def test_a_caregiver_gets_the_caregiver_variant_and_the_client_the_own(
     bodies = {m.to_phone: (m.body, m.template_id) for m in texts(session)}
     assert bodies[ROSA] == (
         "Rosa, Lucía is booked Fri Mar 5, 10:00 AM. Reply C to confirm or R to reschedule.",
-        saved.id,
+        saved.template.id,
     )
     assert bodies[OWN] == (
         "Hi Lucía, reminder of your appointment at Bright Path on Fri Mar 5, 10:00 AM. "
@@ -208,7 +209,7 @@ def test_an_acknowledgement_uses_the_edited_wording_and_records_it(
     session.commit()
     assert answer == "Bright Path at (617) 555-0100. Text STOP to end."
     [row] = texts(session, MessageKind.REPLY)
-    assert (row.body, row.template_id) == (answer, saved.id)
+    assert (row.body, row.template_id) == (answer, saved.template.id)
 
 
 def test_a_cancellation_notice_uses_the_edited_wording(
@@ -227,7 +228,7 @@ def test_a_cancellation_notice_uses_the_edited_wording(
     assert (notices[OWN].body, notices[OWN].template_id) == (
         "Cancelled: Fri Mar 5, 10:00 AM. "
         "Reply R and we'll find a new time, or call (617) 555-0100.",
-        saved.id,
+        saved.template.id,
     )
     assert notices[ROSA].template_id is None  # the caregiver variant was not edited
     assert notices[ROSA].body.startswith("Hi Rosa, Lucía's appointment at Bright Path on")

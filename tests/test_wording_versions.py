@@ -31,11 +31,11 @@ def admin(app: Flask, session: Session) -> User:
 
 def save(app: Flask, session: Session, admin: User, body: str, **where: str) -> MessageTemplate:
     kind, language = where.get("kind", "reminder"), where.get("language", "en")
-    template = wording_versions.save(
+    saved = wording_versions.save(
         session, kind, language, body, admin, NOW, settings=settings_of(app)
     )
     session.commit()
-    return template
+    return saved.template
 
 
 def test_with_nothing_saved_the_wording_is_the_shipped_one(session: Session) -> None:
@@ -55,7 +55,9 @@ def test_every_save_is_a_new_version_and_reset_is_one_call(
     assert current.body("reminder", "en") == "Hi {first_name}, {when}. {reply_hint}"
     assert current.template_id("reminder", "en") == second.id
     assert current.body("reminder", "es") == shipped("reminder", "es")  # its own language
-    reset = wording_versions.reset(session, "reminder", "en", admin, NOW, settings=settings_of(app))
+    reset = wording_versions.reset(
+        session, "reminder", "en", admin, NOW, settings=settings_of(app)
+    ).template
     session.commit()
     assert [v.version for v in wording_versions.versions(session, "reminder", "en")] == [3, 2, 1]
     assert [v.id for v in wording_versions.versions(session, "reminder", "en")] == [
@@ -129,7 +131,7 @@ def test_a_reset_of_the_shipped_wording_writes_and_audits_nothing(
         session, "ack_other", language, admin, NOW, settings=settings_of(app)
     )
     session.commit()
-    assert first is not None and first.body is None
+    assert first is not None and first.template.body is None
     assert second is None  # already the shipped wording
     assert [v.body for v in wording_versions.versions(session, "ack_other", language)] == [
         None,

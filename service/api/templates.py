@@ -63,10 +63,11 @@ def _admin_kind(kind: str, language: str) -> None:
         raise not_found("template")
 
 
-def _changed(template: MessageTemplate) -> dict[str, Any]:
+def _changed(saved: wording_versions.Saved) -> dict[str, Any]:
     """The wording after a change, and how many planned texts it re-rendered."""
+    template = saved.template
     body = _template_json(template.kind, template.language, template)
-    return {**body, "replanned": template.replanned}
+    return {**body, "replanned": saved.replanned}
 
 
 @bp.put("/templates/<kind>/<language>")
@@ -78,12 +79,10 @@ def save_template(kind: str, language: str) -> dict[str, Any]:
     fields.done()
     session = get_session()
     try:
-        template = wording_versions.save(
-            session, kind, language, body or "", current_user(), utcnow()
-        )
+        saved = wording_versions.save(session, kind, language, body or "", current_user(), utcnow())
     except wording_versions.WordingRefused as refused:  # nothing was written
         raise invalid({"body": "; ".join(refused.reasons)}) from None
-    out = _changed(template)
+    out = _changed(saved)
     session.commit()
     return out
 
@@ -94,11 +93,11 @@ def reset_template(kind: str, language: str) -> dict[str, Any]:
     the shipped wording already, nothing changes and the answer is the wording in force."""
     _admin_kind(kind, language)
     session = get_session()
-    template = wording_versions.reset(session, kind, language, current_user(), utcnow())
-    if template is None:  # the shipped wording already: nothing written, nothing re-planned
+    saved = wording_versions.reset(session, kind, language, current_user(), utcnow())
+    if saved is None:  # the shipped wording already: nothing written, nothing re-planned
         in_force = next(iter(wording_versions.versions(session, kind, language)), None)
         out = {**_template_json(kind, language, in_force), "replanned": 0}
     else:
-        out = _changed(template)
+        out = _changed(saved)
     session.commit()
     return out

@@ -189,7 +189,7 @@ def edit(kind: str, language: str) -> Response | tuple[str, int]:
         db.rollback()
         return _page(kind, language, body, reasons=refused.reasons, status=422)
     db.commit()
-    _flash_saved(_title(kind, language), f"version {saved.version} saved", saved)
+    _flash_saved(_title(kind, language), f"version {saved.template.version} saved", saved)
     return redirect(url_for(".index") + f"#{kind}-{language}")
 
 
@@ -207,7 +207,7 @@ def reset(kind: str, language: str) -> Response:
     return redirect(url_for(".index") + f"#{kind}-{language}")
 
 
-def _flash_saved(title: str, what: str, saved: MessageTemplate) -> None:
+def _flash_saved(title: str, what: str, saved: wording_versions.Saved) -> None:
     """Say what changed and how many planned texts now read the new wording."""
     replanned = saved.replanned
     if not replanned:
