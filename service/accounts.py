@@ -125,3 +125,12 @@ def revoke_tokens_of(session: Session, user: User) -> int:
     for row in rows:
         row.revoked_at = now
     return len(rows)
+
+
+def sign_out_everywhere(user: User) -> None:
+    """End every session of ``user`` at its next request (the caller commits).
+
+    A session remembers the account's version it began with; bumping the version ends them
+    all. A request that should stay signed in (a password change) starts a fresh session.
+    """
+    user.session_version = (user.session_version or 0) + 1

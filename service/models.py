@@ -15,6 +15,7 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
     CheckConstraint,
     DateTime,
@@ -59,6 +60,15 @@ class User(Base):
     role: Mapped[str] = mapped_column(String(20), default=Role.THERAPIST)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # The user's own mobile (E.164), set by themselves: where a reset code may be texted.
+    phone: Mapped[str | None] = mapped_column(String(20))
+    # Bumped to sign the user out everywhere: a session remembers the version it began with.
+    session_version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # Two-step sign-in: the base32 TOTP secret (kept while enrolling, before it is on), when
+    # it was turned on, and the last 30-second step whose code was used (no code twice).
+    totp_secret: Mapped[str | None] = mapped_column(String(64))
+    totp_enabled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    totp_last_step: Mapped[int | None] = mapped_column(BigInteger)
 
     @property
     def is_admin(self) -> bool:
@@ -74,6 +84,7 @@ class ApiToken(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str | None] = mapped_column(String(100))  # None for tokens made before names
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
@@ -361,6 +372,7 @@ class ImportedPainReport(Base):
 
 # The practice's own records live in their own module; imported here so that every table
 # is in the metadata whenever the models are.
+from service.account_models import PasswordReset, RecoveryCode  # noqa: E402
 from service.practice_models import (  # noqa: E402
     AuditEntry,
     Heartbeat,
@@ -368,4 +380,11 @@ from service.practice_models import (  # noqa: E402
     PracticeSetting,
 )
 
-__all__ = ["AuditEntry", "Heartbeat", "MessageTemplate", "PracticeSetting"]
+__all__ = [
+    "AuditEntry",
+    "Heartbeat",
+    "MessageTemplate",
+    "PasswordReset",
+    "PracticeSetting",
+    "RecoveryCode",
+]

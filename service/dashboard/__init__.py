@@ -14,6 +14,7 @@ from werkzeug.exceptions import HTTPException
 
 from service.config import current_settings
 from service.dashboard import (
+    account,
     admin,
     auth,
     client_forms,
@@ -89,6 +90,7 @@ def init_app(app: Flask) -> None:
         dashboard.register_blueprint(module.bp)
     dashboard.register_blueprint(export.bp)
     dashboard.register_blueprint(admin.bp)
+    dashboard.register_blueprint(account.bp)
     dashboard.register_blueprint(settings_page.bp)
     dashboard.register_blueprint(message_templates.bp)
     app.register_blueprint(dashboard)

@@ -5,9 +5,21 @@ from __future__ import annotations
 import functools
 import logging
 import math
+from collections.abc import Callable
 from datetime import timedelta
+from typing import Any, TypeVar
 
-from flask import Blueprint, abort, g, redirect, render_template, request, session, url_for
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    g,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
 from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash, generate_password_hash
 from werkzeug.wrappers import Response
@@ -21,9 +33,17 @@ from service.models import Client, User
 
 log = logging.getLogger(__name__)
 bp = Blueprint("auth", __name__)
-PUBLIC_ENDPOINTS = frozenset({"dashboard.auth.login"})
 # A working day and then some: a therapist signs in once a day, a stolen cookie dies with it.
 SESSION_LIFETIME = timedelta(hours=12)
+
+
+View = TypeVar("View", bound=Callable[..., Any])
+
+
+def public(view: View) -> View:
+    """Mark a dashboard view as open without signing in (sign-in, its second step, resets)."""
+    view.public = True  # type: ignore[attr-defined]
+    return view
 
 
 @functools.cache
@@ -75,7 +95,8 @@ def load_user() -> None:
         session.clear()
         return
     user = get_session().get(User, user_id)
-    if user is None or not user.active:
+    # "Sign out everywhere" bumps the account's version: every older session ends here.
+    if user is None or not user.active or session.get("version", 0) != user.session_version:
         session.clear()
         return
     g.user = user
@@ -83,7 +104,8 @@ def load_user() -> None:
 
 def require_login() -> Response | None:
     """Send anonymous visitors to the login page, remembering where they were going."""
-    if g.user is not None or request.endpoint in PUBLIC_ENDPOINTS:
+    view = current_app.view_functions.get(request.endpoint or "")
+    if g.user is not None or getattr(view, "public", False):
         return None
     wanted = request.full_path.rstrip("?") if request.method == "GET" else None
     return redirect(url_for("dashboard.auth.login", next=wanted))
@@ -98,6 +120,7 @@ def require_admin() -> User:
 
 
 @bp.route("/login", methods=["GET", "POST"])
+@public
 def login() -> Response | str | tuple[str, int]:
     """Show the sign-in form; sign in with email and password, within the throttle."""
     target = safe_next(request.values.get("next"), url_for("dashboard.inbox.index"))
@@ -124,17 +147,18 @@ def login() -> Response | str | tuple[str, int]:
         log.info("login failed from %s", address)
         error = "That email and password do not match an active account."
         return render_template("login.html", email=email, error=error, next=target)
-    _start_session(user)
+    start_session(user)
     audit.record(db, user, "login", "user", user.id, ip=address)
     db.commit()
     return redirect(target)
 
 
-def _start_session(user: User) -> None:
+def start_session(user: User) -> None:
     """Begin a fresh session for ``user``: nothing from before sign-in carries over."""
     session.clear()
     session.permanent = True  # the cookie ends with SESSION_LIFETIME, not with the browser
     session["user_id"] = user.id
+    session["version"] = user.session_version
     session["since"] = int(utcnow().timestamp())
     csrf_token()
 

@@ -16,12 +16,13 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from service import audit
-from service.models import AuditEntry
+from service.models import AuditEntry, User
 
 MAX_FAILURES = 5
 WINDOW = timedelta(minutes=15)
 LOCK = timedelta(minutes=15)
 ACTION = "login_failed"
+UNLOCK = "login_unlocked"  # an admin's unlock: failures before it no longer count
 # audit_log.entity_id holds 50 characters; a longer address shares a counter with its prefix.
 KEY_LENGTH = 50
 
@@ -54,9 +55,25 @@ def recent_failures(session: Session, email: str, address: str, now: datetime) -
         .order_by(AuditEntry.at.desc())
         .limit(200)
     )
+    unlocked = session.scalar(
+        select(AuditEntry.at)
+        .where(
+            AuditEntry.action == UNLOCK,
+            AuditEntry.entity == "user",
+            AuditEntry.entity_id == key_of(email),
+        )
+        .order_by(AuditEntry.at.desc())
+        .limit(1)
+    )
     # The address is filtered here rather than in SQL: JSON operators differ per database,
     # and one email's failures in half an hour are few.
-    return [at for at, detail in rows if isinstance(detail, dict) and detail.get("ip") == address]
+    return [
+        at
+        for at, detail in rows
+        if isinstance(detail, dict)
+        and detail.get("ip") == address
+        and (unlocked is None or at > unlocked)
+    ]
 
 
 def lock_for(session: Session, email: str, address: str, now: datetime) -> datetime | None:
@@ -67,4 +84,13 @@ def lock_for(session: Session, email: str, address: str, now: datetime) -> datet
 def record_failure(session: Session, email: str, address: str, now: datetime) -> None:
     """Add one failed login to the session (the caller commits)."""
     entry = audit.record(session, None, ACTION, "user", key_of(email), ip=address)
+    entry.at = now
+
+
+def unlock(session: Session, admin: User, email: str, now: datetime) -> None:
+    """Lift every lock on ``email``, from every address (the caller commits).
+
+    Recorded in the audit log like the failures, so every web process sees it at once.
+    """
+    entry = audit.record(session, admin, UNLOCK, "user", key_of(email))
     entry.at = now

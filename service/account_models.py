@@ -1,0 +1,52 @@
+"""What an account holds besides its row in ``users``: two-step recovery codes and
+password resets (the rest of the model is in ``service.models``, which imports these).
+
+Every secret here is stored only as a hash: a copy of the database signs no one in.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import CheckConstraint, ForeignKey, Integer, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from service.db import Base, UTCDateTime, utcnow
+
+# How a reset reaches its user: a link an admin hands over, or a code texted to the user.
+RESET_LINK = "link"
+RESET_CODE = "code"
+
+
+class RecoveryCode(Base):
+    """One single-use recovery code for two-step sign-in, stored as its SHA-256 hash."""
+
+    __tablename__ = "recovery_codes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    code_hash: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class PasswordReset(Base):
+    """A one-time way to set a new password: a link (admin-issued) or a texted code.
+
+    Only the secret's hash is kept. A reset ends when used, when it expires, when too many
+    wrong codes were tried, or when a newer one is issued for the same user (``ended_at``).
+    """
+
+    __tablename__ = "password_resets"
+    __table_args__ = (CheckConstraint(f"kind IN ('{RESET_LINK}', '{RESET_CODE}')", name="kind"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(10))
+    secret_hash: Mapped[str] = mapped_column(String(64), index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    tries: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
