@@ -10,6 +10,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash, generate_password_hash
 
+from service.common_passwords import problem_for
 from service.config import Settings
 from service.db import utcnow
 from service.domain.vocabulary import Role
@@ -19,7 +20,6 @@ TOKEN_PREFIX = "tb_"
 # Recording every use would turn each read into a write; once a minute is enough to
 # show an operator which tokens are alive.
 LAST_USED_RESOLUTION = timedelta(minutes=1)
-MIN_PASSWORD_LENGTH = 10
 
 
 class AccountError(ValueError):
@@ -49,14 +49,16 @@ def create_user(
     *,
     admin: bool = False,
 ) -> User:
-    """Add a user (not committed); refuse a taken email or a short password."""
+    """Add a user (not committed); refuse a taken email, or a password the rules refuse
+    (the message says why)."""
     address = normalize_email(email)
     if find_user(session, address) is not None:
         raise AccountError(f"a user with email {address} already exists")
-    if len(password) < MIN_PASSWORD_LENGTH:
-        raise AccountError(f"the password must have at least {MIN_PASSWORD_LENGTH} characters")
     if not name.strip():
         raise AccountError("a name is required")
+    reason = problem_for(password, email=address, name=name)
+    if reason is not None:
+        raise AccountError(f"password refused: {reason}")
     user = User(
         email=address,
         name=name.strip(),

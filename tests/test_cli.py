@@ -71,7 +71,7 @@ def test_create_user_refuses_a_short_password(runner: FlaskCliRunner, session: S
         args=["create-user", "a@practice.test", "--name", "A", "--password", "short"]
     )
     assert result.exit_code != 0
-    assert "at least 10 characters" in result.output
+    assert "password refused: At least 12 characters" in result.output
     assert session.scalars(select(User)).all() == []
 
 

@@ -22,6 +22,8 @@ from service.dashboard import (
     export,
     inbox,
     message_templates,
+    password_change,
+    password_resets,
     phone_links,
     schedule,
     schedule_forms,
@@ -93,6 +95,8 @@ def init_app(app: Flask) -> None:
     dashboard.register_blueprint(account.bp)
     dashboard.register_blueprint(settings_page.bp)
     dashboard.register_blueprint(message_templates.bp)
+    dashboard.register_blueprint(password_change.bp)
+    dashboard.register_blueprint(password_resets.bp)
     app.register_blueprint(dashboard)
     app.after_request(_secure)
     app.permanent_session_lifetime = auth.SESSION_LIFETIME

@@ -7,6 +7,7 @@ from sqlalchemy import func, select
 from werkzeug.wrappers import Response
 
 from service import accounts, audit
+from service.common_passwords import problem_for
 from service.config import current_settings
 from service.dashboard.auth import require_admin
 from service.dashboard.forms import Form
@@ -46,10 +47,9 @@ def new_user() -> Response | str | tuple[str, int]:
     name = form.text("name", required=True)
     role = form.choice("role", tuple(Role), Role.THERAPIST)
     password = form.values.get("password", "")
-    if len(password) < accounts.MIN_PASSWORD_LENGTH:
-        form.errors["password"] = (
-            f"At least {accounts.MIN_PASSWORD_LENGTH} characters; a short sentence is easiest."
-        )
+    refused = problem_for(password, email=email or "", name=name or "")
+    if refused is not None:
+        form.errors["password"] = refused
     if email is not None:
         try:
             accounts.normalize_email(email)

@@ -39,7 +39,7 @@ def test_a_taken_email_or_short_password_is_shown_inline(as_boss: Web, ana: Staf
     )
     assert response.status_code == 422
     page = response.get_data(as_text=True)
-    assert "already exists" in page and "At least 10 characters" in page
+    assert "already exists" in page and "At least 12 characters" in page
     assert 'value="Ana Again"' in page
     assert "short" not in page.split('name="password"', 1)[1].split(">", 1)[0]
 

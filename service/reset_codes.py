@@ -1,0 +1,211 @@
+"""Reset codes by text: a 6-digit code sent at once to the mobile number a user set.
+
+What a visitor learns never depends on whether the email has an account: every request
+and every wrong code is written to the audit log under the typed email (as failed
+sign-ins are), and the limits and messages are read from there for any email alike. Only
+whether a code is right is read from the account's reset, stored as a keyed hash (six
+digits are too few for a plain hash: a copy of the table would give them all away).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import logging
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from service import accounts, audit
+from service.account_models import RESET_CODE, PasswordReset
+from service.config import Settings
+from service.db import lock
+from service.domain.passwords import CODE_DIGITS
+from service.logs import redact
+from service.models import AuditEntry, User
+from service.password_changes import end_open_resets
+from service.phones import mask
+from service.sms import make_gateway
+from service.sms.gateway import SendError
+
+log = logging.getLogger(__name__)
+
+CODE_LIFETIME = timedelta(minutes=10)
+MAX_TRIES = 5
+MIN_GAP = timedelta(seconds=60)  # no new text within a minute of the last
+PER_HOUR = 5
+REQUESTED = "password_reset_code_requested"
+TOO_SOON = "password_reset_code_refused"
+WRONG = "password_reset_code_failed"
+SEND_FAILED = "password_reset_code_send_failed"
+KEY_LENGTH = 50  # audit_log.entity_id holds 50 characters
+
+
+def key_of(email: str) -> str:
+    """The audit entity id the requests and wrong codes for ``email`` are counted under."""
+    return email.strip().lower()[:KEY_LENGTH]
+
+
+def code_hash(settings: Settings, user_id: int, code: str) -> str:
+    """The stored form of a code: HMAC-SHA256 keyed with the app's secret, bound to the user."""
+    message = f"reset-code:{user_id}:{code}".encode()
+    return hmac.new(settings.secret_key.encode(), message, hashlib.sha256).hexdigest()
+
+
+def _times(session: Session, action: str, email: str, since: datetime) -> list[datetime]:
+    """When ``action`` was recorded for this email after ``since``, newest first."""
+    return list(
+        session.scalars(
+            select(AuditEntry.at)
+            .where(
+                AuditEntry.action == action,
+                AuditEntry.entity == "user",
+                AuditEntry.entity_id == key_of(email),
+                AuditEntry.at > since,
+            )
+            .order_by(AuditEntry.at.desc())
+            .limit(50)
+        )
+    )
+
+
+def too_soon(session: Session, email: str, now: datetime) -> str | None:
+    """Why no code may be asked for this email now, or None when one may."""
+    asked = _times(session, REQUESTED, email, now - timedelta(hours=1))
+    if asked and now - asked[0] < MIN_GAP:
+        return "A code was texted less than a minute ago. Wait a minute before asking again."
+    if len(asked) >= PER_HOUR:
+        minutes = max(
+            1, int((asked[PER_HOUR - 1] + timedelta(hours=1) - now).total_seconds()) // 60
+        )
+        return f"{PER_HOUR} codes were asked for in the last hour. Ask again in {minutes} minutes."
+    return None
+
+
+def request_code(
+    session: Session, settings: Settings, email: str, address: str, now: datetime
+) -> None:
+    """Text a new code to the account of ``email`` when it is active and has a mobile number;
+    do nothing visible otherwise. Recorded either way; commits."""
+    user = accounts.find_user(session, email)
+    outcome = (
+        "no account"
+        if user is None
+        else "deactivated"
+        if not user.active
+        else "no mobile"
+        if not user.phone
+        else "texted"
+    )
+    entry = audit.record(
+        session, None, REQUESTED, "user", key_of(email), ip=address, outcome=outcome
+    )
+    entry.at = now
+    if user is None or outcome != "texted" or user.phone is None:
+        session.commit()
+        return
+    end_open_resets(session, user)
+    code = f"{secrets.randbelow(10**CODE_DIGITS):0{CODE_DIGITS}d}"
+    session.add(
+        PasswordReset(
+            user_id=user.id,
+            kind=RESET_CODE,
+            secret_hash=code_hash(settings, user.id, code),
+            created_at=now,
+            expires_at=now + CODE_LIFETIME,
+        )
+    )
+    session.commit()
+    _send(session, settings, user, user.phone, code, address)
+
+
+def _send(
+    session: Session, settings: Settings, user: User, phone: str, code: str, address: str
+) -> None:
+    """Text the code at once (not through the client outbox); a failure is logged and
+    audited, and the visitor is told nothing different."""
+    minutes = int(CODE_LIFETIME.total_seconds() // 60)
+    body = (
+        f"TouchBase: your sign-in reset code is {code}. It expires in {minutes} minutes."
+        " If you did not ask, ignore this text."
+    )
+    gateway = make_gateway(settings)
+    try:
+        gateway.send(phone, body)
+    except SendError as exc:
+        log.warning("reset code text to %s failed: %s", mask(phone), redact(str(exc)))
+        audit.record(session, None, SEND_FAILED, "user", user.id, ip=address, code=exc.code)
+        session.commit()
+    finally:
+        close = getattr(gateway, "close", None)
+        if close is not None:
+            close()
+
+
+@dataclass(frozen=True)
+class Checked:
+    """What a typed code turned out to be: the reset it opens, or why not."""
+
+    reset: PasswordReset | None
+    problem: str | None
+
+
+def dead_message() -> str:
+    """What a visitor is told about a code that expired or was tried too often."""
+    return "That code has expired or was tried too many times. Ask for a new code."
+
+
+def check_code(
+    session: Session, settings: Settings, email: str, code: str, address: str, now: datetime
+) -> Checked:
+    """Whether ``code`` (six digits) is the live code of ``email``; a wrong one uses up a
+    try, recorded (the caller commits). The answer reads the same for any email."""
+    asked = _times(session, REQUESTED, email, now - CODE_LIFETIME)
+    wrong = _times(session, WRONG, email, asked[0]) if asked else []
+    if not asked or len(wrong) >= MAX_TRIES:
+        return Checked(None, dead_message())
+    user = accounts.find_user(session, email)
+    reset = _open_code(session, user, now)
+    expected = reset.secret_hash if reset is not None else ""
+    # Computed whatever the account, so the answer takes as long for every email.
+    typed = code_hash(settings, user.id if user is not None else 0, code)
+    if reset is not None and hmac.compare_digest(expected, typed):
+        return Checked(reset, None)
+    entry = audit.record(session, None, WRONG, "user", key_of(email), ip=address)
+    entry.at = now
+    if reset is not None:
+        reset.tries += 1
+        if reset.tries >= MAX_TRIES:
+            reset.ended_at = now
+    left = MAX_TRIES - len(wrong) - 1
+    if left <= 0:
+        return Checked(
+            None, "That code is not right, and that was its last try. Ask for a new code."
+        )
+    return Checked(None, f"That code is not right. {left} {'try' if left == 1 else 'tries'} left.")
+
+
+def _open_code(session: Session, user: User | None, now: datetime) -> PasswordReset | None:
+    """The user's newest live code reset, locked; None when there is none."""
+    if user is None or not user.active:
+        return None
+    found = session.scalar(
+        select(PasswordReset.id)
+        .where(
+            PasswordReset.user_id == user.id,
+            PasswordReset.kind == RESET_CODE,
+            PasswordReset.used_at.is_(None),
+            PasswordReset.ended_at.is_(None),
+            PasswordReset.expires_at > now,
+            PasswordReset.tries < MAX_TRIES,
+        )
+        .order_by(PasswordReset.id.desc())
+        .limit(1)
+    )
+    if found is None:
+        return None
+    reset = lock(session, PasswordReset, found)
+    return reset if reset is not None and reset.used_at is None and reset.ended_at is None else None
