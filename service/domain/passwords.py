@@ -29,7 +29,7 @@ def problem(password: str, *, email: str, name: str, common: Set[str]) -> str | 
     length = length_of(password)
     if length > MAX_LENGTH:
         return f"At most {MAX_LENGTH:,} characters; this one has {length:,}."
-    if not password.strip():
+    if password and not password.strip():
         return "Not only spaces: use words or characters you can see."
     if length < MIN_LENGTH:
         return f"At least {MIN_LENGTH} characters; a short sentence is easiest to remember."
