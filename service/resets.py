@@ -34,13 +34,14 @@ def issue_link(session: Session, admin: User, user: User) -> str:
     """A new reset link token for ``user``, ending the user's earlier open resets (the
     caller commits and shows the token once: it is not kept)."""
     end_open_resets(session, user)
-    token = secrets.token_urlsafe(32)
+    token, now = secrets.token_urlsafe(32), utcnow()
     session.add(
         PasswordReset(
             user_id=user.id,
             kind=RESET_LINK,
             secret_hash=hash_of(token),
-            expires_at=utcnow() + LINK_LIFETIME,
+            created_at=now,
+            expires_at=now + LINK_LIFETIME,
             created_by_id=admin.id,
         )
     )
