@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from importlib import resources
 
 import pytest
 from werkzeug.security import generate_password_hash
@@ -91,8 +92,6 @@ def test_a_code_is_six_digits(typed: str, ok: bool) -> None:
 
 
 def test_the_shipped_list_holds_exactly_the_10000_most_common_passwords() -> None:
-    from importlib import resources
-
     text = resources.files("service").joinpath(LIST).read_text(encoding="utf-8")
     header = [line for line in text.splitlines() if line.startswith("#")]
     entries = [line for line in text.splitlines() if not line.startswith("#")]
