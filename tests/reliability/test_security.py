@@ -159,6 +159,8 @@ class World:
 
 # A template is named by its kind and language: no therapist may change any.
 TEMPLATE = {"kind": "reminder", "language": "en"}
+# A reset link's token is a bearer secret, not a record id: one never issued is a stranger's.
+RESET = {"token": "never-issued-reset-link-token-0123456789"}
 
 
 @pytest.fixture
@@ -167,7 +169,7 @@ def world(app: Flask, session: Session) -> World:
     ben = make_staff(app, "ben@practice.test", "Ben Okafor")
     boss = make_staff(app, "boss@practice.test", "Bo Boss", admin=True)
     ids = records_of(session, ben.id, "Bea Bellweather", "+16175550177", texted=True)
-    return World(app, ana, ben, boss, {**ids, "user_id": ben.id, **TEMPLATE})
+    return World(app, ana, ben, boss, {**ids, "user_id": ben.id, **TEMPLATE, **RESET})
 
 
 def records_of(
@@ -383,7 +385,7 @@ def own_ids(app: Flask, session: Session, ana: Staff) -> dict[str, int | str]:
     """Records of Ana's own (and a template), so that only the missing token can stop a post."""
     ids = records_of(session, ana.id, "Ada Own", "+16175550188")
     other = make_staff(app, "cy@practice.test", "Cy Other")
-    return {**ids, "user_id": other.id, **TEMPLATE}
+    return {**ids, "user_id": other.id, **TEMPLATE, **RESET}
 
 
 @pytest.mark.parametrize("token", [None, "", "forged", "wrong-but-long-" * 4])
