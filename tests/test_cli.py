@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from flask import Flask
 from flask.testing import FlaskCliRunner
 from sqlalchemy import select
@@ -72,6 +73,36 @@ def test_create_user_refuses_a_short_password(runner: FlaskCliRunner, session: S
     )
     assert result.exit_code != 0
     assert "password refused: At least 12 characters" in result.output
+    assert session.scalars(select(User)).all() == []
+
+
+@pytest.mark.parametrize(
+    ("password", "reason"),
+    [
+        (" " * 14, "Not only spaces"),
+        ("qwerty123456", "one of the 10,000 most common passwords"),
+        ("1QAZ2WSX3EDC", "one of the 10,000 most common passwords"),
+        ("ana.ruiz@practice.test", "Not your email or name"),
+        ("Ana Ruiz-Delgado", "Not your email or name"),
+        ("x" * 5000, "At most 1,000 characters"),
+    ],
+)
+def test_create_user_refuses_a_weak_password_with_the_reason(
+    runner: FlaskCliRunner, session: Session, password: str, reason: str
+) -> None:
+    result = runner.invoke(
+        args=[
+            "create-user",
+            "ana.ruiz@practice.test",
+            "--name",
+            "Ana Ruiz-Delgado",
+            "--password",
+            password,
+        ]
+    )
+    assert result.exit_code != 0
+    assert result.output.startswith("Error: password refused: ") and reason in result.output
+    assert password not in result.output
     assert session.scalars(select(User)).all() == []
 
 

@@ -40,7 +40,14 @@ def issue_link(user_id: int) -> Response | str:
     token = resets.issue_link(db, admin, user)
     audit.record(db, admin, "password_reset_link_issued", "user", user.id)
     db.commit()
-    link = url_for("dashboard.password_resets.redeem", token=token, _external=True)
+    # The practice's public address when set: the host a request came in on may be internal.
+    base = current_settings().public_base_url
+    path = url_for("dashboard.password_resets.redeem", token=token)
+    link = (
+        f"{base}{path}"
+        if base
+        else url_for("dashboard.password_resets.redeem", token=token, _external=True)
+    )
     return render_template("password_resets/link.html", account=user, link=link)
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -16,7 +17,7 @@ from sqlalchemy.orm import Session
 from service.account_models import RESET_LINK, PasswordReset
 from service.models import AuditEntry, User
 from service.resets import hash_of
-from tests.dashboard.conftest import PASSWORD, Staff, Web, signed_in, text_of
+from tests.dashboard.conftest import PASSWORD, Staff, Web, make_staff, signed_in, text_of
 
 NEW = "a brand new pass phrase"
 DEAD = "This link has expired or was already used; ask your admin for a new one."
@@ -161,3 +162,11 @@ def test_no_link_for_a_deactivated_account_and_none_from_a_therapist(
     assert as_ana.post(f"/admin/users/{ben.id}/reset-link").status_code == 403
     assert as_boss.post("/admin/users/999/reset-link").status_code == 404
     assert session.scalars(select(PasswordReset)).all() == []
+
+
+def test_the_link_uses_the_practices_public_address(make_app: Callable[..., Flask]) -> None:
+    app = make_app(PUBLIC_BASE_URL="https://touchbase.example")
+    boss = make_staff(app, "boss@practice.test", "Bo Boss", admin=True)
+    ana = make_staff(app, "ana@practice.test", "Ana Ruiz")
+    response = signed_in(app, boss).post(f"/admin/users/{ana.id}/reset-link")
+    assert "https://touchbase.example/reset/" in response.get_data(as_text=True)
