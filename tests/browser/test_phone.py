@@ -82,6 +82,9 @@ PAGES = [
     ("phone simulator, Maria's phone", "/simulator/?phone=%2B16175550111", "ana"),
     ("error page", "/clients/999999", "ana"),
     ("login", "/login", ""),
+    ("forgotten password", "/login/forgot", ""),
+    ("texted reset code", "/login/forgot/code", ""),
+    ("reset link no longer valid", "/reset/not-a-token", ""),
 ]
 
 # Every target a finger may need: links, buttons, summaries, and what acts like them.
