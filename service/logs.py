@@ -15,12 +15,14 @@ from service.phones import mask
 
 # E.164 numbers, and bare runs of 10 to 15 digits (a national number, or E.164 without +).
 _NUMBER = re.compile(r"\+\d{7,15}\b|(?<![\d.:-])\d{10,15}(?![\d.:-])")
+# A reset link's token, as the access log writes the path of its page.
+_RESET_TOKEN = re.compile(r"(/reset/)[^\s\"'?#/]+")
 FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 
 
 def redact(text: str) -> str:
-    """``text`` with every phone-number-like run masked."""
-    return _NUMBER.sub(lambda m: mask(m.group(0)), text)
+    """``text`` with every phone-number-like run masked, and any reset link's token."""
+    return _NUMBER.sub(lambda m: mask(m.group(0)), _RESET_TOKEN.sub(r"\1[token]", text))
 
 
 class RedactingFormatter(logging.Formatter):

@@ -58,17 +58,28 @@ def redeem(token: str) -> Response | str | tuple[str, int]:
     db = get_session()
     reset = resets.live_link(db, token)
     if reset is None:
-        return render_template("password_resets/dead.html", message=DEAD_LINK), 404
+        return _dead_link()
     if request.method == "GET":
         return render_template("password_resets/redeem.html", token=token, error=None)
     reset = lock(db, PasswordReset, reset.id)
     user = db.get(User, reset.user_id) if reset is not None else None
     if reset is None or user is None or reset.used_at is not None or reset.ended_at is not None:
-        return render_template("password_resets/dead.html", message=DEAD_LINK), 404
+        return _dead_link()
     error = _set(reset, user, request.form.get("new_password", ""), via="link")
     if error is not None:
         return render_template("password_resets/redeem.html", token=token, error=error), 422
     return redirect(url_for("dashboard.auth.login"))
+
+
+def _dead_link() -> tuple[str, int]:
+    """The page for a link that is used, expired, ended or was never issued; a try to set a
+    password through one is audited (without the token)."""
+    if request.method == "POST":
+        db = get_session()
+        db.rollback()
+        audit.record(db, None, "password_reset_link_refused", "user", "-", ip=request.remote_addr)
+        db.commit()
+    return render_template("password_resets/dead.html", message=DEAD_LINK), 404
 
 
 def _set(reset: PasswordReset, user: User, password: str, *, via: str) -> str | None:

@@ -15,6 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from service.account_models import RESET_LINK, PasswordReset
+from service.logs import redact
 from service.models import AuditEntry, User
 from service.resets import hash_of
 from tests.dashboard.conftest import PASSWORD, Staff, Web, make_staff, signed_in, text_of
@@ -73,12 +74,19 @@ def test_a_link_sets_a_new_password_ends_every_session_and_does_not_sign_in(
     assert (entry.entity_id, entry.detail["via"]) == (str(ana.id), "link")
 
 
-def test_a_link_used_twice_gets_a_clear_page(as_boss: Web, ana: Staff, web: Web) -> None:
+def test_a_link_used_twice_gets_a_clear_page(
+    as_boss: Web, ana: Staff, web: Web, session: Session
+) -> None:
     path = issue(as_boss, ana)
     assert redeem(web, path).status_code == 302
     for again in (web.get(path), redeem(web, path, "yet another pass phrase")):
         assert again.status_code == 404
         assert DEAD in text_of(again)
+    session.expire_all()
+    refused = session.scalars(
+        select(AuditEntry).where(AuditEntry.action == "password_reset_link_refused")
+    ).one()
+    assert path.rsplit("/", 1)[1] not in str(refused.detail)
 
 
 def test_a_link_expires_after_24_hours(as_boss: Web, ana: Staff, web: Web) -> None:
@@ -170,3 +178,9 @@ def test_the_link_uses_the_practices_public_address(make_app: Callable[..., Flas
     ana = make_staff(app, "ana@practice.test", "Ana Ruiz")
     response = signed_in(app, boss).post(f"/admin/users/{ana.id}/reset-link")
     assert "https://touchbase.example/reset/" in response.get_data(as_text=True)
+
+
+def test_the_access_log_never_shows_a_links_token() -> None:
+    line = '10.0.0.1 "GET /reset/Ab_c-9xYZ" 200 812 3ms request_id=- "Mozilla/5.0"'
+    assert redact(line) == '10.0.0.1 "GET /reset/[token]" 200 812 3ms request_id=- "Mozilla/5.0"'
+    assert redact("POST /reset/Ab_c-9xYZ?x=1 302") == "POST /reset/[token]?x=1 302"
