@@ -91,20 +91,12 @@ def request_code(
     """Text a new code to the account of ``email`` when it is active and has a mobile number;
     do nothing visible otherwise. Recorded either way; commits."""
     user = accounts.find_user(session, email)
-    outcome = (
-        "no account"
-        if user is None
-        else "deactivated"
-        if not user.active
-        else "no mobile"
-        if not user.phone
-        else "texted"
-    )
+    outcome = _outcome(user)
     entry = audit.record(
         session, None, REQUESTED, "user", key_of(email), ip=address, outcome=outcome
     )
     entry.at = now
-    if user is None or outcome != "texted" or user.phone is None:
+    if user is None or user.phone is None or outcome != "texted":
         session.commit()
         return
     end_open_resets(session, user)
@@ -120,6 +112,15 @@ def request_code(
     )
     session.commit()
     _send(session, settings, user, user.phone, code, address)
+
+
+def _outcome(user: User | None) -> str:
+    """What asking for a code for this account leads to, for the audit log."""
+    if user is None:
+        return "no account"
+    if not user.active:
+        return "deactivated"
+    return "texted" if user.phone else "no mobile"
 
 
 def _send(
