@@ -12,6 +12,7 @@ from werkzeug.wrappers import Response
 
 from service import accounts, audit
 from service.config import current_settings
+from service.dashboard import phone_links
 from service.dashboard.auth import current_user
 from service.dashboard.forms import Form
 from service.db import get_session
@@ -23,7 +24,8 @@ def render_page(status: int = 200, **sections: Any) -> tuple[str, int]:
     """The account page with every section filled; a section's view passes its own form
     (``profile=form``) to show it again with its errors."""
     user = current_user()
-    defaults = {"name": user.name, "phone": user.phone or ""}
+    # The number as people write it; saving it unchanged reads back the same E.164.
+    defaults = {"name": user.name, "phone": phone_links.phone(user.phone)}
     context: dict[str, Any] = {
         "account": user,
         "profile": Form(None, defaults),
