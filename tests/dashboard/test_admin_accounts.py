@@ -140,9 +140,7 @@ def test_a_locked_account_is_shown_and_unlocked(
     assert (entry.user_id, entry.entity_id) == (boss.id, ana.email)
 
 
-def test_a_lock_ends_on_its_own_and_the_list_says_so(
-    app: Flask, boss: Staff, ana: Staff
-) -> None:
+def test_a_lock_ends_on_its_own_and_the_list_says_so(app: Flask, boss: Staff, ana: Staff) -> None:
     start = datetime(2030, 5, 6, 9, 0, tzinfo=UTC)
     with time_machine.travel(start, tick=False):
         _fail_logins(app, ana.email, "203.0.113.9", times=4)

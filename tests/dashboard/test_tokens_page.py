@@ -32,7 +32,9 @@ def _make(web: Web, name: str) -> str:
 
 
 def _api(app: Flask, token: str) -> int:
-    response = app.test_client().get("/api/v1/clients", headers={"Authorization": f"Bearer {token}"})
+    response = app.test_client().get(
+        "/api/v1/clients", headers={"Authorization": f"Bearer {token}"}
+    )
     return response.status_code
 
 
@@ -108,9 +110,7 @@ def test_the_list_shows_name_creation_and_last_use(
     assert (row.created_at, row.last_used_at) == (made, made + timedelta(days=2))
 
 
-def test_a_user_revokes_their_token(
-    app: Flask, as_ana: Web, ana: Staff, session: Session
-) -> None:
+def test_a_user_revokes_their_token(app: Flask, as_ana: Web, ana: Staff, session: Session) -> None:
     token = _make(as_ana, "old laptop")
     row = _token(session, "old laptop")
     response = as_ana.post(f"/account/tokens/{row.id}/revoke")
