@@ -3,16 +3,20 @@ and the links to other help (reset link, two-step off) where they exist."""
 
 from __future__ import annotations
 
+import threading
+import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
 import time_machine
 from flask import Flask
-from sqlalchemy import select
+from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
-from service.db import utcnow
+from service.dashboard import admin
+from service.db import get_db, utcnow
 from service.models import AuditEntry, User
+from tests.conftest import WRITE_LOCK_ONLY
 from tests.dashboard.conftest import Staff, Web, make_staff, signed_in, text_of
 
 NOBODY = 2**31 - 2
@@ -188,3 +192,44 @@ def test_a_therapist_may_not_edit_or_unlock_accounts(
     assert as_ana.post(f"/admin/users/{ben.id}/unlock").status_code == 403
     assert (_user(session, ben).name, _user(session, ben).role) == ("Ben Okafor", "therapist")
     assert _audits(session, "login_unlocked") == []
+
+
+def _wait_until_blocked(session: Session) -> None:
+    """Until another transaction waits for a row lock on the accounts (seconds at most)."""
+    waiting = text(
+        "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'"
+        " AND query LIKE '%users%'"
+    )
+    deadline = time.monotonic() + 10
+    while not session.scalar(waiting):
+        assert time.monotonic() < deadline, "the second admin never waited"
+        session.rollback()
+        time.sleep(0.02)
+
+
+def test_two_admins_demoting_each_other_at_once_leave_one_admin(
+    app: Flask, boss: Staff, session: Session, dialect: str
+) -> None:
+    if dialect != "postgresql":
+        pytest.skip(WRITE_LOCK_ONLY)
+    cy = make_staff(app, "cy@practice.test", "Cy Chen", admin=True)
+    db = get_db(app)
+    first = db.sessions()
+    answers: list[bool] = []
+
+    def second() -> None:
+        with db.session() as other:
+            answers.append(admin._another_active_admin(other, other.get_one(User, boss.id)))
+
+    try:
+        # The first demotes Cy: Bo remains, and the admins stay locked until it commits.
+        assert admin._another_active_admin(first, first.get_one(User, cy.id))
+        first.get_one(User, cy.id).role = "therapist"
+        thread = threading.Thread(target=second)
+        thread.start()
+        _wait_until_blocked(session)
+        first.commit()
+    finally:
+        first.close()
+    thread.join(timeout=30)
+    assert answers == [False]  # then Bo is the last admin: the second demotion is refused
