@@ -7,7 +7,7 @@ import secrets
 from datetime import timedelta
 
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from service.common_passwords import problem_for
@@ -20,6 +20,7 @@ TOKEN_PREFIX = "tb_"
 # Recording every use would turn each read into a write; once a minute is enough to
 # show an operator which tokens are alive.
 LAST_USED_RESOLUTION = timedelta(minutes=1)
+TOKEN_NAME_LENGTH = 100  # api_tokens.name
 
 
 class AccountError(ValueError):
@@ -80,12 +81,21 @@ def _hash_token(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def create_token(session: Session, user: User) -> str:
-    """Issue a new API token for ``user``; only its hash is kept, so show it once."""
+def issue_token(session: Session, user: User, name: str | None) -> tuple[ApiToken, str]:
+    """Issue a named API token for ``user``: its row and the token itself. Only the hash is
+    kept, so the token is shown once and never again."""
     token = TOKEN_PREFIX + secrets.token_urlsafe(32)
-    session.add(ApiToken(user_id=user.id, token_hash=_hash_token(token)))
+    row = ApiToken(
+        user_id=user.id, token_hash=_hash_token(token), name=name and name[:TOKEN_NAME_LENGTH]
+    )
+    session.add(row)
     session.flush()
-    return token
+    return row, token
+
+
+def create_token(session: Session, user: User, name: str | None = None) -> str:
+    """Issue a new API token for ``user`` and return it (show it once)."""
+    return issue_token(session, user, name)[1]
 
 
 def user_for_token(session: Session, token: str) -> User | None:
@@ -127,6 +137,31 @@ def revoke_tokens_of(session: Session, user: User) -> int:
     for row in rows:
         row.revoked_at = now
     return len(rows)
+
+
+def live_tokens(session: Session, owner: User | None = None) -> list[ApiToken]:
+    """The tokens not revoked, of ``owner`` or of everyone, newest first (owners loaded)."""
+    query = select(ApiToken).where(ApiToken.revoked_at.is_(None))
+    if owner is not None:
+        query = query.where(ApiToken.user_id == owner.id)
+    query = query.options(joinedload(ApiToken.user))
+    return list(session.scalars(query.order_by(ApiToken.created_at.desc(), ApiToken.id.desc())))
+
+
+def revoke_token_by_id(
+    session: Session, token_id: int, owner: User | None = None
+) -> ApiToken | None:
+    """Revoke the live token with this id (only one of ``owner``'s, when given); the row, or
+    None when there is no such live token, so another user's token looks like none at all."""
+    row = session.scalar(
+        select(ApiToken)
+        .where(ApiToken.id == token_id, ApiToken.revoked_at.is_(None))
+        .with_for_update()
+    )
+    if row is None or (owner is not None and row.user_id != owner.id):
+        return None
+    row.revoked_at = utcnow()
+    return row
 
 
 def sign_out_everywhere(user: User) -> None:

@@ -9,7 +9,7 @@ from flask import Flask, current_app
 from flask.cli import with_appcontext
 from sqlalchemy.exc import SQLAlchemyError
 
-from service import accounts, migrate
+from service import accounts, audit, migrate
 from service.config import settings_of
 from service.db import get_db
 from service.demo_data import demo_data_command
@@ -39,16 +39,26 @@ def create_user_command(email: str, name: str, admin: bool, password: str | None
 
 @click.command("create-token")
 @click.argument("email")
+@click.option(
+    "--name",
+    default="made on the command line",
+    show_default=True,
+    help="What will use the token; shown on the account page.",
+)
 @with_appcontext
-def create_token_command(email: str) -> None:
+def create_token_command(email: str, name: str) -> None:
     """Issue an API token for a user; the token is printed alone on the last line."""
+    name = name.strip()
+    if not name or len(name) > accounts.TOKEN_NAME_LENGTH:
+        raise click.ClickException(f"a name of 1 to {accounts.TOKEN_NAME_LENGTH} characters")
     with get_db().session() as session:
         user = accounts.find_user(session, email)
         if user is None:
             raise click.ClickException(f"no user with email {email.strip().lower()}")
         if not user.active:
             raise click.ClickException(f"user {user.email} is deactivated")
-        token = accounts.create_token(session, user)
+        row, token = accounts.issue_token(session, user, name)
+        audit.record(session, None, "token_created", "api_token", row.id, name=name, via="cli")
         session.commit()
     click.echo(f"API token for {user.email} (shown once; store it now):")
     click.echo(token)

@@ -94,3 +94,28 @@ def unlock(session: Session, admin: User, email: str, now: datetime) -> None:
     """
     entry = audit.record(session, admin, UNLOCK, "user", key_of(email))
     entry.at = now
+
+
+def locked_accounts(session: Session, now: datetime) -> set[str]:
+    """The throttle keys (``key_of`` an email) locked now from at least one address: what
+    the accounts page shows as "locked", and what an admin's unlock lifts."""
+    rows = session.execute(
+        select(AuditEntry.action, AuditEntry.entity_id, AuditEntry.at, AuditEntry.detail).where(
+            AuditEntry.action.in_((ACTION, UNLOCK)),
+            AuditEntry.entity == "user",
+            AuditEntry.at > now - WINDOW - LOCK,
+        )
+    ).all()
+    # An unlock older than the window lifts nothing that still counts: those are enough.
+    unlocked: dict[str, datetime] = {}
+    for action, key, at, _ in rows:
+        if action == UNLOCK and (key not in unlocked or at > unlocked[key]):
+            unlocked[key] = at
+    failures: dict[tuple[str, str], list[datetime]] = {}
+    for action, key, at, detail in rows:
+        if action != ACTION or not isinstance(detail, dict) or "ip" not in detail:
+            continue
+        if key in unlocked and at <= unlocked[key]:
+            continue
+        failures.setdefault((key, str(detail["ip"])), []).append(at)
+    return {key for (key, _), times in failures.items() if locked_until(times, now) is not None}

@@ -25,7 +25,7 @@ from service import demo_data as demo
 from service.config import settings_of
 from service.db import get_db
 from service.domain.vocabulary import AlertKind
-from service.models import Alert, Appointment, AppointmentSeries, Client, Contact
+from service.models import Alert, Appointment, AppointmentSeries, Client, Contact, User
 from tests.browser.conftest import skip_without_a_browser
 from tests.conftest import base_config, clean_tables
 
@@ -51,6 +51,7 @@ class Ids:
     series: int
     appointment: int  # her next session
     unknown: int  # the inbox item of a text from a number that matches no client
+    therapist: int  # Ana's account
 
 
 # (name, path, who is signed in: the therapist "ana", "admin", or nobody ""): every page.
@@ -74,6 +75,9 @@ PAGES = [
     ("export", "/export", "ana"),
     ("accounts", "/admin/users", "admin"),
     ("user form", "/admin/users/new", "admin"),
+    ("edit an account", "/admin/users/{therapist}", "admin"),
+    ("everyone's API tokens", "/admin/tokens", "admin"),
+    ("your account", "/account", "ana"),
     ("settings", "/settings", "admin"),
     ("texts", "/settings/texts", "admin"),
     ("edit a text", "/settings/texts/reminder/en", "admin"),
@@ -148,6 +152,9 @@ def _ids(app: Any) -> Ids:
                 select(Alert.id).where(Alert.kind == AlertKind.UNKNOWN_SENDER)
             ).first()
             or 0,
+            therapist=session.scalars(
+                select(User.id).where(User.email == "ana@touchbase.demo")
+            ).one(),
         )
 
 

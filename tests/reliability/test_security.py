@@ -22,9 +22,11 @@ from sqlalchemy.orm import Session
 from werkzeug.routing import Rule
 from werkzeug.test import TestResponse
 
+from service import accounts
 from service.db import Base, get_db
 from service.models import (
     Alert,
+    ApiToken,
     AppointmentSeries,
     Client,
     Contact,
@@ -169,7 +171,15 @@ def world(app: Flask, session: Session) -> World:
     ben = make_staff(app, "ben@practice.test", "Ben Okafor")
     boss = make_staff(app, "boss@practice.test", "Bo Boss", admin=True)
     ids = records_of(session, ben.id, "Bea Bellweather", "+16175550177", texted=True)
+    ids["token_id"] = token_of(session, ben.id)
     return World(app, ana, ben, boss, {**ids, "user_id": ben.id, **TEMPLATE, **RESET})
+
+
+def token_of(session: Session, user_id: int) -> int:
+    """A live API token of ``user_id``: its id."""
+    row, _ = accounts.issue_token(session, session.get_one(User, user_id), "their sync")
+    session.commit()
+    return row.id
 
 
 def records_of(
@@ -211,7 +221,13 @@ def snapshot(app: Flask) -> dict[str, list[tuple[Any, ...]]]:
                 )
         rows["users"] = sorted(
             tuple(map(repr, r))
-            for r in conn.execute(select(User.id, User.name, User.role, User.active))
+            for r in conn.execute(
+                select(User.id, User.name, User.email, User.role, User.active, User.phone)
+            )
+        )
+        rows["api_tokens"] = sorted(
+            tuple(map(repr, r))
+            for r in conn.execute(select(ApiToken.id, ApiToken.name, ApiToken.revoked_at))
         )
     return rows
 
@@ -385,7 +401,7 @@ def own_ids(app: Flask, session: Session, ana: Staff) -> dict[str, int | str]:
     """Records of Ana's own (and a template), so that only the missing token can stop a post."""
     ids = records_of(session, ana.id, "Ada Own", "+16175550188")
     other = make_staff(app, "cy@practice.test", "Cy Other")
-    return {**ids, "user_id": other.id, **TEMPLATE, **RESET}
+    return {**ids, "user_id": other.id, "token_id": token_of(session, ana.id), **TEMPLATE, **RESET}
 
 
 @pytest.mark.parametrize("token", [None, "", "forged", "wrong-but-long-" * 4])
