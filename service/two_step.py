@@ -81,9 +81,7 @@ def take_code(session: Session, user: User, typed: codes.TypedCode, now: datetim
     an unused recovery code (spent here). The caller commits."""
     if typed.kind == codes.TOTP:
         return _take_totp(session, user, typed.value, now)
-    return user.totp_enabled_at is not None and _take_recovery_code(
-        session, user, typed.value, now
-    )
+    return user.totp_enabled_at is not None and _take_recovery_code(session, user, typed.value, now)
 
 
 def new_recovery_codes(session: Session, user: User, now: datetime) -> list[str]:
@@ -120,11 +118,14 @@ def turn_off(session: Session, user: User) -> None:
 
 def recovery_codes_left(session: Session, user: User) -> int:
     """How many of the user's recovery codes are still unused."""
-    return session.scalar(
-        select(func.count())
-        .select_from(RecoveryCode)
-        .where(RecoveryCode.user_id == user.id, RecoveryCode.used_at.is_(None))
-    ) or 0
+    return (
+        session.scalar(
+            select(func.count())
+            .select_from(RecoveryCode)
+            .where(RecoveryCode.user_id == user.id, RecoveryCode.used_at.is_(None))
+        )
+        or 0
+    )
 
 
 def required_for(user: User, settings: Settings) -> bool:

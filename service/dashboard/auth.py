@@ -242,7 +242,8 @@ def second_step() -> Response | str | tuple[str, int]:
     user = _pending_user(db, now)
     pending = session.get(PENDING)
     wanted = pending.get("next") if isinstance(pending, dict) else None
-    target = safe_next(wanted if isinstance(wanted, str) else None, url_for("dashboard.inbox.index"))
+    home = url_for("dashboard.inbox.index")
+    target = safe_next(wanted if isinstance(wanted, str) else None, home)
     if user is None:
         session.pop(PENDING, None)
         flash("Sign in again: the code step is open for 5 minutes after the password.")
