@@ -72,6 +72,8 @@ class Settings:
     sms_max_attempts: int = 5
     trusted_proxies: int = 0
     rebooking_texts: bool = False
+    two_step_for_admins: bool = False  # admins must turn on two-step sign-in
+    two_step_for_everyone: bool = False  # every user must turn on two-step sign-in
     default_language: str = "en"  # of new clients
     names_in_texts: str = "as_written"  # or "plain_letters": see NAME_STYLES
 
@@ -226,6 +228,8 @@ DEFAULTS: dict[str, str] = {
     "SMS_MAX_ATTEMPTS": "5",
     "TRUSTED_PROXIES": "0",
     "REBOOKING_TEXTS": "off",
+    "TWO_STEP_FOR_ADMINS": "off",
+    "TWO_STEP_FOR_EVERYONE": "off",
     "DEFAULT_LANGUAGE": "en",
     "NAMES_IN_TEXTS": "as_written",
 }
@@ -282,6 +286,8 @@ def load_settings(environ: Mapping[str, str], instance_path: str) -> Settings:
         sms_max_attempts=_int("SMS_MAX_ATTEMPTS", env["SMS_MAX_ATTEMPTS"], 1, 20),
         trusted_proxies=_int("TRUSTED_PROXIES", env["TRUSTED_PROXIES"], 0, 5),
         rebooking_texts=_flag("REBOOKING_TEXTS", env["REBOOKING_TEXTS"]),
+        two_step_for_admins=_flag("TWO_STEP_FOR_ADMINS", env["TWO_STEP_FOR_ADMINS"]),
+        two_step_for_everyone=_flag("TWO_STEP_FOR_EVERYONE", env["TWO_STEP_FOR_EVERYONE"]),
         default_language=parse_language("DEFAULT_LANGUAGE", env["DEFAULT_LANGUAGE"]),
         names_in_texts=parse_name_style("NAMES_IN_TEXTS", env["NAMES_IN_TEXTS"]),
     )

@@ -52,6 +52,8 @@ FIELDS = (
     "pain_alert_threshold",
     "rebooking_texts",
     "names_in_texts",
+    "two_step_for_admins",
+    "two_step_for_everyone",
 )
 # A change of one of these changes when, or in which words, planned texts go out.
 REPLANS = frozenset(

@@ -30,6 +30,7 @@ from service.dashboard import (
     send_text,
     settings_page,
     timefmt,
+    two_step_pages,
 )
 from service.dashboard.security import add_headers, check_csrf, csrf_token, refuse_nul
 from service.domain import relief, status_changes
@@ -84,6 +85,7 @@ def init_app(app: Flask) -> None:
     dashboard.before_request(refuse_nul)
     dashboard.before_request(auth.load_user)
     dashboard.before_request(auth.require_login)
+    dashboard.before_request(two_step_pages.require_enrolment)
     dashboard.before_request(check_csrf)
     dashboard.context_processor(_context)
     for code in (400, 403, 404, 405, 413, 429):
@@ -97,6 +99,7 @@ def init_app(app: Flask) -> None:
     dashboard.register_blueprint(message_templates.bp)
     dashboard.register_blueprint(password_change.bp)
     dashboard.register_blueprint(password_resets.bp)
+    dashboard.register_blueprint(two_step_pages.bp)
     app.register_blueprint(dashboard)
     app.after_request(_secure)
     app.permanent_session_lifetime = auth.SESSION_LIFETIME

@@ -6,7 +6,6 @@ from __future__ import annotations
 from flask import (
     Blueprint,
     abort,
-    current_app,
     flash,
     redirect,
     render_template,
@@ -30,13 +29,6 @@ from service.models import Client, User
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 EMAIL_TAKEN = "Another account has this email."
-
-
-@bp.app_template_global()
-def has_endpoint(name: str) -> bool:
-    """True when the app serves this endpoint: a page offers a feature only where it exists
-    (a feature built in another branch appears once merged)."""
-    return name in current_app.view_functions
 
 
 def _user_or_404(db: Session, user_id: int) -> User:

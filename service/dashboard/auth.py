@@ -6,13 +6,14 @@ import functools
 import logging
 import math
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
 from flask import (
     Blueprint,
     abort,
     current_app,
+    flash,
     g,
     redirect,
     render_template,
@@ -24,17 +25,25 @@ from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash, generate_password_hash
 from werkzeug.wrappers import Response
 
-from service import accounts, audit
+from service import accounts, audit, two_step
 from service.access import client_for
-from service.dashboard import throttle
+from service.config import current_settings
+from service.dashboard import throttle, timefmt
 from service.dashboard.security import csrf_token, safe_next
 from service.db import get_session, lock, utcnow
+from service.domain import authenticator_codes
+from service.domain.passwords import MAX_LENGTH
 from service.models import Client, User
 
 log = logging.getLogger(__name__)
+WRONG_PASSWORD = "That is not your current password."
 bp = Blueprint("auth", __name__)
 # A working day and then some: a therapist signs in once a day, a stolen cookie dies with it.
 SESSION_LIFETIME = timedelta(hours=12)
+# The code step after a right password: long enough to open the app, short enough that a
+# browser left at it does not stay half signed in.
+PENDING_LIFETIME = timedelta(minutes=5)
+PENDING = "pending_sign_in"
 
 
 View = TypeVar("View", bound=Callable[..., Any])
@@ -119,10 +128,71 @@ def require_admin() -> User:
     return user
 
 
+def _pause_ends(locked: datetime, now: datetime) -> str:
+    """When a sign-in pause ends, as the practice's clock and a count of minutes."""
+    minutes = max(1, math.ceil((locked - now).total_seconds() / 60))
+    at = timefmt.clock(locked, current_settings().practice_timezone)
+    return (
+        f"Too many failed sign-ins. Try again after {at} "
+        f"(in {minutes} minute{'' if minutes == 1 else 's'})."
+    )
+
+
+def _failed(
+    db: Session,
+    email: str,
+    failures: list[datetime],
+    now: datetime,
+    reason: str,
+    **detail: object,
+) -> tuple[str, int]:
+    """Record a failed sign-in for the typed email and this address (the caller commits):
+    the message to show, warning of the pause when few tries are left, and the status.
+
+    It counts per typed email whether or not an account has it, so the warning says
+    nothing about which emails have accounts.
+    """
+    address = request.remote_addr or "unknown"
+    throttle.record_failure(db, email, address, now, **detail)
+    log.info("login failed from %s", address)
+    after = [*failures, now]
+    locked = throttle.locked_until(after, now)
+    if locked is not None:
+        return _pause_ends(locked, now), 429
+    left = throttle.tries_left(after, now)
+    if left > throttle.WARN_FROM:
+        return reason, 200
+    pause = int(throttle.LOCK.total_seconds() // 60)
+    tries = "1 try" if left == 1 else f"{left} tries"
+    return f"{reason} {tries} left before a {pause}-minute pause.", 200
+
+
+def password_again(db: Session, user: User, password: str, action: str) -> tuple[str, int] | None:
+    """Check the password a signed-in user types again to make a change (``action`` names
+    it in the audit log): None when right; otherwise the message and the status (the caller
+    commits).
+
+    A wrong one counts toward the sign-in throttle, like a failed sign-in, and a pause
+    refuses even the right one: a form that asks for the password is no way around it.
+    """
+    now, address = utcnow(), request.remote_addr or "unknown"
+    failures = throttle.recent_failures(db, user.email, address, now)
+    locked = throttle.locked_until(failures, now)
+    if locked is not None:
+        return _pause_ends(locked, now), 429
+    # An absurdly long "current password" is no password of anyone's: not worth a hash.
+    if len(password) <= MAX_LENGTH and accounts.check_password(user, password):
+        return None
+    audit.record(db, user, f"{action}_failed", "user", user.id, ip=address)
+    message, status = _failed(db, user.email, failures, now, WRONG_PASSWORD, step=action)
+    return message, 422 if status == 200 else status
+
+
 @bp.route("/login", methods=["GET", "POST"])
 @public
 def login() -> Response | str | tuple[str, int]:
-    """Show the sign-in form; sign in with email and password, within the throttle."""
+    """Show the sign-in form; check email and password, within the throttle. A user with
+    two-step sign-in on goes on to the code step; the others are signed in."""
     target = safe_next(request.values.get("next"), url_for("dashboard.inbox.index"))
     if g.user is not None and request.method == "GET":
         return redirect(target)
@@ -132,23 +202,92 @@ def login() -> Response | str | tuple[str, int]:
     password = request.form.get("password", "")
     address = request.remote_addr or "unknown"
     db, now = get_session(), utcnow()
-    locked = throttle.lock_for(db, email, address, now)
+    failures = throttle.recent_failures(db, email, address, now)
+    locked = throttle.locked_until(failures, now)
     if locked is not None:
-        minutes = max(1, math.ceil((locked - now).total_seconds() / 60))
-        error = f"Too many failed sign-ins. Try again in {minutes} minutes."
         log.warning("login locked for an account from %s", address)
+        error = _pause_ends(locked, now)
         return render_template("login.html", email=email, error=error, next=target), 429
     user = accounts.find_user(db, email) if email else None
     if user is None:
         check_password_hash(_decoy_hash(), password)
     if user is None or not accounts.check_password(user, password):
-        throttle.record_failure(db, email, address, now)
+        reason = "That email and password do not match an active account."
+        error, status = _failed(db, email, failures, now, reason)
         db.commit()
-        log.info("login failed from %s", address)
-        error = "That email and password do not match an active account."
-        return render_template("login.html", email=email, error=error, next=target)
+        return render_template("login.html", email=email, error=error, next=target), status
+    if user.totp_enabled_at is not None:
+        _await_code(user, target, now)
+        return redirect(url_for("dashboard.auth.second_step"))
     start_session(user)
-    audit.record(db, user, "login", "user", user.id, ip=address)
+    audit.record(db, user, "login", "user", user.id, ip=address, method="password")
+    db.commit()
+    if two_step.required_for(user, current_settings()):
+        return redirect(url_for("dashboard.two_step.enrol"))
+    return redirect(target)
+
+
+def _await_code(user: User, target: str, now: datetime) -> None:
+    """Remember, and nothing more, that ``user`` gave the right password: no session yet."""
+    session.clear()
+    session[PENDING] = {
+        "user_id": user.id,
+        "since": int(now.timestamp()),
+        "version": user.session_version,
+        "next": target,
+    }
+    csrf_token()
+
+
+def _pending_user(db: Session, now: datetime) -> User | None:
+    """The user whose password was right a moment ago, while the code step is open: None
+    once it expired, the account was deactivated, signed out everywhere, or lost two-step."""
+    pending = session.get(PENDING)
+    if not isinstance(pending, dict):
+        return None
+    user_id, since = pending.get("user_id"), pending.get("since")
+    if not isinstance(user_id, int) or not isinstance(since, int):
+        return None
+    if not 0 <= now.timestamp() - since <= PENDING_LIFETIME.total_seconds():
+        return None
+    user = db.get(User, user_id)
+    if user is None or not user.active or user.totp_enabled_at is None:
+        return None
+    return user if pending.get("version") == user.session_version else None
+
+
+@bp.route("/login/code", methods=["GET", "POST"])
+@public
+def second_step() -> Response | str | tuple[str, int]:
+    """The second step of sign-in: a code from the authenticator app, or a recovery code.
+    A wrong code counts toward the same throttle as a wrong password."""
+    db, now = get_session(), utcnow()
+    user = _pending_user(db, now)
+    pending = session.get(PENDING)
+    wanted = pending.get("next") if isinstance(pending, dict) else None
+    home = url_for("dashboard.inbox.index")
+    target = safe_next(wanted if isinstance(wanted, str) else None, home)
+    if user is None:
+        session.pop(PENDING, None)
+        flash("Sign in again: the code step is open for 5 minutes after the password.")
+        return redirect(url_for("dashboard.auth.login", next=target))
+    if request.method == "GET":
+        return render_template("login_code.html", error=None)
+    address = request.remote_addr or "unknown"
+    failures = throttle.recent_failures(db, user.email, address, now)
+    locked = throttle.locked_until(failures, now)
+    if locked is not None:
+        return render_template("login_code.html", error=_pause_ends(locked, now)), 429
+    typed = authenticator_codes.read_code(request.form.get("code", "")[:100])
+    if typed is None:
+        return render_template("login_code.html", error=authenticator_codes.UNREADABLE), 422
+    if not two_step.take_code(db, user, typed, now):
+        reason = "That code is not right, or was already used."
+        error, status = _failed(db, user.email, failures, now, reason, step="code")
+        db.commit()
+        return render_template("login_code.html", error=error), status
+    start_session(user)
+    audit.record(db, user, "login", "user", user.id, ip=address, method=typed.kind)
     db.commit()
     return redirect(target)
 

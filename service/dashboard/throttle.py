@@ -19,6 +19,7 @@ from service import audit
 from service.models import AuditEntry, User
 
 MAX_FAILURES = 5
+WARN_FROM = 3  # a failed sign-in says how many tries are left once this few remain
 WINDOW = timedelta(minutes=15)
 LOCK = timedelta(minutes=15)
 ACTION = "login_failed"
@@ -40,6 +41,13 @@ def locked_until(failures: Sequence[datetime], now: datetime) -> datetime | None
         if times[i] - times[i - MAX_FAILURES + 1] <= WINDOW:
             until = times[i] + LOCK
     return until if until is not None and until > now else None
+
+
+def tries_left(failures: Sequence[datetime], now: datetime) -> int:
+    """How many more failures lock this email and address: the failure that would make
+    ``MAX_FAILURES`` within ``WINDOW`` of one another is the last try."""
+    within = [at for at in failures if now - WINDOW <= at <= now]
+    return max(0, MAX_FAILURES - len(within))
 
 
 def recent_failures(session: Session, email: str, address: str, now: datetime) -> list[datetime]:
@@ -81,9 +89,12 @@ def lock_for(session: Session, email: str, address: str, now: datetime) -> datet
     return locked_until(recent_failures(session, email, address, now), now)
 
 
-def record_failure(session: Session, email: str, address: str, now: datetime) -> None:
-    """Add one failed login to the session (the caller commits)."""
-    entry = audit.record(session, None, ACTION, "user", key_of(email), ip=address)
+def record_failure(
+    session: Session, email: str, address: str, now: datetime, **detail: object
+) -> None:
+    """Add one failed login to the session (the caller commits); ``detail`` says more (the
+    step that failed)."""
+    entry = audit.record(session, None, ACTION, "user", key_of(email), ip=address, **detail)
     entry.at = now
 
 

@@ -26,6 +26,8 @@ IN_FORCE = {
     "pain_alert_threshold": 8,
     "rebooking_texts": False,
     "names_in_texts": "as_written",
+    "two_step_for_admins": False,
+    "two_step_for_everyone": False,
 }
 
 

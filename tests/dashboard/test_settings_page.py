@@ -27,6 +27,8 @@ FORM = {
     "pain_alert_threshold": "8",
     "rebooking_texts": "off",
     "names_in_texts": "as_written",
+    "two_step_for_admins": "off",
+    "two_step_for_everyone": "off",
 }
 
 
@@ -40,7 +42,7 @@ def test_the_page_shows_each_value_in_force_as_its_variable_is_written(as_boss: 
     assert response.status_code == 200
     page = response.get_data(as_text=True)
     for name, value in FORM.items():
-        if name in ("default_language", "rebooking_texts", "names_in_texts"):
+        if name in ("default_language", "names_in_texts") or value in ("on", "off"):
             assert f'<option value="{value}" selected>' in page, name
         else:
             assert f'name="{name}" type' in page and f'value="{value}"' in page, name
