@@ -12,10 +12,7 @@ from sqlalchemy import CheckConstraint, ForeignKey, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from service.db import Base, UTCDateTime, utcnow
-
-# How a reset reaches its user: a link an admin hands over, or a code texted to the user.
-RESET_LINK = "link"
-RESET_CODE = "code"
+from service.domain.vocabulary import ResetKind
 
 
 class RecoveryCode(Base):
@@ -38,7 +35,9 @@ class PasswordReset(Base):
     """
 
     __tablename__ = "password_resets"
-    __table_args__ = (CheckConstraint(f"kind IN ('{RESET_LINK}', '{RESET_CODE}')", name="kind"),)
+    __table_args__ = (
+        CheckConstraint(f"kind IN ({', '.join(repr(str(k)) for k in ResetKind)})", name="kind"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)

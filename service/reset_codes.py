@@ -20,10 +20,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from service import accounts, audit
-from service.account_models import RESET_CODE, PasswordReset
+from service.account_models import PasswordReset
 from service.config import Settings
 from service.db import lock
 from service.domain.passwords import CODE_DIGITS
+from service.domain.vocabulary import ResetKind
 from service.logs import redact
 from service.models import AuditEntry, User
 from service.password_changes import end_open_resets
@@ -104,7 +105,7 @@ def request_code(
     session.add(
         PasswordReset(
             user_id=user.id,
-            kind=RESET_CODE,
+            kind=ResetKind.CODE,
             secret_hash=code_hash(settings, user.id, code),
             created_at=now,
             expires_at=now + CODE_LIFETIME,
@@ -197,7 +198,7 @@ def _open_code(session: Session, user: User | None, now: datetime) -> PasswordRe
         select(PasswordReset.id)
         .where(
             PasswordReset.user_id == user.id,
-            PasswordReset.kind == RESET_CODE,
+            PasswordReset.kind == ResetKind.CODE,
             PasswordReset.used_at.is_(None),
             PasswordReset.ended_at.is_(None),
             PasswordReset.expires_at > now,

@@ -15,8 +15,9 @@ from datetime import timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from service.account_models import RESET_LINK, PasswordReset
+from service.account_models import PasswordReset
 from service.db import utcnow
+from service.domain.vocabulary import ResetKind
 from service.models import User
 from service.password_changes import end_open_resets
 
@@ -38,7 +39,7 @@ def issue_link(session: Session, admin: User, user: User) -> str:
     session.add(
         PasswordReset(
             user_id=user.id,
-            kind=RESET_LINK,
+            kind=ResetKind.LINK,
             secret_hash=hash_of(token),
             created_at=now,
             expires_at=now + LINK_LIFETIME,
@@ -56,7 +57,7 @@ def live_link(session: Session, token: str) -> PasswordReset | None:
         return None
     reset = session.scalar(
         select(PasswordReset).where(
-            PasswordReset.kind == RESET_LINK,
+            PasswordReset.kind == ResetKind.LINK,
             PasswordReset.secret_hash == hash_of(token),
             PasswordReset.used_at.is_(None),
             PasswordReset.ended_at.is_(None),

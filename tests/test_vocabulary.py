@@ -25,6 +25,7 @@ from service.domain.vocabulary import (
     Language,
     MessageKind,
     MessageStatus,
+    ResetKind,
     Role,
     TextKind,
 )
@@ -41,6 +42,7 @@ CONSTRAINED: dict[tuple[str, str], type[StrEnum]] = {
     ("inbound_messages", "intent"): Intent,
     ("inbound_messages", "guess"): Intent,
     ("alerts", "kind"): AlertKind,
+    ("password_resets", "kind"): ResetKind,
 }
 QUOTED = re.compile(r"'([^']*)'")
 

@@ -52,7 +52,9 @@ def recovery_codes_left(user: User) -> int:
 
 def _qr_code(uri: str) -> str:
     """The QR code of ``uri`` as an inline SVG element (no script, no data: address)."""
-    return str(segno.make(uri, error="m").svg_inline(scale=5, dark="#000", light="#fff"))
+    return str(
+        segno.make(uri, error="m").svg_inline(scale=5, omitsize=True, dark="#000", light="#fff")
+    )
 
 
 def _enrol_page(user: User, error: str | None = None, status: int = 200) -> tuple[str, int]:

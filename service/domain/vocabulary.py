@@ -20,6 +20,14 @@ class Role(StrEnum):
     ADMIN = "admin"
 
 
+class ResetKind(StrEnum):
+    """How a password reset reaches its user: a link an admin hands over in person, or a
+    code texted to the mobile number the user set."""
+
+    LINK = "link"
+    CODE = "code"
+
+
 class Language(StrEnum):
     """The languages texts are written in."""
 

@@ -36,7 +36,7 @@ def _code_step(page: Page, code: str) -> None:
 
 
 def _sign_out(page: Page) -> None:
-    page.get_by_role("button", name="Sign out").click()
+    page.get_by_role("button", name="Sign out", exact=True).click()
     expect(page.get_by_role("heading", name="Sign in")).to_be_visible()
 
 
@@ -82,7 +82,9 @@ def test_two_step_sign_in_from_enrolment_to_a_recovery_code(
     form = page.locator('form[action="/account/password"]')
     form.locator('input[name="current_password"]').fill(PASSWORD)
     form.locator('input[name="new_password"]').fill(NEW_PASSWORD)
+    form.locator('input[name="confirm_password"]').fill(NEW_PASSWORD)
     form.locator('button[type="submit"]').click()
+    expect(page.get_by_role("status")).to_contain_text("Password changed")
     page.goto(live.url + "/")
     _sign_out(page)
     _password_step(page, live, NEW_PASSWORD)

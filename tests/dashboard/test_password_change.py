@@ -8,9 +8,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from werkzeug.security import generate_password_hash
 
-from service.account_models import RESET_LINK, PasswordReset
+from service.account_models import PasswordReset
 from service.dashboard import throttle
 from service.db import get_db, utcnow
+from service.domain.vocabulary import ResetKind
 from service.models import AuditEntry, User
 from service.resets import LINK_LIFETIME
 from tests.dashboard.conftest import PASSWORD, Staff, Web, signed_in, text_of
@@ -122,7 +123,7 @@ def test_a_change_ends_open_resets(as_ana: Web, ana: Staff, session: Session) ->
     session.add(
         PasswordReset(
             user_id=ana.id,
-            kind=RESET_LINK,
+            kind=ResetKind.LINK,
             secret_hash="0" * 64,
             expires_at=utcnow() + LINK_LIFETIME,
         )

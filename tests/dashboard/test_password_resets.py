@@ -14,7 +14,8 @@ from flask import Flask
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from service.account_models import RESET_LINK, PasswordReset
+from service.account_models import PasswordReset
+from service.domain.vocabulary import ResetKind
 from service.logs import redact
 from service.models import AuditEntry, User
 from service.resets import hash_of
@@ -44,7 +45,7 @@ def test_an_admin_sees_the_link_once_and_only_its_hash_is_kept(
     path = issue(as_boss, ana)
     token = path.rsplit("/", 1)[1]
     reset = session.scalars(select(PasswordReset)).one()
-    assert (reset.kind, reset.user_id, reset.created_by_id) == (RESET_LINK, ana.id, boss.id)
+    assert (reset.kind, reset.user_id, reset.created_by_id) == (ResetKind.LINK, ana.id, boss.id)
     assert reset.secret_hash == hash_of(token) != token
     assert reset.expires_at - reset.created_at == timedelta(hours=24)
     entry = session.scalars(

@@ -15,7 +15,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from service import reset_codes
-from service.account_models import RESET_CODE, PasswordReset
+from service.account_models import PasswordReset
+from service.domain.vocabulary import ResetKind
 from service.models import AuditEntry, OutboundMessage, User
 from tests.dashboard.conftest import PASSWORD, Staff, Web, signed_in, text_of
 from tests.fake_twilio import FakeTwilio, Reply
@@ -95,7 +96,7 @@ def test_a_code_is_texted_at_once_and_sets_a_new_password(
     )
     assert session.scalars(select(OutboundMessage)).all() == []  # not the client outbox
     reset = session.scalars(select(PasswordReset)).one()
-    assert reset.kind == RESET_CODE and code not in reset.secret_hash
+    assert reset.kind == ResetKind.CODE and code not in reset.secret_hash
     response = enter(web, mobile_ana.email, code)
     assert response.status_code == 302 and response.headers["Location"] == "/login"
     assert "Password changed; sign in with it." in text_of(web.get("/login"))
