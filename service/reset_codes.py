@@ -13,6 +13,7 @@ import hashlib
 import hmac
 import logging
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -22,7 +23,7 @@ from sqlalchemy.orm import Session
 from service import accounts, audit
 from service.account_models import PasswordReset
 from service.config import Settings
-from service.db import lock
+from service.db import Database, lock
 from service.domain.passwords import CODE_DIGITS
 from service.domain.vocabulary import ResetKind
 from service.logs import redact
@@ -88,9 +89,11 @@ def too_soon(session: Session, email: str, now: datetime) -> str | None:
 
 def request_code(
     session: Session, settings: Settings, email: str, address: str, now: datetime
-) -> None:
-    """Text a new code to the account of ``email`` when it is active and has a mobile number;
-    do nothing visible otherwise. Recorded either way; commits."""
+) -> Callable[[Database], None] | None:
+    """Make a new code for the account of ``email`` when it is active and has a mobile
+    number: what texts it (the caller runs it once the page is answered, so the answer
+    takes as long whether or not a text goes). None otherwise. Recorded either way; commits.
+    """
     user = accounts.find_user(session, email)
     outcome = _outcome(user)
     entry = audit.record(
@@ -99,7 +102,7 @@ def request_code(
     entry.at = now
     if user is None or user.phone is None or outcome != "texted":
         session.commit()
-        return
+        return None
     end_open_resets(session, user)
     code = f"{secrets.randbelow(10**CODE_DIGITS):0{CODE_DIGITS}d}"
     session.add(
@@ -112,7 +115,8 @@ def request_code(
         )
     )
     session.commit()
-    _send(session, settings, user, user.phone, code, address)
+    user_id, phone = user.id, user.phone
+    return lambda database: _send(database, settings, user_id, phone, code, address)
 
 
 def _outcome(user: User | None) -> str:
@@ -125,10 +129,11 @@ def _outcome(user: User | None) -> str:
 
 
 def _send(
-    session: Session, settings: Settings, user: User, phone: str, code: str, address: str
+    database: Database, settings: Settings, user_id: int, phone: str, code: str, address: str
 ) -> None:
     """Text the code at once (not through the client outbox); a failure is logged and
-    audited, and the visitor is told nothing different."""
+    audited (in a session of its own: the request's is closed by now), and the visitor is
+    told nothing different."""
     minutes = int(CODE_LIFETIME.total_seconds() // 60)
     body = (
         f"TouchBase: your sign-in reset code is {code}. It expires in {minutes} minutes."
@@ -139,8 +144,9 @@ def _send(
         gateway.send(phone, body)
     except SendError as exc:
         log.warning("reset code text to %s failed: %s", mask(phone), redact(str(exc)))
-        audit.record(session, None, SEND_FAILED, "user", user.id, ip=address, code=exc.code)
-        session.commit()
+        with database.session() as session:
+            audit.record(session, None, SEND_FAILED, "user", user_id, ip=address, code=exc.code)
+            session.commit()
     finally:
         close = getattr(gateway, "close", None)
         if close is not None:

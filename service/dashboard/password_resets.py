@@ -15,7 +15,7 @@ from service import accounts, audit, reset_codes, resets
 from service.account_models import PasswordReset
 from service.config import current_settings
 from service.dashboard.auth import public, require_admin
-from service.db import get_session, lock, utcnow
+from service.db import get_db, get_session, lock, utcnow
 from service.domain.passwords import code_problem, without_spaces
 from service.models import User
 from service.password_changes import PasswordRefused, set_password
@@ -115,6 +115,7 @@ def forgot() -> Response | str | tuple[str, int]:
     address = request.remote_addr or "unknown"
     session[EMAIL] = email
     wait = reset_codes.too_soon(db, email, now)
+    send = None
     if wait is not None:
         entry = audit.record(
             db, None, reset_codes.TOO_SOON, "user", reset_codes.key_of(email), ip=address
@@ -123,9 +124,15 @@ def forgot() -> Response | str | tuple[str, int]:
         db.commit()
         flash(wait, "error")
     else:
-        reset_codes.request_code(db, current_settings(), email, address, now)
+        send = reset_codes.request_code(db, current_settings(), email, address, now)
         flash(SENT)
-    return redirect(url_for("dashboard.password_resets.forgot_code"))
+    response = redirect(url_for("dashboard.password_resets.forgot_code"))
+    if send is not None:
+        # Sent once the answer is written: it takes as long whether or not a text goes,
+        # so its time does not tell which emails have an account with a mobile number.
+        database = get_db()
+        response.call_on_close(lambda: send(database))
+    return response
 
 
 @bp.route("/login/forgot/code", methods=["GET", "POST"])

@@ -59,8 +59,10 @@ class Web:
         return self.http.get(path, query_string=params)
 
     def post(self, path: str, data: dict[str, Any] | None = None) -> TestResponse:
-        """A form post with the session's CSRF token."""
-        return self.http.post(path, data={"csrf_token": self.token(), **(data or {})})
+        """A form post with the session's CSRF token, answered in full as a server would
+        (so what a view runs once the answer is written, ``call_on_close``, has run)."""
+        data = {"csrf_token": self.token(), **(data or {})}
+        return self.http.post(path, data=data, buffered=True)
 
     def login(self, email: str, password: str = PASSWORD, **environ: Any) -> TestResponse:
         token = self.token()

@@ -77,6 +77,16 @@ def wrong(code: str) -> str:
     return f"{(int(code) + 1) % 1_000_000:06d}"
 
 
+def test_the_text_goes_once_the_page_is_answered_so_its_time_tells_nothing(
+    mobile_ana: Staff, web: Web, fake: FakeTwilio
+) -> None:
+    data = {"csrf_token": web.token(), "email": mobile_ana.email}
+    response = web.http.post("/login/forgot", data=data)  # answered, not yet closed
+    assert response.status_code == 302 and fake.sent == []
+    response.close()  # what a server does once the answer is written
+    assert len(fake.sent) == 1 and fake.sent[0]["To"] == MOBILE
+
+
 def test_the_sign_in_page_links_to_the_forgotten_password_page(web: Web) -> None:
     page = web.get("/login").get_data(as_text=True)
     assert 'href="/login/forgot"' in page and "Forgot your password?" in page
