@@ -27,3 +27,13 @@ def record(
     )
     session.add(entry)
     return entry
+
+
+# audit_log.entity_id holds 50 characters; a longer address shares a counter with its prefix.
+EMAIL_KEY_LENGTH = 50
+
+
+def email_key(email: str) -> str:
+    """The entity id under which what was tried for a typed email is counted (failed
+    sign-ins, reset codes asked for), whether or not an account has that email."""
+    return email.strip().lower()[:EMAIL_KEY_LENGTH]

@@ -24,13 +24,7 @@ WINDOW = timedelta(minutes=15)
 LOCK = timedelta(minutes=15)
 ACTION = "login_failed"
 UNLOCK = "login_unlocked"  # an admin's unlock: failures before it no longer count
-# audit_log.entity_id holds 50 characters; a longer address shares a counter with its prefix.
-KEY_LENGTH = 50
-
-
-def key_of(email: str) -> str:
-    """The audit entity id that counts failures for ``email``."""
-    return email.strip().lower()[:KEY_LENGTH]
+key_of = audit.email_key  # the audit entity id that counts failures for a typed email
 
 
 def locked_until(failures: Sequence[datetime], now: datetime) -> datetime | None:
