@@ -6,8 +6,8 @@ import hashlib
 import secrets
 from datetime import timedelta
 
-from sqlalchemy import func, select
-from sqlalchemy.orm import Session, joinedload
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session, joinedload, object_session
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from service.common_passwords import problem_for
@@ -170,4 +170,15 @@ def sign_out_everywhere(user: User) -> None:
     A session remembers the account's version it began with; bumping the version ends them
     all. A request that should stay signed in (a password change) starts a fresh session.
     """
-    user.session_version = (user.session_version or 0) + 1
+    session = object_session(user)
+    if session is None:
+        raise ValueError("only a stored account has sessions to end")
+    # Counted up in the database, so two at once both count: neither request's fresh
+    # session can end up with the version the other one ended.
+    session.execute(
+        update(User)
+        .where(User.id == user.id)
+        .values(session_version=User.session_version + 1)
+        .execution_options(synchronize_session=False)
+    )
+    session.refresh(user, ["session_version"])

@@ -138,10 +138,26 @@ def _pause_ends(locked: datetime, now: datetime) -> str:
     )
 
 
+def _judge(
+    db: Session, email: str, user: User | None, now: datetime, *, code_step: bool = False
+) -> tuple[throttle.Attempt, str | None]:
+    """The failures that bear on this attempt, and the pause message when it may not be
+    made now. Attempts on one account take turns (its row is locked until the caller
+    commits), so none is judged on a count another is about to raise."""
+    if user is not None:
+        lock(db, User, user.id)
+    address = request.remote_addr or "unknown"
+    attempt = throttle.attempt(db, email, address, now, code_step=code_step)
+    paused = attempt.paused_until(now)
+    if paused is not None:
+        log.warning("sign-in paused for an account from %s", address)
+    return attempt, None if paused is None else _pause_ends(paused, now)
+
+
 def _failed(
     db: Session,
     email: str,
-    failures: list[datetime],
+    attempt: throttle.Attempt,
     now: datetime,
     reason: str,
     **detail: object,
@@ -155,11 +171,11 @@ def _failed(
     address = request.remote_addr or "unknown"
     throttle.record_failure(db, email, address, now, **detail)
     log.info("login failed from %s", address)
-    after = [*failures, now]
-    locked = throttle.locked_until(after, now)
-    if locked is not None:
-        return _pause_ends(locked, now), 429
-    left = throttle.tries_left(after, now)
+    after = attempt.failed(now)
+    paused = after.paused_until(now)
+    if paused is not None:
+        return _pause_ends(paused, now), 429
+    left = after.tries_left(now)
     if left > throttle.WARN_FROM:
         return reason, 200
     pause = int(throttle.LOCK.total_seconds() // 60)
@@ -175,16 +191,15 @@ def password_again(db: Session, user: User, password: str, action: str) -> tuple
     A wrong one counts toward the sign-in throttle, like a failed sign-in, and a pause
     refuses even the right one: a form that asks for the password is no way around it.
     """
-    now, address = utcnow(), request.remote_addr or "unknown"
-    failures = throttle.recent_failures(db, user.email, address, now)
-    locked = throttle.locked_until(failures, now)
-    if locked is not None:
-        return _pause_ends(locked, now), 429
+    now = utcnow()
+    attempt, paused = _judge(db, user.email, user, now)
+    if paused is not None:
+        return paused, 429
     # An absurdly long "current password" is no password of anyone's: not worth a hash.
     if len(password) <= MAX_LENGTH and accounts.check_password(user, password):
         return None
-    audit.record(db, user, f"{action}_failed", "user", user.id, ip=address)
-    message, status = _failed(db, user.email, failures, now, WRONG_PASSWORD, step=action)
+    audit.record(db, user, f"{action}_failed", "user", user.id, ip=request.remote_addr)
+    message, status = _failed(db, user.email, attempt, now, WRONG_PASSWORD, step=action)
     return message, 422 if status == 200 else status
 
 
@@ -202,18 +217,15 @@ def login() -> Response | str | tuple[str, int]:
     password = request.form.get("password", "")
     address = request.remote_addr or "unknown"
     db, now = get_session(), utcnow()
-    failures = throttle.recent_failures(db, email, address, now)
-    locked = throttle.locked_until(failures, now)
-    if locked is not None:
-        log.warning("login locked for an account from %s", address)
-        error = _pause_ends(locked, now)
-        return render_template("login.html", email=email, error=error, next=target), 429
     user = accounts.find_user(db, email) if email else None
+    attempt, paused = _judge(db, email, user, now)
+    if paused is not None:
+        return render_template("login.html", email=email, error=paused, next=target), 429
     if user is None:
         check_password_hash(_decoy_hash(), password)
     if user is None or not accounts.check_password(user, password):
         reason = "That email and password do not match an active account."
-        error, status = _failed(db, email, failures, now, reason)
+        error, status = _failed(db, email, attempt, now, reason)
         db.commit()
         return render_template("login.html", email=email, error=error, next=target), status
     if user.totp_enabled_at is not None:
@@ -273,21 +285,19 @@ def second_step() -> Response | str | tuple[str, int]:
         return redirect(url_for("dashboard.auth.login", next=target))
     if request.method == "GET":
         return render_template("login_code.html", error=None)
-    address = request.remote_addr or "unknown"
-    failures = throttle.recent_failures(db, user.email, address, now)
-    locked = throttle.locked_until(failures, now)
-    if locked is not None:
-        return render_template("login_code.html", error=_pause_ends(locked, now)), 429
+    attempt, paused = _judge(db, user.email, user, now, code_step=True)
+    if paused is not None:
+        return render_template("login_code.html", error=paused), 429
     typed = authenticator_codes.read_code(request.form.get("code", "")[:100])
     if typed is None:
         return render_template("login_code.html", error=authenticator_codes.UNREADABLE), 422
     if not two_step.take_code(db, user, typed, now):
         reason = "That code is not right, or was already used."
-        error, status = _failed(db, user.email, failures, now, reason, step="code")
+        error, status = _failed(db, user.email, attempt, now, reason, step=throttle.CODE_STEP)
         db.commit()
         return render_template("login_code.html", error=error), status
     start_session(user)
-    audit.record(db, user, "login", "user", user.id, ip=address, method=typed.kind)
+    audit.record(db, user, "login", "user", user.id, ip=request.remote_addr, method=typed.kind)
     db.commit()
     return redirect(target)
 

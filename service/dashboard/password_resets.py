@@ -34,6 +34,10 @@ def issue_link(user_id: int) -> Response | str:
     user = db.get(User, user_id)
     if user is None:
         abort(404)
+    if user.id == admin.id:
+        # A signed-in browser alone must not set a password: your own change asks for it.
+        flash("Change your own password on your account page: it asks for the current one.")
+        return redirect(url_for("dashboard.account.index"))
     if not user.active:
         flash(f"{user.name} is deactivated: reactivate the account first.", "error")
         return redirect(url_for("dashboard.admin.users"))

@@ -9,8 +9,10 @@ the therapist out from the practice's own network.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -23,6 +25,7 @@ WARN_FROM = 3  # a failed sign-in says how many tries are left once this few rem
 WINDOW = timedelta(minutes=15)
 LOCK = timedelta(minutes=15)
 ACTION = "login_failed"
+CODE_STEP = "code"  # the detail's ``step`` of a wrong code at sign-in's second step
 UNLOCK = "login_unlocked"  # an admin's unlock: failures before it no longer count
 key_of = audit.email_key  # the audit entity id that counts failures for a typed email
 
@@ -44,8 +47,11 @@ def tries_left(failures: Sequence[datetime], now: datetime) -> int:
     return max(0, MAX_FAILURES - len(within))
 
 
-def recent_failures(session: Session, email: str, address: str, now: datetime) -> list[datetime]:
-    """The failure times for this email and address that can still matter at ``now``."""
+def _failures(
+    session: Session, email: str, now: datetime, keep: Callable[[dict[str, Any]], bool]
+) -> list[datetime]:
+    """The failure times for this email that can still matter at ``now``, since the last
+    unlock, whose detail ``keep`` accepts."""
     rows = session.execute(
         select(AuditEntry.at, AuditEntry.detail)
         .where(
@@ -67,15 +73,52 @@ def recent_failures(session: Session, email: str, address: str, now: datetime) -
         .order_by(AuditEntry.at.desc())
         .limit(1)
     )
-    # The address is filtered here rather than in SQL: JSON operators differ per database,
-    # and one email's failures in half an hour are few.
+    # The detail is read here rather than in SQL: JSON operators differ per database, and
+    # one email's failures in half an hour are few.
     return [
         at
         for at, detail in rows
-        if isinstance(detail, dict)
-        and detail.get("ip") == address
-        and (unlocked is None or at > unlocked)
+        if isinstance(detail, dict) and keep(detail) and (unlocked is None or at > unlocked)
     ]
+
+
+def recent_failures(session: Session, email: str, address: str, now: datetime) -> list[datetime]:
+    """The failure times for this email and address that can still matter at ``now``."""
+    return _failures(session, email, now, lambda detail: detail.get("ip") == address)
+
+
+@dataclass(frozen=True)
+class Attempt:
+    """The failures that bear on one attempt to sign in, one list per count that can pause
+    it: this email from this address, and at the code step also the account's wrong codes
+    from any address (only someone with the password reaches that step, so counting them
+    together locks no one out, and a copied cookie gains no guesses from a new address)."""
+
+    counts: tuple[tuple[datetime, ...], ...]
+
+    def paused_until(self, now: datetime) -> datetime | None:
+        """When the pause ends, or None when the attempt may be made."""
+        ends = [end for times in self.counts if (end := locked_until(times, now)) is not None]
+        return max(ends, default=None)
+
+    def failed(self, now: datetime) -> Attempt:
+        """The same counts, with this attempt's failure at ``now`` in each."""
+        return Attempt(tuple((*times, now) for times in self.counts))
+
+    def tries_left(self, now: datetime) -> int:
+        """How many more failures pause sign-in, by the count closest to it."""
+        return min(tries_left(times, now) for times in self.counts)
+
+
+def attempt(
+    session: Session, email: str, address: str, now: datetime, *, code_step: bool = False
+) -> Attempt:
+    """The failures that bear on an attempt for this email from this address now."""
+    counts = [tuple(recent_failures(session, email, address, now))]
+    if code_step:
+        codes = _failures(session, email, now, lambda detail: detail.get("step") == CODE_STEP)
+        counts.append(tuple(codes))
+    return Attempt(tuple(counts))
 
 
 def lock_for(session: Session, email: str, address: str, now: datetime) -> datetime | None:

@@ -149,12 +149,15 @@ def admin_turn_off(user_id: int) -> Response:
     user = db.get(User, user_id)
     if user is None:
         abort(404)
+    if user.id == admin.id:
+        # A signed-in browser alone must not turn it off: your own page asks for the password.
+        flash("Turn off your own two-step sign-in on your account page: it asks for your password.")
+        return redirect(url_for("dashboard.account.index"))
+    if user.totp_enabled_at is not None:
+        audit.record(db, admin, "two_step_disabled", "user", user.id, by="admin", admin=admin.id)
     if user.totp_enabled_at is not None or user.totp_secret is not None:
         two_step.turn_off(db, user)
         accounts.sign_out_everywhere(user)
-        audit.record(db, admin, "two_step_disabled", "user", user.id, by="admin", admin=admin.id)
     db.commit()
-    if user.id == admin.id:
-        start_session(admin)
     flash(f"Two-step sign-in is off for {user.name}; they sign in with their password alone.")
     return redirect(url_for("dashboard.admin.users"))
