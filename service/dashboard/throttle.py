@@ -4,7 +4,10 @@ Each failed login is an ``audit_log`` row (action ``login_failed``, entity ``use
 typed email as entity id, the client address in the detail). Five failures for one email
 from one address within fifteen minutes lock that pair for fifteen minutes from the fifth.
 Keying by email *and* address means a stranger guessing a therapist's password cannot lock
-the therapist out from the practice's own network.
+the therapist out from the practice's own network. A wrong code at sign-in's second step is
+such a failure too, and is also counted per account from any address (``Attempt``). An
+admin's unlock (``UNLOCK``) is an audit row as well: failures before it no longer count.
+A failure within the window warns how many tries are left once ``WARN_FROM`` or fewer remain.
 """
 
 from __future__ import annotations
@@ -119,11 +122,6 @@ def attempt(
         codes = _failures(session, email, now, lambda detail: detail.get("step") == CODE_STEP)
         counts.append(tuple(codes))
     return Attempt(tuple(counts))
-
-
-def lock_for(session: Session, email: str, address: str, now: datetime) -> datetime | None:
-    """When the lock on this email and address ends, or None when a login may be tried."""
-    return locked_until(recent_failures(session, email, address, now), now)
 
 
 def record_failure(
