@@ -101,7 +101,10 @@ def test_a_reset_link_sent_by_four_browsers_at_once_sets_one_password(
     path = issue(signed_in(app, boss), ana)
     passwords = [f"{NEW} {i}" for i in range(BROWSERS)]
     answers = at_once(
-        [ready(web, path, {"new_password": p}) for web, p in zip(browsers(app), passwords, strict=True)]
+        [
+            ready(web, path, {"new_password": p})
+            for web, p in zip(browsers(app), passwords, strict=True)
+        ]
     )
     statuses = [a.status_code for a in answers]
     assert sorted(statuses) == [302, 404, 404, 404]
