@@ -33,9 +33,8 @@ def fake() -> Iterator[FakeTwilio]:
         yield server
 
 
-@pytest.fixture
-def app(make_app: Callable[..., Flask], fake: FakeTwilio) -> Flask:
-    """The app, texting through the local Twilio."""
+def texting_app(make_app: Callable[..., Flask], fake: FakeTwilio) -> Flask:
+    """An app texting through the local Twilio ``fake`` (emptied first)."""
     fake.reset()
     return make_app(
         TWILIO_ACCOUNT_SID=fake.account_sid,
@@ -45,14 +44,25 @@ def app(make_app: Callable[..., Flask], fake: FakeTwilio) -> Flask:
     )
 
 
-@pytest.fixture
-def mobile_ana(ana: Staff, session: Session) -> Staff:
-    """Ana, with her own mobile number set."""
-    user = session.get(User, ana.id)
+def give_mobile(session: Session, staff: Staff) -> Staff:
+    """``staff``, with their own mobile number set (committed)."""
+    user = session.get(User, staff.id)
     assert user is not None
     user.phone = MOBILE
     session.commit()
-    return ana
+    return staff
+
+
+@pytest.fixture
+def app(make_app: Callable[..., Flask], fake: FakeTwilio) -> Flask:
+    """The app, texting through the local Twilio."""
+    return texting_app(make_app, fake)
+
+
+@pytest.fixture
+def mobile_ana(ana: Staff, session: Session) -> Staff:
+    """Ana, with her own mobile number set."""
+    return give_mobile(session, ana)
 
 
 def ask(web: Web, email: str) -> str:
