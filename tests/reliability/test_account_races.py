@@ -24,6 +24,7 @@ from werkzeug.test import TestResponse
 
 from service import accounts, reset_codes, two_step
 from service.account_models import PasswordReset
+from service.dashboard import throttle
 from service.models import AuditEntry, User
 from tests.conftest import WRITE_LOCK_ONLY
 from tests.dashboard.conftest import PASSWORD, Staff, Web, make_staff, signed_in, text_of
@@ -35,7 +36,7 @@ from tests.dashboard.test_reset_codes import (
     texted_code,
     texting_app,
 )
-from tests.dashboard.two_step_helpers import turn_on_for
+from tests.dashboard.two_step_helpers import code_at, turn_on_for
 from tests.fake_twilio import FakeTwilio
 
 BROWSERS = 4
@@ -174,3 +175,22 @@ def test_forty_wrong_codes_at_once_end_a_texted_code_after_five_tries(
     late = Web(app.test_client()).post("/login/forgot/code", {**form, "code": code})
     assert late.status_code == 422 and reset_codes.dead_message() in text_of(late)
     assert only_password(session, ana, [NEW, PASSWORD]) == [PASSWORD]
+
+
+def test_forty_wrong_app_codes_at_once_get_no_more_tries_than_one_after_another(
+    app: Flask, ana: Staff, session: Session
+) -> None:
+    now = datetime.now(UTC)
+    secret, _ = turn_on_for(app, ana, now)
+    right = {code_at(secret, now, steps) for steps in range(-2, 3)}
+    wrong = [code for n in range(50) if (code := f"{n:06d}") not in right][:40]
+    pending = browsers(app, 40)
+    for web in pending:
+        assert web.login(ana.email).status_code == 302  # the password step, one by one
+    guesses = [
+        ready(web, "/login/code", {"code": code}) for code, web in zip(wrong, pending, strict=True)
+    ]
+    answers = at_once(guesses)
+    # The fifth wrong code pauses sign-in; the rest wait for the pause, judged in turn.
+    assert sum(answer.status_code != 429 for answer in answers) == throttle.MAX_FAILURES - 1
+    assert actions(session, throttle.ACTION) == throttle.MAX_FAILURES
