@@ -13,9 +13,10 @@ from werkzeug.wrappers import Response
 from service import accounts, audit
 from service.config import current_settings
 from service.dashboard import phone_links
-from service.dashboard.auth import current_user
+from service.dashboard.auth import current_user, password_again
 from service.dashboard.forms import Form
 from service.db import get_session
+from service.password_changes import end_open_resets
 
 bp = Blueprint("account", __name__)
 
@@ -43,7 +44,11 @@ def index() -> tuple[str, int]:
 
 @bp.post("/account/profile")
 def profile() -> Response | tuple[str, int]:
-    """Change one's own name and mobile number (email and role are an admin's to change)."""
+    """Change one's own name and mobile number (email and role are an admin's to change).
+
+    The mobile is where reset codes go, so changing it asks for the current password (a
+    borrowed session must not be able to send them elsewhere) and ends the open resets.
+    """
     db, user = get_session(), current_user()
     form = Form(request.form)
     name = form.text("name", required=True)
@@ -55,6 +60,13 @@ def profile() -> Response | tuple[str, int]:
         for field, old, new in (("name", user.name, name), ("phone", user.phone, phone))
         if old != new
     ]
+    if "phone" in changed:
+        refused = password_again(db, user, request.form.get("current_password", ""), "phone_change")
+        if refused is not None:
+            db.commit()
+            form.errors["current_password"] = refused[0]
+            return render_page(refused[1], profile=form)
+        end_open_resets(db, user)
     if changed:
         user.name, user.phone = name, phone
         # Which fields changed, never the number itself.
@@ -79,8 +91,8 @@ def sign_out_everywhere() -> Response:
 
 @bp.post("/account/tokens")
 def create_token() -> tuple[str, int]:
-    """Make a named API token and show it once, on this answer only (never flashed into the
-    session cookie, never logged, stored only as a hash)."""
+    """Make a named API token, given the current password, and show it once, on this answer
+    only (never flashed into the session cookie, never logged, stored only as a hash)."""
     db, user = get_session(), current_user()
     form = Form(request.form)
     name = form.text("name", required=True, max_length=accounts.TOKEN_NAME_LENGTH)
@@ -88,6 +100,11 @@ def create_token() -> tuple[str, int]:
         if form.errors.get("name") == "Required.":
             form.errors["name"] = "Give the token a name, such as the program that will use it."
         return render_page(422, token_form=form)
+    refused = password_again(db, user, request.form.get("current_password", ""), "token_create")
+    if refused is not None:
+        db.commit()
+        form.errors["current_password"] = refused[0]
+        return render_page(refused[1], token_form=form)
     row, token = accounts.issue_token(db, user, name)
     audit.record(db, user, "token_created", "api_token", row.id, name=name)
     db.commit()

@@ -14,11 +14,11 @@ from flask import Flask
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from service.accounts import secret_hash
 from service.account_models import PasswordReset
 from service.domain.vocabulary import ResetKind
 from service.logs import redact
 from service.models import AuditEntry, User
-from service.resets import hash_of
 from tests.dashboard.conftest import PASSWORD, Staff, Web, make_staff, signed_in, text_of
 
 NEW = "a brand new pass phrase"
@@ -46,7 +46,7 @@ def test_an_admin_sees_the_link_once_and_only_its_hash_is_kept(
     token = path.rsplit("/", 1)[1]
     reset = session.scalars(select(PasswordReset)).one()
     assert (reset.kind, reset.user_id, reset.created_by_id) == (ResetKind.LINK, ana.id, boss.id)
-    assert reset.secret_hash == hash_of(token) != token
+    assert reset.secret_hash == secret_hash(token) != token
     assert reset.expires_at - reset.created_at == timedelta(hours=24)
     entry = session.scalars(
         select(AuditEntry).where(AuditEntry.action == "password_reset_link_issued")
