@@ -14,8 +14,8 @@ from flask import Flask
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from service.accounts import secret_hash
 from service.account_models import PasswordReset
+from service.accounts import secret_hash
 from service.domain.vocabulary import ResetKind
 from service.logs import redact
 from service.models import AuditEntry, User
