@@ -2,7 +2,8 @@
 
 What a visitor learns never depends on whether the email has an account: every request
 and every wrong code is written to the audit log under the typed email (as failed
-sign-ins are), and the limits and messages are read from there for any email alike. Only
+sign-ins are), and the limits and messages are read from there for any email alike; each
+request is also counted under the client address, for a limit whatever the emails. Only
 whether a code is right is read from the account's reset, stored as a keyed hash (six
 digits are too few for a plain hash: a copy of the table would give them all away).
 """

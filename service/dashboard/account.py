@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, session, url_for
+from sqlalchemy.orm import Session
 from werkzeug.wrappers import Response
 
 from service import accounts, audit
@@ -16,6 +17,7 @@ from service.dashboard import phone_links
 from service.dashboard.auth import current_user, password_again
 from service.dashboard.forms import Form
 from service.db import get_session
+from service.models import User
 from service.password_changes import end_open_resets
 
 bp = Blueprint("account", __name__)
@@ -34,6 +36,18 @@ def render_page(status: int = 200, **sections: Any) -> tuple[str, int]:
         "tokens": accounts.live_tokens(get_session(), user),
     }
     return render_template("account/index.html", **(context | sections)), status
+
+
+def _password_refused(db: Session, user: User, form: Form, action: str) -> int | None:
+    """None when the form's ``current_password`` is right; otherwise the status to answer
+    with, the reason in ``form.errors`` and the failure committed (it counts toward the
+    sign-in throttle)."""
+    refused = password_again(db, user, form.values.get("current_password", ""), action)
+    if refused is None:
+        return None
+    db.commit()
+    form.errors["current_password"], status = refused
+    return status
 
 
 @bp.get("/account")
@@ -61,11 +75,9 @@ def profile() -> Response | tuple[str, int]:
         if old != new
     ]
     if "phone" in changed:
-        refused = password_again(db, user, request.form.get("current_password", ""), "phone_change")
+        refused = _password_refused(db, user, form, "phone_change")
         if refused is not None:
-            db.commit()
-            form.errors["current_password"] = refused[0]
-            return render_page(refused[1], profile=form)
+            return render_page(refused, profile=form)
         end_open_resets(db, user)
     if changed:
         user.name, user.phone = name, phone
@@ -100,11 +112,9 @@ def create_token() -> tuple[str, int]:
         if form.errors.get("name") == "Required.":
             form.errors["name"] = "Give the token a name, such as the program that will use it."
         return render_page(422, token_form=form)
-    refused = password_again(db, user, request.form.get("current_password", ""), "token_create")
+    refused = _password_refused(db, user, form, "token_create")
     if refused is not None:
-        db.commit()
-        form.errors["current_password"] = refused[0]
-        return render_page(refused[1], token_form=form)
+        return render_page(refused, token_form=form)
     row, token = accounts.issue_token(db, user, name)
     audit.record(db, user, "token_created", "api_token", row.id, name=name)
     db.commit()
