@@ -77,8 +77,11 @@ def check_password(user: User, password: str) -> bool:
     return user.active and check_password_hash(user.password_hash, password)
 
 
-def _hash_token(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
+def secret_hash(plain: str) -> str:
+    """The stored form of a long random secret (an API token, a reset link's token, a
+    recovery code): its SHA-256 in hex. For long random secrets only: a fast hash is enough
+    when guessing is hopeless, and never for passwords or short codes."""
+    return hashlib.sha256(plain.encode()).hexdigest()
 
 
 def issue_token(session: Session, user: User, name: str | None) -> tuple[ApiToken, str]:
@@ -86,7 +89,7 @@ def issue_token(session: Session, user: User, name: str | None) -> tuple[ApiToke
     kept, so the token is shown once and never again."""
     token = TOKEN_PREFIX + secrets.token_urlsafe(32)
     row = ApiToken(
-        user_id=user.id, token_hash=_hash_token(token), name=name and name[:TOKEN_NAME_LENGTH]
+        user_id=user.id, token_hash=secret_hash(token), name=name and name[:TOKEN_NAME_LENGTH]
     )
     session.add(row)
     session.flush()
@@ -104,7 +107,7 @@ def user_for_token(session: Session, token: str) -> User | None:
         return None
     row = session.scalar(
         select(ApiToken).where(
-            ApiToken.token_hash == _hash_token(token), ApiToken.revoked_at.is_(None)
+            ApiToken.token_hash == secret_hash(token), ApiToken.revoked_at.is_(None)
         )
     )
     if row is None or not row.user.active:
@@ -115,28 +118,28 @@ def user_for_token(session: Session, token: str) -> User | None:
     return row.user
 
 
-def revoke_token(session: Session, token: str) -> bool:
-    """Revoke a token, given itself; False when it is no live token."""
+def revoke_token(session: Session, token: str) -> ApiToken | None:
+    """Revoke a token, given itself: its row, or None when it is no live token."""
     row = session.scalar(
         select(ApiToken).where(
-            ApiToken.token_hash == _hash_token(token.strip()), ApiToken.revoked_at.is_(None)
+            ApiToken.token_hash == secret_hash(token.strip()), ApiToken.revoked_at.is_(None)
         )
     )
     if row is None:
-        return False
+        return None
     row.revoked_at = utcnow()
-    return True
+    return row
 
 
-def revoke_tokens_of(session: Session, user: User) -> int:
-    """Revoke every live token of ``user`` (a lost token, someone leaving); how many."""
+def revoke_tokens_of(session: Session, user: User) -> list[ApiToken]:
+    """Revoke every live token of ``user`` (a lost token, someone leaving): their rows."""
     rows = session.scalars(
         select(ApiToken).where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))
     ).all()
     now = utcnow()
     for row in rows:
         row.revoked_at = now
-    return len(rows)
+    return list(rows)
 
 
 def live_tokens(session: Session, owner: User | None = None) -> list[ApiToken]:

@@ -8,12 +8,14 @@ from alembic.util import CommandError
 from flask import Flask, current_app
 from flask.cli import with_appcontext
 from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session
 
 from service import accounts, audit, migrate
 from service.config import settings_of
 from service.db import get_db
 from service.demo_data import demo_data_command
 from service.logs import redact
+from service.models import ApiToken
 
 
 @click.command("create-user")
@@ -77,14 +79,32 @@ def revoke_token_command(token: str | None, email: str | None) -> None:
             user = accounts.find_user(session, email)
             if user is None:
                 raise click.ClickException(f"no user with email {email.strip().lower()}")
-            revoked = accounts.revoke_tokens_of(session, user)
+            rows = accounts.revoke_tokens_of(session, user)
+            for row in rows:
+                _audit_revoked(session, row)
             session.commit()
-            click.echo(f"revoked {revoked} token(s) of {user.email}")
+            click.echo(f"revoked {len(rows)} token(s) of {user.email}")
             return
-        if not accounts.revoke_token(session, token or ""):
+        revoked = accounts.revoke_token(session, token or "")
+        if revoked is None:
             raise click.ClickException("no live token matches; it may be revoked already")
+        _audit_revoked(session, revoked)
         session.commit()
     click.echo("token revoked; it is refused from now on")
+
+
+def _audit_revoked(session: Session, row: ApiToken) -> None:
+    """Audit a revocation from the command line, as the dashboard audits its own."""
+    audit.record(
+        session,
+        None,
+        "token_revoked",
+        "api_token",
+        row.id,
+        name=row.name,
+        owner=row.user_id,
+        via="cli",
+    )
 
 
 @click.group("db")

@@ -11,6 +11,7 @@ from service.account_models import PasswordReset
 from service.common_passwords import problem_for
 from service.config import Settings
 from service.db import utcnow
+from service.domain.vocabulary import ResetKind
 from service.models import User
 
 
@@ -33,14 +34,14 @@ def set_password(session: Session, settings: Settings, user: User, password: str
     end_open_resets(session, user)
 
 
-def end_open_resets(session: Session, user: User) -> None:
-    """End every reset of ``user`` that is neither used nor ended (the caller commits)."""
-    session.execute(
-        update(PasswordReset)
-        .where(
-            PasswordReset.user_id == user.id,
-            PasswordReset.used_at.is_(None),
-            PasswordReset.ended_at.is_(None),
-        )
-        .values(ended_at=utcnow())
+def end_open_resets(session: Session, user: User, kind: ResetKind | None = None) -> None:
+    """End every reset of ``user`` that is neither used nor ended, or only those of ``kind``
+    (the caller commits)."""
+    query = update(PasswordReset).where(
+        PasswordReset.user_id == user.id,
+        PasswordReset.used_at.is_(None),
+        PasswordReset.ended_at.is_(None),
     )
+    if kind is not None:
+        query = query.where(PasswordReset.kind == kind)
+    session.execute(query.values(ended_at=utcnow()))

@@ -2,7 +2,8 @@
 
 What a visitor learns never depends on whether the email has an account: every request
 and every wrong code is written to the audit log under the typed email (as failed
-sign-ins are), and the limits and messages are read from there for any email alike. Only
+sign-ins are), and the limits and messages are read from there for any email alike; each
+request is also counted under the client address, for a limit whatever the emails. Only
 whether a code is right is read from the account's reset, stored as a keyed hash (six
 digits are too few for a plain hash: a copy of the table would give them all away).
 """
@@ -38,17 +39,15 @@ log = logging.getLogger(__name__)
 CODE_LIFETIME = timedelta(minutes=10)
 MAX_TRIES = 5
 MIN_GAP = timedelta(seconds=60)  # no new text within a minute of the last
-PER_HOUR = 5
+PER_HOUR = 5  # codes asked for one email
+# Codes asked from one client address, whatever the emails: one visitor cannot text every
+# mobile number of the practice, nor run up its Twilio bill.
+PER_ADDRESS_PER_HOUR = 20
 REQUESTED = "password_reset_code_requested"
 TOO_SOON = "password_reset_code_refused"
 WRONG = "password_reset_code_failed"
 SEND_FAILED = "password_reset_code_send_failed"
-KEY_LENGTH = 50  # audit_log.entity_id holds 50 characters
-
-
-def key_of(email: str) -> str:
-    """The audit entity id the requests and wrong codes for ``email`` are counted under."""
-    return email.strip().lower()[:KEY_LENGTH]
+FROM_ADDRESS = "password_reset_code_requested_from"  # one more row per request, per address
 
 
 def code_hash(settings: Settings, user_id: int, code: str) -> str:
@@ -57,15 +56,18 @@ def code_hash(settings: Settings, user_id: int, code: str) -> str:
     return hmac.new(settings.secret_key.encode(), message, hashlib.sha256).hexdigest()
 
 
-def _times(session: Session, action: str, email: str, since: datetime) -> list[datetime]:
-    """When ``action`` was recorded for this email after ``since``, newest first."""
+def _times(
+    session: Session, action: str, key: str, since: datetime, entity: str = "user"
+) -> list[datetime]:
+    """When ``action`` was recorded for this key (an email's, or an address) after
+    ``since``, newest first."""
     return list(
         session.scalars(
             select(AuditEntry.at)
             .where(
                 AuditEntry.action == action,
-                AuditEntry.entity == "user",
-                AuditEntry.entity_id == key_of(email),
+                AuditEntry.entity == entity,
+                AuditEntry.entity_id == key,
                 AuditEntry.at > since,
             )
             .order_by(AuditEntry.at.desc())
@@ -74,17 +76,34 @@ def _times(session: Session, action: str, email: str, since: datetime) -> list[d
     )
 
 
-def too_soon(session: Session, email: str, now: datetime) -> str | None:
-    """Why no code may be asked for this email now, or None when one may."""
-    asked = _times(session, REQUESTED, email, now - timedelta(hours=1))
+def _minutes_until_below(asked: list[datetime], limit: int, now: datetime) -> int:
+    """Minutes until fewer than ``limit`` of these times (newest first) fall in the last hour."""
+    return max(1, int((asked[limit - 1] + timedelta(hours=1) - now).total_seconds()) // 60)
+
+
+def too_soon(session: Session, email: str, address: str, now: datetime) -> str | None:
+    """Why no code may be asked for this email, or from this address, now; None when one
+    may."""
+    hour_ago = now - timedelta(hours=1)
+    asked = _times(session, REQUESTED, audit.email_key(email), hour_ago)
     if asked and now - asked[0] < MIN_GAP:
         return "A code was texted less than a minute ago. Wait a minute before asking again."
     if len(asked) >= PER_HOUR:
-        minutes = max(
-            1, int((asked[PER_HOUR - 1] + timedelta(hours=1) - now).total_seconds()) // 60
-        )
+        minutes = _minutes_until_below(asked, PER_HOUR, now)
         return f"{PER_HOUR} codes were asked for in the last hour. Ask again in {minutes} minutes."
+    here = _times(session, FROM_ADDRESS, _address_key(address), hour_ago, entity="address")
+    if len(here) >= PER_ADDRESS_PER_HOUR:
+        minutes = _minutes_until_below(here, PER_ADDRESS_PER_HOUR, now)
+        return (
+            f"{PER_ADDRESS_PER_HOUR} codes were asked for from this network in the last hour."
+            f" Ask again in {minutes} minutes."
+        )
     return None
+
+
+def _address_key(address: str) -> str:
+    """The audit entity id the requests from one client address are counted under."""
+    return address[: audit.EMAIL_KEY_LENGTH]
 
 
 def request_code(
@@ -97,13 +116,17 @@ def request_code(
     user = accounts.find_user(session, email)
     outcome = _outcome(user)
     entry = audit.record(
-        session, None, REQUESTED, "user", key_of(email), ip=address, outcome=outcome
+        session, None, REQUESTED, "user", audit.email_key(email), ip=address, outcome=outcome
     )
     entry.at = now
+    from_address = audit.record(session, None, FROM_ADDRESS, "address", _address_key(address))
+    from_address.at = now
     if user is None or user.phone is None or outcome != "texted":
         session.commit()
         return None
-    end_open_resets(session, user)
+    # Only earlier codes end: an admin's link stays good, or anyone who knows the email
+    # could kill the link the admin handed over by asking for a code.
+    end_open_resets(session, user, ResetKind.CODE)
     code = f"{secrets.randbelow(10**CODE_DIGITS):0{CODE_DIGITS}d}"
     session.add(
         PasswordReset(
@@ -171,8 +194,9 @@ def check_code(
 ) -> Checked:
     """Whether ``code`` (six digits) is the live code of ``email``; a wrong one uses up a
     try, recorded (the caller commits). The answer reads the same for any email."""
-    asked = _times(session, REQUESTED, email, now - CODE_LIFETIME)
-    wrong = _times(session, WRONG, email, asked[0]) if asked else []
+    key = audit.email_key(email)
+    asked = _times(session, REQUESTED, key, now - CODE_LIFETIME)
+    wrong = _times(session, WRONG, key, asked[0]) if asked else []
     if not asked or len(wrong) >= MAX_TRIES:
         return Checked(None, dead_message())
     user = accounts.find_user(session, email)
@@ -182,7 +206,7 @@ def check_code(
     typed = code_hash(settings, user.id if user is not None else 0, code)
     if reset is not None and hmac.compare_digest(expected, typed):
         return Checked(reset, None)
-    entry = audit.record(session, None, WRONG, "user", key_of(email), ip=address)
+    entry = audit.record(session, None, WRONG, "user", key, ip=address)
     entry.at = now
     if reset is not None:
         reset.tries += 1

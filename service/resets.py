@@ -1,13 +1,13 @@
 """Reset links: a one-time way an admin hands a user to set a new password.
 
 The link carries a random token; only its SHA-256 hash is stored. A link lives 24 hours,
-works once, and ends when any newer reset (link or code) is issued for the same user or
-the password is changed.
+works once, and ends when a newer link is issued for the same user, the password is
+changed, the mobile number changes or the account is deactivated. A texted code asked for
+later does not end it: anyone who types the user's email can ask for a code.
 """
 
 from __future__ import annotations
 
-import hashlib
 import re
 import secrets
 from datetime import timedelta
@@ -16,6 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from service.account_models import PasswordReset
+from service.accounts import secret_hash
 from service.db import utcnow
 from service.domain.vocabulary import ResetKind
 from service.models import User
@@ -24,11 +25,6 @@ from service.password_changes import end_open_resets
 LINK_LIFETIME = timedelta(hours=24)
 # secrets.token_urlsafe(32) makes 43 characters; anything else was never issued.
 _TOKEN = re.compile(r"[A-Za-z0-9_-]{20,100}")
-
-
-def hash_of(token: str) -> str:
-    """The stored form of a link's token."""
-    return hashlib.sha256(token.encode()).hexdigest()
 
 
 def issue_link(session: Session, admin: User, user: User) -> str:
@@ -40,7 +36,7 @@ def issue_link(session: Session, admin: User, user: User) -> str:
         PasswordReset(
             user_id=user.id,
             kind=ResetKind.LINK,
-            secret_hash=hash_of(token),
+            secret_hash=secret_hash(token),
             created_at=now,
             expires_at=now + LINK_LIFETIME,
             created_by_id=admin.id,
@@ -58,7 +54,7 @@ def live_link(session: Session, token: str) -> PasswordReset | None:
     reset = session.scalar(
         select(PasswordReset).where(
             PasswordReset.kind == ResetKind.LINK,
-            PasswordReset.secret_hash == hash_of(token),
+            PasswordReset.secret_hash == secret_hash(token),
             PasswordReset.used_at.is_(None),
             PasswordReset.ended_at.is_(None),
         )

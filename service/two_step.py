@@ -9,7 +9,6 @@ SHA-256 hashes: they are long random strings, so a fast hash is enough.
 
 from __future__ import annotations
 
-import hashlib
 import secrets
 from datetime import datetime
 
@@ -18,6 +17,7 @@ from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
 from service.account_models import RecoveryCode
+from service.accounts import secret_hash
 from service.config import Settings
 from service.db import lock
 from service.domain import authenticator_codes as codes
@@ -57,17 +57,13 @@ def _take_totp(session: Session, user: User, typed: str, now: datetime) -> bool:
     return True
 
 
-def _hash(plain: str) -> str:
-    return hashlib.sha256(plain.encode()).hexdigest()
-
-
 def _take_recovery_code(session: Session, user: User, plain: str, now: datetime) -> bool:
     """True, and the code spent, when it is one of the user's unused recovery codes."""
     spent = session.execute(
         update(RecoveryCode)
         .where(
             RecoveryCode.user_id == user.id,
-            RecoveryCode.code_hash == _hash(plain),
+            RecoveryCode.code_hash == secret_hash(plain),
             RecoveryCode.used_at.is_(None),
         )
         .values(used_at=now)
@@ -92,7 +88,7 @@ def new_recovery_codes(session: Session, user: User, now: datetime) -> list[str]
         plain = "".join(
             secrets.choice(codes.RECOVERY_ALPHABET) for _ in range(codes.RECOVERY_LENGTH)
         )
-        session.add(RecoveryCode(user_id=user.id, code_hash=_hash(plain), created_at=now))
+        session.add(RecoveryCode(user_id=user.id, code_hash=secret_hash(plain), created_at=now))
         made.append(codes.shown_recovery_code(plain))
     session.flush()
     return made

@@ -9,7 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from service.accounts import check_password, user_for_token
-from service.models import ApiToken, User
+from service.models import ApiToken, AuditEntry, User
 
 
 def test_create_user_makes_a_therapist_with_a_hashed_password(
@@ -155,6 +155,18 @@ def test_revoke_token_refuses_that_token_from_then_on(
     again = runner.invoke(args=["revoke-token", revoked])
     assert again.exit_code != 0
     assert again.output.strip() == "Error: no live token matches; it may be revoked already"
+    [entry] = _revocations(session)
+    row = session.scalars(select(ApiToken).where(ApiToken.revoked_at.is_not(None))).one()
+    assert (entry.user_id, entry.entity, entry.entity_id) == (None, "api_token", str(row.id))
+    assert entry.detail == {"name": row.name, "owner": row.user_id, "via": "cli"}
+    assert revoked not in repr(entry.detail)
+
+
+def _revocations(session: Session) -> list[AuditEntry]:
+    """The audited token revocations, oldest first."""
+    session.expire_all()
+    query = select(AuditEntry).where(AuditEntry.action == "token_revoked")
+    return list(session.scalars(query.order_by(AuditEntry.id)))
 
 
 def test_revoke_token_all_of_a_user(runner: FlaskCliRunner, session: Session) -> None:
@@ -163,6 +175,10 @@ def test_revoke_token_all_of_a_user(runner: FlaskCliRunner, session: Session) ->
     assert result.exit_code == 0, result.output
     assert result.output.strip() == "revoked 3 token(s) of ana@practice.test"
     assert [user_for_token(session, t) for t in tokens] == [None, None, None]
+    ids = session.scalars(select(ApiToken.id).order_by(ApiToken.id)).all()
+    revocations = _revocations(session)
+    assert sorted(int(e.entity_id) for e in revocations) == list(ids)
+    assert {e.detail["via"] for e in revocations} == {"cli"}
     unknown = runner.invoke(args=["revoke-token", "--all-of", "nobody@practice.test"])
     assert unknown.output.strip() == "Error: no user with email nobody@practice.test"
 

@@ -8,14 +8,17 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, session, url_for
+from sqlalchemy.orm import Session
 from werkzeug.wrappers import Response
 
 from service import accounts, audit
 from service.config import current_settings
 from service.dashboard import phone_links
-from service.dashboard.auth import current_user
+from service.dashboard.auth import current_user, password_again
 from service.dashboard.forms import Form
 from service.db import get_session
+from service.models import User
+from service.password_changes import end_open_resets
 
 bp = Blueprint("account", __name__)
 
@@ -35,6 +38,18 @@ def render_page(status: int = 200, **sections: Any) -> tuple[str, int]:
     return render_template("account/index.html", **(context | sections)), status
 
 
+def _password_refused(db: Session, user: User, form: Form, action: str) -> int | None:
+    """None when the form's ``current_password`` is right; otherwise the status to answer
+    with, the reason in ``form.errors`` and the failure committed (it counts toward the
+    sign-in throttle)."""
+    refused = password_again(db, user, form.values.get("current_password", ""), action)
+    if refused is None:
+        return None
+    db.commit()
+    form.errors["current_password"], status = refused
+    return status
+
+
 @bp.get("/account")
 def index() -> tuple[str, int]:
     """The account page of the signed-in user."""
@@ -43,7 +58,11 @@ def index() -> tuple[str, int]:
 
 @bp.post("/account/profile")
 def profile() -> Response | tuple[str, int]:
-    """Change one's own name and mobile number (email and role are an admin's to change)."""
+    """Change one's own name and mobile number (email and role are an admin's to change).
+
+    The mobile is where reset codes go, so changing it asks for the current password (a
+    borrowed session must not be able to send them elsewhere) and ends the open resets.
+    """
     db, user = get_session(), current_user()
     form = Form(request.form)
     name = form.text("name", required=True)
@@ -55,6 +74,11 @@ def profile() -> Response | tuple[str, int]:
         for field, old, new in (("name", user.name, name), ("phone", user.phone, phone))
         if old != new
     ]
+    if "phone" in changed:
+        refused = _password_refused(db, user, form, "phone_change")
+        if refused is not None:
+            return render_page(refused, profile=form)
+        end_open_resets(db, user)
     if changed:
         user.name, user.phone = name, phone
         # Which fields changed, never the number itself.
@@ -79,8 +103,8 @@ def sign_out_everywhere() -> Response:
 
 @bp.post("/account/tokens")
 def create_token() -> tuple[str, int]:
-    """Make a named API token and show it once, on this answer only (never flashed into the
-    session cookie, never logged, stored only as a hash)."""
+    """Make a named API token, given the current password, and show it once, on this answer
+    only (never flashed into the session cookie, never logged, stored only as a hash)."""
     db, user = get_session(), current_user()
     form = Form(request.form)
     name = form.text("name", required=True, max_length=accounts.TOKEN_NAME_LENGTH)
@@ -88,6 +112,9 @@ def create_token() -> tuple[str, int]:
         if form.errors.get("name") == "Required.":
             form.errors["name"] = "Give the token a name, such as the program that will use it."
         return render_page(422, token_form=form)
+    refused = _password_refused(db, user, form, "token_create")
+    if refused is not None:
+        return render_page(refused, token_form=form)
     row, token = accounts.issue_token(db, user, name)
     audit.record(db, user, "token_created", "api_token", row.id, name=name)
     db.commit()

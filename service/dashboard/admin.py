@@ -26,6 +26,7 @@ from service.dashboard.forms import Form
 from service.db import get_session, lock_all, utcnow
 from service.domain.vocabulary import Role
 from service.models import Client, User
+from service.password_changes import end_open_resets
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 EMAIL_TAKEN = "Another account has this email."
@@ -103,7 +104,8 @@ def new_user() -> Response | str | tuple[str, int]:
 
 @bp.post("/users/<int:user_id>/active")
 def set_active(user_id: int) -> Response:
-    """Deactivate an account (it is signed out at its next request) or reactivate it."""
+    """Deactivate an account (it is signed out at its next request, and its open resets
+    end, so reactivating it revives no old link or code) or reactivate it."""
     db, admin = get_session(), require_admin()
     user = _user_or_404(db, user_id)
     active = request.form.get("active") == "yes"
@@ -114,6 +116,8 @@ def set_active(user_id: int) -> Response:
         flash(f"{user.name} is the last active admin; make another admin first.", "error")
         return redirect(url_for("dashboard.admin.users"))
     user.active = active
+    if not active:
+        end_open_resets(db, user)
     audit.record(db, admin, "activate" if active else "deactivate", "user", user.id)
     db.commit()
     flash(f"{user.name} {'reactivated' if active else 'deactivated'}.")

@@ -118,11 +118,11 @@ def forgot() -> Response | str | tuple[str, int]:
     db, now = get_session(), utcnow()
     address = request.remote_addr or "unknown"
     session[EMAIL] = email
-    wait = reset_codes.too_soon(db, email, now)
+    wait = reset_codes.too_soon(db, email, address, now)
     send = None
     if wait is not None:
         entry = audit.record(
-            db, None, reset_codes.TOO_SOON, "user", reset_codes.key_of(email), ip=address
+            db, None, reset_codes.TOO_SOON, "user", audit.email_key(email), ip=address
         )
         entry.at = now
         db.commit()

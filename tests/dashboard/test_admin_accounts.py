@@ -10,26 +10,17 @@ from datetime import UTC, datetime, timedelta
 import pytest
 import time_machine
 from flask import Flask
-from sqlalchemy import select, text
+from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from service.dashboard import admin
 from service.db import get_db, utcnow
-from service.models import AuditEntry, User
+from service.models import User
 from tests.conftest import WRITE_LOCK_ONLY
+from tests.dashboard.account_helpers import audits, stored_user
 from tests.dashboard.conftest import Staff, Web, make_staff, signed_in, text_of
 
 NOBODY = 2**31 - 2
-
-
-def _user(session: Session, staff: Staff) -> User:
-    session.expire_all()
-    return session.get_one(User, staff.id)
-
-
-def _audits(session: Session, action: str) -> list[AuditEntry]:
-    session.expire_all()
-    return list(session.scalars(select(AuditEntry).where(AuditEntry.action == action)))
 
 
 def test_an_admin_edits_name_email_and_role(
@@ -43,13 +34,13 @@ def test_an_admin_edits_name_email_and_role(
         {"name": "Ana María Ruiz", "email": " Ana.Ruiz@Practice.TEST ", "role": "admin"},
     )
     assert response.status_code == 302
-    user = _user(session, ana)
+    user = stored_user(session, ana)
     assert (user.name, user.email, user.role) == (
         "Ana María Ruiz",
         "ana.ruiz@practice.test",
         "admin",
     )
-    [entry] = _audits(session, "user_changed")
+    [entry] = audits(session, "user_changed")
     assert (entry.user_id, entry.entity, entry.entity_id) == (boss.id, "user", str(ana.id))
     assert entry.detail == {
         "changed": {
@@ -65,7 +56,7 @@ def test_an_admin_edits_name_email_and_role(
 def test_an_unchanged_form_changes_nothing(as_boss: Web, ana: Staff, session: Session) -> None:
     form = {"name": "Ana Ruiz", "email": "ana@practice.test", "role": "therapist"}
     assert as_boss.post(f"/admin/users/{ana.id}", form).status_code == 302
-    assert _audits(session, "user_changed") == []
+    assert audits(session, "user_changed") == []
 
 
 @pytest.mark.parametrize(
@@ -84,9 +75,9 @@ def test_a_bad_edit_says_why_and_changes_nothing(
     response = as_boss.post(f"/admin/users/{ana.id}", {"role": "therapist", **form})
     assert response.status_code == 422
     assert message in text_of(response)
-    user = _user(session, ana)
+    user = stored_user(session, ana)
     assert (user.name, user.email, user.role) == ("Ana Ruiz", "ana@practice.test", "therapist")
-    assert _audits(session, "user_changed") == []
+    assert audits(session, "user_changed") == []
 
 
 def test_the_last_active_admin_stays_an_admin(
@@ -96,12 +87,12 @@ def test_the_last_active_admin_stays_an_admin(
     response = as_boss.post(f"/admin/users/{boss.id}", form)
     assert response.status_code == 422
     assert "last active admin" in text_of(response)
-    assert _user(session, boss).role == "admin"
+    assert stored_user(session, boss).role == "admin"
     # With a second admin, one may step down (and lands on their own account page).
     make_staff(app, "cy@practice.test", "Cy Chen", admin=True)
     response = as_boss.post(f"/admin/users/{boss.id}", form)
     assert response.status_code == 302 and response.location.endswith("/account")
-    assert _user(session, boss).role == "therapist"
+    assert stored_user(session, boss).role == "therapist"
     assert as_boss.get("/admin/users").status_code == 403
 
 
@@ -110,11 +101,11 @@ def test_a_deactivated_admin_does_not_count_as_the_other_admin(
 ) -> None:
     cy = make_staff(app, "cy@practice.test", "Cy Chen", admin=True)
     assert as_boss.post(f"/admin/users/{cy.id}/active", {"active": "no"}).status_code == 302
-    assert _user(session, cy).active is False
+    assert stored_user(session, cy).active is False
     form = {"name": "Bo Boss", "email": boss.email, "role": "therapist"}
     assert as_boss.post(f"/admin/users/{boss.id}", form).status_code == 422
     assert as_boss.post(f"/admin/users/{boss.id}/active", {"active": "no"}).status_code == 302
-    assert _user(session, boss).active is True  # nor oneself
+    assert stored_user(session, boss).active is True  # nor oneself
 
 
 def _fail_logins(app: Flask, email: str, address: str, times: int = 5) -> None:
@@ -140,7 +131,7 @@ def test_a_locked_account_is_shown_and_unlocked(
         assert "Unlock sign-in" not in text_of(as_boss.get(f"/admin/users/{ana.id}"))
         browser = Web(app.test_client())
         assert browser.login(ana.email, REMOTE_ADDR="203.0.113.9").status_code == 302
-    [entry] = _audits(session, "login_unlocked")
+    [entry] = audits(session, "login_unlocked")
     assert (entry.user_id, entry.entity_id) == (boss.id, ana.email)
 
 
@@ -190,8 +181,11 @@ def test_a_therapist_may_not_edit_or_unlock_accounts(
     assert as_ana.get(f"/admin/users/{ben.id}").status_code == 403
     assert as_ana.post(f"/admin/users/{ben.id}", form).status_code == 403
     assert as_ana.post(f"/admin/users/{ben.id}/unlock").status_code == 403
-    assert (_user(session, ben).name, _user(session, ben).role) == ("Ben Okafor", "therapist")
-    assert _audits(session, "login_unlocked") == []
+    assert (stored_user(session, ben).name, stored_user(session, ben).role) == (
+        "Ben Okafor",
+        "therapist",
+    )
+    assert audits(session, "login_unlocked") == []
 
 
 def _wait_until_blocked(session: Session) -> None:

@@ -7,7 +7,9 @@ from flask import Flask
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 from werkzeug.security import generate_password_hash
+from werkzeug.test import TestResponse
 
+from service import accounts
 from service.account_models import PasswordReset
 from service.dashboard import throttle
 from service.db import get_db, utcnow
@@ -17,6 +19,7 @@ from service.resets import LINK_LIFETIME
 from tests.dashboard.conftest import PASSWORD, Staff, Web, signed_in, text_of
 
 NEW = "a brand new pass phrase"
+TOKENS_NOTE = "not revoked with the password"
 
 
 def change(web: Web, current: str = PASSWORD, new: str = NEW, **more: str) -> str:
@@ -133,6 +136,38 @@ def test_a_change_ends_open_resets(as_ana: Web, ana: Staff, session: Session) ->
     session.expire_all()
     reset = session.scalars(select(PasswordReset)).one()
     assert reset.ended_at is not None
+
+
+def test_the_message_says_the_api_tokens_still_work(
+    app: Flask, ana: Staff, ben: Staff, session: Session
+) -> None:
+    as_ana, as_ben = signed_in(app, ana), signed_in(app, ben)
+    assert TOKENS_NOTE not in text_of(_changed(as_ana))  # none: nothing to say
+    made = {
+        staff.id: [
+            accounts.issue_token(session, session.get_one(User, staff.id), name)[0]
+            for name in names
+        ]
+        for staff, names in ((ben, ["sync", "export", "gone"]), (ana, ["sync"]))
+    }
+    accounts.revoke_token_by_id(session, made[ana.id][0].id)  # Ana's only token: revoked
+    session.commit()
+    assert TOKENS_NOTE not in text_of(_changed(as_ana, NEW, NEW + " too"))
+    assert (
+        "Password changed. Your other sessions are signed out. Your 3 API tokens still work"
+        " (tokens are not revoked with the password); revoke any you no longer trust below."
+    ) in text_of(_changed(as_ben))
+    for row in made[ben.id][:2]:
+        accounts.revoke_token_by_id(session, row.id)
+    session.commit()
+    page = text_of(_changed(as_ben, NEW, NEW + " too"))
+    assert "Your API token still works (tokens are not revoked with the password)" in page
+
+
+def _changed(web: Web, current: str = PASSWORD, new: str = NEW) -> TestResponse:
+    """Change the password; the account page the change leads to."""
+    assert change(web, current=current, new=new).status_code == 302
+    return web.get("/account")
 
 
 def test_the_change_needs_a_session_and_the_form_token(web: Web, as_ana: Web) -> None:

@@ -15,10 +15,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from service.account_models import PasswordReset
+from service.accounts import secret_hash
+from service.db import utcnow
 from service.domain.vocabulary import ResetKind
 from service.logs import redact
 from service.models import AuditEntry, User
-from service.resets import hash_of
 from tests.dashboard.conftest import PASSWORD, Staff, Web, make_staff, signed_in, text_of
 
 NEW = "a brand new pass phrase"
@@ -46,7 +47,7 @@ def test_an_admin_sees_the_link_once_and_only_its_hash_is_kept(
     token = path.rsplit("/", 1)[1]
     reset = session.scalars(select(PasswordReset)).one()
     assert (reset.kind, reset.user_id, reset.created_by_id) == (ResetKind.LINK, ana.id, boss.id)
-    assert reset.secret_hash == hash_of(token) != token
+    assert reset.secret_hash == secret_hash(token) != token
     assert reset.expires_at - reset.created_at == timedelta(hours=24)
     entry = session.scalars(
         select(AuditEntry).where(AuditEntry.action == "password_reset_link_issued")
@@ -157,6 +158,31 @@ def test_a_deactivated_account_cannot_use_its_link(
     assert response.status_code == 404 and DEAD in text_of(response)
     session.expire_all()
     assert session.scalars(select(AuditEntry.action)).all().count("password_reset") == 0
+
+
+def test_reactivating_an_account_does_not_revive_its_old_link(
+    as_boss: Web, ana: Staff, web: Web, session: Session
+) -> None:
+    path = issue(as_boss, ana)
+    user = session.get_one(User, ana.id)
+    user.phone = "+16175550123"
+    session.add(
+        PasswordReset(
+            user_id=ana.id,
+            kind=ResetKind.CODE,
+            secret_hash="0" * 64,
+            created_at=utcnow(),
+            expires_at=utcnow() + timedelta(minutes=10),
+        )
+    )
+    session.commit()
+    as_boss.post(f"/admin/users/{ana.id}/active", {"active": "no"})
+    session.expire_all()
+    assert None not in session.scalars(select(PasswordReset.ended_at)).all()  # link and code
+    as_boss.post(f"/admin/users/{ana.id}/active", {"active": "yes"})
+    assert session.get_one(User, ana.id).active
+    response = redeem(web, path)
+    assert response.status_code == 404 and DEAD in text_of(response)
 
 
 def test_no_link_for_a_deactivated_account_and_none_from_a_therapist(

@@ -128,6 +128,7 @@ def test_a_code_is_texted_at_once_and_sets_a_new_password(
     entries = session.scalars(select(AuditEntry).order_by(AuditEntry.id)).all()
     assert [e.action for e in entries if e.action.startswith("password_reset")] == [
         reset_codes.REQUESTED,
+        reset_codes.FROM_ADDRESS,
         "password_reset",
     ]
     assert all(code not in str(e.detail) for e in entries)
@@ -148,7 +149,8 @@ def test_the_page_says_the_same_when_no_text_goes(
     session.commit()
     assert SENT in ask(web, email)
     assert fake.sent == []
-    entry = session.scalars(select(AuditEntry)).one()
+    entry, counted = session.scalars(select(AuditEntry).order_by(AuditEntry.id)).all()
+    assert (counted.action, counted.entity_id) == (reset_codes.FROM_ADDRESS, "127.0.0.1")
     assert (entry.action, entry.detail["outcome"]) == (
         reset_codes.REQUESTED,
         case.replace("unknown", "no account"),
@@ -259,6 +261,61 @@ def test_a_new_code_ends_the_old_one_and_a_link_ends_a_code(
         assert "not right" in text_of(enter(web, mobile_ana.email, second))
 
 
+def test_asking_for_a_code_leaves_the_admins_link_working(
+    as_boss: Web, mobile_ana: Staff, web: Web, fake: FakeTwilio, session: Session
+) -> None:
+    issued = as_boss.post(f"/admin/users/{mobile_ana.id}/reset-link").get_data(as_text=True)
+    found = re.search(r"http://localhost(/reset/[A-Za-z0-9_-]+)", issued)
+    assert found is not None
+    link = found.group(1)
+    start = datetime.now(UTC)
+    with time_machine.travel(start, tick=False):
+        ask(web, mobile_ana.email)  # anyone who knows the email can do this
+    with time_machine.travel(start + timedelta(seconds=61), tick=False):
+        ask(web, mobile_ana.email)
+        second = texted_code(fake)
+        session.expire_all()
+        kinds = {r.kind: r.ended_at for r in session.scalars(select(PasswordReset))}
+        assert kinds[ResetKind.LINK] is None  # the link lives on
+        rows = session.scalars(select(PasswordReset).order_by(PasswordReset.id)).all()
+        assert [r.ended_at is None for r in rows] == [True, False, True]  # the old code ended
+        # The link still sets the password, and that ends the newer code too.
+        assert web.get(link).status_code == 200
+        response = web.post(link, {"new_password": NEW})
+        assert response.status_code == 302
+        assert "not right" in text_of(enter(web, mobile_ana.email, second, NEW + " again"))
+
+
+def test_one_address_may_ask_for_20_codes_an_hour_whatever_the_emails(
+    mobile_ana: Staff, web: Web, fake: FakeTwilio, session: Session
+) -> None:
+    start = datetime.now(UTC)
+
+    def ask_from(address: str, email: str) -> str:
+        data = {"csrf_token": web.token(), "email": email}
+        environ = {"REMOTE_ADDR": address}
+        web.http.post("/login/forgot", data=data, environ_base=environ, buffered=True)
+        return text_of(web.get("/login/forgot/code"))
+
+    with time_machine.travel(start, tick=False):
+        pages = [ask_from("203.0.113.7", f"someone{i}@practice.test") for i in range(20)]
+        assert all(SENT in page for page in pages)
+    with time_machine.travel(start + timedelta(minutes=10), tick=False):
+        page = ask_from("203.0.113.7", mobile_ana.email)
+        assert SENT not in page and fake.sent == []
+        assert "20 codes were asked for from this network in the last hour." in page
+        assert "Ask again in 50 minutes." in page
+        assert SENT in ask_from("198.51.100.4", "someone0@practice.test")  # another address
+        assert SENT in ask_from("198.51.100.4", mobile_ana.email) and len(fake.sent) == 1
+    with time_machine.travel(start + timedelta(hours=1, seconds=1), tick=False):
+        assert SENT in ask_from("203.0.113.7", "someone99@practice.test")
+    session.expire_all()
+    refused = session.scalars(
+        select(AuditEntry).where(AuditEntry.action == reset_codes.TOO_SOON)
+    ).all()
+    assert [(e.entity_id, e.detail["ip"]) for e in refused] == [(mobile_ana.email, "203.0.113.7")]
+
+
 def test_a_failed_text_is_logged_masked_and_the_page_says_the_same(
     mobile_ana: Staff,
     web: Web,
@@ -272,7 +329,7 @@ def test_a_failed_text_is_logged_masked_and_the_page_says_the_same(
     assert fake.sent == []
     assert "reset code text to" in caplog.text and MOBILE not in caplog.text
     actions = session.scalars(select(AuditEntry.action).order_by(AuditEntry.id)).all()
-    assert actions == [reset_codes.REQUESTED, reset_codes.SEND_FAILED]
+    assert actions == [reset_codes.REQUESTED, reset_codes.FROM_ADDRESS, reset_codes.SEND_FAILED]
 
 
 def test_a_refused_password_keeps_the_code_usable(

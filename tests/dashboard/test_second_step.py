@@ -8,13 +8,13 @@ from datetime import timedelta
 import pytest
 import time_machine
 from flask import Flask
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from service.dashboard import throttle
 from service.dashboard.auth import PENDING_LIFETIME
 from service.db import get_db
-from service.models import AuditEntry, User
+from service.models import User
+from tests.dashboard.account_helpers import audits
 from tests.dashboard.conftest import Staff, Web, text_of
 from tests.dashboard.two_step_helpers import T0, code_at, turn_on_for
 
@@ -28,11 +28,6 @@ def _password_step(web: Web, staff: Staff, **query: str) -> None:
     )
     assert response.status_code == 302
     assert response.headers["Location"] == "/login/code"
-
-
-def _audits(session: Session, action: str) -> list[AuditEntry]:
-    session.expire_all()
-    return list(session.scalars(select(AuditEntry).where(AuditEntry.action == action)))
 
 
 def _pages(app: Flask) -> list[str]:
@@ -73,7 +68,7 @@ def test_a_right_code_signs_in_and_goes_where_the_visitor_was_going(
         assert response.status_code == 302
         assert response.headers["Location"] == "/schedule"
         assert web.get("/clients").status_code == 200
-    (login,) = _audits(session, "login")
+    (login,) = audits(session, "login")
     assert login.user_id == ana.id
     assert login.detail is not None and login.detail["method"] == "totp"
 
@@ -121,7 +116,7 @@ def test_a_recovery_code_signs_in_once_however_it_is_typed(
         assert "already used" in text_of(again)
         assert web.post("/login/code", {"code": recovery[1]}).status_code == 302
         assert "8 recovery codes left" in text_of(web.get("/account"))
-    methods = [e.detail["method"] for e in _audits(session, "login") if e.detail]
+    methods = [e.detail["method"] for e in audits(session, "login") if e.detail]
     assert methods == ["recovery_code", "recovery_code"]
 
 
@@ -167,7 +162,7 @@ def test_wrong_codes_count_toward_the_throttle_and_lock_the_code_step(
         # Even the right code waits now, and so does the password.
         assert web.post("/login/code", {"code": code_at(secret, T0)}).status_code == 429
         assert web.login(ana.email).status_code == 429
-    failed = _audits(session, "login_failed")
+    failed = audits(session, "login_failed")
     assert len(failed) == throttle.MAX_FAILURES
     assert [e.detail.get("step") for e in failed if e.detail].count("code") == 4
     assert {e.entity_id for e in failed} == {ana.email}

@@ -15,8 +15,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from service import accounts
-from service.models import ApiToken, AuditEntry, User
-from tests.dashboard.conftest import Staff, Web, signed_in, text_of
+from service.models import ApiToken, User
+from tests.dashboard.account_helpers import audits
+from tests.dashboard.conftest import PASSWORD, Staff, Web, signed_in, text_of
 
 TOKEN = re.compile(r"tb_[A-Za-z0-9_-]{20,}")
 NEVER_USED = '<td data-label="Last used">never</td>'
@@ -24,7 +25,7 @@ NEVER_USED = '<td data-label="Last used">never</td>'
 
 def _make(web: Web, name: str) -> str:
     """Make a token on the account page; the token the answer shows."""
-    response = web.post("/account/tokens", {"name": name})
+    response = web.post("/account/tokens", {"name": name, "current_password": PASSWORD})
     assert response.status_code == 200, text_of(response)
     found = TOKEN.search(response.get_data(as_text=True))
     assert found is not None
@@ -43,16 +44,13 @@ def _token(session: Session, name: str) -> ApiToken:
     return session.scalars(select(ApiToken).where(ApiToken.name == name)).one()
 
 
-def _audits(session: Session, action: str) -> list[AuditEntry]:
-    session.expire_all()
-    return list(session.scalars(select(AuditEntry).where(AuditEntry.action == action)))
-
-
 def test_a_token_is_shown_once_and_stored_only_as_a_hash(
     app: Flask, as_ana: Web, ana: Staff, session: Session, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.DEBUG)
-    response = as_ana.post("/account/tokens", {"name": "booking sync"})
+    response = as_ana.post(
+        "/account/tokens", {"name": "booking sync", "current_password": PASSWORD}
+    )
     token = _make(as_ana, "booking sync")  # a second token of the same name is fine
     assert "shown this once" in text_of(response)
     assert token not in (response.headers.get("Set-Cookie") or "")  # never flashed
@@ -62,7 +60,7 @@ def test_a_token_is_shown_once_and_stored_only_as_a_hash(
     page = as_ana.get("/account").get_data(as_text=True)
     assert "booking sync" in page and TOKEN.search(page) is None  # never again
     assert _api(app, token) == 200
-    entries = _audits(session, "token_created")
+    entries = audits(session, "token_created")
     assert [(e.user_id, e.entity, e.detail) for e in entries] == [
         (ana.id, "api_token", {"name": "booking sync"})
     ] * 2
@@ -94,6 +92,22 @@ def test_a_token_needs_a_short_name(
     assert _token_rows(session, ana) == []
 
 
+@pytest.mark.parametrize("typed", [None, "", "not my password", "x" * 5000])
+def test_making_a_token_asks_for_the_current_password(
+    app: Flask, as_ana: Web, ana: Staff, session: Session, typed: str | None
+) -> None:
+    form = {"name": "stolen session"} | ({} if typed is None else {"current_password": typed})
+    response = as_ana.post("/account/tokens", form)
+    assert response.status_code == 422
+    page = response.get_data(as_text=True)
+    assert "That is not your current password." in text_of(response)
+    assert TOKEN.search(page) is None and 'value="stolen session"' in page
+    assert _token_rows(session, ana) == [] and audits(session, "token_created") == []
+    # A wrong one counts toward the sign-in throttle, like a failed sign-in.
+    assert [e.entity_id for e in audits(session, "login_failed")] == [ana.email]
+    assert len(audits(session, "token_create_failed")) == 1
+
+
 def test_the_list_shows_name_creation_and_last_use(
     app: Flask, ana: Staff, session: Session
 ) -> None:
@@ -119,7 +133,7 @@ def test_a_user_revokes_their_token(app: Flask, as_ana: Web, ana: Staff, session
     assert _api(app, token) == 401
     assert _token(session, "old laptop").revoked_at is not None
     assert "old laptop" not in text_of(as_ana.get("/account"))  # revoked ones are hidden
-    [entry] = _audits(session, "token_revoked")
+    [entry] = audits(session, "token_revoked")
     assert (entry.user_id, entry.entity_id, entry.detail) == (
         ana.id,
         str(row.id),
@@ -140,7 +154,7 @@ def test_another_users_token_is_not_found(
     assert _token(session, "ben's sync").revoked_at is None
     assert _api(app, token) == 200
     assert "ben&#39;s sync" not in as_ana.get("/account").get_data(as_text=True)
-    assert _audits(session, "token_revoked") == []
+    assert audits(session, "token_revoked") == []
 
 
 def test_an_admin_sees_and_revokes_every_token(
@@ -158,7 +172,7 @@ def test_an_admin_sees_and_revokes_every_token(
     response = as_boss.post(f"/admin/tokens/{row.id}/revoke")
     assert response.status_code == 302
     assert _api(app, token) == 401
-    [entry] = _audits(session, "token_revoked")
+    [entry] = audits(session, "token_revoked")
     assert (entry.user_id, entry.entity_id) == (boss.id, str(row.id))
     assert entry.detail == {"name": "ana's sync", "owner": row.user_id}
     assert "revoked" in text_of(as_boss.get("/admin/tokens"))  # the message, once
@@ -188,7 +202,7 @@ def test_create_token_names_the_token_and_is_audited(
     result = runner.invoke(args=["create-token", ana.email])
     assert result.exit_code == 0, result.output
     assert _token(session, "made on the command line").user_id == ana.id
-    details = [e.detail for e in _audits(session, "token_created")]
+    details = [e.detail for e in audits(session, "token_created")]
     assert details == [
         {"name": "nightly export", "via": "cli"},
         {"name": "made on the command line", "via": "cli"},

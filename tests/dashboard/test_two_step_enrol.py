@@ -16,20 +16,15 @@ from sqlalchemy.orm import Session
 from service import two_step
 from service.account_models import RecoveryCode
 from service.dashboard.security import CSP
-from service.models import AuditEntry
+from tests.dashboard.account_helpers import audits, user_row
 from tests.dashboard.conftest import Staff, Web, signed_in, text_of
-from tests.dashboard.two_step_helpers import T0, code_at, turn_on_for, user_row
+from tests.dashboard.two_step_helpers import T0, code_at, turn_on_for
 
 
 def _secret_on(page: str) -> str:
     found = re.search(r'<code id="secret">([A-Z2-7 ]+)</code>', page)
     assert found is not None, "no secret on the page"
     return found.group(1).replace(" ", "")
-
-
-def _audits(session: Session, action: str) -> list[AuditEntry]:
-    session.expire_all()
-    return list(session.scalars(select(AuditEntry).where(AuditEntry.action == action)))
 
 
 def _codes_left(session: Session, user_id: int) -> int:
@@ -86,7 +81,7 @@ def test_a_right_code_turns_it_on_and_shows_ten_recovery_codes_once(
     assert user.totp_enabled_at == T0 and user.totp_secret == secret
     stored = session.scalars(select(RecoveryCode.code_hash)).all()
     assert len(stored) == 10 and not set(shown) & set(stored)
-    (entry,) = _audits(session, "two_step_enabled")
+    (entry,) = audits(session, "two_step_enabled")
     assert (entry.user_id, entry.entity_id) == (ana.id, str(ana.id))
 
 
@@ -137,7 +132,7 @@ def test_turning_it_off_needs_the_password_and_signs_out_everywhere_else(
     user = user_row(app, ana)
     assert (user.totp_secret, user.totp_enabled_at, user.totp_last_step) == (None, None, None)
     assert _codes_left(session, ana.id) == 0
-    (entry,) = _audits(session, "two_step_disabled")
+    (entry,) = audits(session, "two_step_disabled")
     assert entry.user_id == ana.id and entry.detail == {"by": "self"}
     # Next sign-in asks for the password alone.
     assert Web(app.test_client()).login(ana.email).headers["Location"] == "/"
@@ -154,7 +149,7 @@ def test_new_recovery_codes_replace_the_old_ones(app: Flask, ana: Staff, session
     new = re.findall(r"<code>([a-z2-9]{5}-[a-z2-9]{5})</code>", response.get_data(as_text=True))
     assert len(new) == 10 and not set(new) & set(old)
     assert _codes_left(session, ana.id) == 10
-    assert len(_audits(session, "recovery_codes_renewed")) == 1
+    assert len(audits(session, "recovery_codes_renewed")) == 1
     with time_machine.travel(T0, tick=False):
         for code, accepted in ((old[0], False), (new[0], True)):
             browser = Web(app.test_client())
@@ -181,7 +176,7 @@ def test_an_admin_turns_off_someones_two_step_sign_in(
     user = user_row(app, ana)
     assert (user.totp_secret, user.totp_enabled_at) == (None, None)
     assert _codes_left(session, ana.id) == 0
-    (entry,) = _audits(session, "two_step_disabled")
+    (entry,) = audits(session, "two_step_disabled")
     assert entry.user_id == boss.id and entry.entity_id == str(ana.id)
     assert entry.detail == {"by": "admin", "admin": boss.id}
 

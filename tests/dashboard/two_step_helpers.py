@@ -32,12 +32,3 @@ def turn_on_for(app: Flask, staff: Staff, now: datetime = T0) -> tuple[str, list
 def code_at(secret: str, instant: datetime, steps: int = 0) -> str:
     """The app's code at ``instant``, or ``steps`` steps of 30 seconds away."""
     return pyotp.TOTP(secret).at(instant.timestamp() + 30 * steps)
-
-
-def user_row(app: Flask, staff: Staff) -> User:
-    """The account as stored now (detached)."""
-    with get_db(app).session() as session:
-        user = session.get(User, staff.id)
-        assert user is not None
-        session.expunge(user)
-        return user
