@@ -45,6 +45,8 @@ class Route:
         return f"{self.method} {self.path}"
 
 
+NEW_MOBILE = {"name": "Taken Over", "phone": "6175550199", "current_password": PASSWORD}
+NEW_TOKEN = {"name": "sneaky", "current_password": PASSWORD}
 PASSWORD_CHANGE = {
     "current_password": PASSWORD,
     "new_password": NEW_PASSWORD,
@@ -53,9 +55,9 @@ PASSWORD_CHANGE = {
 EDIT = {"name": "Taken Over", "email": "taken@practice.test", "role": "admin"}
 
 ROUTES = [
-    Route("POST", "/account/profile", {"name": "Taken Over", "phone": "6175550199"}),
+    Route("POST", "/account/profile", NEW_MOBILE),
     Route("POST", "/account/sign-out-everywhere"),
-    Route("POST", "/account/tokens", {"name": "sneaky"}),
+    Route("POST", "/account/tokens", NEW_TOKEN),
     Route("POST", "/account/tokens/{token_id}/revoke"),
     Route("GET", "/admin/users", admin=True),
     Route("GET", "/admin/users/{user_id}", admin=True),
@@ -268,6 +270,17 @@ def _two_step_off(session: Session, user_id: int) -> bool:
     return session.get_one(User, user_id).totp_enabled_at is None
 
 
+def _mobile_changed(session: Session, user_id: int) -> bool:
+    return session.get_one(User, user_id).phone is not None
+
+
+def _token_made(session: Session, user_id: int) -> bool:
+    made = select(func.count(ApiToken.id)).where(
+        ApiToken.user_id == user_id, ApiToken.name == NEW_TOKEN["name"]
+    )
+    return bool(session.scalar(made))
+
+
 def _codes_renewed(session: Session, user_id: int) -> bool:
     return (
         session.scalar(select(func.count(RecoveryCode.id)).where(RecoveryCode.user_id == user_id))
@@ -276,6 +289,8 @@ def _codes_renewed(session: Session, user_id: int) -> bool:
 
 
 REENTRIES = [
+    Reentry("/account/profile", NEW_MOBILE, _mobile_changed),
+    Reentry("/account/tokens", NEW_TOKEN, _token_made),
     Reentry("/account/password", PASSWORD_CHANGE, _password_changed),
     Reentry("/account/two-step/off", {"current_password": PASSWORD}, _two_step_off, _two_step_on),
     Reentry(
