@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import logging
+import math
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -78,7 +79,8 @@ def _times(
 
 def _minutes_until_below(asked: list[datetime], limit: int, now: datetime) -> int:
     """Minutes until fewer than ``limit`` of these times (newest first) fall in the last hour."""
-    return max(1, int((asked[limit - 1] + timedelta(hours=1) - now).total_seconds()) // 60)
+    wait = (asked[limit - 1] + timedelta(hours=1) - now).total_seconds()
+    return max(1, math.ceil(wait / 60))  # rounded up, as the sign-in pause is
 
 
 def too_soon(session: Session, email: str, address: str, now: datetime) -> str | None:
@@ -186,7 +188,7 @@ class Checked:
 
 def dead_message() -> str:
     """What a visitor is told about a code that expired or was tried too often."""
-    return "That code has expired or was tried too many times. Ask for a new code."
+    return "That code has expired, was used, or was tried too many times. Ask for a new code."
 
 
 def check_code(
@@ -200,7 +202,9 @@ def check_code(
     if not asked or len(wrong) >= MAX_TRIES:
         return Checked(None, dead_message())
     user = accounts.find_user(session, email)
-    reset = _open_code(session, user, now)
+    reset, taken = _open_code(session, user, now)
+    if taken:  # used or ended by another request while this one waited: no try is spent
+        return Checked(None, dead_message())
     expected = reset.secret_hash if reset is not None else ""
     # Computed whatever the account, so the answer takes as long for every email.
     typed = code_hash(settings, user.id if user is not None else 0, code)
@@ -220,10 +224,13 @@ def check_code(
     return Checked(None, f"That code is not right. {left} {'try' if left == 1 else 'tries'} left.")
 
 
-def _open_code(session: Session, user: User | None, now: datetime) -> PasswordReset | None:
-    """The user's newest live code reset, locked; None when there is none."""
+def _open_code(
+    session: Session, user: User | None, now: datetime
+) -> tuple[PasswordReset | None, bool]:
+    """The user's newest live code reset, locked (None when there is none), and whether it
+    was live when looked for but used or ended while this request waited for its lock."""
     if user is None or not user.active:
-        return None
+        return None, False
     found = session.scalar(
         select(PasswordReset.id)
         .where(
@@ -238,6 +245,8 @@ def _open_code(session: Session, user: User | None, now: datetime) -> PasswordRe
         .limit(1)
     )
     if found is None:
-        return None
+        return None, False
     reset = lock(session, PasswordReset, found)
-    return reset if reset is not None and reset.used_at is None and reset.ended_at is None else None
+    if reset is None or reset.used_at is not None or reset.ended_at is not None:
+        return None, True
+    return reset, False

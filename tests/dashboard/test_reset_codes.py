@@ -191,8 +191,8 @@ def test_five_wrong_codes_end_it_and_an_unknown_email_answers_alike(
         "That code is not right. 2 tries left.",
         "That code is not right. 1 try left.",
         "That code is not right, and that was its last try. Ask for a new code.",
-        "That code has expired or was tried too many times. Ask for a new code.",
-        "That code has expired or was tried too many times. Ask for a new code.",
+        "That code has expired, was used, or was tried too many times. Ask for a new code.",
+        "That code has expired, was used, or was tried too many times. Ask for a new code.",
     ]
     stranger = Web(app.test_client())
     ask(stranger, "nobody@practice.test")
@@ -207,7 +207,7 @@ def test_a_code_expires_after_10_minutes(mobile_ana: Staff, web: Web, fake: Fake
     with time_machine.travel(start + timedelta(minutes=10, seconds=1), tick=False):
         response = enter(web, mobile_ana.email, code)
         assert response.status_code == 422
-        assert "That code has expired or was tried too many times." in text_of(response)
+        assert "That code has expired, was used, or was tried too many times." in text_of(response)
     with time_machine.travel(start + timedelta(minutes=9, seconds=59), tick=False):
         assert enter(web, mobile_ana.email, code).status_code == 302
 

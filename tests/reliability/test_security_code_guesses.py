@@ -124,5 +124,5 @@ def test_codes_are_asked_for_once_a_minute_five_an_hour_alike_for_any_email(
     assert known == unknown
     assert [SENT in page for page in known] == [True, False, True, True, True, True, False]
     assert "Wait a minute before asking again." in known[1]
-    assert "5 codes were asked for in the last hour. Ask again in 54 minutes." in known[6]
+    assert "5 codes were asked for in the last hour. Ask again in 55 minutes." in known[6]
     assert len(fake.sent) == 5
