@@ -21,18 +21,33 @@ TOKEN_PREFIX = "tb_"
 # show an operator which tokens are alive.
 LAST_USED_RESOLUTION = timedelta(minutes=1)
 TOKEN_NAME_LENGTH = 100  # api_tokens.name
+EMAIL_LENGTH = 254  # users.email, and the longest address the standards allow
 
 
 class AccountError(ValueError):
     """A request about accounts that cannot be done; the message says why."""
 
 
+class InvalidEmail(AccountError):
+    """An email address refused; ``plain`` says why in a form's words."""
+
+    def __init__(self, message: str, plain: str) -> None:
+        super().__init__(message)
+        self.plain = plain
+
+
 def normalize_email(email: str) -> str:
-    """Trim and lowercase an email address, refusing one without a single @."""
+    """Trim and lowercase an email address, refusing one without a single @, or one
+    longer than ``EMAIL_LENGTH`` once lowercased (lowercasing can lengthen it: "İ")."""
     value = email.strip().lower()
     local, at, domain = value.partition("@")
     if not at or not local or "." not in domain or " " in value or "@" in domain:
-        raise AccountError(f"{email!r} is not an email address")
+        raise InvalidEmail(f"{email[:60]!r} is not an email address", "Not an email address.")
+    if len(value) > EMAIL_LENGTH:
+        raise InvalidEmail(
+            f"an email address has at most {EMAIL_LENGTH} characters",
+            f"At most {EMAIL_LENGTH} characters.",
+        )
     return value
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from sqlalchemy import text, update
 from sqlalchemy.orm import Session
 
 from service.models import AuditEntry, User
@@ -29,11 +30,29 @@ def record(
     return entry
 
 
-# audit_log.entity_id holds 50 characters; a longer address shares a counter with its prefix.
-EMAIL_KEY_LENGTH = 50
+# audit_log.entity_id holds 50 characters; a longer key shares a counter with its prefix.
+ENTITY_ID_LENGTH = 50
 
 
 def email_key(email: str) -> str:
     """The entity id under which what was tried for a typed email is counted (failed
     sign-ins, reset codes asked for), whether or not an account has that email."""
-    return email.strip().lower()[:EMAIL_KEY_LENGTH]
+    return email.strip().lower()[:ENTITY_ID_LENGTH]
+
+
+def take_turns(session: Session, *keys: str) -> None:
+    """Wait for, then hold until this transaction ends, every key given: transactions that
+    count under the same keys (failed sign-ins, reset codes asked for) take turns, so none
+    judges a count another is about to raise. Any key may be held, whether or not an
+    account has it, so waiting says nothing about which emails have accounts.
+
+    PostgreSQL: transaction-level advisory locks, taken in one order (no deadlock). SQLite:
+    its one write lock, which every writer takes in turn anyway.
+    """
+    if session.get_bind().dialect.name == "postgresql":
+        for key in sorted(set(keys)):
+            session.execute(
+                text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))"), {"key": key}
+            )
+    else:
+        session.execute(update(AuditEntry).where(AuditEntry.id == -1).values(id=AuditEntry.id))

@@ -3,7 +3,9 @@
 What a visitor learns never depends on whether the email has an account: every request
 and every wrong code is written to the audit log under the typed email (as failed
 sign-ins are), and the limits and messages are read from there for any email alike; each
-request is also counted under the client address, for a limit whatever the emails. Only
+request is also counted under the client address, for a limit whatever the emails.
+Requests and tries for one email (or from one address) take turns (``take_turns``), so a
+burst sent at once is counted one by one. Only
 whether a code is right is read from the account's reset, stored as a keyed hash (six
 digits are too few for a plain hash: a copy of the table would give them all away).
 """
@@ -83,6 +85,17 @@ def _minutes_until_below(asked: list[datetime], limit: int, now: datetime) -> in
     return max(1, math.ceil(wait / 60))  # rounded up, as the sign-in pause is
 
 
+def take_turns(session: Session, email: str, address: str) -> None:
+    """Requests for codes for this email, or from this address, take turns until the
+    caller's transaction ends, so no burst of requests sent at once gets past the limits."""
+    audit.take_turns(session, _turn(email), f"reset-codes-from:{_address_key(address)}")
+
+
+def _turn(email: str) -> str:
+    """The key the requests and tries of codes for ``email`` take turns on."""
+    return f"reset-codes:{audit.email_key(email)}"
+
+
 def too_soon(session: Session, email: str, address: str, now: datetime) -> str | None:
     """Why no code may be asked for this email, or from this address, now; None when one
     may."""
@@ -105,7 +118,7 @@ def too_soon(session: Session, email: str, address: str, now: datetime) -> str |
 
 def _address_key(address: str) -> str:
     """The audit entity id the requests from one client address are counted under."""
-    return address[: audit.EMAIL_KEY_LENGTH]
+    return address[: audit.ENTITY_ID_LENGTH]
 
 
 def request_code(
@@ -196,23 +209,25 @@ def check_code(
 ) -> Checked:
     """Whether ``code`` (six digits) is the live code of ``email``; a wrong one uses up a
     try, recorded (the caller commits). The answer reads the same for any email."""
+    audit.take_turns(session, _turn(email))  # tries sent at once are counted one by one
     key = audit.email_key(email)
     asked = _times(session, REQUESTED, key, now - CODE_LIFETIME)
     wrong = _times(session, WRONG, key, asked[0]) if asked else []
     if not asked or len(wrong) >= MAX_TRIES:
         return Checked(None, dead_message())
     user = accounts.find_user(session, email)
-    reset, taken = _open_code(session, user, now)
-    if taken:  # used or ended by another request while this one waited: no try is spent
-        return Checked(None, dead_message())
-    expected = reset.secret_hash if reset is not None else ""
+    reset = _newest_code(session, user)
     # Computed whatever the account, so the answer takes as long for every email.
     typed = code_hash(settings, user.id if user is not None else 0, code)
-    if reset is not None and hmac.compare_digest(expected, typed):
+    right = reset is not None and hmac.compare_digest(reset.secret_hash, typed)
+    live = reset is not None and _is_live(reset, now)
+    if right and live:
         return Checked(reset, None)
+    if right:  # the right code, but used (by a request sent at the same time?) or ended
+        return Checked(None, dead_message())
     entry = audit.record(session, None, WRONG, "user", key, ip=address)
     entry.at = now
-    if reset is not None:
+    if reset is not None and live:
         reset.tries += 1
         if reset.tries >= MAX_TRIES:
             reset.ended_at = now
@@ -224,29 +239,24 @@ def check_code(
     return Checked(None, f"That code is not right. {left} {'try' if left == 1 else 'tries'} left.")
 
 
-def _open_code(
-    session: Session, user: User | None, now: datetime
-) -> tuple[PasswordReset | None, bool]:
-    """The user's newest live code reset, locked (None when there is none), and whether it
-    was live when looked for but used or ended while this request waited for its lock."""
+def _newest_code(session: Session, user: User | None) -> PasswordReset | None:
+    """The active user's newest code reset, live or not, locked; None when there is none."""
     if user is None or not user.active:
-        return None, False
+        return None
     found = session.scalar(
         select(PasswordReset.id)
-        .where(
-            PasswordReset.user_id == user.id,
-            PasswordReset.kind == ResetKind.CODE,
-            PasswordReset.used_at.is_(None),
-            PasswordReset.ended_at.is_(None),
-            PasswordReset.expires_at > now,
-            PasswordReset.tries < MAX_TRIES,
-        )
+        .where(PasswordReset.user_id == user.id, PasswordReset.kind == ResetKind.CODE)
         .order_by(PasswordReset.id.desc())
         .limit(1)
     )
-    if found is None:
-        return None, False
-    reset = lock(session, PasswordReset, found)
-    if reset is None or reset.used_at is not None or reset.ended_at is not None:
-        return None, True
-    return reset, False
+    return None if found is None else lock(session, PasswordReset, found)
+
+
+def _is_live(reset: PasswordReset, now: datetime) -> bool:
+    """True when the code may still be used: not used, not ended, not expired, tries left."""
+    return (
+        reset.used_at is None
+        and reset.ended_at is None
+        and reset.expires_at > now
+        and reset.tries < MAX_TRIES
+    )

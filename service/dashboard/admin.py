@@ -75,7 +75,7 @@ def new_user() -> Response | str | tuple[str, int]:
     form = Form(request.form if request.method == "POST" else None, {"role": "therapist"})
     if not form.submitted:
         return render_template("admin/user_form.html", form=form)
-    email = form.text("email", required=True, max_length=254)
+    email = form.text("email", required=True, max_length=accounts.EMAIL_LENGTH)
     name = form.text("name", required=True)
     role = form.choice("role", tuple(Role), Role.THERAPIST)
     password = form.values.get("password", "")
@@ -85,8 +85,8 @@ def new_user() -> Response | str | tuple[str, int]:
     if email is not None:
         try:
             accounts.normalize_email(email)
-        except accounts.AccountError:
-            form.errors["email"] = "Not an email address."
+        except accounts.InvalidEmail as refused:
+            form.errors["email"] = refused.plain
         else:
             if accounts.find_user(db, email) is not None:
                 form.errors["email"] = "An account with this email already exists."
@@ -137,13 +137,13 @@ def _edit_page(db: Session, user: User, form: Form, status: int = 200) -> tuple[
 def _read_changes(db: Session, form: Form, user: User) -> dict[str, tuple[str, str]]:
     """The fields the admin changed, as (before, after); problems go to ``form.errors``."""
     name = form.text("name", required=True)
-    email = form.text("email", required=True, max_length=254)
+    email = form.text("email", required=True, max_length=accounts.EMAIL_LENGTH)
     role = form.choice("role", tuple(Role), user.role)
     if email is not None:
         try:
             email = accounts.normalize_email(email)
-        except accounts.AccountError:
-            form.errors["email"] = "Not an email address."
+        except accounts.InvalidEmail as refused:
+            form.errors["email"] = refused.plain
         else:
             other = accounts.find_user(db, email)
             if other is not None and other.id != user.id:

@@ -139,13 +139,13 @@ def _pause_ends(locked: datetime, now: datetime) -> str:
 
 
 def _judge(
-    db: Session, email: str, user: User | None, now: datetime, *, code_step: bool = False
+    db: Session, email: str, now: datetime, *, code_step: bool = False
 ) -> tuple[throttle.Attempt, str | None]:
     """The failures that bear on this attempt, and the pause message when it may not be
-    made now. Attempts on one account take turns (its row is locked until the caller
-    commits), so none is judged on a count another is about to raise."""
-    if user is not None:
-        lock(db, User, user.id)
+    made now. Attempts for one typed email take turns (until the caller's transaction
+    ends), whether or not an account has it, so none is judged on a count another is about
+    to raise and requests sent at once get no more tries than requests sent in turn."""
+    audit.take_turns(db, f"sign-in:{throttle.key_of(email)}")
     address = request.remote_addr or "unknown"
     attempt = throttle.attempt(db, email, address, now, code_step=code_step)
     paused = attempt.paused_until(now)
@@ -192,7 +192,7 @@ def password_again(db: Session, user: User, password: str, action: str) -> tuple
     refuses even the right one: a form that asks for the password is no way around it.
     """
     now = utcnow()
-    attempt, paused = _judge(db, user.email, user, now)
+    attempt, paused = _judge(db, user.email, now)
     if paused is not None:
         return paused, 429
     # An absurdly long "current password" is no password of anyone's: not worth a hash.
@@ -213,14 +213,14 @@ def login() -> Response | str | tuple[str, int]:
         return redirect(target)
     if request.method == "GET":
         return render_template("login.html", email="", error=None, next=target)
-    email = request.form.get("email", "").strip()[:254]
+    email = request.form.get("email", "").strip()[: accounts.EMAIL_LENGTH]
     password = request.form.get("password", "")
     address = request.remote_addr or "unknown"
     db, now = get_session(), utcnow()
-    user = accounts.find_user(db, email) if email else None
-    attempt, paused = _judge(db, email, user, now)
+    attempt, paused = _judge(db, email, now)
     if paused is not None:
         return render_template("login.html", email=email, error=paused, next=target), 429
+    user = accounts.find_user(db, email) if email else None
     if user is None:
         check_password_hash(_decoy_hash(), password)
     if user is None or not accounts.check_password(user, password):
@@ -285,7 +285,7 @@ def second_step() -> Response | str | tuple[str, int]:
         return redirect(url_for("dashboard.auth.login", next=target))
     if request.method == "GET":
         return render_template("login_code.html", error=None)
-    attempt, paused = _judge(db, user.email, user, now, code_step=True)
+    attempt, paused = _judge(db, user.email, now, code_step=True)
     if paused is not None:
         return render_template("login_code.html", error=paused), 429
     typed = authenticator_codes.read_code(request.form.get("code", "")[:100])

@@ -110,7 +110,7 @@ def forgot() -> Response | str | tuple[str, int]:
     """Ask for a reset code by text; the answer is the same for any email."""
     if request.method == "GET":
         return render_template("password_resets/forgot.html", email="", error=None)
-    email = request.form.get("email", "").strip()[:254]
+    email = request.form.get("email", "").strip()[: accounts.EMAIL_LENGTH]
     if not email:
         return render_template(
             "password_resets/forgot.html", email="", error="Enter your email."
@@ -118,6 +118,7 @@ def forgot() -> Response | str | tuple[str, int]:
     db, now = get_session(), utcnow()
     address = request.remote_addr or "unknown"
     session[EMAIL] = email
+    reset_codes.take_turns(db, email, address)
     wait = reset_codes.too_soon(db, email, address, now)
     send = None
     if wait is not None:
@@ -147,7 +148,7 @@ def forgot_code() -> Response | str | tuple[str, int]:
     email = remembered if isinstance(remembered, str) else ""
     if request.method == "GET":
         return render_template("password_resets/code.html", email=email, errors={})
-    email = request.form.get("email", "").strip()[:254]
+    email = request.form.get("email", "").strip()[: accounts.EMAIL_LENGTH]
     code = without_spaces(request.form.get("code", ""))
     errors = _code_errors(email, code)
     if errors:
@@ -178,8 +179,8 @@ def _code_errors(email: str, code: str) -> dict[str, str]:
     else:
         try:
             accounts.normalize_email(email)
-        except accounts.AccountError:
-            errors["email"] = "Not an email address."
+        except accounts.InvalidEmail as refused:
+            errors["email"] = refused.plain
     problem = code_problem(code)
     if problem is not None:
         errors["code"] = problem

@@ -143,8 +143,9 @@ def unlock(session: Session, admin: User, email: str, now: datetime) -> None:
 
 
 def locked_accounts(session: Session, now: datetime) -> set[str]:
-    """The throttle keys (``key_of`` an email) locked now from at least one address: what
-    the accounts page shows as "locked", and what an admin's unlock lifts."""
+    """The throttle keys (``key_of`` an email) paused now, from at least one address or by
+    the account's wrong codes from any address (as ``attempt`` counts them): what the
+    accounts page shows as "locked", and what an admin's unlock lifts."""
     rows = session.execute(
         select(AuditEntry.action, AuditEntry.entity_id, AuditEntry.at, AuditEntry.detail).where(
             AuditEntry.action.in_((ACTION, UNLOCK)),
@@ -157,11 +158,14 @@ def locked_accounts(session: Session, now: datetime) -> set[str]:
     for action, key, at, _ in rows:
         if action == UNLOCK and (key not in unlocked or at > unlocked[key]):
             unlocked[key] = at
-    failures: dict[tuple[str, str], list[datetime]] = {}
+    # Per key: one count per address, and (under None) the wrong codes from any address.
+    failures: dict[tuple[str, str | None], list[datetime]] = {}
     for action, key, at, detail in rows:
         if action != ACTION or not isinstance(detail, dict) or "ip" not in detail:
             continue
         if key in unlocked and at <= unlocked[key]:
             continue
         failures.setdefault((key, str(detail["ip"])), []).append(at)
+        if detail.get("step") == CODE_STEP:
+            failures.setdefault((key, None), []).append(at)
     return {key for (key, _), times in failures.items() if locked_until(times, now) is not None}

@@ -105,11 +105,12 @@ def enrol() -> tuple[str, int]:
 
 
 @bp.post("/account/two-step/recovery-codes")
-def renew_codes() -> tuple[str, int]:
+def renew_codes() -> Response | tuple[str, int]:
     """Ten new recovery codes, with the password; the old ones stop working."""
     db, user = get_session(), current_user()
     if user.totp_enabled_at is None:
-        return _enrol_page(user, "Turn on two-step sign-in first.", 422)
+        flash("Recovery codes come with two-step sign-in: turn it on first.", "error")
+        return redirect(url_for("dashboard.two_step.enrol"))
     password = request.form.get("current_password", "")
     refused = password_again(db, user, password, "recovery_codes_renewal")
     if refused is not None:
