@@ -1,7 +1,8 @@
 """TouchBase against the bare minimum doing the same work: dispatch, webhook, planning,
-dashboard, understanding. Each bench runs both sides in the same run and reports their ratio.
+dashboard, understanding, settings, sign-in. Each bench runs both sides in the same run and
+reports their ratio.
 
-    python -m bench.run dispatch|webhook|planning|dashboard|understanding|settings|all
+    python -m bench.run dispatch|webhook|planning|dashboard|understanding|settings|sign-in|all
         [--database sqlite,postgresql]
 
 (understanding reads replies in memory: no database.)
@@ -26,10 +27,10 @@ if __package__ in (None, ""):  # run as ``python bench/run.py``: make ``bench`` 
 
 from sqlalchemy.exc import DBAPIError
 
-from bench import dashboard, dispatch, planning, settings_save, understanding, webhook
+from bench import dashboard, dispatch, planning, settings_save, sign_in, understanding, webhook
 from bench.common import RESULTS, code_version, databases, fake_twilio, machine
 
-BENCHES = ("dispatch", "webhook", "planning", "dashboard", "understanding", "settings")
+BENCHES = ("dispatch", "webhook", "planning", "dashboard", "understanding", "settings", "sign-in")
 
 
 def run_dispatch(args: argparse.Namespace, kind: str) -> dict[str, Any]:
@@ -87,6 +88,12 @@ def run_settings(args: argparse.Namespace, kind: str) -> dict[str, Any]:
     return {"sizes": sizes, "same_work": all(s["same_work"] for s in sizes)}
 
 
+def run_sign_in(args: argparse.Namespace, kind: str) -> dict[str, Any]:
+    """The sign-in bench on one database."""
+    with databases(kind) as dbs:
+        return sign_in.bench_sign_in(dbs, args.sign_ins, args.audit_rows, args.failed_sign_ins)
+
+
 def run_understanding(args: argparse.Namespace, kind: str) -> dict[str, Any]:
     """The understanding bench (no database: ``kind`` is "memory")."""
     return understanding.bench_understanding(max(args.repeat, 5))
@@ -99,6 +106,7 @@ RUNNERS: dict[str, Callable[[argparse.Namespace, str], dict[str, Any]]] = {
     "dashboard": run_dashboard,
     "understanding": run_understanding,
     "settings": run_settings,
+    "sign-in": run_sign_in,
 }
 
 
@@ -244,6 +252,37 @@ def settings_lines(r: dict[str, Any]) -> list[str]:
     return lines
 
 
+def sign_in_lines(r: dict[str, Any]) -> list[str]:
+    """The sign-in bench's rows."""
+    lines = [
+        f"{r['sign_ins']} sign-ins per row, hash {r['hash_method']} (scrypt alone:"
+        f" {r['scrypt_check_ms']} ms), median per sign-in",
+        f"  {'':28}{'audit rows':>11}{'TB ms':>8}{'p90':>7}{'SQL':>6}{'bare ms':>9}{'ratio':>7}",
+    ]
+    names = {
+        "password": "password",
+        "two_step": "password + app code",
+        "wrong_password_small_log": "wrong password, small log",
+        "wrong_password_large_log": "wrong password, large log",
+        "wrong_password_large_log_no_index": "  the same, no index",
+    }
+    for key, name in names.items():
+        m = r[key]
+        lines.append(
+            f"  {name:28}{m.get('audit_rows_before', ''):>11}{m['touchbase_ms']:>8.2f}"
+            f"{m['touchbase_p90_ms']:>7.2f}{','.join(map(str, m['sql_statements'])):>6}"
+            f"{m['bare_ms']:>9.2f}{m['ratio']:>7.1f}"
+        )
+    plans = r["audit_plans"]
+    reads = ", ".join(f"{k} {v:.3f}" for k, v in plans["read_ms"].items())
+    lines += [
+        f"  large/small log x{r['large_over_small']}; {plans['audit_reads']} audit-log reads,"
+        f" all by the index: {plans['all_use_index']}; same work: {r['same_work']}",
+        f"  the audit-log reads alone, ms: {reads}",
+    ]
+    return lines
+
+
 FORMATS: dict[str, Callable[[dict[str, Any]], list[str]]] = {
     "dispatch": dispatch_lines,
     "webhook": webhook_lines,
@@ -251,6 +290,7 @@ FORMATS: dict[str, Callable[[dict[str, Any]], list[str]]] = {
     "dashboard": dashboard_lines,
     "understanding": understanding_lines,
     "settings": settings_lines,
+    "sign-in": sign_in_lines,
 }
 
 
@@ -299,6 +339,11 @@ def parse(argv: Sequence[str] | None) -> argparse.Namespace:
         type=numbers,
         default=[200, 1000],
         help="settings: client counts (3,000: --settings-sizes 200,1000,3000)",
+    )
+    p.add_argument("--sign-ins", type=int, default=100, help="sign-in: sign-ins per measure")
+    p.add_argument("--audit-rows", type=int, default=100_000, help="sign-in: other audit rows")
+    p.add_argument(
+        "--failed-sign-ins", type=int, default=1000, help="sign-in: other emails' failures"
     )
     p.add_argument("--clients", type=int, default=2000, help="dashboard: clients")
     p.add_argument("--replies", type=int, default=200_000, help="dashboard: replies")
