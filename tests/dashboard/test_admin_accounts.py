@@ -19,6 +19,7 @@ from service.models import User
 from tests.conftest import WRITE_LOCK_ONLY
 from tests.dashboard.account_helpers import audits, stored_user
 from tests.dashboard.conftest import Staff, Web, make_staff, signed_in, text_of
+from tests.dashboard.two_step_helpers import code_at, turn_on_for
 
 NOBODY = 2**31 - 2
 
@@ -66,6 +67,8 @@ def test_an_unchanged_form_changes_nothing(as_boss: Web, ana: Staff, session: Se
         ({"name": "Ana", "email": "not an email"}, "Not an email address."),
         ({"name": "Ana", "email": "BEN@practice.test"}, "Another account has this email."),
         ({"name": "Ana", "email": "a@b.c" + "x" * 300}, "At most 254 characters"),
+        # 250 characters as typed, 490 once lowercased ("İ" becomes two)
+        ({"name": "Ana", "email": "İ" * 245 + "@x.co"}, "At most 254 characters"),
         ({"name": "Ana", "email": "ana@practice.test", "role": "owner"}, "Choose one of"),
     ],
 )
@@ -133,6 +136,31 @@ def test_a_locked_account_is_shown_and_unlocked(
         assert browser.login(ana.email, REMOTE_ADDR="203.0.113.9").status_code == 302
     [entry] = audits(session, "login_unlocked")
     assert (entry.user_id, entry.entity_id) == (boss.id, ana.email)
+
+
+def test_a_pause_made_by_wrong_codes_from_several_addresses_is_shown_and_lifted(
+    app: Flask, boss: Staff, ana: Staff
+) -> None:
+    as_boss, now = signed_in(app, boss), datetime.now(UTC)
+    secret, _ = turn_on_for(app, ana, now)
+    right = {code_at(secret, now, steps) for steps in range(-2, 3)}
+    wrong = [code for n in range(10) if (code := f"{n:06d}") not in right]
+    for code, address in zip(wrong, ["10.0.0.1"] * 3 + ["10.0.0.2"] * 2, strict=False):
+        browser = Web(app.test_client())
+        assert browser.login(ana.email, REMOTE_ADDR=address).status_code == 302
+        data = {"csrf_token": browser.token(), "code": code}
+        answer = browser.http.post("/login/code", data=data, environ_base={"REMOTE_ADDR": address})
+        assert "not right" in text_of(answer) or answer.status_code == 429
+    page = text_of(as_boss.get(f"/admin/users/{ana.id}"))
+    assert "Unlock sign-in" in page  # paused per account, though no address made five
+    assert as_boss.post(f"/admin/users/{ana.id}/unlock").status_code == 302
+    assert "Unlock sign-in" not in text_of(as_boss.get(f"/admin/users/{ana.id}"))
+
+
+def test_new_accounts_refuse_an_email_too_long_once_lowercased(as_boss: Web) -> None:
+    form = {"name": "Ina", "email": "İ" * 245 + "@x.co", "role": "therapist"}
+    response = as_boss.post("/admin/users/new", {**form, "password": "a long enough pass phrase"})
+    assert response.status_code == 422 and "At most 254 characters" in text_of(response)
 
 
 def test_a_lock_ends_on_its_own_and_the_list_says_so(app: Flask, boss: Staff, ana: Staff) -> None:

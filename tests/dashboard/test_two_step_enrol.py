@@ -194,3 +194,12 @@ def test_the_account_page_says_whether_it_is_on(app: Flask, ana: Staff, as_ana: 
     assert "Turn on two-step sign-in" in text_of(as_ana.get("/account"))
     turn_on_for(app, ana)
     assert "10 recovery codes left" in text_of(as_ana.get("/account"))
+
+
+def test_new_recovery_codes_without_two_step_lead_to_turning_it_on(
+    as_ana: Web, ana: Staff, session: Session
+) -> None:
+    response = as_ana.post("/account/two-step/recovery-codes", {"current_password": "x"})
+    assert response.status_code == 302 and response.headers["Location"] == "/account/two-step"
+    assert "turn it on first" in text_of(as_ana.get("/account/two-step"))
+    assert _codes_left(session, ana.id) == 0

@@ -197,3 +197,15 @@ def test_forty_wrong_app_codes_at_once_get_no_more_tries_than_one_after_another(
     # The fifth wrong code pauses sign-in; the rest wait for the pause, judged in turn.
     assert sum(answer.status_code != 429 for answer in answers) == throttle.MAX_FAILURES - 1
     assert actions(session, throttle.ACTION) == throttle.MAX_FAILURES
+
+
+def test_thirty_requests_for_a_code_at_once_send_one_text(
+    app: Flask, ana: Staff, session: Session, fake: FakeTwilio
+) -> None:
+    give_mobile(session, ana)
+    answers = at_once(
+        [ready(web, "/login/forgot", {"email": ana.email}) for web in browsers(app, 30)]
+    )
+    assert {answer.status_code for answer in answers} == {302}
+    assert len(fake.sent) == 1  # one a minute, however many ask at the same moment
+    assert actions(session, reset_codes.REQUESTED) == 1
