@@ -31,7 +31,9 @@ class PasswordReset(Base):
     """A one-time way to set a new password: a link (admin-issued) or a texted code.
 
     Only the secret's hash is kept. A reset ends when used, when it expires, when too many
-    wrong codes were tried, or when a newer one is issued for the same user (``ended_at``).
+    wrong codes were tried, or (``ended_at``) when the password is set another way, the
+    mobile number changes, the account is deactivated, a newer link is issued (which ends
+    links and codes) or a newer code is asked for (which ends codes only: anyone may ask).
     """
 
     __tablename__ = "password_resets"

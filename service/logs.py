@@ -1,8 +1,10 @@
-"""Logging that never shows a whole phone number, whatever ends up in a message.
+"""Logging that never shows a whole phone number or a reset link's token, whatever ends
+up in a message.
 
 Our own log lines mask numbers already (``phones.mask``); this is the net under them:
 database errors quote the values they refused (PostgreSQL: ``Key (phone)=(+1617...)``),
-and library tracebacks quote what they were given.
+library tracebacks quote what they were given, and the access log writes the path of a
+reset link's page.
 """
 
 from __future__ import annotations
@@ -26,7 +28,8 @@ def redact(text: str) -> str:
 
 
 class RedactingFormatter(logging.Formatter):
-    """A formatter whose output, traceback included, has phone numbers masked."""
+    """A formatter whose output, traceback included, has phone numbers and reset link
+    tokens masked."""
 
     def format(self, record: logging.LogRecord) -> str:
         """Format as usual, then mask."""

@@ -14,6 +14,9 @@ from service.db import utcnow
 from service.domain.vocabulary import ResetKind
 from service.models import User
 
+# Said when the new password and its confirmation differ, wherever one is set.
+CONFIRMATION_DIFFERS = "The two new passwords differ; type the same one twice."
+
 
 class PasswordRefused(ValueError):
     """A new password the rules refuse; the message says why, for the person typing it."""

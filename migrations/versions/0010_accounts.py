@@ -72,9 +72,13 @@ def upgrade() -> None:
     )
     op.create_index(op.f("ix_password_resets_user_id"), "password_resets", ["user_id"])
     op.create_index(op.f("ix_password_resets_secret_hash"), "password_resets", ["secret_hash"])
+    # SQLite checks audit_log.user_id whenever a user row is locked or deleted: without an
+    # index, every sign-in scanned the whole audit log there.
+    op.create_index(op.f("ix_audit_log_user_id"), "audit_log", ["user_id"])
 
 
 def downgrade() -> None:
+    op.drop_index(op.f("ix_audit_log_user_id"), table_name="audit_log")
     op.drop_table("password_resets")
     op.drop_table("recovery_codes")
     with op.batch_alter_table("api_tokens") as batch:

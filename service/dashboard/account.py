@@ -40,12 +40,11 @@ def render_page(status: int = 200, **sections: Any) -> tuple[str, int]:
 
 def _password_refused(db: Session, user: User, form: Form, action: str) -> int | None:
     """None when the form's ``current_password`` is right; otherwise the status to answer
-    with, the reason in ``form.errors`` and the failure committed (it counts toward the
-    sign-in throttle)."""
+    with and the reason in ``form.errors`` (the failure counts toward the sign-in
+    throttle)."""
     refused = password_again(db, user, form.values.get("current_password", ""), action)
     if refused is None:
         return None
-    db.commit()
     form.errors["current_password"], status = refused
     return status
 

@@ -56,11 +56,12 @@ def public(view: View) -> View:
 
 
 @functools.cache
-def _decoy_hash() -> str:
-    """A hash no password matches, made once."""
-    # Checked against when the email is unknown, so both cases take the time of one scrypt
-    # and the answer time does not tell which emails have accounts.
-    return generate_password_hash("no account has this password")
+def _decoy_hash(method: str) -> str:
+    """A hash no password matches, made once per hash method."""
+    # Checked against when the email is unknown, so both cases take the time of one check
+    # with the practice's method and the answer time does not tell which emails have
+    # accounts.
+    return generate_password_hash("no account has this password", method=method)
 
 
 def current_user() -> User:
@@ -185,8 +186,8 @@ def _failed(
 
 def password_again(db: Session, user: User, password: str, action: str) -> tuple[str, int] | None:
     """Check the password a signed-in user types again to make a change (``action`` names
-    it in the audit log): None when right; otherwise the message and the status (the caller
-    commits).
+    it in the audit log): None when right; otherwise the message and the status, the
+    failure committed (nothing else the request did is worth keeping then).
 
     A wrong one counts toward the sign-in throttle, like a failed sign-in, and a pause
     refuses even the right one: a form that asks for the password is no way around it.
@@ -194,12 +195,14 @@ def password_again(db: Session, user: User, password: str, action: str) -> tuple
     now = utcnow()
     attempt, paused = _judge(db, user.email, now)
     if paused is not None:
+        db.commit()
         return paused, 429
     # An absurdly long "current password" is no password of anyone's: not worth a hash.
     if len(password) <= MAX_LENGTH and accounts.check_password(user, password):
         return None
     audit.record(db, user, f"{action}_failed", "user", user.id, ip=request.remote_addr)
     message, status = _failed(db, user.email, attempt, now, WRONG_PASSWORD, step=action)
+    db.commit()
     return message, 422 if status == 200 else status
 
 
@@ -222,7 +225,7 @@ def login() -> Response | str | tuple[str, int]:
         return render_template("login.html", email=email, error=paused, next=target), 429
     user = accounts.find_user(db, email) if email else None
     if user is None:
-        check_password_hash(_decoy_hash(), password)
+        check_password_hash(_decoy_hash(current_settings().password_hash_method), password)
     if user is None or not accounts.check_password(user, password):
         reason = "That email and password do not match an active account."
         error, status = _failed(db, email, attempt, now, reason)
@@ -281,7 +284,8 @@ def second_step() -> Response | str | tuple[str, int]:
     target = safe_next(wanted if isinstance(wanted, str) else None, home)
     if user is None:
         session.pop(PENDING, None)
-        flash("Sign in again: the code step is open for 5 minutes after the password.")
+        minutes = int(PENDING_LIFETIME.total_seconds() // 60)
+        flash(f"Sign in again: the code step is open for {minutes} minutes after the password.")
         return redirect(url_for("dashboard.auth.login", next=target))
     if request.method == "GET":
         return render_template("login_code.html", error=None)

@@ -17,7 +17,7 @@ from service.config import current_settings
 from service.dashboard.auth import current_user, password_again, start_session
 from service.db import get_session
 from service.models import User
-from service.password_changes import PasswordRefused, set_password
+from service.password_changes import CONFIRMATION_DIFFERS, PasswordRefused, set_password
 
 log = logging.getLogger(__name__)
 bp = Blueprint("passwords", __name__)
@@ -51,12 +51,9 @@ def change() -> Response | tuple[str, int]:
     confirm = request.form.get("confirm_password")
     refused = password_again(db, user, current, "password_change")
     if refused is not None:
-        db.commit()
         return _again(*refused, field="current_password")
     if confirm is not None and confirm != new:
-        return _again(
-            "The two new passwords differ; type the same one twice.", field="confirm_password"
-        )
+        return _again(CONFIRMATION_DIFFERS, field="confirm_password")
     try:
         set_password(db, current_settings(), user, new)
     except PasswordRefused as refusal:

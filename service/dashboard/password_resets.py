@@ -18,7 +18,7 @@ from service.dashboard.auth import public, require_admin
 from service.db import get_db, get_session, lock, utcnow
 from service.domain.passwords import code_problem, without_spaces
 from service.models import User
-from service.password_changes import PasswordRefused, set_password
+from service.password_changes import CONFIRMATION_DIFFERS, PasswordRefused, set_password
 
 log = logging.getLogger(__name__)
 bp = Blueprint("password_resets", __name__)
@@ -91,7 +91,7 @@ def _set(reset: PasswordReset, user: User, password: str, *, via: str) -> str | 
     db = get_session()
     confirm = request.form.get("confirm_password")
     if confirm is not None and confirm != password:
-        return "The two new passwords differ; type the same one twice."
+        return CONFIRMATION_DIFFERS
     reset.used_at = utcnow()
     try:
         set_password(db, current_settings(), user, password)

@@ -114,7 +114,6 @@ def renew_codes() -> Response | tuple[str, int]:
     password = request.form.get("current_password", "")
     refused = password_again(db, user, password, "recovery_codes_renewal")
     if refused is not None:
-        db.commit()
         return _on_page(user, *refused)
     codes = two_step.new_recovery_codes(db, user, utcnow())
     audit.record(db, user, "recovery_codes_renewed", "user", user.id)
@@ -131,7 +130,6 @@ def turn_off() -> Response | tuple[str, int]:
     password = request.form.get("current_password", "")
     refused = password_again(db, user, password, "two_step_off")
     if refused is not None:
-        db.commit()
         return _on_page(user, *refused)
     two_step.turn_off(db, user)
     accounts.sign_out_everywhere(user)
