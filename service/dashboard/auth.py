@@ -317,10 +317,12 @@ def start_session(user: User) -> None:
 
 
 @bp.post("/logout")
+@public
 def logout() -> Response:
-    """Sign out and forget the session."""
-    db = get_session()
-    audit.record(db, current_user(), "logout", "user", current_user().id)
-    db.commit()
+    """Sign out and forget the session; at the code step, forget the password given."""
+    if g.user is not None:
+        db = get_session()
+        audit.record(db, current_user(), "logout", "user", current_user().id)
+        db.commit()
     session.clear()
     return redirect(url_for("dashboard.auth.login"))

@@ -217,3 +217,15 @@ def test_the_code_step_refuses_a_post_without_the_forms_token(
         _password_step(web, ana)
         response = web.http.post("/login/code", data={"code": code_at(secret, T0)})
         assert response.status_code == 400
+
+
+def test_starting_again_at_the_code_step_forgets_the_password_given(
+    app: Flask, ana: Staff, web: Web, session: Session
+) -> None:
+    turn_on_for(app, ana)
+    assert web.login(ana.email).status_code == 302
+    assert "Start again with your password" in text_of(web.get("/login/code"))
+    response = web.post("/logout")
+    assert response.status_code == 302 and response.headers["Location"] == "/login"
+    assert web.get("/login/code").headers["Location"].startswith("/login")
+    assert audits(session, "logout") == []  # nobody was signed in
