@@ -32,7 +32,7 @@ bp = Blueprint("admin", __name__, url_prefix="/admin")
 EMAIL_TAKEN = "Another account has this email."
 
 
-def _user_or_404(db: Session, user_id: int) -> User:
+def user_or_404(db: Session, user_id: int) -> User:
     """The account with this id; 404 when there is none."""
     user = db.get(User, user_id)
     if user is None:
@@ -107,7 +107,7 @@ def set_active(user_id: int) -> Response:
     """Deactivate an account (it is signed out at its next request, and its open resets
     end, so reactivating it revives no old link or code) or reactivate it."""
     db, admin = get_session(), require_admin()
-    user = _user_or_404(db, user_id)
+    user = user_or_404(db, user_id)
     active = request.form.get("active") == "yes"
     if user.id == admin.id and not active:
         flash("You cannot deactivate your own account.", "error")
@@ -161,7 +161,7 @@ def _read_changes(db: Session, form: Form, user: User) -> dict[str, tuple[str, s
 def edit_user(user_id: int) -> Response | tuple[str, int]:
     """Change an account's name, email or role; the last active admin stays an admin."""
     db, admin = get_session(), require_admin()
-    user = _user_or_404(db, user_id)
+    user = user_or_404(db, user_id)
     defaults = {"name": user.name, "email": user.email, "role": user.role}
     form = Form(request.form if request.method == "POST" else None, defaults)
     if not form.submitted:
@@ -183,7 +183,7 @@ def edit_user(user_id: int) -> Response | tuple[str, int]:
     except IntegrityError:  # the email was taken in the meantime
         db.rollback()
         form.errors["email"] = EMAIL_TAKEN
-        return _edit_page(db, _user_or_404(db, user_id), form, 422)
+        return _edit_page(db, user_or_404(db, user_id), form, 422)
     flash(f"Account of {user.name} saved.")
     if not admin.is_admin:  # an admin who made themselves a therapist
         return redirect(url_for("dashboard.account.index"))
@@ -194,7 +194,7 @@ def edit_user(user_id: int) -> Response | tuple[str, int]:
 def unlock(user_id: int) -> Response:
     """Lift the sign-in pause on an account, from every address (audited by the throttle)."""
     db, admin = get_session(), require_admin()
-    user = _user_or_404(db, user_id)
+    user = user_or_404(db, user_id)
     throttle.unlock(db, admin, user.email, utcnow())
     db.commit()
     flash(f"{user.name} can sign in again.")

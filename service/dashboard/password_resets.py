@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import logging
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, session, url_for
+from flask import Blueprint, flash, redirect, render_template, request, session, url_for
 from werkzeug.wrappers import Response
 
 from service import accounts, audit, reset_codes, resets
 from service.account_models import PasswordReset
 from service.config import current_settings
+from service.dashboard.admin import user_or_404
 from service.dashboard.auth import public, require_admin
 from service.db import get_db, get_session, lock, utcnow
 from service.domain.passwords import code_problem, without_spaces
@@ -31,9 +32,7 @@ EMAIL = "reset_email"  # the session key remembering the typed email between the
 def issue_link(user_id: int) -> Response | str:
     """Issue a reset link for an account and show it to the admin, once, to hand over."""
     db, admin = get_session(), require_admin()
-    user = db.get(User, user_id)
-    if user is None:
-        abort(404)
+    user = user_or_404(db, user_id)
     if user.id == admin.id:
         # A signed-in browser alone must not set a password: your own change asks for it.
         flash("Change your own password on your account page: it asks for the current one.")

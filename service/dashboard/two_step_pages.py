@@ -8,7 +8,6 @@ from __future__ import annotations
 import segno
 from flask import (
     Blueprint,
-    abort,
     current_app,
     flash,
     g,
@@ -21,6 +20,7 @@ from werkzeug.wrappers import Response
 
 from service import accounts, audit, two_step
 from service.config import current_settings
+from service.dashboard.admin import user_or_404
 from service.dashboard.auth import current_user, password_again, require_admin, start_session
 from service.db import get_session, utcnow
 from service.domain import authenticator_codes
@@ -145,9 +145,7 @@ def admin_turn_off(user_id: int) -> Response:
     """An admin turns off someone's two-step sign-in (a lost phone): their secret and
     recovery codes are forgotten and every session of theirs ends."""
     db, admin = get_session(), require_admin()
-    user = db.get(User, user_id)
-    if user is None:
-        abort(404)
+    user = user_or_404(db, user_id)
     if user.id == admin.id:
         # A signed-in browser alone must not turn it off: your own page asks for the password.
         flash("Turn off your own two-step sign-in on your account page: it asks for your password.")
