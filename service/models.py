@@ -111,6 +111,7 @@ class Client(Base):
     # Whole days after a session to ask for the pain score, e.g. "1,3,5" (chosen to sample
     # the relief curve); None: the practice's CHECKIN_OFFSETS.
     checkin_days: Mapped[str | None] = mapped_column(String(40), default=None)
+    calendar_name: Mapped[str | None] = mapped_column(String(100))  # None: "Maria G."
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
@@ -206,6 +207,7 @@ class Appointment(Base):
         _one_of("status", AppointmentStatus, "status"),
         CheckConstraint("ends_at > starts_at", name="ends_after_start"),
         UniqueConstraint("series_id", "occurrence_start"),
+        UniqueConstraint("feed_id", "feed_uid", "feed_instance"),
         Index("ix_appointments_client_id_starts_at", "client_id", "starts_at"),
     )
 
@@ -221,6 +223,12 @@ class Appointment(Base):
     # Set once this occurrence was cancelled, moved or otherwise changed on its own, so
     # edits to the series leave it alone.
     detached: Mapped[bool] = mapped_column(Boolean, default=False)
+    # From a calendar feed (``service.feed_models``): its event's UID and instance key.
+    feed_id: Mapped[int | None] = mapped_column(
+        ForeignKey("calendar_feeds.id", ondelete="SET NULL")
+    )
+    feed_uid: Mapped[str | None] = mapped_column(String(255))
+    feed_instance: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
@@ -373,6 +381,7 @@ class ImportedPainReport(Base):
 # The practice's own records live in their own module; imported here so that every table
 # is in the metadata whenever the models are.
 from service.account_models import PasswordReset, RecoveryCode  # noqa: E402
+from service.feed_models import CalendarFeed, FeedTitle  # noqa: E402, F401
 from service.practice_models import (  # noqa: E402
     AuditEntry,
     Heartbeat,

@@ -21,6 +21,7 @@ from service.domain.vocabulary import (
     AlertKind,
     AppointmentStatus,
     Channel,
+    FeedTitleState,
     Intent,
     Language,
     MessageKind,
@@ -43,6 +44,7 @@ CONSTRAINED: dict[tuple[str, str], type[StrEnum]] = {
     ("inbound_messages", "guess"): Intent,
     ("alerts", "kind"): AlertKind,
     ("password_resets", "kind"): ResetKind,
+    ("feed_titles", "state"): FeedTitleState,
 }
 QUOTED = re.compile(r"'([^']*)'")
 

@@ -48,6 +48,7 @@ LABELS = {
     AlertKind.RELIEF_GAP: "Gap longer than relief",
     AlertKind.LAPSING: "Lapsing",
     AlertKind.NOT_ANSWERING: "Not answering",
+    AlertKind.CALENDAR_FEED: "Calendar feed failing",
 }
 
 

@@ -151,6 +151,15 @@ class AlertKind(StrEnum):
     RELIEF_GAP = "relief_gap"
     LAPSING = "lapsing"
     NOT_ANSWERING = "not_answering"
+    CALENDAR_FEED = "calendar_feed"  # a subscribed calendar feed cannot be read
+
+
+class FeedTitleState(StrEnum):
+    """What the therapist decided about an event title of a calendar feed that named no
+    client, or several: link it to a client (its calendar name is saved) or ignore it."""
+
+    LINKED = "linked"
+    IGNORED = "ignored"
 
 
 A = AppointmentStatus
