@@ -76,6 +76,7 @@ class Settings:
     two_step_for_everyone: bool = False  # every user must turn on two-step sign-in
     default_language: str = "en"  # of new clients
     names_in_texts: str = "as_written"  # or "plain_letters": see NAME_STYLES
+    calendar_feeds_allow_private: bool = False  # feeds may use private addresses (tests)
 
     @property
     def twilio_configured(self) -> bool:
@@ -232,6 +233,7 @@ DEFAULTS: dict[str, str] = {
     "TWO_STEP_FOR_EVERYONE": "off",
     "DEFAULT_LANGUAGE": "en",
     "NAMES_IN_TEXTS": "as_written",
+    "CALENDAR_FEEDS_ALLOW_PRIVATE": "off",
 }
 
 
@@ -290,6 +292,9 @@ def load_settings(environ: Mapping[str, str], instance_path: str) -> Settings:
         two_step_for_everyone=_flag("TWO_STEP_FOR_EVERYONE", env["TWO_STEP_FOR_EVERYONE"]),
         default_language=parse_language("DEFAULT_LANGUAGE", env["DEFAULT_LANGUAGE"]),
         names_in_texts=parse_name_style("NAMES_IN_TEXTS", env["NAMES_IN_TEXTS"]),
+        calendar_feeds_allow_private=_flag(
+            "CALENDAR_FEEDS_ALLOW_PRIVATE", env["CALENDAR_FEEDS_ALLOW_PRIVATE"]
+        ),
     )
 
 
