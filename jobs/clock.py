@@ -28,6 +28,7 @@ from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 
 from service import (
     create_app,
+    feed_runs,
     health,
     logs,
     outbox,
@@ -49,6 +50,7 @@ REPLAN_EVERYONE_SECONDS = 3600
 DISPATCH_EVERY_SECONDS = 30
 HEARTBEAT_EVERY_SECONDS = 60
 SIGNALS_EVERY_SECONDS = 300
+FEEDS_EVERY_SECONDS = 60  # looks for due feeds; each is fetched every 10 minutes
 
 
 @dataclass
@@ -140,8 +142,28 @@ def raise_signals(app: Flask) -> signals.SignalCounts:
     return counts
 
 
+def fetch_feeds(app: Flask) -> list[feed_runs.FeedResult]:
+    """Fetch the calendar feeds that are due (each claimed, so once across processes) and
+    apply them to their appointments."""
+    db, now, started = get_db(app), utcnow(), time.monotonic()
+    with db.session() as session:
+        settings = practice_settings.effective(session, settings_of(app))
+        results = feed_runs.run_due(session, settings, now)
+    if results:
+        failed = sum(1 for r in results if r.error is not None)
+        log.info(
+            "feeds: %d fetched, %d unchanged, %d failed (%.2f s)",
+            len(results),
+            sum(1 for r in results if r.unchanged),
+            failed,
+            time.monotonic() - started,
+        )
+    return results
+
+
 def run_once(app: Flask, dispatcher: Dispatcher) -> None:
-    """Plan, raise signals, then dispatch, once."""
+    """Fetch calendar feeds, plan, raise signals, then dispatch, once."""
+    fetch_feeds(app)
     plan(app)
     raise_signals(app)
     retry_replies(app)
@@ -198,6 +220,7 @@ def build_scheduler(app: Flask, dispatcher: Dispatcher) -> BlockingScheduler:
         ("replies", retry_replies, [app], PLAN_EVERY_SECONDS),
         ("signals", raise_signals, [app], SIGNALS_EVERY_SECONDS),
         ("heartbeat", heartbeat, [app], HEARTBEAT_EVERY_SECONDS),
+        ("feeds", fetch_feeds, [app], FEEDS_EVERY_SECONDS),
     ]
     for name, job, args, seconds in jobs:
         scheduler.add_job(

@@ -38,7 +38,7 @@ def raise_alert(
 
 
 def raise_signal(
-    session: Session, kind: AlertKind, key: str, client_id: int, detail: str, now: datetime
+    session: Session, kind: AlertKind, key: str, client_id: int | None, detail: str, now: datetime
 ) -> bool:
     """Raise the item of a signal unless one with this key exists; True when this call did.
 
@@ -80,6 +80,24 @@ def close_alerts(
     result = session.execute(
         update(Alert)
         .where(Alert.kind == kind, Alert.handled_at.is_(None), about)
+        .values(handled_at=now, closed_note=note[:200])
+        .execution_options(synchronize_session=False)
+    )
+    return int(result.rowcount)  # type: ignore[attr-defined]
+
+
+def close_signals(
+    session: Session, kind: AlertKind, key_prefix: str, note: str, now: datetime
+) -> int:
+    """Close the open items of ``kind`` whose signal key starts with ``key_prefix`` (one
+    calendar feed's failures: ``feed_runs``); ``note`` says how. How many closed."""
+    result = session.execute(
+        update(Alert)
+        .where(
+            Alert.kind == kind,
+            Alert.handled_at.is_(None),
+            Alert.signal_key.startswith(key_prefix, autoescape=True),
+        )
         .values(handled_at=now, closed_note=note[:200])
         .execution_options(synchronize_session=False)
     )

@@ -27,7 +27,7 @@ from sqlalchemy.orm import Session
 from service import alerts, audit, notices, outbox, planner, roster, schedule_reads
 from service.config import Settings
 from service.db import lock_all
-from service.domain import recurrence, status_changes
+from service.domain import feed_owned, recurrence, status_changes
 from service.domain.vocabulary import UPCOMING, AppointmentStatus
 from service.models import Appointment, AppointmentSeries, AuditEntry, Client, User
 from service.schedule_reads import Overlap as Overlap  # raised here, caught as bookings.Overlap
@@ -293,10 +293,11 @@ def change_appointment(
     its client and, with ``notify``, tell it of a move or cancellation (the ids of the
     notices queued). The appointment leaves its series' edits from then on (``detached``)."""
     before, old_start = appointment.status, appointment.starts_at
-    if status is not None:
-        refused = status_changes.refusal(before, status, starts_at or appointment.starts_at, now)
-        if refused is not None:
-            raise Refused(refused)
+    refused = feed_owned.refusal(appointment.feed_id, via, status, starts_at, duration) or (
+        status and status_changes.refusal(before, status, starts_at or appointment.starts_at, now)
+    )
+    if refused:
+        raise Refused(refused)
     moved = starts_at is not None and starts_at != old_start
     if moved and before == AppointmentStatus.CONFIRMED and status is None:
         status = AppointmentStatus.SCHEDULED  # the client confirmed the old time

@@ -17,7 +17,8 @@ class CalendarFeed(Base):
     """An iCalendar address whose events become a therapist's appointments.
 
     The clock fetches it every few minutes: ``etag`` and ``last_modified`` are what the
-    server said last (sent back, so an unchanged feed answers 304); ``claimed_until`` is
+    server said last (sent back, so an unchanged feed answers 304, until ``last_read_at``
+    is old enough that the feed is read in full again); ``claimed_until`` is
     held by the process fetching it, so several clock processes fetch it once;
     ``last_error`` says why the last fetch failed (None after a success).
     """
@@ -36,6 +37,7 @@ class CalendarFeed(Base):
     claimed_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
     last_fetched_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     last_success_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_read_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # last full text (200)
     last_error: Mapped[str | None] = mapped_column(Text)
 
 

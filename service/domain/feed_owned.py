@@ -1,0 +1,42 @@
+"""What a person may change on a session that comes from a calendar feed.
+
+The feed is the source of such a session's time and of whether it happens: a move, a
+cancellation or a restore made in TouchBase would be undone by the next fetch, so they
+are refused, with the reason. What the feed cannot know stays open to everyone: the
+client's confirmation, and whether the session was done or a no-show.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from service.domain.vocabulary import AppointmentStatus
+
+FEED_VIA = "calendar_feed"  # the ``via`` of the changes a feed makes (and may make)
+OPEN_STATUSES = (
+    AppointmentStatus.CONFIRMED,
+    AppointmentStatus.COMPLETED,
+    AppointmentStatus.NO_SHOW,
+)
+REFUSAL = (
+    "this session comes from a calendar feed: move, cancel or restore it in that calendar "
+    "(TouchBase follows at its next fetch)"
+)
+
+
+def refusal(
+    feed_id: int | None,
+    via: str,
+    status: str | None,
+    starts_at: datetime | None,
+    duration: int | None,
+) -> str | None:
+    """Why this change of a session (from feed ``feed_id``, None if from none) is refused,
+    or None when it may be made."""
+    if feed_id is None or via == FEED_VIA:
+        return None
+    if starts_at is not None or duration is not None:
+        return REFUSAL
+    if status is not None and status not in OPEN_STATUSES:
+        return REFUSAL
+    return None

@@ -1,0 +1,170 @@
+"""One fetch of a calendar feed, from claim to record: the clock's job and "Fetch now".
+
+The database is the state machine: a feed is claimed by one conditional UPDATE (free,
+and due unless forced), so several clock processes, or the clock and a person pressing
+"Fetch now", fetch it once. The fetch itself runs outside any transaction. Then, in one
+transaction, the instances are applied (``feed_sync``) and the outcome recorded: a
+success closes the feed's inbox item, a failure (address refused, network, error status,
+too large, not iCalendar) leaves the appointments as they were and raises one item per
+run of failures, keyed by the feed and its last success, however many fetches fail.
+An unchanged feed (304) is a success that changes nothing; every few hours the feed is
+read in full anyway, so that sessions entering the planning horizon are booked.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import or_, select, update
+from sqlalchemy.orm import Session
+
+from service import alerts, feed_fetch, feed_sync
+from service.config import Settings
+from service.domain import calendar_events
+from service.domain.vocabulary import AlertKind
+from service.feed_models import CalendarFeed
+from service.models import User
+
+log = logging.getLogger(__name__)
+FETCH_EVERY = timedelta(minutes=10)
+CLAIM_FOR = timedelta(minutes=2)  # longer than a fetch (10 s) and its application
+READ_IN_FULL_EVERY = timedelta(hours=6)
+
+
+@dataclass(frozen=True)
+class FeedResult:
+    """How one fetch ended: ``unchanged`` for a 304, ``error`` for a failure."""
+
+    feed_id: int
+    unchanged: bool = False
+    error: str | None = None
+    counts: feed_sync.SyncCounts | None = None
+
+
+def alert_key(feed: CalendarFeed) -> str:
+    """The key of the feed's item for its current run of failures."""
+    since = feed.last_success_at or feed.created_at
+    return f"{key_prefix(feed.id)}{int(since.timestamp())}"
+
+
+def key_prefix(feed_id: int) -> str:
+    """What every failure item of this feed's key starts with."""
+    return f"calendar_feed:{feed_id}:"
+
+
+def due(session: Session, now: datetime) -> list[int]:
+    """The feeds not fetched for ``FETCH_EVERY``, oldest first."""
+    rows = session.scalars(
+        select(CalendarFeed.id)
+        .where(
+            or_(
+                CalendarFeed.last_fetched_at.is_(None),
+                CalendarFeed.last_fetched_at <= now - FETCH_EVERY,
+            )
+        )
+        .order_by(CalendarFeed.last_fetched_at.nulls_first(), CalendarFeed.id)
+    )
+    return list(rows)
+
+
+def claim(session: Session, feed_id: int, now: datetime, *, force: bool = False) -> bool:
+    """Take the feed for one fetch, committed; False when another process holds it (or,
+    unless ``force``, fetched it less than ``FETCH_EVERY`` ago)."""
+    free = or_(CalendarFeed.claimed_until.is_(None), CalendarFeed.claimed_until < now)
+    statement = update(CalendarFeed).where(CalendarFeed.id == feed_id, free)
+    if not force:
+        statement = statement.where(
+            or_(
+                CalendarFeed.last_fetched_at.is_(None),
+                CalendarFeed.last_fetched_at <= now - FETCH_EVERY,
+            )
+        )
+    result = session.execute(
+        statement.values(claimed_until=now + CLAIM_FOR).execution_options(synchronize_session=False)
+    )
+    session.commit()
+    return int(result.rowcount) == 1  # type: ignore[attr-defined]
+
+
+def run_feed(
+    session: Session, settings: Settings, feed_id: int, now: datetime, *, force: bool = False
+) -> FeedResult | None:
+    """Claim, fetch, apply and record one feed (committed); None when not claimed."""
+    if not claim(session, feed_id, now, force=force):
+        return None
+    feed = session.get(CalendarFeed, feed_id, populate_existing=True)
+    if feed is None:
+        return None
+    fresh = feed.last_read_at is not None and now - feed.last_read_at < READ_IN_FULL_EVERY
+    url, etag, modified = feed.url, feed.etag if fresh else None, feed.last_modified
+    session.commit()  # no transaction is held while the network is waited for
+    try:
+        fetched = feed_fetch.fetch(
+            url,
+            etag=etag,
+            last_modified=modified if fresh else None,
+            allow_private=settings.calendar_feeds_allow_private,
+        )
+        instances = None
+        if fetched.body is not None:
+            zone = ZoneInfo(settings.practice_timezone)
+            end = now + timedelta(days=settings.planning_horizon_days)
+            instances = calendar_events.expand(fetched.body, now, end, zone)
+    except (feed_fetch.FetchFailed, calendar_events.UnreadableCalendar) as failure:
+        return _failed(session, feed, str(failure), now)
+    try:
+        counts = None
+        if instances is not None:
+            counts = feed_sync.apply(session, settings, feed, instances, now)
+            feed.etag, feed.last_modified, feed.last_read_at = (
+                fetched.etag,
+                fetched.last_modified,
+                now,
+            )
+        _succeeded(session, feed, now)
+    except Exception:
+        session.rollback()
+        log.exception("feed %s: its sessions could not be applied", feed_id)
+        feed = session.get(CalendarFeed, feed_id)
+        assert feed is not None
+        return _failed(session, feed, "its sessions could not be applied", now)
+    return FeedResult(feed_id, unchanged=instances is None, counts=counts)
+
+
+def _succeeded(session: Session, feed: CalendarFeed, now: datetime) -> None:
+    """Record a successful fetch and close the feed's failure item; commit."""
+    feed.last_fetched_at = feed.last_success_at = now
+    feed.last_error = feed.claimed_until = None
+    alerts.close_signals(
+        session, AlertKind.CALENDAR_FEED, key_prefix(feed.id), "the feed was read again", now
+    )
+    session.commit()
+
+
+def _failed(session: Session, feed: CalendarFeed, error: str, now: datetime) -> FeedResult:
+    """Record a failed fetch, appointments untouched, and raise the feed's item unless this
+    run of failures already did; commit."""
+    therapist = session.get(User, feed.therapist_id)
+    whose = therapist.name if therapist is not None else "a therapist"
+    detail = (
+        f"A calendar feed of {whose} cannot be read: {error}. Its sessions stay as they "
+        "were until it can; the item closes itself when a fetch succeeds."
+    )
+    alerts.raise_signal(session, AlertKind.CALENDAR_FEED, alert_key(feed), None, detail, now)
+    feed.last_fetched_at, feed.last_error, feed.claimed_until = now, error, None
+    session.commit()
+    log.info("feed %s: fetch failed (%s)", feed.id, error)
+    return FeedResult(feed.id, error=error)
+
+
+def run_due(session: Session, settings: Settings, now: datetime) -> list[FeedResult]:
+    """Fetch every feed that is due and not held by another process."""
+    results = []
+    for feed_id in due(session, now):
+        result = run_feed(session, settings, feed_id, now)
+        if result is not None:
+            results.append(result)
+    return results
