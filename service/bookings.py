@@ -297,7 +297,7 @@ def change_appointment(
         status and status_changes.refusal(before, status, starts_at or appointment.starts_at, now)
     )
     if refused:
-        raise Refused(refused)
+        raise Refused(refused, feed_owned.field_of(refused, starts_at))
     moved = starts_at is not None and starts_at != old_start
     if moved and before == AppointmentStatus.CONFIRMED and status is None:
         status = AppointmentStatus.SCHEDULED  # the client confirmed the old time

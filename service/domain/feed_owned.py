@@ -40,3 +40,8 @@ def refusal(
     if status is not None and status not in OPEN_STATUSES:
         return REFUSAL
     return None
+
+
+def field_of(reason: str, starts_at: datetime | None) -> str:
+    """The field a refusal is about: the time, when a feed's session was being moved."""
+    return "starts_at" if reason == REFUSAL and starts_at is not None else "status"
