@@ -72,9 +72,9 @@ def address_refusal(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> s
     return None
 
 
-def check_address(url: str, allow_private: bool) -> None:
-    """Refuse (``FetchFailed``) an address that is not http(s) or whose host resolves to
-    an address that is not public (unless ``allow_private``)."""
+def check_form(url: str, allow_private: bool) -> tuple[str, int]:
+    """The host and port of an http(s) address, without looking the host up; an address
+    written as a refused IP address is refused here already (unless ``allow_private``)."""
     try:
         parts = urlsplit(url)
         port = parts.port or (443 if parts.scheme == "https" else 80)
@@ -85,6 +85,20 @@ def check_address(url: str, allow_private: bool) -> None:
     host = parts.hostname
     if not host:
         raise FetchFailed("the address has no host")
+    try:
+        literal = ipaddress.ip_address(host.split("%")[0])
+    except ValueError:
+        return host, port
+    refusal = None if allow_private else address_refusal(literal)
+    if refusal is not None:
+        raise FetchFailed(f"the host {host} is {refusal}, which feeds may not use")
+    return host, port
+
+
+def check_address(url: str, allow_private: bool) -> None:
+    """Refuse (``FetchFailed``) an address that is not http(s) or whose host resolves to
+    an address that is not public (unless ``allow_private``)."""
+    host, port = check_form(url, allow_private)
     if allow_private:
         return
     try:

@@ -30,7 +30,7 @@ from service.db import lock
 from service.models import SELF, Appointment, AppointmentSeries, Client, Contact, User
 
 # What a client row holds itself; "phone" (its own contact) and "therapist_id" are apart.
-CLIENT_FIELDS = ("name", "timezone", "language", "notes", "checkin_days")
+CLIENT_FIELDS = ("name", "timezone", "language", "notes", "checkin_days", "calendar_name")
 CONTACT_FIELDS = ("name", "relation", "phone", "reminders", "checkins")
 
 

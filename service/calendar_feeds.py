@@ -1,0 +1,157 @@
+"""Subscribing a therapist to calendar feeds, and the therapist's answers about titles.
+
+The one way the API and the dashboard add and remove feeds and link or ignore the titles
+a feed's events carry that named no client (or several). An address is checked as far
+as it can be without the network (http or https, with a host, not written as a refused
+IP address); the clock's fetch checks where its host resolves to. An address is never
+recorded in the audit log or in logs: a calendar's secret address is a password.
+Nothing here commits: the caller ends the unit of work.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from service import audit, bookings, feed_fetch, roster
+from service.config import Settings
+from service.db import insert
+from service.domain import calendar_names
+from service.domain.feed_owned import FEED_VIA
+from service.domain.vocabulary import UPCOMING, AppointmentStatus, FeedTitleState
+from service.feed_models import CalendarFeed, FeedTitle
+from service.models import Appointment, Client, User
+
+LONGEST_URL = 2000
+
+
+class FeedRefused(ValueError):
+    """A feed or a title decision refused; the message says why, ``field`` what."""
+
+    def __init__(self, reason: str, field: str) -> None:
+        super().__init__(reason)
+        self.field = field
+
+
+def add_feed(
+    session: Session,
+    settings: Settings,
+    actor: User,
+    url: str,
+    therapist_id: int | None,
+    now: datetime,
+    *,
+    via: str,
+) -> CalendarFeed:
+    """Subscribe the therapist (the actor unless an admin names another) to the feed at
+    ``url``; the clock fetches it at its next tick."""
+    url = feed_fetch.normalized_url(url)
+    if len(url) > LONGEST_URL:
+        raise FeedRefused(f"must be at most {LONGEST_URL} characters", "url")
+    try:
+        feed_fetch.check_form(url, settings.calendar_feeds_allow_private)
+    except feed_fetch.FetchFailed as refused:
+        raise FeedRefused(str(refused), "url") from None
+    owner = actor.id if therapist_id is None else therapist_id
+    refusal = roster.therapist_refusal(session, actor, owner)
+    if refusal is not None:
+        raise FeedRefused(refusal, "therapist_id")
+    feed = CalendarFeed(therapist_id=owner, url=url, created_at=now, created_by_id=actor.id)
+    session.add(feed)
+    session.flush()
+    audit.record(session, actor, "create", "calendar_feed", feed.id, therapist_id=owner, via=via)
+    return feed
+
+
+def remove_feed(
+    session: Session,
+    settings: Settings,
+    actor: User,
+    feed: CalendarFeed,
+    now: datetime,
+    *,
+    cancel: bool,
+    via: str,
+) -> int:
+    """Unsubscribe: the feed's sessions to come are cancelled (their clients told) when
+    ``cancel``, else kept as ordinary sessions; past ones stay as they are. How many
+    were cancelled."""
+    cancelled = 0
+    ids = session.scalars(
+        select(Appointment.id).where(
+            Appointment.feed_id == feed.id,
+            Appointment.starts_at > now,
+            Appointment.status.in_(UPCOMING),
+        )
+    ).all()
+    for appointment_id in ids if cancel else ():
+        appointment = bookings.lock_appointment(session, appointment_id)
+        if appointment is not None and appointment.status in UPCOMING:
+            bookings.change_appointment(
+                session,
+                settings,
+                actor,
+                appointment,
+                now,
+                status=AppointmentStatus.CANCELLED,
+                via=FEED_VIA,
+                notify=True,
+            )
+            cancelled += 1
+    audit.record(
+        session,
+        actor,
+        "delete",
+        "calendar_feed",
+        feed.id,
+        therapist_id=feed.therapist_id,
+        cancelled=cancelled,
+        via=via,
+    )
+    session.delete(feed)  # the sessions kept lose their feed (ON DELETE SET NULL)
+    session.flush()
+    return cancelled
+
+
+def ignore_title(session: Session, actor: User, therapist_id: int, title: str) -> None:
+    """Ignore this title in the therapist's feeds from now on (case and accents aside)."""
+    normalized = calendar_names.normalized(title)[:200]
+    if not normalized:
+        raise FeedRefused("must name something", "title")
+    session.execute(
+        insert(session, FeedTitle)
+        .values(therapist_id=therapist_id, title=normalized, state=FeedTitleState.IGNORED)
+        .on_conflict_do_update(
+            index_elements=["therapist_id", "title"], set_={"state": FeedTitleState.IGNORED}
+        )
+    )
+    audit.record(session, actor, "ignore", "feed_title", therapist_id, title=normalized)
+
+
+def link_title(
+    session: Session,
+    settings: Settings,
+    actor: User,
+    client: Client,
+    title: str,
+    now: datetime,
+    *,
+    via: str,
+) -> None:
+    """Link a title to a (locked) client of the title's therapist: the title becomes the
+    client's calendar name, so its events (and later ones) are the client's."""
+    name = " ".join(title.split())[:100]
+    if not calendar_names.words(name):
+        raise FeedRefused("must name something", "title")
+    roster.update_client(session, settings, actor, client, {"calendar_name": name}, now, via=via)
+    if client.therapist_id is not None:
+        normalized = calendar_names.normalized(name)[:200]
+        session.execute(
+            insert(session, FeedTitle)
+            .values(therapist_id=client.therapist_id, title=normalized, state=FeedTitleState.LINKED)
+            .on_conflict_do_update(
+                index_elements=["therapist_id", "title"], set_={"state": FeedTitleState.LINKED}
+            )
+        )
