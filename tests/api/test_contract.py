@@ -144,6 +144,7 @@ def base_body(schema: str, world: World) -> dict[str, Any]:
         "PainReportIn": {"reported_at": "2026-01-05T18:00", "pain": 4},
         "SimulatedText": {"from": "+16175550123", "body": "7"},
         "TemplateIn": {"body": "Hi {first_name}, see you on {when}. {reply_hint}"},
+        "CalendarFeedIn": {"url": "https://calendar.example.com/practice.ics"},
     }
     return bases.get(schema, {})
 
@@ -170,6 +171,7 @@ def test_every_request_body_of_the_document_is_covered() -> None:
         "SimulatedText",
         "SettingsPatch",
         "TemplateIn",
+        "CalendarFeedIn",
     }
 
 
@@ -308,6 +310,7 @@ def test_every_query_parameter_is_covered() -> None:
         ("/appointments", "client_id"),
         ("/appointments", "from"),
         ("/appointments", "to"),
+        ("/calendar-feeds/{feed_id}", "cancel_appointments"),
         ("/messages", "appointment_id"),
         ("/messages", "client_id"),
         ("/messages", "kind"),
@@ -324,7 +327,10 @@ def test_every_query_parameter_is_covered() -> None:
 def test_an_empty_query_value_is_refused_naming_the_parameter(
     api: Api, path: str, name: str
 ) -> None:
-    response = api.get(path, **{name: ""})
+    if path == "/calendar-feeds/{feed_id}":  # a DELETE's parameter
+        response = api.http.delete(f"/api/v1/calendar-feeds/1?{name}=", headers=api._headers())
+    else:
+        response = api.get(path, **{name: ""})
     assert response.status_code == 422
     assert set(error_of(response)["fields"]) == {name}
 
