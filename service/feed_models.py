@@ -39,6 +39,9 @@ class CalendarFeed(Base):
     last_success_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     last_read_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # last full text (200)
     last_error: Mapped[str | None] = mapped_column(Text)
+    # The titles of the last full read that named no client or several, one a line: the
+    # feeds page offers to link or ignore each.
+    unplaced_titles: Mapped[str | None] = mapped_column(Text)
 
 
 class FeedTitle(Base):

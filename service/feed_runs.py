@@ -32,6 +32,7 @@ log = logging.getLogger(__name__)
 FETCH_EVERY = timedelta(minutes=10)
 CLAIM_FOR = timedelta(minutes=2)  # longer than a fetch (10 s) and its application
 READ_IN_FULL_EVERY = timedelta(hours=6)
+MAX_UNPLACED = 50  # titles kept for the feeds page
 
 
 @dataclass(frozen=True)
@@ -119,6 +120,8 @@ def run_feed(
         counts = None
         if instances is not None:
             counts = feed_sync.apply(session, settings, feed, instances, now)
+            unplaced = sorted(counts.unmatched | counts.ambiguous)[:MAX_UNPLACED]
+            feed.unplaced_titles = "\n".join(t.replace("\n", " ")[:200] for t in unplaced)
             feed.etag, feed.last_modified, feed.last_read_at = (
                 fetched.etag,
                 fetched.last_modified,

@@ -43,6 +43,7 @@ def upgrade() -> None:
         sa.Column("last_success_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("last_read_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("last_error", sa.Text(), nullable=True),
+        sa.Column("unplaced_titles", sa.Text(), nullable=True),
         sa.ForeignKeyConstraint(
             ["therapist_id"],
             ["users.id"],

@@ -20,6 +20,7 @@ from service.dashboard import (
     client_forms,
     client_list,
     export,
+    feeds_page,
     inbox,
     message_templates,
     password_change,
@@ -101,6 +102,7 @@ def init_app(app: Flask) -> None:
     dashboard.register_blueprint(password_change.bp)
     dashboard.register_blueprint(password_resets.bp)
     dashboard.register_blueprint(two_step_pages.bp)
+    dashboard.register_blueprint(feeds_page.bp)
     app.register_blueprint(dashboard)
     app.after_request(_secure)
     app.permanent_session_lifetime = auth.SESSION_LIFETIME
