@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from icalendar import Calendar, Event
+from icalendar import Calendar, Event, vText
 
 from service.domain.vocabulary import AppointmentStatus
 
@@ -100,10 +100,11 @@ def build_feed(
     calendar.add("prodid", PRODID)
     calendar.add("version", "2.0")
     calendar.add("calscale", "GREGORIAN")
-    calendar.add("x-wr-calname", name)
+    calendar.add("x-wr-calname", vText(name))  # an X- property: escaped as text
     calendar.add("x-published-ttl", "PT15M")
     calendar.add("refresh-interval", REFRESH, parameters={"VALUE": "DURATION"})
     for item in sorted(sessions, key=lambda s: (s.starts_at, s.id)):
         calendar.add_component(_event(item, host, initials_only))
     calendar.add_missing_timezones()
-    return calendar.to_ical()
+    text: bytes = calendar.to_ical()
+    return text
