@@ -82,7 +82,7 @@ def _sessions(session: Session, user: User, start: datetime, end: datetime) -> l
             status=row[6],
             created_at=row[7],
             updated_at=row[8],
-            link=_absolute(url_for("dashboard.client_list.show", client_id=row[1]), settings),
+            link=_absolute(url_for("dashboard.clients.show", client_id=row[1]), settings),
         )
         for row in session.execute(access.scope_clients(query, user))
     ]
