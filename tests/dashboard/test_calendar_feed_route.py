@@ -15,6 +15,7 @@ from service.config import settings_of
 from service.db import get_db, utcnow
 from service.logs import redact
 from service.models import Appointment, Client, InboundMessage, User
+from tests import factories
 from tests.dashboard.calendar_helpers import address_of, client_sessions, events, soon, uid_ids
 from tests.dashboard.conftest import Staff, counting, make_staff
 
@@ -172,3 +173,33 @@ def test_the_token_never_reaches_the_log() -> None:
     assert "3q2" not in redact(line)
     assert "/calendar/[token]" in redact(line)
     assert "Zq9" not in redact("webcal://tb.example/calendar/Zq9_x-1.ics")
+
+
+def test_a_series_session_is_in_the_series_zone(
+    app: Flask, client: FlaskClient, ana: Staff
+) -> None:
+    with get_db(app).session() as session:
+        row, _ = factories.client_with_phone(
+            session, "Lu Wei", therapist_id=ana.id, timezone="Europe/Madrid"
+        )
+        local = soon(3).replace(tzinfo=None, hour=10)
+        bookings.start_series(
+            session,
+            settings_of(app),
+            None,
+            row,
+            starts_local=local,
+            rrule="FREQ=WEEKLY",
+            duration=45,
+            ends_at=None,
+            now=utcnow(),
+            via="test",
+        )
+        row.timezone = "America/Chicago"  # the client moved; the series keeps its zone
+        session.commit()
+    found = events(client.get(address_of(app, ana.id)))
+    assert len(found) == 2  # this week's and next week's, inside the horizon
+    for event in found.values():
+        start = event["DTSTART"].dt  # type: ignore[index]
+        assert str(start.tzinfo) == "Europe/Madrid" and start.hour == 10
+        assert event["DTEND"].dt - start == timedelta(minutes=45)  # type: ignore[index]
