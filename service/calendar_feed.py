@@ -53,8 +53,12 @@ def addresses(token: str, settings: Settings) -> dict[str, str]:
     return {"url": url, "webcal_url": "webcal://" + url.split("://", 1)[1]}
 
 
-def _sessions(session: Session, user: User, start: datetime, end: datetime) -> list[FeedSession]:
-    """The sessions in the window of the clients ``user`` may see (one query)."""
+def _sessions(
+    session: Session, user: User, start: datetime, end: datetime
+) -> tuple[list[FeedSession], list[datetime]]:
+    """The sessions in the window of the clients ``user`` may see, and when each row they
+    were read from last changed (one query). An event's revision is the latest change of
+    its appointment or its client (whose name makes its title)."""
     query = (
         select(
             Appointment.id,
@@ -66,13 +70,16 @@ def _sessions(session: Session, user: User, start: datetime, end: datetime) -> l
             Appointment.status,
             Appointment.created_at,
             Appointment.updated_at,
+            Client.updated_at,
+            AppointmentSeries.updated_at,
         )
         .join(Client, Client.id == Appointment.client_id)
         .outerjoin(AppointmentSeries, AppointmentSeries.id == Appointment.series_id)
         .where(Appointment.starts_at >= start, Appointment.starts_at < end)
     )
     settings = current_settings()
-    return [
+    rows = session.execute(access.scope_clients(query, user)).all()
+    sessions = [
         FeedSession(
             id=row[0],
             client_name=row[2],
@@ -81,11 +88,13 @@ def _sessions(session: Session, user: User, start: datetime, end: datetime) -> l
             timezone=row[5],
             status=row[6],
             created_at=row[7],
-            updated_at=row[8],
+            updated_at=max(row[8], row[9]),
             link=_absolute(url_for("dashboard.clients.show", client_id=row[1]), settings),
         )
-        for row in session.execute(access.scope_clients(query, user))
+        for row in rows
     ]
+    changes = [at for row in rows for at in (row[8], row[9], row[10]) if at is not None]
+    return sessions, changes
 
 
 def not_found() -> Response:
@@ -102,7 +111,7 @@ def feed(token: str) -> Response:
         return not_found()
     link, user = found
     start, end = window(now, settings)
-    sessions = _sessions(session, user, start, end)
+    sessions, changes = _sessions(session, user, start, end)
     host = urlsplit(settings.public_base_url or "").hostname or "touchbase"
     body = build_feed(
         sessions,
@@ -112,8 +121,11 @@ def feed(token: str) -> Response:
     )
     response = Response(body, 200, content_type=MIME)
     response.set_etag(hashlib.sha256(body).hexdigest()[:32])
-    today = start + timedelta(days=PAST_DAYS)  # the window moved last at midnight
-    response.last_modified = max([link.created_at, today] + [s.updated_at for s in sessions])
+    # What the feed was last built from: its rows, its address, and the window, which moved
+    # last at midnight. A session gone without a trace (deleted, or its client given to
+    # another therapist) changes the ETag at once, the date only at the next midnight.
+    today = start + timedelta(days=PAST_DAYS)
+    response.last_modified = max([link.created_at, today, *changes])
     response.headers["Cache-Control"] = "private, no-cache"
     response.headers["X-Content-Type-Options"] = "nosniff"
     response.headers["Referrer-Policy"] = "no-referrer"

@@ -10,7 +10,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
-from service import bookings, calendar_links
+from service import bookings, calendar_links, roster
 from service.config import settings_of
 from service.db import get_db, utcnow
 from service.logs import redact
@@ -203,3 +203,29 @@ def test_a_series_session_is_in_the_series_zone(
         start = event["DTSTART"].dt  # type: ignore[index]
         assert str(start.tzinfo) == "Europe/Madrid" and start.hour == 10
         assert event["DTEND"].dt - start == timedelta(minutes=45)  # type: ignore[index]
+
+
+def test_a_renamed_client_is_a_change(app: Flask, client: FlaskClient, ana: Staff) -> None:
+    (ident,) = client_sessions(app, "Ann Lee", ana.id, soon(2))
+    path = address_of(app, ana.id)
+    first = client.get(path)
+    modified = first.headers["Last-Modified"]
+    with time_machine.travel(utcnow() + timedelta(minutes=5), tick=False):
+        with get_db(app).session() as session:
+            row = roster.lock_with_client(session, Appointment, ident)
+            assert row is not None
+            roster.update_client(
+                session,
+                settings_of(app),
+                None,
+                row.client,
+                {"name": "Ann Park"},
+                utcnow(),
+                via="test",
+            )
+            session.commit()
+        renamed = client.get(path, headers={"If-Modified-Since": modified})
+    assert renamed.status_code == 200
+    event = events(renamed)[f"appointment-{ident}@touchbase"]
+    assert str(event["SUMMARY"]) == "Ann P."  # type: ignore[index]
+    assert event["SEQUENCE"] > events(first)[f"appointment-{ident}@touchbase"]["SEQUENCE"]  # type: ignore[index]
