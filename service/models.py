@@ -223,12 +223,11 @@ class Appointment(Base):
     # Set once this occurrence was cancelled, moved or otherwise changed on its own, so
     # edits to the series leave it alone.
     detached: Mapped[bool] = mapped_column(Boolean, default=False)
-    # From a calendar feed (``service.feed_models``): its event's UID and instance key.
     feed_id: Mapped[int | None] = mapped_column(
         ForeignKey("calendar_feeds.id", ondelete="SET NULL")
     )
     feed_uid: Mapped[str | None] = mapped_column(String(255))
-    feed_instance: Mapped[str | None] = mapped_column(String(64))
+    feed_instance: Mapped[str | None] = mapped_column(String(64))  # feed_models: its key
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
@@ -381,6 +380,7 @@ class ImportedPainReport(Base):
 # The practice's own records live in their own module; imported here so that every table
 # is in the metadata whenever the models are.
 from service.account_models import PasswordReset, RecoveryCode  # noqa: E402
+from service.calendar_models import CalendarLink  # noqa: E402
 from service.feed_models import CalendarFeed, FeedTitle  # noqa: E402, F401
 from service.practice_models import (  # noqa: E402
     AuditEntry,
@@ -391,6 +391,7 @@ from service.practice_models import (  # noqa: E402
 
 __all__ = [
     "AuditEntry",
+    "CalendarLink",
     "Heartbeat",
     "MessageTemplate",
     "PasswordReset",
