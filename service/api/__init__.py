@@ -10,6 +10,7 @@ from service.api import (
     appointments,
     clients,
     errors,
+    imports,
     messages,
     pain_reports,
     settings,
@@ -32,6 +33,7 @@ def init_app(app: Flask) -> None:
     api.register_blueprint(pain_reports.bp)
     api.register_blueprint(settings.bp)
     api.register_blueprint(templates.bp)
+    api.register_blueprint(imports.bp)
     app.register_blueprint(api)
     app.add_url_rule("/api/v1/openapi.json", "api_openapi", openapi_document)
     errors.init_app(app)

@@ -1,0 +1,322 @@
+"""Bringing a practice's clients in from a CSV file, all or nothing.
+
+Each row of the file (read by ``domain.client_csv``) is checked against the database and
+planned: **created** (a new client), **updated** (a client with the same phone and name
+already exists: the fields the row gives replace its own, caregivers are added or changed by
+phone, a rhythm is started unless an identical series runs), **unchanged** (it exists and
+the row changes nothing: no write, no audit entry) or **refused** with the reason (a bad
+phone, an unknown therapist or time zone, a weekday it cannot read...). Everything is
+written through the one write path (``roster``, ``bookings``), so an imported series is
+planned as any other: its occurrences from now on, its texts planned at once, never a text
+for a time already past.
+
+Nothing here commits: the caller commits when ``Result.write`` says so and rolls back
+otherwise (any refused row, or a dry run). One entry in the audit log records the import
+(who, how many rows of each outcome) beside the entries of the writes themselves.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from service import audit, bookings, roster
+from service.config import Settings
+from service.db import lock
+from service.domain import client_csv, series_words
+from service.models import SELF, AppointmentSeries, Client, Contact, User
+from service.phones import InvalidPhone, normalize
+from service.values import is_time_zone
+
+OUTCOMES = ("created", "updated", "unchanged", "refused")
+
+
+class Refusal(Exception):
+    """A row that cannot be imported; the message says why."""
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What the import does (or did) with one row of the file."""
+
+    row: int
+    outcome: str
+    reason: str | None = None
+    client_id: int | None = None
+
+    def as_json(self) -> dict[str, Any]:
+        """The outcome as the API and the page show it (no reason unless refused)."""
+        out: dict[str, Any] = {"row": self.row, "outcome": self.outcome}
+        if self.reason is not None:
+            out["reason"] = self.reason
+        if self.client_id is not None:
+            out["client_id"] = self.client_id
+        return out
+
+
+@dataclass(frozen=True)
+class Result:
+    """Every row's outcome; ``write`` when the caller should commit."""
+
+    outcomes: list[Outcome]
+    dry_run: bool
+
+    @property
+    def totals(self) -> dict[str, int]:
+        """How many rows of each outcome."""
+        counts = Counter(o.outcome for o in self.outcomes)
+        return {name: counts[name] for name in OUTCOMES}
+
+    @property
+    def refused(self) -> list[Outcome]:
+        """The refused rows."""
+        return [o for o in self.outcomes if o.outcome == "refused"]
+
+    @property
+    def write(self) -> bool:
+        """True when the import is to be committed: no row refused, and not a dry run."""
+        return not self.dry_run and not self.refused
+
+
+@dataclass
+class _Import:
+    """What the rows are checked against, read once, and what the import did so far."""
+
+    session: Session
+    settings: Settings
+    actor: User
+    now: datetime
+    via: str
+    therapists: dict[str, User]
+    by_phone: dict[str, list[int]]  # an own phone: the clients it belongs to
+    seen: dict[tuple[str, str], int] = field(default_factory=dict)  # (phone, name): row
+
+
+def import_clients(
+    session: Session,
+    settings: Settings,
+    actor: User,
+    text: str,
+    now: datetime,
+    *,
+    dry_run: bool,
+    via: str,
+) -> Result:
+    """Plan (and write, in ``session``) every row of the CSV ``text``: ``Unreadable`` when
+    the file cannot be read as clients at all."""
+    rows = client_csv.read(text)
+    job = _Import(session, settings, actor, now, via, _therapists(session), _own_phones(session))
+    outcomes = []
+    for row in rows:
+        try:
+            outcomes.append(_one(job, row))
+        except Refusal as refusal:
+            outcomes.append(Outcome(row.row, "refused", str(refusal)))
+    result = Result(outcomes, dry_run)
+    totals = result.totals
+    audit.record(
+        session,
+        actor,
+        "import",
+        "client",
+        "*",
+        rows=len(outcomes),
+        **{name: totals[name] for name in ("created", "updated", "unchanged")},
+        dry_run=dry_run,
+        via=via,
+    )
+    return result
+
+
+def _therapists(session: Session) -> dict[str, User]:
+    """The active accounts by email (lower case)."""
+    users = session.scalars(select(User).where(User.active.is_(True)))
+    return {user.email.lower(): user for user in users}
+
+
+def _own_phones(session: Session) -> dict[str, list[int]]:
+    """Every client's own phone and the clients it is the own phone of."""
+    found: dict[str, list[int]] = {}
+    query = select(Contact.phone, Contact.client_id).where(Contact.relation == SELF)
+    for phone, client_id in session.execute(query.order_by(Contact.client_id)):
+        found.setdefault(phone, []).append(client_id)
+    return found
+
+
+def _phone(raw: str, region: str, label: str) -> str:
+    try:
+        return normalize(raw, region)
+    except InvalidPhone as exc:
+        raise Refusal(f"{label}: invalid phone number: {exc}") from None
+
+
+def _checked(job: _Import, row: client_csv.ClientRow) -> tuple[str, int | None]:
+    """The row's own phone (E.164) and therapist id after the checks only the database and
+    the settings can make; ``Refusal`` when one fails."""
+    if row.problems:
+        raise Refusal("; ".join(row.problems))
+    phone = _phone(row.phone, job.settings.default_region, "Phone")
+    if row.timezone is not None and not is_time_zone(row.timezone):
+        raise Refusal(f"Time Zone {row.timezone!r} is not a known time zone")
+    therapist_id = None
+    if row.therapist is not None:
+        therapist = job.therapists.get(row.therapist)
+        if therapist is None:
+            raise Refusal(f"Therapist {row.therapist!r}: no active account has that email")
+        therapist_id = therapist.id
+    key = (phone, row.name.casefold())
+    if key in job.seen:
+        raise Refusal(f"the same client (name and phone) as row {job.seen[key]}")
+    job.seen[key] = row.row
+    return phone, therapist_id
+
+
+def _caregivers(job: _Import, row: client_csv.ClientRow) -> list[dict[str, Any]]:
+    """The row's caregivers as contact values, their phones checked."""
+    region = job.settings.default_region
+    return [
+        {
+            "name": c.name,
+            "relation": c.relation,
+            "phone": _phone(c.phone, region, f"Caregiver {n} Phone"),
+            "reminders": c.reminders,
+            "checkins": c.checkins,
+        }
+        for n, c in enumerate(row.caregivers, start=1)
+    ]
+
+
+def _existing(job: _Import, phone: str, name: str) -> Client | None:
+    """The client whose own phone is ``phone`` and whose name is ``name`` (case apart),
+    locked; None when there is none."""
+    for client_id in job.by_phone.get(phone, []):
+        client = job.session.get(Client, client_id)
+        if client is not None and client.name.casefold() == name.casefold():
+            return lock(job.session, Client, client_id)
+    return None
+
+
+def _one(job: _Import, row: client_csv.ClientRow) -> Outcome:
+    """Plan and write one row; ``Refusal`` says why it cannot be."""
+    phone, therapist_id = _checked(job, row)
+    caregivers = _caregivers(job, row)
+    client = _existing(job, phone, row.name)
+    if client is None:
+        client = _create(job, row, phone, therapist_id)
+        _contacts(job, client, caregivers)
+        _rhythm(job, client, row.rhythm)
+        return Outcome(row.row, "created", client_id=client.id)
+    changed = _update(job, client, row, therapist_id)
+    changed = _contacts(job, client, caregivers) or changed
+    changed = _rhythm(job, client, row.rhythm) or changed
+    return Outcome(row.row, "updated" if changed else "unchanged", client_id=client.id)
+
+
+def _create(job: _Import, row: client_csv.ClientRow, phone: str, therapist: int | None) -> Client:
+    values = roster.NewClient(
+        name=row.name,
+        phone=phone,
+        timezone=row.timezone or job.settings.practice_timezone,
+        language=row.language or job.settings.default_language,
+        notes=row.notes or "",
+        therapist_id=therapist,
+    )
+    try:
+        return roster.create_client(job.session, job.actor, values, via=job.via)
+    except roster.SharedPhone as shared:
+        raise Refusal(f"Phone: {shared.warning} Add this client on its own page.") from None
+
+
+def _update(job: _Import, client: Client, row: client_csv.ClientRow, therapist: int | None) -> bool:
+    """Give a client the fields the row has (an empty cell changes nothing); True when one
+    changed."""
+    given = {
+        "name": row.name,
+        "timezone": row.timezone,
+        "language": row.language,
+        "notes": row.notes,
+        "therapist_id": therapist,
+    }
+    changes = {k: v for k, v in given.items() if v is not None and getattr(client, k) != v}
+    if not changes:
+        return False
+    s = job
+    roster.update_client(s.session, s.settings, s.actor, client, changes, s.now, via=s.via)
+    return True
+
+
+def _contacts(job: _Import, client: Client, caregivers: list[dict[str, Any]]) -> bool:
+    """Add the caregivers the client lacks, change those it has (by phone); True when one
+    was added or changed. A caregiver's number may be another client's too."""
+    changed = False
+    s = job
+    for n, values in enumerate(caregivers, start=1):
+        contact = next((c for c in client.contacts if c.phone == values["phone"]), None)
+        if contact is not None and contact.is_own:
+            raise Refusal(f"Caregiver {n} Phone is the client's own phone")
+        if contact is None:
+            roster.add_contact(
+                s.session,
+                s.settings,
+                s.actor,
+                client,
+                values,
+                s.now,
+                via=s.via,
+                confirm_shared=True,
+            )
+            changed = True
+        elif any(getattr(contact, k) != v for k, v in values.items()):
+            roster.update_contact(s.session, s.settings, s.actor, contact, values, s.now, via=s.via)
+            changed = True
+    return changed
+
+
+def _same(series: AppointmentSeries, rhythm: client_csv.Rhythm, now: datetime) -> bool:
+    """True when a running series already is this rhythm (a first date given must match)."""
+    if series.ends_at is not None and series.ends_at <= now:
+        return False
+    pickers = series_words.read_rule(series.rrule, series.starts_local.weekday())
+    return (
+        pickers is not None
+        and pickers.count is None
+        and set(pickers.days) == set(rhythm.pickers.days)
+        and pickers.every == rhythm.pickers.every
+        and series.starts_local.time() == rhythm.at
+        and series.duration_minutes == rhythm.minutes
+        and (rhythm.first is None or series.starts_local.date() == rhythm.first)
+    )
+
+
+def _rhythm(job: _Import, client: Client, rhythm: client_csv.Rhythm | None) -> bool:
+    """Start the row's weekly rhythm unless the client has it already; True when started.
+
+    Without a first date it starts today (in the client's zone); either way only the
+    sessions after now are booked, so no text is ever planned for a time already past."""
+    if rhythm is None:
+        return False
+    running = job.session.scalars(
+        select(AppointmentSeries).where(AppointmentSeries.client_id == client.id)
+    )
+    if any(_same(series, rhythm, job.now) for series in running):
+        return False
+    first = rhythm.first or job.now.astimezone(ZoneInfo(client.timezone)).date()
+    bookings.start_series(
+        job.session,
+        job.settings,
+        job.actor,
+        client,
+        starts_local=datetime.combine(first, rhythm.at),
+        rrule=series_words.build_rule(rhythm.pickers, first.weekday()),
+        duration=rhythm.minutes,
+        ends_at=None,
+        now=job.now,
+        via=job.via,
+    )
+    return True
