@@ -93,8 +93,8 @@ class _Import:
     actor: User
     now: datetime
     via: str
-    therapists: dict[str, User]
-    by_phone: dict[str, list[int]]  # an own phone: the clients it belongs to
+    therapists: dict[str, int]  # active accounts' ids by email (lower case)
+    by_phone: dict[str, list[tuple[int, str]]]  # an own phone: its clients' ids and names
     seen: dict[tuple[str, str], int] = field(default_factory=dict)  # (phone, name): row
 
 
@@ -118,6 +118,7 @@ def import_clients(
             outcomes.append(_one(job, row))
         except Refusal as refusal:
             outcomes.append(Outcome(row.row, "refused", str(refusal)))
+        _forget_row(session, actor)
     result = Result(outcomes, dry_run)
     totals = result.totals
     audit.record(
@@ -134,18 +135,32 @@ def import_clients(
     return result
 
 
-def _therapists(session: Session) -> dict[str, User]:
-    """The active accounts by email (lower case)."""
-    users = session.scalars(select(User).where(User.active.is_(True)))
-    return {user.email.lower(): user for user in users}
+def _forget_row(session: Session, actor: User) -> None:
+    """Write what a row did and let go of its rows (all but the actor's account), so that
+    each re-plan of the next rows looks at a session of one row, not of thousands: the
+    import stays linear in the length of the file. The transaction (and its locks) goes on."""
+    session.flush()
+    for held in list(session.identity_map.values()):
+        if held is not actor and held in session:  # a client takes its contacts along
+            session.expunge(held)
 
 
-def _own_phones(session: Session) -> dict[str, list[int]]:
-    """Every client's own phone and the clients it is the own phone of."""
-    found: dict[str, list[int]] = {}
-    query = select(Contact.phone, Contact.client_id).where(Contact.relation == SELF)
-    for phone, client_id in session.execute(query.order_by(Contact.client_id)):
-        found.setdefault(phone, []).append(client_id)
+def _therapists(session: Session) -> dict[str, int]:
+    """The active accounts' ids by email (lower case)."""
+    users = session.execute(select(User.email, User.id).where(User.active.is_(True)))
+    return {email.lower(): user_id for email, user_id in users}
+
+
+def _own_phones(session: Session) -> dict[str, list[tuple[int, str]]]:
+    """Every client's own phone and the clients (id, name) it is the own phone of."""
+    found: dict[str, list[tuple[int, str]]] = {}
+    query = (
+        select(Contact.phone, Client.id, Client.name)
+        .join(Client, Client.id == Contact.client_id)
+        .where(Contact.relation == SELF)
+    )
+    for phone, client_id, name in session.execute(query.order_by(Client.id)):
+        found.setdefault(phone, []).append((client_id, name))
     return found
 
 
@@ -166,10 +181,9 @@ def _checked(job: _Import, row: client_csv.ClientRow) -> tuple[str, int | None]:
         raise Refusal(f"Time Zone {row.timezone!r} is not a known time zone")
     therapist_id = None
     if row.therapist is not None:
-        therapist = job.therapists.get(row.therapist)
-        if therapist is None:
+        therapist_id = job.therapists.get(row.therapist)
+        if therapist_id is None:
             raise Refusal(f"Therapist {row.therapist!r}: no active account has that email")
-        therapist_id = therapist.id
     key = (phone, row.name.casefold())
     if key in job.seen:
         raise Refusal(f"the same client (name and phone) as row {job.seen[key]}")
@@ -195,9 +209,8 @@ def _caregivers(job: _Import, row: client_csv.ClientRow) -> list[dict[str, Any]]
 def _existing(job: _Import, phone: str, name: str) -> Client | None:
     """The client whose own phone is ``phone`` and whose name is ``name`` (case apart),
     locked; None when there is none."""
-    for client_id in job.by_phone.get(phone, []):
-        client = job.session.get(Client, client_id)
-        if client is not None and client.name.casefold() == name.casefold():
+    for client_id, known in job.by_phone.get(phone, []):
+        if known.casefold() == name.casefold():
             return lock(job.session, Client, client_id)
     return None
 
