@@ -35,6 +35,8 @@ from service.phones import InvalidPhone, normalize
 from service.values import is_time_zone
 
 OUTCOMES = ("created", "updated", "unchanged", "refused")
+# A file of 5,000 rows with caregivers and rhythms fits well within this.
+MAX_BYTES = 2 * 1024 * 1024
 
 
 class Refusal(Exception):
@@ -143,6 +145,20 @@ def _forget_row(session: Session, actor: User) -> None:
     for held in list(session.identity_map.values()):
         if held is not actor and held in session:  # a client takes its contacts along
             session.expunge(held)
+
+
+def decode(data: bytes) -> str:
+    """A file's bytes as text: UTF-8, with or without a byte-order mark; ``Unreadable``
+    when it is not, or is empty."""
+    if not data.strip():
+        raise client_csv.Unreadable("the file is empty: the first line must be the header row")
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise client_csv.Unreadable("the file is not UTF-8 text: save it as 'CSV UTF-8'") from None
+    if "\x00" in text:
+        raise client_csv.Unreadable("the file holds a NUL character: it is not a CSV file")
+    return text
 
 
 def _therapists(session: Session) -> dict[str, int]:

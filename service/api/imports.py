@@ -15,23 +15,7 @@ from service.domain.client_csv import Unreadable
 
 bp = Blueprint("api_imports", __name__)
 VIA = "api"
-# A file of 5,000 rows with caregivers and rhythms fits well within this.
-MAX_BYTES = 2 * 1024 * 1024
 DRY_RUN = {"1": True, "true": True, "0": False, "false": False}
-
-
-def csv_text(data: bytes) -> str:
-    """The body as text: UTF-8, with or without a byte-order mark; ``Unreadable`` when it
-    is not, or is empty."""
-    if not data.strip():
-        raise Unreadable("the file is empty: the first line must be the header row")
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        raise Unreadable("the file is not UTF-8 text: save it as 'CSV UTF-8'") from None
-    if "\x00" in text:
-        raise Unreadable("the file holds a NUL character: it is not a CSV file")
-    return text
 
 
 def result_json(result: client_import.Result) -> dict[str, Any]:
@@ -53,16 +37,18 @@ def import_clients() -> dict[str, Any]:
     dry_run = _dry_run()
     if request.mimetype not in ("text/csv", "text/plain", "application/csv"):
         raise ApiError(415, "unsupported_media_type", "send the file as Content-Type: text/csv")
-    request.max_content_length = MAX_BYTES
-    if (request.content_length or 0) > MAX_BYTES:
-        raise ApiError(413, "too_large", f"the file is over {MAX_BYTES // (1024 * 1024)} MB")
+    request.max_content_length = client_import.MAX_BYTES
+    if (request.content_length or 0) > client_import.MAX_BYTES:
+        raise ApiError(
+            413, "too_large", f"the file is over {client_import.MAX_BYTES // (1024 * 1024)} MB"
+        )
     session = get_session()
     try:
         result = client_import.import_clients(
             session,
             current_settings(),
             user,
-            csv_text(request.get_data(cache=False)),
+            client_import.decode(request.get_data(cache=False)),
             utcnow(),
             dry_run=dry_run,
             via=VIA,
