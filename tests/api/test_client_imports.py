@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import time_machine
+from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -19,7 +21,7 @@ from service.models import (
     Contact,
     OutboundMessage,
 )
-from tests.api.conftest import Api, error_of
+from tests.api.conftest import Api, error_of, make_api
 
 NOW = datetime(2027, 3, 3, 15, 0, tzinfo=UTC)  # a Wednesday
 HEADER = (
@@ -214,3 +216,13 @@ def test_bad_input_is_a_clear_4xx(admin_api: Api) -> None:
     assert error_of(response)["fields"] == {
         "dry_run": "must be 1 (or true) to preview, or 0 (or false)"
     }
+
+
+def test_the_sample_file_in_docs_imports(admin_api: Api, app: Flask, session: Session) -> None:
+    make_api(app, "ana@practice.example")
+    make_api(app, "ben@practice.example")
+    sample = Path(__file__).resolve().parents[2] / "docs" / "clients-sample.csv"
+    response = send(admin_api, sample.read_bytes())
+    assert response.status_code == 200, response.get_json()
+    assert response.get_json()["totals"]["created"] == 4
+    assert count(session, AppointmentSeries) == 4
