@@ -26,7 +26,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from service import audit, bookings, roster
+from service import audit, bookings, planner, roster
 from service.config import Settings
 from service.db import lock
 from service.domain import client_csv, series_words
@@ -115,13 +115,20 @@ def import_clients(
     rows = client_csv.read(text)
     job = _Import(session, settings, actor, now, via, _therapists(session), _own_phones(session))
     outcomes = []
-    for row in rows:
-        try:
-            outcomes.append(_one(job, row))
-        except Refusal as refusal:
-            outcomes.append(Outcome(row.row, "refused", str(refusal)))
-        _forget_row(session, actor)
+    later: set[int] = set()
+    session.info[planner.REPLAN_LATER] = later  # every client re-planned once, at the end
+    try:
+        for row in rows:
+            try:
+                outcomes.append(_one(job, row))
+            except Refusal as refusal:
+                outcomes.append(Outcome(row.row, "refused", str(refusal)))
+            _forget_row(session, actor)
+    finally:
+        del session.info[planner.REPLAN_LATER]
     result = Result(outcomes, dry_run)
+    if result.write:  # what is rolled back needs no texts
+        planner.replan_clients(session, settings, later, now)
     totals = result.totals
     audit.record(
         session,
