@@ -217,7 +217,7 @@ def _checked(job: _Import, row: client_csv.ClientRow) -> tuple[str, int | None]:
 def _caregivers(job: _Import, row: client_csv.ClientRow) -> list[dict[str, Any]]:
     """The row's caregivers as contact values, their phones checked."""
     region = job.settings.default_region
-    return [
+    found = [
         {
             "name": c.name,
             "relation": c.relation,
@@ -227,6 +227,9 @@ def _caregivers(job: _Import, row: client_csv.ClientRow) -> list[dict[str, Any]]
         }
         for n, c in enumerate(row.caregivers, start=1)
     ]
+    if len({c["phone"] for c in found}) < len(found):
+        raise Refusal("Caregiver 1 Phone and Caregiver 2 Phone are the same number")
+    return found
 
 
 def _existing(job: _Import, phone: str, name: str) -> Client | None:
@@ -297,16 +300,19 @@ def _contacts(job: _Import, client: Client, caregivers: list[dict[str, Any]]) ->
         if contact is not None and contact.is_own:
             raise Refusal(f"Caregiver {n} Phone is the client's own phone")
         if contact is None:
-            roster.add_contact(
-                s.session,
-                s.settings,
-                s.actor,
-                client,
-                values,
-                s.now,
-                via=s.via,
-                confirm_shared=True,
-            )
+            try:
+                roster.add_contact(
+                    s.session,
+                    s.settings,
+                    s.actor,
+                    client,
+                    values,
+                    s.now,
+                    via=s.via,
+                    confirm_shared=True,
+                )
+            except roster.PhoneTaken as taken:
+                raise Refusal(f"Caregiver {n} Phone: {taken}") from None
             changed = True
         elif any(getattr(contact, k) != v for k, v in values.items()):
             roster.update_contact(s.session, s.settings, s.actor, contact, values, s.now, via=s.via)

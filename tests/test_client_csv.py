@@ -219,3 +219,10 @@ def test_values_read_forgivingly() -> None:
         "Name,Phone,Language,Therapist,Time Zone\nAna,1,Español,Ana@X.test,Europe/Madrid\n"
     )
     assert (row.language, row.therapist, row.timezone) == ("es", "ana@x.test", "Europe/Madrid")
+
+
+def test_control_characters_are_a_problem_but_line_breaks_in_notes_are_not() -> None:
+    [ok, bad, worse] = read('Name,Phone,Notes\nAna,1,"a\r\n\tb"\nBen\x01,2,\nCy,3,"x\x07"\n')
+    assert ok.problems == ()
+    assert bad.problems == ("a cell holds a control character",)
+    assert worse.problems == ("Notes hold a control character",)

@@ -78,6 +78,7 @@ _LANGUAGES = {
     "castellano": "es",
 }
 _TIME = re.compile(r"(\d{1,2})(?:[:.h](\d{2}))?\s*(am|pm|a\.m\.|p\.m\.)?")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _ISO_DATE = re.compile(r"(\d{4})[-/](\d{1,2})[-/](\d{1,2})")
 
 
@@ -239,6 +240,10 @@ def _row(number: int, cells: dict[str, str]) -> ClientRow:
     for field, limit in (("name", TEXT_MAX), ("notes", NOTES_MAX)):
         if len(name if field == "name" else values.get(field, "")) > limit:
             problems.append(f"{field} is longer than {limit} characters")
+    if any(_CONTROL.search(v) for f, v in values.items() if f != "notes"):
+        problems.append("a cell holds a control character")
+    if _CONTROL.search(re.sub(r"[\r\n\t]", "", values.get("notes", ""))):
+        problems.append("Notes hold a control character")
     spoken = values.get("language") or None
     if spoken is not None and language(spoken) is None:
         problems.append(f"Language {spoken!r} is not English (en) or Spanish (es)")

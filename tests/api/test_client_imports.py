@@ -176,6 +176,17 @@ def test_a_same_phone_with_another_name_is_refused(admin_api: Api, api: Api) -> 
     assert "This number is shared" in response.get_json()["rows"][0]["reason"]
 
 
+def test_one_number_for_two_caregivers_or_the_client_is_refused(admin_api: Api) -> None:
+    header = "Name,Phone,Caregiver 1 Phone,Caregiver 2 Phone"
+    rows = ["Ana,617-555-0101,617-555-0199,(617) 555-0199", "Ben,617-555-0102,617-555-0102,"]
+    response = send(admin_api, "\n".join([header, *rows]))
+    assert response.status_code == 422
+    assert [r["reason"] for r in response.get_json()["rows"]] == [
+        "Caregiver 1 Phone and Caregiver 2 Phone are the same number",
+        "Caregiver 1 Phone is the client's own phone",
+    ]
+
+
 def test_the_same_client_twice_in_a_file_is_refused(admin_api: Api) -> None:
     response = send(admin_api, f"{HEADER}\n{SAM}\n{SAM}\n")
     assert response.status_code == 422
