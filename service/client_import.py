@@ -249,7 +249,7 @@ def _one(job: _Import, row: client_csv.ClientRow) -> Outcome:
     if client is None:
         client = _create(job, row, phone, therapist_id)
         _contacts(job, client, caregivers)
-        _rhythm(job, client, row.rhythm)
+        _rhythm(job, client, row.rhythm, new=True)
         return Outcome(row.row, "created", client_id=client.id)
     changed = _update(job, client, row, therapist_id)
     changed = _contacts(job, client, caregivers) or changed
@@ -336,18 +336,22 @@ def _same(series: AppointmentSeries, rhythm: client_csv.Rhythm, now: datetime) -
     )
 
 
-def _rhythm(job: _Import, client: Client, rhythm: client_csv.Rhythm | None) -> bool:
-    """Start the row's weekly rhythm unless the client has it already; True when started.
+def _rhythm(
+    job: _Import, client: Client, rhythm: client_csv.Rhythm | None, *, new: bool = False
+) -> bool:
+    """Start the row's weekly rhythm unless the client (not ``new``) has it already; True
+    when started.
 
     Without a first date it starts today (in the client's zone); either way only the
     sessions after now are booked, so no text is ever planned for a time already past."""
     if rhythm is None:
         return False
-    running = job.session.scalars(
-        select(AppointmentSeries).where(AppointmentSeries.client_id == client.id)
-    )
-    if any(_same(series, rhythm, job.now) for series in running):
-        return False
+    if not new:  # a client just created has no series to look through
+        running = job.session.scalars(
+            select(AppointmentSeries).where(AppointmentSeries.client_id == client.id)
+        )
+        if any(_same(series, rhythm, job.now) for series in running):
+            return False
     first = rhythm.first or job.now.astimezone(ZoneInfo(client.timezone)).date()
     bookings.start_series(
         job.session,
