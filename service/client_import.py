@@ -18,7 +18,7 @@ otherwise (any refused row, or a dry run). One entry in the audit log records th
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -129,6 +129,8 @@ def import_clients(
     result = Result(outcomes, dry_run)
     if result.write:  # what is rolled back needs no texts
         planner.replan_clients(session, settings, later, now)
+    else:  # nor does it keep the ids of the clients it created
+        result = Result([_unsaved(o) for o in outcomes], dry_run)
     totals = result.totals
     audit.record(
         session,
@@ -142,6 +144,11 @@ def import_clients(
         via=via,
     )
     return result
+
+
+def _unsaved(outcome: Outcome) -> Outcome:
+    """The outcome without the id of a client created in what is rolled back."""
+    return replace(outcome, client_id=None) if outcome.outcome == "created" else outcome
 
 
 def _forget_row(session: Session, actor: User) -> None:

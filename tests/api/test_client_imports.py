@@ -101,7 +101,7 @@ def test_a_dry_run_previews_and_writes_nothing(admin_api: Api, api: Api, session
     assert response.status_code == 200
     body = response.get_json()
     assert (body["dry_run"], body["written"]) == (True, False)
-    assert [r["outcome"] for r in body["rows"]] == ["created", "created"]
+    assert body["rows"] == [{"row": 2, "outcome": "created"}, {"row": 3, "outcome": "created"}]
     assert count(session, Client) == count(session, AuditEntry) == 0
 
 
