@@ -14,6 +14,7 @@ from werkzeug.routing import IntegerConverter
 
 from service import (
     api,
+    calendar_feed,
     cli,
     dashboard,
     db,
@@ -82,6 +83,7 @@ def create_app(config: Mapping[str, str] | None = None) -> Flask:
     api.init_app(app)
     webhooks.init_app(app)
     health.init_app(app)
+    calendar_feed.init_app(app)  # public: found by the token in its address
     dashboard.init_app(app)
     phone_simulator.init_app(app)  # only while texts are simulated
     return app

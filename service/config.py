@@ -74,6 +74,7 @@ class Settings:
     rebooking_texts: bool = False
     two_step_for_admins: bool = False  # admins must turn on two-step sign-in
     two_step_for_everyone: bool = False  # every user must turn on two-step sign-in
+    calendar_initials_only: bool = False  # calendar feed titles: "M. G.", not "Maria G."
     default_language: str = "en"  # of new clients
     names_in_texts: str = "as_written"  # or "plain_letters": see NAME_STYLES
 
@@ -230,6 +231,7 @@ DEFAULTS: dict[str, str] = {
     "REBOOKING_TEXTS": "off",
     "TWO_STEP_FOR_ADMINS": "off",
     "TWO_STEP_FOR_EVERYONE": "off",
+    "CALENDAR_INITIALS_ONLY": "off",
     "DEFAULT_LANGUAGE": "en",
     "NAMES_IN_TEXTS": "as_written",
 }
@@ -288,6 +290,7 @@ def load_settings(environ: Mapping[str, str], instance_path: str) -> Settings:
         rebooking_texts=_flag("REBOOKING_TEXTS", env["REBOOKING_TEXTS"]),
         two_step_for_admins=_flag("TWO_STEP_FOR_ADMINS", env["TWO_STEP_FOR_ADMINS"]),
         two_step_for_everyone=_flag("TWO_STEP_FOR_EVERYONE", env["TWO_STEP_FOR_EVERYONE"]),
+        calendar_initials_only=_flag("CALENDAR_INITIALS_ONLY", env["CALENDAR_INITIALS_ONLY"]),
         default_language=parse_language("DEFAULT_LANGUAGE", env["DEFAULT_LANGUAGE"]),
         names_in_texts=parse_name_style("NAMES_IN_TEXTS", env["NAMES_IN_TEXTS"]),
     )

@@ -1,10 +1,10 @@
-"""Logging that never shows a whole phone number or a reset link's token, whatever ends
-up in a message.
+"""Logging that never shows a whole phone number, a reset link's token or a calendar
+feed's token, whatever ends up in a message.
 
 Our own log lines mask numbers already (``phones.mask``); this is the net under them:
 database errors quote the values they refused (PostgreSQL: ``Key (phone)=(+1617...)``),
 library tracebacks quote what they were given, and the access log writes the path of a
-reset link's page.
+reset link's page or of a calendar feed.
 """
 
 from __future__ import annotations
@@ -17,13 +17,14 @@ from service.phones import mask
 
 # E.164 numbers, and bare runs of 10 to 15 digits (a national number, or E.164 without +).
 _NUMBER = re.compile(r"\+\d{7,15}\b|(?<![\d.:-])\d{10,15}(?![\d.:-])")
-# A reset link's token, as the access log writes the path of its page.
-_RESET_TOKEN = re.compile(r"(/reset/)[^\s\"'?#/]+")
+# A reset link's or calendar feed's token, as the access log writes the path of its page.
+_RESET_TOKEN = re.compile(r"(/reset/|/calendar/)[^\s\"'?#/]+")
 FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 
 
 def redact(text: str) -> str:
-    """``text`` with every phone-number-like run masked, and any reset link's token."""
+    """``text`` with every phone-number-like run masked, and any reset link's or calendar
+    feed's token."""
     return _NUMBER.sub(lambda m: mask(m.group(0)), _RESET_TOKEN.sub(r"\1[token]", text))
 
 

@@ -373,6 +373,7 @@ class ImportedPainReport(Base):
 # The practice's own records live in their own module; imported here so that every table
 # is in the metadata whenever the models are.
 from service.account_models import PasswordReset, RecoveryCode  # noqa: E402
+from service.calendar_models import CalendarLink  # noqa: E402
 from service.practice_models import (  # noqa: E402
     AuditEntry,
     Heartbeat,
@@ -382,6 +383,7 @@ from service.practice_models import (  # noqa: E402
 
 __all__ = [
     "AuditEntry",
+    "CalendarLink",
     "Heartbeat",
     "MessageTemplate",
     "PasswordReset",

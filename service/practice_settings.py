@@ -54,6 +54,7 @@ FIELDS = (
     "names_in_texts",
     "two_step_for_admins",
     "two_step_for_everyone",
+    "calendar_initials_only",
 )
 # A change of one of these changes when, or in which words, planned texts go out.
 REPLANS = frozenset(

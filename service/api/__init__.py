@@ -8,6 +8,7 @@ from flask import Blueprint, Flask, Response
 
 from service.api import (
     appointments,
+    calendar_link,
     clients,
     errors,
     imports,
@@ -33,6 +34,7 @@ def init_app(app: Flask) -> None:
     api.register_blueprint(pain_reports.bp)
     api.register_blueprint(settings.bp)
     api.register_blueprint(templates.bp)
+    api.register_blueprint(calendar_link.bp)
     api.register_blueprint(imports.bp)
     app.register_blueprint(api)
     app.add_url_rule("/api/v1/openapi.json", "api_openapi", openapi_document)

@@ -20,7 +20,12 @@ bp = Blueprint("api_settings", __name__)
 VIA = "api"
 # In JSON a flag is a boolean and the threshold a number; the rest are strings written as
 # their environment variables are ("48h,2h", "21:00-08:00"), the choices exactly as listed.
-FLAGS = {"rebooking_texts", "two_step_for_admins", "two_step_for_everyone"}
+FLAGS = {
+    "rebooking_texts",
+    "two_step_for_admins",
+    "two_step_for_everyone",
+    "calendar_initials_only",
+}
 NUMBERS = {"pain_alert_threshold": (0, 10)}
 CHOICES = {"default_language": tuple(Language), "names_in_texts": NAME_STYLES}
 MAX_LENGTHS = {
@@ -40,6 +45,7 @@ def settings_json(settings: Settings) -> dict[str, Any]:
         "rebooking_texts": settings.rebooking_texts,
         "two_step_for_admins": settings.two_step_for_admins,
         "two_step_for_everyone": settings.two_step_for_everyone,
+        "calendar_initials_only": settings.calendar_initials_only,
     }
 
 

@@ -17,6 +17,7 @@ from service.dashboard import (
     account,
     admin,
     auth,
+    calendar_page,
     client_forms,
     client_import_page,
     client_list,
@@ -97,6 +98,7 @@ def init_app(app: Flask) -> None:
     dashboard.register_blueprint(client_import_page.bp)
     dashboard.register_blueprint(admin.bp)
     dashboard.register_blueprint(account.bp)
+    dashboard.register_blueprint(calendar_page.bp)
     dashboard.register_blueprint(settings_page.bp)
     dashboard.register_blueprint(message_templates.bp)
     dashboard.register_blueprint(password_change.bp)

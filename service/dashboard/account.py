@@ -13,7 +13,7 @@ from werkzeug.wrappers import Response
 
 from service import accounts, audit
 from service.config import current_settings
-from service.dashboard import phone_links
+from service.dashboard import calendar_page, phone_links
 from service.dashboard.auth import current_user, password_again
 from service.dashboard.forms import Form
 from service.db import get_session
@@ -34,6 +34,7 @@ def render_page(status: int = 200, **sections: Any) -> tuple[str, int]:
         "profile": Form(None, defaults),
         "token_form": Form(None, {}),
         "tokens": accounts.live_tokens(get_session(), user),
+        "calendar": calendar_page.section(get_session(), user),
     }
     return render_template("account/index.html", **(context | sections)), status
 

@@ -28,6 +28,7 @@ IN_FORCE = {
     "names_in_texts": "as_written",
     "two_step_for_admins": False,
     "two_step_for_everyone": False,
+    "calendar_initials_only": False,
 }
 
 

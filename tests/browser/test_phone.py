@@ -20,7 +20,7 @@ import pytest
 from sqlalchemy import select
 from werkzeug.serving import make_server
 
-from service import create_app
+from service import calendar_links, create_app
 from service import demo_data as demo
 from service.config import settings_of
 from service.db import get_db
@@ -79,6 +79,7 @@ PAGES = [
     ("edit an account", "/admin/users/{therapist}", "admin"),
     ("everyone's API tokens", "/admin/tokens", "admin"),
     ("your account", "/account", "ana"),
+    ("your account with a calendar address", "/account", "admin"),
     ("two-step enrolment", "/account/two-step", "ana"),
     ("settings", "/settings", "admin"),
     ("texts", "/settings/texts", "admin"),
@@ -168,6 +169,8 @@ def phone(database_url: str, browser: Browser) -> Iterator[Phone]:
     app = create_app(base_config(database_url))  # texts simulated: the simulator is on
     with get_db(app).session() as session:
         demo.load(session, settings_of(app), datetime.now(UTC))
+        admin = session.scalars(select(User).where(User.email == demo.ADMIN_EMAIL)).one()
+        calendar_links.create(session, admin, settings_of(app).secret_key, datetime.now(UTC))
         session.commit()
     server = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(

@@ -29,6 +29,7 @@ FORM = {
     "names_in_texts": "as_written",
     "two_step_for_admins": "off",
     "two_step_for_everyone": "off",
+    "calendar_initials_only": "off",
 }
 
 
