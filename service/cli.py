@@ -1,5 +1,5 @@
 """Command line: ``flask --app service db upgrade``, ``create-user``, ``create-token``,
-``revoke-token`` and ``demo-data``."""
+``revoke-token``, ``demo-data`` and ``import-clients``."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from service import accounts, audit, migrate
 from service.config import settings_of
 from service.db import get_db
 from service.demo_data import demo_data_command
+from service.import_command import import_clients_command
 from service.logs import redact
 from service.models import ApiToken
 
@@ -140,3 +141,4 @@ def init_app(app: Flask) -> None:
     app.cli.add_command(revoke_token_command)
     app.cli.add_command(demo_data_command)
     app.cli.add_command(db_group)
+    app.cli.add_command(import_clients_command)

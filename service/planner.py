@@ -39,6 +39,10 @@ from service.models import (
 )
 
 PLAN_CHUNK = 1000  # clients re-planned per reconcile in a planning tick
+# A set under this key in ``session.info`` holds back ``replan_client``: the clients gather
+# there, and whoever set it re-plans them all at once before the transaction ends (an import
+# of thousands of clients re-plans them in chunks, not one by one).
+REPLAN_LATER = "touchbase.replan_later"
 
 
 @dataclass
@@ -277,7 +281,12 @@ def _client_appointments(
 def replan_client(
     session: Session, settings: Settings, client_id: int, now: datetime
 ) -> PlanCounts:
-    """Re-plan every appointment of one client that may still need a text."""
+    """Re-plan every appointment of one client that may still need a text (or, while
+    ``REPLAN_LATER`` holds re-plans back, note the client for later)."""
+    later = session.info.get(REPLAN_LATER)
+    if later is not None:
+        later.add(client_id)
+        return PlanCounts()
     session.flush()
     # Plan from what the database now holds, not from collections loaded before the edit.
     session.expire_all()

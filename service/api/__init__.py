@@ -12,6 +12,7 @@ from service.api import (
     clients,
     errors,
     feeds,
+    imports,
     messages,
     pain_reports,
     settings,
@@ -36,6 +37,7 @@ def init_app(app: Flask) -> None:
     api.register_blueprint(templates.bp)
     api.register_blueprint(calendar_link.bp)
     api.register_blueprint(feeds.bp)
+    api.register_blueprint(imports.bp)
     app.register_blueprint(api)
     app.add_url_rule("/api/v1/openapi.json", "api_openapi", openapi_document)
     errors.init_app(app)

@@ -19,6 +19,7 @@ from service.dashboard import (
     auth,
     calendar_page,
     client_forms,
+    client_import_page,
     client_list,
     export,
     feeds_page,
@@ -96,6 +97,7 @@ def init_app(app: Flask) -> None:
     for module in (auth, inbox, client_list, client_forms, schedule_forms, schedule, send_text):
         dashboard.register_blueprint(module.bp)
     dashboard.register_blueprint(export.bp)
+    dashboard.register_blueprint(client_import_page.bp)
     dashboard.register_blueprint(admin.bp)
     dashboard.register_blueprint(account.bp)
     dashboard.register_blueprint(calendar_page.bp)

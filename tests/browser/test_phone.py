@@ -73,6 +73,7 @@ PAGES = [
     ("cancel", "/appointments/{appointment}/cancel", "ana"),
     ("link an unknown number", "/alerts/{unknown}/link", "ana"),
     ("export", "/export", "ana"),
+    ("import clients", "/clients/import", "admin"),
     ("accounts", "/admin/users", "admin"),
     ("user form", "/admin/users/new", "admin"),
     ("edit an account", "/admin/users/{therapist}", "admin"),
