@@ -11,6 +11,8 @@ from typing import Any
 
 from sqlalchemy import text
 
+from service import client_import
+from service.api import imports
 from service.config import NAME_STYLES
 from service.dashboard import LABELS, STATUS_BUTTONS
 from service.dashboard.client_page import STATUS_WORDS
@@ -115,6 +117,8 @@ def test_the_api_document_lists_the_vocabulary_where_it_lists_words() -> None:
         "intent": Intent,
         "checkin_days": (AUTO,),  # beside a list of days: automatic check-ins
         "placeholders": tuple(PLACEHOLDERS),
+        "outcome": client_import.OUTCOMES,  # what an import does with a row
+        "dry_run": tuple(imports.DRY_RUN),  # the import's preview switch
     }
     checked = 0
     for path, values in _enums(document):

@@ -215,7 +215,8 @@ INBOX_ORDER = (
     (L.RESCHEDULE,),
     (L.UNKNOWN_SENDER,),
     (L.NOT_UNDERSTOOD,),
-    (L.DELIVERY_FAILED, L.INVALID_NUMBER),  # delivery problems
+    # delivery problems, and a calendar feed failing (its sessions may be out of date)
+    (L.DELIVERY_FAILED, L.INVALID_NUMBER, L.CALENDAR_FEED),
     SIGNALS,  # relief signals
     (L.OPT_OUT,),
 )

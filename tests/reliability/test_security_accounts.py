@@ -59,6 +59,8 @@ ROUTES = [
     Route("POST", "/account/sign-out-everywhere"),
     Route("POST", "/account/tokens", NEW_TOKEN),
     Route("POST", "/account/tokens/{token_id}/revoke"),
+    Route("POST", "/account/calendar-link"),
+    Route("POST", "/account/calendar-link/revoke"),
     Route("GET", "/admin/users", admin=True),
     Route("GET", "/admin/users/{user_id}", admin=True),
     Route("POST", "/admin/users/{user_id}", EDIT, admin=True),
