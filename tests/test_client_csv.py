@@ -186,6 +186,8 @@ def test_clock(value: str, expected: time | None) -> None:
         ("Mon,,60,", "Time '' is not a time of day"),
         ("Funday,10:00,60,", "Days 'Funday': a weekday it cannot read"),
         ("Mon,10:00,2,", "Length must be 5 to 720 minutes"),
+        ("Mon,10:00,²,", "Length must be 5 to 720 minutes"),  # a digit to isdigit, not to int
+        ("Mon,10:00,6²,", "Length must be 5 to 720 minutes"),
         (",10:00,60,", "Days is missing"),
     ],
 )

@@ -20,7 +20,7 @@ from service.dashboard.forms import Form
 from service.db import get_session, lock, utcnow
 from service.feed_models import CalendarFeed
 from service.models import Client, User
-from service.values import MAX_ID
+from service.values import MAX_ID, whole_number
 
 bp = Blueprint("feeds", __name__)
 VIA = "dashboard"
@@ -134,7 +134,8 @@ def place_title(feed_id: int) -> Response:
 
 def _client_of(db: Session, user: User, feed: CalendarFeed, raw: str) -> Client:
     """The chosen client, locked, when it is the feed's therapist's and the user's to see."""
-    client_id = int(raw) if raw.isdigit() and 0 < int(raw) <= MAX_ID else None
+    number = whole_number(raw)
+    client_id = number if number is not None and 0 < number <= MAX_ID else None
     seen = client_for(db, user, client_id) if client_id is not None else None
     if seen is None or seen.therapist_id != feed.therapist_id:
         raise calendar_feeds.FeedRefused("needs one of the therapist's clients", "client_id")

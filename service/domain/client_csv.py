@@ -302,7 +302,8 @@ def _rhythm(values: dict[str, str], problems: list[str]) -> Rhythm | None:
     starts = clock(at) if at else None
     if starts is None:
         problems.append(f"Time {at!r} is not a time of day (e.g. 10:00 or 2:30pm)")
-    minutes = int(length) if length.isdigit() and len(length) < 5 else None
+    # ASCII digits only: "²".isdigit() is true, and int() refuses it.
+    minutes = int(length) if length.isascii() and length.isdigit() and len(length) < 5 else None
     if length and (minutes is None or not MIN_MINUTES <= minutes <= MAX_MINUTES):
         problems.append(f"Length must be {MIN_MINUTES} to {MAX_MINUTES} minutes")
     first_day = day(first) if first else None

@@ -59,6 +59,8 @@ def test_a_therapist_adds_fetches_places_titles_and_removes_a_feed(
         assert session.scalar(select(FeedTitle.title)) == "team meeting"
         tom = session.scalar(select(Client.id).where(Client.name == "Tom Brown"))
         booked = len(session.scalars(select(Appointment)).all())
+    odd = {"title": "Tommy", "action": "link", "client_id": "²"}  # isdigit, but not int's
+    assert as_ana.post(f"/calendar-feeds/{feed_id}/titles", odd).status_code < 500
     as_ana.post(
         f"/calendar-feeds/{feed_id}/titles",
         {"title": "Tommy", "action": "link", "client_id": str(tom)},
