@@ -15,13 +15,14 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from service import audit, bookings, feed_fetch, roster
+from service import alerts, audit, bookings, feed_fetch, roster
 from service.config import Settings
 from service.db import insert
 from service.domain import calendar_names
 from service.domain.feed_owned import FEED_VIA
-from service.domain.vocabulary import UPCOMING, AppointmentStatus, FeedTitleState
+from service.domain.vocabulary import UPCOMING, AlertKind, AppointmentStatus, FeedTitleState
 from service.feed_models import CalendarFeed, FeedTitle
+from service.feed_runs import key_prefix as feed_key_prefix
 from service.models import Appointment, Client, User
 
 LONGEST_URL = 2000
@@ -58,6 +59,14 @@ def add_feed(
     refusal = roster.therapist_refusal(session, actor, owner)
     if refusal is not None:
         raise FeedRefused(refusal, "therapist_id")
+    # One feed per address and therapist: a second would book every session twice. Adds
+    # for one therapist take turns, so two at once cannot both pass this check.
+    audit.take_turns(session, f"calendar-feeds:{owner}")
+    followed = select(CalendarFeed.id).where(
+        CalendarFeed.therapist_id == owner, CalendarFeed.url == url
+    )
+    if session.scalar(followed) is not None:
+        raise FeedRefused("this calendar is already followed for this therapist", "url")
     feed = CalendarFeed(therapist_id=owner, url=url, created_at=now, created_by_id=actor.id)
     session.add(feed)
     session.flush()
@@ -109,6 +118,10 @@ def remove_feed(
         therapist_id=feed.therapist_id,
         cancelled=cancelled,
         via=via,
+    )
+    # Its failure item, if one is open, has nothing left to tell.
+    alerts.close_signals(
+        session, AlertKind.CALENDAR_FEED, feed_key_prefix(feed.id), "the feed was removed", now
     )
     session.delete(feed)  # the sessions kept lose their feed (ON DELETE SET NULL)
     session.flush()

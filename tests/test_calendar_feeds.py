@@ -13,9 +13,9 @@ from sqlalchemy import select
 from service import accounts, calendar_feeds, feed_runs
 from service.config import settings_of
 from service.db import get_db, lock
-from service.domain.vocabulary import AppointmentStatus, MessageKind
+from service.domain.vocabulary import AlertKind, AppointmentStatus, MessageKind
 from service.feed_models import CalendarFeed, FeedTitle
-from service.models import Appointment, AuditEntry, Client, OutboundMessage
+from service.models import Alert, Appointment, AuditEntry, Client, OutboundMessage
 from tests.feed_server import feed_server
 from tests.test_feed_sync import NOW, arrange, feed, run, z
 
@@ -46,6 +46,11 @@ def test_an_address_is_checked_and_never_audited(make_app: Callable[..., Flask])
             ana.id,
         )
         session.commit()
+        # The same calendar twice would book every session twice: refused, also when
+        # written the other way (webcal or https).
+        with pytest.raises(calendar_feeds.FeedRefused, match="already followed"):
+            add(session, settings, ana, made.url, None, NOW, via="test")
+        session.rollback()
         logged = session.scalars(select(AuditEntry)).all()
         assert logged and all("secret-token" not in str(e.detail) for e in logged)
 
@@ -109,3 +114,23 @@ def test_a_linked_title_books_its_client_and_an_ignored_one_stays_quiet(
     assert second.counts is not None
     assert second.counts.unmatched == set() and second.counts.cancelled == 0
     assert feed_id
+
+
+def test_removing_a_failing_feed_closes_its_inbox_item(make_app: Callable[..., Flask]) -> None:
+    app = make_app(CALENDAR_FEEDS_ALLOW_PRIVATE="on")
+    with feed_server() as server:
+        feed_id = arrange(app, server.serve("/practice.ics", "not a calendar at all"))
+        run(app, NOW)
+    with get_db(app).session() as session:
+        open_items = select(Alert).where(
+            Alert.kind == AlertKind.CALENDAR_FEED, Alert.handled_at.is_(None)
+        )
+        assert len(session.scalars(open_items).all()) == 1
+        row = session.get_one(CalendarFeed, feed_id)
+        actor = accounts.find_user(session, "ana@practice.test")
+        assert actor is not None
+        calendar_feeds.remove_feed(
+            session, settings_of(app), actor, row, NOW, cancel=False, via="t"
+        )
+        session.commit()
+        assert session.scalars(open_items).all() == []
