@@ -15,7 +15,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from service import alerts, audit, bookings, feed_fetch, roster
+from service import alerts, audit, bookings, feed_fetch, feed_sync, roster
 from service.config import Settings
 from service.db import insert
 from service.domain import calendar_names
@@ -23,7 +23,7 @@ from service.domain.feed_owned import FEED_VIA
 from service.domain.vocabulary import UPCOMING, AlertKind, AppointmentStatus, FeedTitleState
 from service.feed_models import CalendarFeed, FeedTitle
 from service.feed_runs import key_prefix as feed_key_prefix
-from service.models import Appointment, Client, User
+from service.models import Client, User
 
 LONGEST_URL = 2000
 
@@ -88,14 +88,7 @@ def remove_feed(
     ``cancel``, else kept as ordinary sessions; past ones stay as they are. How many
     were cancelled."""
     cancelled = 0
-    ids = session.scalars(
-        select(Appointment.id).where(
-            Appointment.feed_id == feed.id,
-            Appointment.starts_at > now,
-            Appointment.status.in_(UPCOMING),
-        )
-    ).all()
-    for appointment_id in ids if cancel else ():
+    for appointment_id in feed_sync.upcoming_ids(session, feed.id, now) if cancel else ():
         appointment = bookings.lock_appointment(session, appointment_id)
         if appointment is not None and appointment.status in UPCOMING:
             bookings.change_appointment(

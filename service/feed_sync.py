@@ -14,7 +14,7 @@ where the therapist links or ignores them.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -200,14 +200,7 @@ def _cancel_missing(
     counts: SyncCounts,
 ) -> None:
     """Cancel the feed's appointments to come whose instance is no longer in the feed."""
-    ids = session.scalars(
-        select(Appointment.id).where(
-            Appointment.feed_id == feed.id,
-            Appointment.starts_at > now,
-            Appointment.status.in_(UPCOMING),
-        )
-    ).all()
-    for appointment_id in ids:
+    for appointment_id in upcoming_ids(session, feed.id, now):
         appointment = bookings.lock_appointment(session, appointment_id)
         if appointment is None or appointment.starts_at <= now:
             continue
@@ -220,3 +213,14 @@ def _cancel_missing(
 def _minutes(instance: EventInstance) -> int:
     """The instance's length in whole minutes (at least one)."""
     return max(1, int((instance.ends_at - instance.starts_at).total_seconds() // 60))
+
+
+def upcoming_ids(session: Session, feed_id: int, now: datetime) -> Sequence[int]:
+    """The ids of the feed's appointments still to come (not yet begun, not ended)."""
+    return session.scalars(
+        select(Appointment.id).where(
+            Appointment.feed_id == feed_id,
+            Appointment.starts_at > now,
+            Appointment.status.in_(UPCOMING),
+        )
+    ).all()
