@@ -46,7 +46,8 @@ class CalendarFeed(Base):
 
 class FeedTitle(Base):
     """A therapist's decision about an event title (kept normalized: ``calendar_names``)
-    that named no client or several: linked to a client, or ignored from then on."""
+    that named no client or several: linked to a client (``client_id``: the title names
+    that client, whatever other calendar names it holds), or ignored from then on."""
 
     __tablename__ = "feed_titles"
     __table_args__ = (
@@ -60,4 +61,5 @@ class FeedTitle(Base):
     therapist_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
     title: Mapped[str] = mapped_column(String(200))
     state: Mapped[str] = mapped_column(String(10))
+    client_id: Mapped[int | None] = mapped_column(ForeignKey("clients.id", ondelete="CASCADE"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -347,9 +347,10 @@ class Alert(Base):
     handled_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     # How an item closed itself, when it did ("client texted START"); shown with handled_at.
     closed_note: Mapped[str | None] = mapped_column(String(200))
-    # Set on alerts the clock raises from a signal ("lapsing:<client>:<last session>"), so a
-    # signal raises one item however many clock processes and ticks see it.
+    # From a signal ("lapsing:<client>:<last session>"): one item however many clocks see it.
     signal_key: Mapped[str | None] = mapped_column(String(100), unique=True)
+    # Whose item one about no client is (a therapist's failing calendar feed); None: everyone's.
+    therapist_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
 
 
 class ImportedPainReport(Base):
@@ -377,8 +378,7 @@ class ImportedPainReport(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
-# The practice's own records live in their own module; imported here so that every table
-# is in the metadata whenever the models are.
+# Tables kept in modules of their own, imported so that the metadata always holds them all.
 from service.account_models import PasswordReset, RecoveryCode  # noqa: E402
 from service.calendar_models import CalendarLink  # noqa: E402
 from service.feed_models import CalendarFeed, FeedTitle  # noqa: E402, F401
