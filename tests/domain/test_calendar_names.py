@@ -50,7 +50,11 @@ def test_the_default_calendar_name_is_first_name_and_last_initial(
 
 @pytest.mark.parametrize(
     ("saved", "full", "in_use"),
-    [(None, "Maria Garcia", "Maria G."), ("", "Maria Garcia", "Maria G."), ("Gigi", "Maria Garcia", "Gigi")],
+    [
+        (None, "Maria Garcia", "Maria G."),
+        ("", "Maria Garcia", "Maria G."),
+        ("Gigi", "Maria Garcia", "Gigi"),
+    ],
 )
 def test_the_name_in_use_is_the_saved_one_else_the_default(
     saved: str | None, full: str, in_use: str
