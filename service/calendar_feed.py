@@ -65,7 +65,7 @@ def addresses(token: str, settings: Settings) -> dict[str, str]:
     return {"url": url, "webcal_url": "webcal://" + url.split("://", 1)[1]}
 
 
-def settings_saved(session: Session) -> dict[str, datetime]:
+def _settings_saved(session: Session) -> dict[str, datetime]:
     """When each saved setting the feed shows was last saved (one query); a setting never
     saved (the environment's value) is absent."""
     rows = session.execute(
@@ -135,7 +135,7 @@ def feed(token: str) -> Response:
         return not_found()
     link, user = found
     start, end = window(now, settings)
-    saved = settings_saved(session)
+    saved = _settings_saved(session)
     sessions, changes = _sessions(session, user, start, end, saved.get(TITLES))
     host = urlsplit(settings.public_base_url or "").hostname or "touchbase"
     body = build_feed(
