@@ -3,9 +3,18 @@ calendar app fetches it) and found by its token alone.
 
 A therapist's feed has their clients' sessions, an admin's has everyone's, from 30 days
 back to the planning horizon (see ``service.domain.ics_feed`` for what an event says).
-Two queries whatever the number of sessions. An unchanged feed answers 304 to
+Three queries whatever the number of sessions. An unchanged feed answers 304 to
 ``If-None-Match`` (its ETag is the body's hash) or ``If-Modified-Since``. A revoked,
 unknown or malformed token gets the same bare 404.
+
+What the practice's settings put in the text counts as a change like any other: the
+titles (CALENDAR_INITIALS_ONLY, editable on the settings page) and the calendar's name
+(PRACTICE_NAME). A saved change of either changes the body, so the ETag, and moves
+``Last-Modified`` to when it was saved, so a calendar app that only sends
+``If-Modified-Since`` gets the new titles too; every event's LAST-MODIFIED and SEQUENCE
+also move with the titles' setting, so an app that keeps events by SEQUENCE takes the
+new title. A value from the environment alone (no saved value) changes only at a
+restart: the ETag follows it, ``Last-Modified`` cannot know when it changed.
 """
 
 from __future__ import annotations
@@ -22,12 +31,15 @@ from service import access, calendar_links
 from service.config import Settings, current_settings
 from service.db import get_session, utcnow
 from service.domain.ics_feed import FeedSession, build_feed
-from service.models import Appointment, AppointmentSeries, Client, User
+from service.models import Appointment, AppointmentSeries, Client, PracticeSetting, User
 
 bp = Blueprint("calendar_feed", __name__)
 PAST_DAYS = 30
 MIME = "text/calendar; charset=utf-8"
 NOT_FOUND = "Not found.\n"
+# The saved settings the feed's text depends on: its titles, and its name.
+TITLES = "calendar_initials_only"
+SETTINGS_SHOWN = (TITLES, "practice_name")
 
 
 def window(now: datetime, settings: Settings) -> tuple[datetime, datetime]:
@@ -53,12 +65,24 @@ def addresses(token: str, settings: Settings) -> dict[str, str]:
     return {"url": url, "webcal_url": "webcal://" + url.split("://", 1)[1]}
 
 
+def _settings_saved(session: Session) -> dict[str, datetime]:
+    """When each saved setting the feed shows was last saved (one query); a setting never
+    saved (the environment's value) is absent."""
+    rows = session.execute(
+        select(PracticeSetting.name, PracticeSetting.updated_at).where(
+            PracticeSetting.name.in_(SETTINGS_SHOWN)
+        )
+    )
+    return {name: at for name, at in rows if at is not None}
+
+
 def _sessions(
-    session: Session, user: User, start: datetime, end: datetime
+    session: Session, user: User, start: datetime, end: datetime, titled: datetime | None
 ) -> tuple[list[FeedSession], list[datetime]]:
     """The sessions in the window of the clients ``user`` may see, and when each row they
     were read from last changed (one query). An event's revision is the latest change of
-    its appointment or its client (whose name makes its title)."""
+    its appointment, its client (whose name makes its title) or the way titles are
+    written (``titled``: when CALENDAR_INITIALS_ONLY was saved, if it was)."""
     query = (
         select(
             Appointment.id,
@@ -88,7 +112,7 @@ def _sessions(
             timezone=row[5],
             status=row[6],
             created_at=row[7],
-            updated_at=max(row[8], row[9]),
+            updated_at=max(row[8], row[9], titled or row[8]),
             link=_absolute(url_for("dashboard.clients.show", client_id=row[1]), settings),
         )
         for row in rows
@@ -111,7 +135,8 @@ def feed(token: str) -> Response:
         return not_found()
     link, user = found
     start, end = window(now, settings)
-    sessions, changes = _sessions(session, user, start, end)
+    saved = _settings_saved(session)
+    sessions, changes = _sessions(session, user, start, end, saved.get(TITLES))
     host = urlsplit(settings.public_base_url or "").hostname or "touchbase"
     body = build_feed(
         sessions,
@@ -121,11 +146,12 @@ def feed(token: str) -> Response:
     )
     response = Response(body, 200, content_type=MIME)
     response.set_etag(hashlib.sha256(body).hexdigest()[:32])
-    # What the feed was last built from: its rows, its address, and the window, which moved
-    # last at midnight. A session gone without a trace (deleted, or its client given to
-    # another therapist) changes the ETag at once, the date only at the next midnight.
+    # What the feed was last built from: its rows, its address, the settings it shows, and
+    # the window, which moved last at midnight. A session gone without a trace (deleted, or
+    # its client given to another therapist) changes the ETag at once, the date only at the
+    # next midnight.
     today = start + timedelta(days=PAST_DAYS)
-    response.last_modified = max([link.created_at, today, *changes])
+    response.last_modified = max([link.created_at, today, *changes, *saved.values()])
     response.headers["Cache-Control"] = "private, no-cache"
     response.headers["X-Content-Type-Options"] = "nosniff"
     response.headers["Referrer-Policy"] = "no-referrer"

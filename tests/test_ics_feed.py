@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from icalendar import Calendar
 
+from service.domain.calendar_names import default_name
 from service.domain.ics_feed import FeedSession, build_feed, calendar_title
 
 MADE = datetime(2026, 1, 5, 12, 0, tzinfo=UTC)
@@ -23,6 +24,10 @@ MADE = datetime(2026, 1, 5, 12, 0, tzinfo=UTC)
         ("  Sam   O'Brien  ", "Sam O.", "S. O."),
         ("Liam (Bill) 'Nguyen'", "Liam N.", "L. N."),
         ("Zoë 2", "Zoë", "Z."),
+        ("Maria (Gigi) O'Brien", "Maria O.", "M. O."),
+        ("Ana 2nd", "Ana N.", "A. N."),
+        ("🌸 Zoë Martin 🌸", "Zoë M.", "Z. M."),
+        ("e\u0301lodie n\u0303u\u0301n\u0303ez", "élodie Ñ.", "É. Ñ."),
         ("", "Session", "Session"),
         ("-- 42", "Session", "Session"),
     ],
@@ -30,6 +35,8 @@ MADE = datetime(2026, 1, 5, 12, 0, tzinfo=UTC)
 def test_titles_name_the_client_briefly(name: str, title: str, initials: str) -> None:
     assert calendar_title(name) == title
     assert calendar_title(name, initials_only=True) == initials
+    # The title is the client's default calendar name: what a feed in is matched by.
+    assert default_name(name) in (title, "")
 
 
 def _session(

@@ -1,4 +1,11 @@
-"""Clients and their contacts (written through ``service.roster``)."""
+"""Clients and their contacts (written through ``service.roster``).
+
+A client's ``calendar_name`` (the name calendar feeds are matched by) is a string of at
+most 100 characters with a letter or digit; null, "" or blank resets it to the default
+(first name and last initial, ``domain.calendar_names``). A new client given one is made,
+then changed (``roster.update_client``), so its audit says ``create`` then ``update`` of
+``calendar_name``, as for any later change.
+"""
 
 from __future__ import annotations
 
@@ -21,7 +28,16 @@ from service.values import MAX_ID
 
 bp = Blueprint("api_clients", __name__)
 
-CLIENT_FIELDS = {"name", "phone", "timezone", "language", "therapist_id", "notes", "checkin_days"}
+CLIENT_FIELDS = {
+    "name",
+    "phone",
+    "timezone",
+    "language",
+    "therapist_id",
+    "notes",
+    "checkin_days",
+    "calendar_name",
+}
 CONTACT_FIELDS = {"name", "phone", "relation", "reminders", "checkins"}
 VIA = "api"
 
@@ -74,11 +90,15 @@ def create_client() -> tuple[dict[str, Any], int]:
         checkin_days=fields.checkin_days("checkin_days"),
         therapist_id=_therapist_id(session, user, fields, None if user.is_admin else user.id),
     )
+    calendar_name = fields.calendar_name("calendar_name")
     fields.done()
     try:
         client = roster.create_client(session, user, values, via=VIA, confirm_shared=confirm)
     except roster.SharedPhone as shared:
         raise _shared_phone(shared) from None
+    if calendar_name is not None:
+        changes = {"calendar_name": calendar_name}
+        roster.update_client(session, settings, user, client, changes, utcnow(), via=VIA)
     body = _client_out(session, client)
     session.commit()
     return body, 201
@@ -132,6 +152,8 @@ def _client_changes(settings: Settings, fields: Fields) -> dict[str, Any]:
         changes["checkin_days"] = fields.checkin_days("checkin_days")
     if fields.has("phone"):
         changes["phone"] = fields.phone("phone", settings.default_region)
+    if fields.has("calendar_name"):
+        changes["calendar_name"] = fields.calendar_name("calendar_name")
     return changes
 
 

@@ -10,7 +10,7 @@ from typing import Any
 from flask import request
 
 from service.api.errors import ApiError, invalid
-from service.domain import planning, sampling
+from service.domain import calendar_names, planning, sampling
 from service.phones import InvalidPhone, normalize
 from service.values import MAX_ID, is_time_zone, whole_number
 
@@ -145,6 +145,19 @@ class Fields:
             self.errors[name] = str(exc)
             return None
         return days if isinstance(days, str) else ",".join(str(d) for d in days)
+
+    def calendar_name(self, name: str) -> str | None:
+        """A client's calendar name, trimmed; None for null, "" or blank (the default: first
+        name and last initial). At most ``calendar_names.MAX_LENGTH`` characters as sent,
+        with a letter or digit."""
+        value = self.text(name, nullable=True, empty=True, max_length=calendar_names.MAX_LENGTH)
+        if value is None or not _has_text(value):
+            return None
+        reason = calendar_names.refusal(value)
+        if reason is not None:
+            self.errors[name] = reason
+            return None
+        return value
 
     def choice(
         self,

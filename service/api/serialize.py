@@ -7,7 +7,7 @@ from datetime import datetime, timedelta, timezone
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from service.domain import series_words
+from service.domain import calendar_names, series_words
 from service.domain.sampling import AUTO
 from service.models import (
     Appointment,
@@ -50,7 +50,9 @@ def contact_json(contact: Contact, consent: Mapping[str, PhoneNumber]) -> dict[s
 
 
 def client_json(client: Client, consent: Mapping[str, PhoneNumber]) -> dict[str, Any]:
-    """A client with its contacts; ``opted_out`` is about the client's own number."""
+    """A client with its contacts; ``opted_out`` is about the client's own number.
+    ``calendar_name`` is the one saved (null: the default), ``calendar_name_in_use`` the
+    one calendar feeds are matched by (the saved one, else first name and last initial)."""
     own = client.own_contact
     row = consent.get(own.phone) if own else None
     return {
@@ -62,6 +64,8 @@ def client_json(client: Client, consent: Mapping[str, PhoneNumber]) -> dict[str,
         "therapist_id": client.therapist_id,
         "notes": client.notes,
         "checkin_days": _checkin_days(client.checkin_days),
+        "calendar_name": client.calendar_name,
+        "calendar_name_in_use": calendar_names.name_in_use(client.calendar_name, client.name),
         "opted_out": bool(row and row.opted_out),
         "contacts": [contact_json(c, consent) for c in client.contacts],
     }

@@ -1,5 +1,12 @@
 """Forms that create and edit clients and their contacts (written through ``service.roster``;
-every change re-plans the texts)."""
+every change re-plans the texts).
+
+The client form's "Calendar name" is the name the practice's calendar feeds are matched by
+(``domain.calendar_names``): empty means the default, first name and last initial, which
+the field shows as its placeholder. It is checked as the API checks it (at most 100
+characters, a letter or a digit). A new client given one is made, then changed, through
+``roster``, so its audit reads as the API's does.
+"""
 
 from __future__ import annotations
 
@@ -14,8 +21,9 @@ from service import roster
 from service.config import current_settings
 from service.dashboard import phone_links
 from service.dashboard.auth import client_or_404, current_user
-from service.dashboard.forms import Form
+from service.dashboard.forms import Form, sentence
 from service.db import get_session, utcnow
+from service.domain import calendar_names
 from service.domain.vocabulary import Language
 from service.models import SELF, Client, Contact, User
 from service.values import whole_number
@@ -36,6 +44,28 @@ def _therapists(db: Session, user: User) -> list[User]:
 def _client_page(client: Client) -> Response:
     """Back to the client's page."""
     return redirect(url_for("dashboard.clients.show", client_id=client.id))
+
+
+def _calendar_name(form: Form) -> str | None:
+    """The calendar name typed, or None when left empty (the default); errors on ``form``."""
+    value = form.text("calendar_name", max_length=calendar_names.MAX_LENGTH)
+    reason = calendar_names.refusal(value) if value else None
+    if reason is not None:
+        form.errors["calendar_name"] = sentence(reason)
+    return value if reason is None else None
+
+
+def _render(db: Session, user: User, form: Form, client: Client | None, **more: object) -> str:
+    """The client form, with the default calendar name the empty field stands for."""
+    default = calendar_names.default_name(client.name) if client else ""
+    return render_template(
+        "clients/form.html",
+        form=form,
+        client=client,
+        therapists=_therapists(db, user),
+        default_calendar_name=default or "first name and last initial",
+        **more,
+    )
 
 
 def _read_client(db: Session, form: Form, user: User, client: Client | None) -> roster.NewClient:
@@ -68,8 +98,8 @@ def create() -> Response | str | tuple[str, int]:
     defaults = {"timezone": tz, "language": language, "therapist_id": str(user.id)}
     form = Form(request.form if request.method == "POST" else None, defaults)
     if not form.submitted:
-        return render_template("clients/form.html", form=form, therapists=_therapists(db, user))
-    values = _read_client(db, form, user, None)
+        return _render(db, user, form, None)
+    values, calendar_name = _read_client(db, form, user, None), _calendar_name(form)
     shared = None
     if form.ok:
         try:
@@ -79,9 +109,11 @@ def create() -> Response | str | tuple[str, int]:
         except roster.SharedPhone as warning:
             shared = warning.warning  # shown with a box to tick; nothing written yet
     if not form.ok or shared:
-        therapists = _therapists(db, user)
-        page = render_template("clients/form.html", form=form, therapists=therapists, shared=shared)
+        page = _render(db, user, form, None, shared=shared)
         return (page, 422) if not shared else page
+    if calendar_name is not None:
+        changes = {"calendar_name": calendar_name}
+        roster.update_client(db, current_settings(), user, client, changes, utcnow(), via=VIA)
     db.commit()
     flash("Client added.")
     return _client_page(client)
@@ -101,12 +133,13 @@ def edit(client_id: int) -> Response | str | tuple[str, int]:
         "phone": phone_links.phone(own.phone) if own else "",
         "therapist_id": str(client.therapist_id or ""),
         "checkin_days": (client.checkin_days or "").replace(",", ", "),
+        "calendar_name": client.calendar_name or "",
     }
     form = Form(request.form if request.method == "POST" else None, defaults)
-    therapists = _therapists(db, user)
     if not form.submitted:
-        return render_template("clients/form.html", form=form, client=client, therapists=therapists)
+        return _render(db, user, form, client)
     values, shared = _read_client(db, form, user, client), None
+    changes = {**asdict(values), "calendar_name": _calendar_name(form)}
     if form.ok:
         try:
             roster.update_client(
@@ -114,7 +147,7 @@ def edit(client_id: int) -> Response | str | tuple[str, int]:
                 current_settings(),
                 user,
                 client,
-                asdict(values),
+                changes,
                 utcnow(),
                 via=VIA,
                 confirm_shared=form.checkbox("confirm_shared"),
@@ -124,9 +157,7 @@ def edit(client_id: int) -> Response | str | tuple[str, int]:
         except roster.SharedPhone as warning:
             shared = warning.warning
     if not form.ok or shared:
-        page = render_template(
-            "clients/form.html", form=form, client=client, therapists=therapists, shared=shared
-        )
+        page = _render(db, user, form, client, shared=shared)
         return (page, 422) if not shared else page
     db.commit()
     flash("Saved.")

@@ -1,4 +1,6 @@
-"""What the client page shows: contacts, schedule, the thread, the pain and relief charts."""
+"""What the client page shows: contacts, schedule, the thread, the pain and relief charts,
+and the name the practice's calendar feeds find the client by ("In calendars: Maria G.",
+marked when it is the default, first name and last initial)."""
 
 from __future__ import annotations
 
@@ -18,7 +20,7 @@ from service.dashboard import charts, compose, series_rules
 from service.dashboard.auth import current_user
 from service.dashboard.forms import Form
 from service.db import get_session, utcnow
-from service.domain import recurrence, relief, texts
+from service.domain import calendar_names, recurrence, relief, texts
 from service.domain.provider_errors import explain
 from service.domain.vocabulary import SHOWN_IN_THREAD, MessageKind, MessageStatus
 from service.models import (
@@ -305,6 +307,7 @@ def render_client_page(
         quiet_now=compose.quiet_now(client, current_settings().quiet_hours, now),
         therapists=therapists,
         status_words=STATUS_WORDS,
+        calendar_name=calendar_names.name_in_use(client.calendar_name, client.name),
         **_schedule(db, client, now),
         **_pain(db, client, now),
     ), status

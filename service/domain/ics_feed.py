@@ -1,9 +1,10 @@
 """The practice's sessions as an iCalendar feed (RFC 5545) that Google Calendar, Apple
 Calendar and Outlook can subscribe to: plain data in, the feed's text out.
 
-Minimum necessary: an event says who (first name and last initial, or initials only),
-when, in which zone, and links to the client's page, which asks for a sign-in. It never
-carries a phone number, a note, a pain score or anything clinical.
+Minimum necessary: an event says who (first name and last initial, or initials only: the
+client's default calendar name, ``calendar_names``, never the one a therapist saved, which
+is free text), when, in which zone, and links to the client's page, which asks for a
+sign-in. It never carries a phone number, a note, a pain score or anything clinical.
 
 The text depends only on the data given (no clock read), so an unchanged schedule gives
 the same bytes and the same ETag.
@@ -18,6 +19,7 @@ from zoneinfo import ZoneInfo
 
 from icalendar import Calendar, Event, vText
 
+from service.domain.calendar_names import default_name, initials
 from service.domain.vocabulary import AppointmentStatus
 
 PRODID = "-//TouchBase//Calendar feed//EN"
@@ -41,27 +43,13 @@ class FeedSession:
     link: str  # the client's page, absolute
 
 
-def _words(name: str) -> list[str]:
-    """The name's words that hold at least one letter."""
-    return [w for w in name.split() if any(c.isalpha() for c in w)]
-
-
-def _initial(word: str) -> str:
-    """The first letter of ``word``, upper case, with a full stop ("garcía" -> "G.")."""
-    letter = next(c for c in word if c.isalpha())
-    return f"{letter.upper()}."
-
-
 def calendar_title(name: str, *, initials_only: bool = False) -> str:
-    """An event's title for a client: "Maria G." (first name, last initial), or "M. G."
-    with ``initials_only``; a one-word name stays as it is ("Cher", or "C.")."""
-    words = _words(name)
-    if not words:
-        return FALLBACK_TITLE
-    first, last = words[0], words[-1]
-    if initials_only:
-        return " ".join(_initial(w) for w in ([first] if len(words) == 1 else [first, last]))
-    return first if len(words) == 1 else f"{first} {_initial(last)}"
+    """An event's title for a client: "Maria G." (first name, last initial: the client's
+    default calendar name, ``calendar_names.default_name``), or "M. G." with
+    ``initials_only``; a one-word name stays as it is ("Cher", or "C."), and a name
+    without a letter gives "Session"."""
+    title = initials(name) if initials_only else default_name(name)
+    return title or FALLBACK_TITLE
 
 
 def _status(status: str) -> str:

@@ -55,19 +55,28 @@ LIMITED = [(s, f) for s, f in STRINGS if "maxLength" in SCHEMAS[s]["properties"]
 QUERY = _query_parameters()
 
 # Where null means something: no own phone, nobody, no end, the practice's check-in days,
-# no practice phone.
+# the default calendar name, no practice phone.
 NULLABLE = {
     ("ClientIn", "phone"),
     ("ClientIn", "therapist_id"),
     ("ClientPatch", "therapist_id"),
     ("ClientIn", "checkin_days"),
     ("ClientPatch", "checkin_days"),
+    ("ClientIn", "calendar_name"),
+    ("ClientPatch", "calendar_name"),
     ("SeriesIn", "ends_at"),
     ("SeriesPatch", "ends_at"),
     ("SettingsPatch", "practice_phone"),
 }
-# Notes may be cleared; a simulated text is stored as a phone sent it, even empty.
-MAY_BE_EMPTY = {("ClientIn", "notes"), ("ClientPatch", "notes"), ("SimulatedText", "body")}
+# Notes may be cleared, a calendar name reset to the default; a simulated text is stored as
+# a phone sent it, even empty.
+MAY_BE_EMPTY = {
+    ("ClientIn", "notes"),
+    ("ClientPatch", "notes"),
+    ("ClientIn", "calendar_name"),
+    ("ClientPatch", "calendar_name"),
+    ("SimulatedText", "body"),
+}
 DATETIMES = {
     ("SeriesIn", "starts_at"),
     ("SeriesIn", "ends_at"),

@@ -10,7 +10,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
-from service import bookings, calendar_links, roster
+from service import bookings, calendar_links, practice_settings, roster
 from service.config import settings_of
 from service.db import get_db, utcnow
 from service.logs import redact
@@ -229,3 +229,55 @@ def test_a_renamed_client_is_a_change(app: Flask, client: FlaskClient, ana: Staf
     event = events(renamed)[f"appointment-{ident}@touchbase"]
     assert str(event["SUMMARY"]) == "Ann P."  # type: ignore[index]
     assert event["SEQUENCE"] > events(first)[f"appointment-{ident}@touchbase"]["SEQUENCE"]  # type: ignore[index]
+
+
+def _save_setting(app: Flask, field: str, value: str) -> None:
+    """Save a practice setting as the settings page does."""
+    with get_db(app).session() as session:
+        practice_settings.save(
+            session, settings_of(app), None, {field: value}, utcnow(), via="test"
+        )
+        session.commit()
+
+
+def test_turning_initials_on_or_off_is_a_change_for_every_validator(
+    app: Flask, client: FlaskClient, ana: Staff
+) -> None:
+    (ident,) = client_sessions(app, "Ann Lee", ana.id, soon(2))
+    path, uid = address_of(app, ana.id), f"appointment-{ident}@touchbase"
+    first = client.get(path)
+    etag, modified = first.headers["ETag"], first.headers["Last-Modified"]
+    assert str(events(first)[uid]["SUMMARY"]) == "Ann L."  # type: ignore[index]
+    with time_machine.travel(utcnow() + timedelta(minutes=5), tick=False):
+        _save_setting(app, "calendar_initials_only", "on")
+        by_etag = client.get(path, headers={"If-None-Match": etag})
+        by_date = client.get(path, headers={"If-Modified-Since": modified})
+        assert (by_etag.status_code, by_date.status_code) == (200, 200)
+        assert by_etag.headers["ETag"] != etag
+        assert by_etag.headers["Last-Modified"] != modified
+        event = events(by_etag)[uid]
+        assert str(event["SUMMARY"]) == "A. L."  # type: ignore[index]
+        assert event["SEQUENCE"] > events(first)[uid]["SEQUENCE"]  # type: ignore[index]
+        now_etag, now_modified = by_etag.headers["ETag"], by_etag.headers["Last-Modified"]
+        assert client.get(path, headers={"If-None-Match": now_etag}).status_code == 304
+        assert client.get(path, headers={"If-Modified-Since": now_modified}).status_code == 304
+    with time_machine.travel(utcnow() + timedelta(minutes=10), tick=False):
+        _save_setting(app, "calendar_initials_only", "off")
+        back = client.get(path, headers={"If-Modified-Since": now_modified})
+        assert back.status_code == 200
+        assert str(events(back)[uid]["SUMMARY"]) == "Ann L."  # type: ignore[index]
+        assert client.get(path, headers={"If-None-Match": now_etag}).status_code == 200
+
+
+def test_renaming_the_practice_renames_the_calendar_for_every_validator(
+    app: Flask, client: FlaskClient, ana: Staff
+) -> None:
+    client_sessions(app, "Ann Lee", ana.id, soon(2))
+    path = address_of(app, ana.id)
+    first = client.get(path)
+    modified = first.headers["Last-Modified"]
+    with time_machine.travel(utcnow() + timedelta(minutes=5), tick=False):
+        _save_setting(app, "practice_name", "Calm Hands")
+        renamed = client.get(path, headers={"If-Modified-Since": modified})
+        assert renamed.status_code == 200
+        assert b"X-WR-CALNAME:Calm Hands sessions" in renamed.get_data()

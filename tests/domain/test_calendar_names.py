@@ -4,17 +4,81 @@ from __future__ import annotations
 
 import pytest
 
-from service.domain.calendar_names import default_name, match, mentions, normalized
+from service.domain.calendar_names import (
+    default_name,
+    initials,
+    match,
+    mentions,
+    name_in_use,
+    normalized,
+    refusal,
+)
 
 CLIENTS = {1: "Maria G.", 2: "Mariana G.", 3: "Lucía P.", 4: "Tom B.", 5: "Tom B"}
 
 
 @pytest.mark.parametrize(
-    ("full", "calendar"),
-    [("Maria Garcia", "Maria G."), ("maria de la garcía", "maria G."), ("Cher", "Cher")],
+    ("full", "calendar", "initial_letters"),
+    [
+        ("Maria Garcia", "Maria G.", "M. G."),
+        ("maria de la garcía", "maria G.", "M. G."),
+        ("Élodie Ñúñez", "Élodie Ñ.", "É. Ñ."),
+        ("e\u0301lodie n\u0303u\u0301n\u0303ez", "élodie Ñ.", "É. Ñ."),  # decomposed
+        ("Sam O'Brien", "Sam O.", "S. O."),
+        ("Maria (Gigi) O'Brien", "Maria O.", "M. O."),
+        ("'Liam' (Bill) \u2018Nguyen\u2019", "Liam N.", "L. N."),
+        ("Anne-Marie Dubois-Leroy", "Anne-Marie D.", "A. D."),
+        ("Cher", "Cher", "C."),
+        ("  Cher  ", "Cher", "C."),
+        ("Ana 2", "Ana", "A."),
+        ("Ana 2nd", "Ana N.", "A. N."),  # the first letter, never the digit
+        ("Zoë 🌸 Martin 🌸", "Zoë M.", "Z. M."),
+        ("🌸Zoë Martin", "Zoë M.", "Z. M."),
+        ("Björn ßtraße", "Björn ß.", "B. ß."),  # no one-letter capital: kept as written
+        ("", "", ""),
+        ("   ", "", ""),
+        ("42 -- 7", "", ""),
+        ("🌸 🌸", "", ""),
+    ],
 )
-def test_the_default_calendar_name_is_first_name_and_last_initial(full: str, calendar: str) -> None:
+def test_the_default_calendar_name_is_first_name_and_last_initial(
+    full: str, calendar: str, initial_letters: str
+) -> None:
     assert default_name(full) == calendar
+    assert initials(full) == initial_letters
+
+
+@pytest.mark.parametrize(
+    ("saved", "full", "in_use"),
+    [
+        (None, "Maria Garcia", "Maria G."),
+        ("", "Maria Garcia", "Maria G."),
+        ("Gigi", "Maria Garcia", "Gigi"),
+    ],
+)
+def test_the_name_in_use_is_the_saved_one_else_the_default(
+    saved: str | None, full: str, in_use: str
+) -> None:
+    assert name_in_use(saved, full) == in_use
+
+
+@pytest.mark.parametrize(
+    ("name", "reason"),
+    [
+        ("Maria G.", None),
+        ("7", None),
+        ("Ñ", None),
+        ("x" * 100, None),
+        ("x" * 101, "must be at most 100 characters"),
+        ("--", "must hold at least one letter or digit"),
+        ("🌸", "must hold at least one letter or digit"),
+        ("_", "must hold at least one letter or digit"),
+    ],
+)
+def test_a_saved_calendar_name_needs_a_letter_or_digit_and_fits(
+    name: str, reason: str | None
+) -> None:
+    assert refusal(name) == reason
 
 
 @pytest.mark.parametrize(
@@ -31,6 +95,9 @@ def test_the_default_calendar_name_is_first_name_and_last_initial(full: str, cal
         ("Maria", "Maria G.", False),
         ("Annemaria G.", "Maria G.", False),
         ("Maria G.", "", False),
+        ("Maria\u200b G.", "Maria G.", True),  # a zero-width space a phone put in
+        ("Maria\u00a0G.", "Maria G.", True),
+        ("Sam O\u2019Brien", "Sam O'Brien", True),  # curly and straight quotes alike
     ],
 )
 def test_a_name_is_found_as_whole_words_case_and_accents_ignored(
