@@ -4,10 +4,20 @@ A feed address is typed by a person and fetched by the server, so it is checked 
 any address the server is asked to visit: ``http`` or ``https`` only (``webcal`` is read
 as ``https``), to a host whose every address is public; loopback, private, link-local
 (the cloud's metadata service at 169.254.169.254 among them), multicast, reserved and
-unspecified addresses are refused, before the first request and after each redirect,
-unless ``CALENDAR_FEEDS_ALLOW_PRIVATE`` is on (tests and local setups). At most 3
-redirects are followed, each checked; the whole fetch has 10 s and the text 5 MB; the
-ETag and Last-Modified of the last answer are sent back, so an unchanged feed is a 304.
+unspecified addresses are refused, also when carried in IPv6 (mapped, 6to4, Teredo),
+before the first request and after each redirect, unless ``CALENDAR_FEEDS_ALLOW_PRIVATE``
+is on (tests and local setups). The host is looked up once per request and the
+connection made to an address so vetted (the Host header and the TLS certificate check
+are for the name), so a name server answering differently the second time cannot steer
+the request elsewhere. At most 3 redirects are followed, each checked; the text may be
+5 MB; the ETag and Last-Modified of the last answer are sent back, so an unchanged feed
+is a 304.
+
+One deadline, ``TIMEOUT_SECONDS``, covers the whole fetch: every socket operation gets
+at most the time left, the body is read in pieces as they arrive, and a watchdog shuts
+the connection when the time is up (a server trickling a byte at a time, in the TLS
+handshake, the headers or the body, holds it no longer). Looking the name up is the
+system resolver's, outside the deadline. Proxies from the environment are not used.
 
 Errors say why in words a therapist can act on, and never repeat the address: a
 calendar's secret address is a password.
