@@ -230,6 +230,7 @@ def _hop_once(
             sock.settimeout(deadline.left())
             connection.request("GET", _target(parts), headers=headers | _host_headers(parts))
             response = connection.getresponse()
+            stack.callback(response.close)
             _too_slow_if_late(deadline)  # headers the watchdog cut short
         except (OSError, http.client.HTTPException, ValueError) as exc:
             _too_slow_if_late(deadline)
