@@ -38,17 +38,27 @@ def raise_alert(
 
 
 def raise_signal(
-    session: Session, kind: AlertKind, key: str, client_id: int | None, detail: str, now: datetime
+    session: Session,
+    kind: AlertKind,
+    key: str,
+    client_id: int | None,
+    detail: str,
+    now: datetime,
+    *,
+    therapist_id: int | None = None,
 ) -> bool:
     """Raise the item of a signal unless one with this key exists; True when this call did.
 
     The key is unique, so several clock processes seeing the same signal raise it once.
+    ``therapist_id`` makes an item about no client one therapist's (their failing calendar
+    feed): only they and admins see it.
     """
     statement = (
         insert(session, Alert)
         .values(
             kind=kind,
             client_id=client_id,
+            therapist_id=therapist_id,
             detail=detail[:500],
             created_at=now,
             signal_key=key[:100],

@@ -5,8 +5,11 @@ and due unless forced), so several clock processes, or the clock and a person pr
 "Fetch now", fetch it once. The fetch itself runs outside any transaction. Then, in one
 transaction, the instances are applied (``feed_sync``) and the outcome recorded: a
 success closes the feed's inbox item, a failure (address refused, network, error status,
-too large, not iCalendar) leaves the appointments as they were and raises one item per
-run of failures, keyed by the feed and its last success, however many fetches fail.
+too large, not iCalendar, or an error nobody expected: logged by its kind and place,
+never its message) leaves the appointments as they were, releases the claim and raises
+one item per run of failures, keyed by the feed and its last success, however many
+fetches fail. The item is about no client but is the feed's therapist's
+(``Alert.therapist_id``): the inbox shows it to them and to admins only.
 An unchanged feed (304) is a success that changes nothing; every few hours the feed is
 read in full anyway, so that sessions entering the planning horizon are booked.
 """
@@ -14,6 +17,7 @@ read in full anyway, so that sessions entering the planning horizon are booked.
 from __future__ import annotations
 
 import logging
+import traceback
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -33,6 +37,7 @@ FETCH_EVERY = timedelta(minutes=10)
 CLAIM_FOR = timedelta(minutes=2)  # longer than a fetch (10 s) and its application
 READ_IN_FULL_EVERY = timedelta(hours=6)
 MAX_UNPLACED = 50  # titles kept for the feeds page
+UNEXPECTED = "an unexpected error stopped its reading (logged for the developers)"
 
 
 @dataclass(frozen=True)
@@ -116,6 +121,9 @@ def run_feed(
             instances = calendar_events.expand(fetched.body, now, end, zone)
     except (feed_fetch.FetchFailed, calendar_events.UnreadableCalendar) as failure:
         return _failed(session, feed, str(failure), now)
+    except Exception as unexpected:  # a library's bug on odd input: a failure, not a 500
+        _log_unexpected(feed_id, unexpected)
+        return _failed(session, feed, UNEXPECTED, now)
     try:
         counts = None
         if instances is not None:
@@ -137,6 +145,18 @@ def run_feed(
     return FeedResult(feed_id, unchanged=instances is None, counts=counts)
 
 
+def _log_unexpected(feed_id: int, error: Exception) -> None:
+    """Log an unexpected error of a fetch or a reading by its kind and where it was raised;
+    never its message, which may repeat the address or quote the feed."""
+    frames = traceback.extract_tb(error.__traceback__)
+    where = " < ".join(
+        f"{f.name} ({f.filename.rsplit('/', 1)[-1]}:{f.lineno})" for f in frames[::-1]
+    )
+    log.error(
+        "feed %s: %s while fetching or reading it, in %s", feed_id, type(error).__name__, where
+    )
+
+
 def _succeeded(session: Session, feed: CalendarFeed, now: datetime) -> None:
     """Record a successful fetch and close the feed's failure item; commit."""
     feed.last_fetched_at = feed.last_success_at = now
@@ -156,7 +176,15 @@ def _failed(session: Session, feed: CalendarFeed, error: str, now: datetime) -> 
         f"A calendar feed of {whose} cannot be read: {error}. Its sessions stay as they "
         "were until it can; the item closes itself when a fetch succeeds."
     )
-    alerts.raise_signal(session, AlertKind.CALENDAR_FEED, alert_key(feed), None, detail, now)
+    alerts.raise_signal(
+        session,
+        AlertKind.CALENDAR_FEED,
+        alert_key(feed),
+        None,
+        detail,
+        now,
+        therapist_id=feed.therapist_id,  # the item is the feed's therapist's (and admins')
+    )
     feed.last_fetched_at, feed.last_error, feed.claimed_until = now, error, None
     session.commit()
     log.info("feed %s: fetch failed (%s)", feed.id, error)

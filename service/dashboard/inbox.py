@@ -2,9 +2,11 @@
 
 Items rank as ``vocabulary.INBOX_ORDER`` says (a pain alert above a not-understood
 tapback). Times are in the practice's zone, named once on the page, each with how long
-ago it was. An item about no client (a text from an unknown number) has no therapist, so
-every therapist sees it, and may link the number to one of their clients or say it is not
-the practice's.
+ago it was. An item about no client and no therapist (a text from an unknown number) is
+everyone's: every therapist sees it, and may link the number to one of their clients or
+say it is not the practice's. An item about no client that is one therapist's
+(``Alert.therapist_id``: their failing calendar feed) is seen by them and admins only,
+and named "Calendar feed of <therapist>", linking to the feeds page.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
-from sqlalchemy import case, func, or_, select, update
+from sqlalchemy import and_, case, func, or_, select, update
 from sqlalchemy.orm import Session, selectinload
 from werkzeug.wrappers import Response
 
@@ -26,7 +28,7 @@ from service.dashboard.forms import Form
 from service.dashboard.security import safe_next
 from service.db import get_session, utcnow
 from service.domain import triage
-from service.domain.vocabulary import INBOX_ORDER
+from service.domain.vocabulary import INBOX_ORDER, AlertKind
 from service.models import Alert, Client, Contact, InboundMessage, User
 
 bp = Blueprint("inbox", __name__)
@@ -36,10 +38,12 @@ URGENCY = case(triage.RANK, value=Alert.kind, else_=len(INBOX_ORDER))
 
 
 def scope_items(query: Query, user: User) -> Query:
-    """Items ``user`` may see: their clients' and those about no client at all."""
+    """Items ``user`` may see: their clients', and those about no client that are nobody's
+    in particular or theirs (an admin sees all)."""
     if user.is_admin:
         return query
-    return query.where(or_(Alert.client_id.is_(None), Client.therapist_id == user.id))
+    whose = or_(Alert.therapist_id.is_(None), Alert.therapist_id == user.id)
+    return query.where(or_(and_(Alert.client_id.is_(None), whose), Client.therapist_id == user.id))
 
 
 @bp.get("/")
@@ -56,6 +60,7 @@ def index() -> str:
     counted = select(func.count(Alert.id)).outerjoin(Client, Client.id == Alert.client_id)
     total = db.scalar(scope_items(counted, user).where(Alert.handled_at.is_(None))) or 0
     clients = sorted({c.id for _, c, _ in [*shown, *closed] if c is not None})
+    owners = _feed_owners(db, [a for a, _, _ in [*shown, *closed]])
     audit.record(db, user, "list", "client", "*", clients=clients, via="inbox")
     db.commit()
     return render_template(
@@ -68,6 +73,7 @@ def index() -> str:
         ago=triage.ago,
         zone=current_settings().practice_timezone,
         answer_to=_answer_to,
+        feed_owners=owners,
         new_key=compose.new_key,
         max_body=compose.MAX_BODY,
     )
@@ -86,6 +92,17 @@ def _closed_by_themselves(db: Session, user: User, now: datetime) -> list[Any]:
     return list(db.execute(query.order_by(Alert.handled_at.desc()).limit(CLOSED_SHOWN)))
 
 
+def _feed_owners(db: Session, items: list[Alert]) -> dict[int, str]:
+    """Whose calendar feed each failing-feed item is about (their name), by item."""
+    feeds = [a for a in items if a.kind == AlertKind.CALENDAR_FEED and a.client_id is None]
+    ids = {a.therapist_id for a in feeds if a.therapist_id is not None}
+    names: dict[int, str] = {}
+    if ids:
+        rows = db.execute(select(User.id, User.name).where(User.id.in_(ids)))
+        names.update((user_id, name) for user_id, name in rows)
+    return {a.id: names.get(a.therapist_id or 0, "a therapist") for a in feeds}
+
+
 def _answer_to(alert: Alert, client: Client) -> Contact | None:
     """Who an answer from this item goes to: the number that wrote, else the client's own."""
     contacts = client.contacts_own_first
@@ -100,6 +117,8 @@ def visible_item(db: Session, user: User, alert_id: int) -> Alert:
         abort(404)
     if alert.client_id is not None and client_for(db, user, alert.client_id) is None:
         abort(404)
+    if alert.client_id is None and alert.therapist_id not in (None, user.id) and not user.is_admin:
+        abort(404)  # another therapist's own item (their failing calendar feed)
     return alert
 
 
