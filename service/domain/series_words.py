@@ -18,11 +18,11 @@ earlier of the two is the one shown, as the last local day a session can fall on
 from __future__ import annotations
 
 import re
-import unicodedata
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from service.domain import folding
 from service.domain.recurrence import to_utc
 from service.domain.texts import MONTHS
 
@@ -133,9 +133,7 @@ def read_rule(rrule: str, first_weekday: int) -> Pickers | None:
 def read_words(text: str) -> Pickers | None:
     """Pickers from a rule typed in plain words ("every monday and thursday", "every other
     tue", "cada 3 semanas, lunes y jueves"), or None when a word is not understood."""
-    plain = unicodedata.normalize("NFKD", text.lower())
-    plain = "".join(c for c in plain if not unicodedata.combining(c))
-    plain = " ".join(re.sub(r"[,.;/&+]", " ", plain).split())
+    plain = " ".join(re.sub(r"[,.;/&+]", " ", folding.fold(text)[0]).split())
     every = 1
     for phrase in _OTHER:
         if phrase in plain:
