@@ -174,3 +174,23 @@ def test_a_feed_with_too_many_instances_is_refused(rule: str, readable: bool) ->
     else:
         with pytest.raises(UnreadableCalendar, match="too many events"):
             expand(text, start, end, UTC)
+
+
+def test_google_split_of_a_series_ends_the_old_uid_and_carries_on_under_a_new_one() -> None:
+    # "This and following events" on 9 March, moved to 11:00: the old series ends with an
+    # UNTIL, the rest is a new event whose UID names where it was split.
+    new = "series-1_R20270309T150000@google.com"
+    found = rows("google_split.ics", "2027-03-01T00:00", "2027-03-18T00:00")
+    assert [r[:2] + r[3:4] for r in found if r[2] != "Tom B." and r[2] != "Team meeting"] == [
+        ("series-1@google.com", "2027-03-02T15:00:00+00:00", "03-02 15:00"),
+        ("series-1@google.com", "2027-03-04T15:00:00+00:00", "03-04 15:00"),
+        (new, "2027-03-09T16:00:00+00:00", "03-09 16:00"),
+        (new, "2027-03-11T16:00:00+00:00", "03-11 16:00"),
+        (new, "2027-03-16T15:00:00+00:00", "03-16 15:00"),  # EDT from 14 March
+    ]
+
+
+def test_the_zone_of_floating_times_is_always_given_never_utc_by_default() -> None:
+    text = one_event("DTSTART;TZID=Mars/Olympus:20260701T100000\r\n")
+    with pytest.raises(TypeError):
+        expand(text, z("2026-06-01T00:00"), z("2026-08-01T00:00"))  # type: ignore[call-arg]
