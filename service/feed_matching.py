@@ -67,24 +67,28 @@ def titles_of(session: Session, therapist_id: int) -> Titles:
     return Titles(names, ignored, linked)
 
 
-def adopt(session: Session, feed: CalendarFeed, key: Key, now: datetime) -> Appointment | None:
-    """A session to come kept from a removed feed with this instance's key, for one of
-    the feed's therapist's clients, made this feed's (locked); None when there is none."""
-    kept = session.scalar(
-        select(Appointment.id)
+def kept_of(session: Session, therapist_id: int, now: datetime) -> dict[Key, int]:
+    """The therapist's sessions to come kept from removed feeds, by their event's key
+    (the first booked when several carry one)."""
+    rows = session.execute(
+        select(Appointment.feed_uid, Appointment.feed_instance, Appointment.id)
         .join(Client, Client.id == Appointment.client_id)
         .where(
-            Client.therapist_id == feed.therapist_id,
+            Client.therapist_id == therapist_id,
             Appointment.feed_id.is_(None),
-            Appointment.feed_uid == key[0],
-            Appointment.feed_instance == key[1],
+            Appointment.feed_uid.is_not(None),
             Appointment.starts_at > now,
         )
-        .order_by(Appointment.id)
-        .limit(1)
+        .order_by(Appointment.id.desc())
     )
-    appointment = bookings.lock_appointment(session, kept) if kept is not None else None
-    if appointment is not None:
-        appointment.feed_id = feed.id
-        session.flush()
-    return appointment
+    return {(uid or "", instance or ""): ident for uid, instance, ident in rows}
+
+
+def adopt(session: Session, feed: CalendarFeed, appointment_id: int) -> int | None:
+    """Make a kept session (``kept_of``) this feed's again; its id, or None when gone."""
+    appointment = bookings.lock_appointment(session, appointment_id)
+    if appointment is None or appointment.feed_id is not None:
+        return None
+    appointment.feed_id = feed.id
+    session.flush()
+    return appointment.id

@@ -44,7 +44,7 @@ from service.domain import feed_pairing
 from service.domain.calendar_events import EventInstance
 from service.domain.feed_owned import FEED_VIA
 from service.domain.vocabulary import UPCOMING, AppointmentStatus
-from service.feed_matching import Key, adopt, titles_of
+from service.feed_matching import Key, adopt, kept_of, titles_of
 from service.feed_models import CalendarFeed
 from service.models import Appointment, Client
 
@@ -110,6 +110,7 @@ def apply(
     holds in ``window``) say. Nothing is committed."""
     run = _Run(session, settings, feed, now)
     titles = titles_of(session, feed.therapist_id)
+    booked, kept = _booked(session, feed.id), kept_of(session, feed.therapist_id, now)
     for instance in instances:
         key = (instance.uid, instance.recurrence_id)
         run.seen.add(key)
@@ -117,24 +118,25 @@ def apply(
         client_id = found.client_id if found is not None else None
         if found is not None and client_id is None and now < instance.starts_at < run.book_until:
             (run.counts.ambiguous if found.ambiguous else run.counts.unmatched).add(instance.title)
-        booked = _existing(session, feed.id, key) or adopt(session, feed, key, now)
-        if booked is not None:
-            run.attempt(partial(_follow, run, booked.id, instance, client_id))
+        appointment_id = booked.get(key) or (
+            adopt(session, feed, kept[key]) if key in kept else None
+        )
+        if appointment_id is not None:
+            run.attempt(partial(_follow, run, appointment_id, instance, client_id))
         elif client_id is not None and not instance.cancelled and instance.starts_at > now:
             run.fresh.append((instance, client_id))
     _settle(run)
     return run.counts
 
 
-def _existing(session: Session, feed_id: int, key: Key) -> Appointment | None:
-    """The appointment booked for this instance of the feed, if any."""
-    return session.scalar(
-        select(Appointment).where(
-            Appointment.feed_id == feed_id,
-            Appointment.feed_uid == key[0],
-            Appointment.feed_instance == key[1],
+def _booked(session: Session, feed_id: int) -> dict[Key, int]:
+    """The feed's appointments (their ids), by their instance's key."""
+    rows = session.execute(
+        select(Appointment.feed_uid, Appointment.feed_instance, Appointment.id).where(
+            Appointment.feed_id == feed_id
         )
     )
+    return {(uid or "", instance or ""): ident for uid, instance, ident in rows}
 
 
 def _follow(run: _Run, appointment_id: int, instance: EventInstance, client: int | None) -> None:

@@ -43,7 +43,7 @@ def at(day: int, hour: int) -> datetime:
             [Slot(10, 7, at(2, 15), NY), Slot(11, 7, at(2, 19), NY)],
             {1: 10, 2: 11},
         ),
-        # two gone, one new: the nearest gone one takes it... the earlier one asks first
+        # two gone, one new: the earlier gone session takes it, the other is not paired
         (
             [Slot(1, 7, at(2, 14), NY), Slot(2, 7, at(2, 18), NY)],
             [Slot(10, 7, at(2, 17), NY)],
