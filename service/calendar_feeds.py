@@ -155,8 +155,10 @@ def link_title(
     the link places it, and the client's calendar name is left as it was.
     """
     name = " ".join(title.split())[:100]
-    if not calendar_names.words(name) or client.therapist_id is None:
+    if not calendar_names.words(name):
         raise FeedRefused("must name something", "title")
+    if client.therapist_id is None:
+        raise FeedRefused("needs one of the therapist's clients", "client_id")
     if _names_alone(session, client, name):
         roster.update_client(
             session, settings, actor, client, {"calendar_name": name}, now, via=via

@@ -192,6 +192,13 @@ def test_a_linked_title_places_an_ambiguous_name_without_a_new_ambiguity(
     assert second.counts is not None
     assert second.counts.booked == 4 and second.counts.ambiguous == set()
     assert {client_of(app, key(d)) for d in (2, 4, 9, 11)} == {"Maria Garcia"}
+    with get_db(app).session() as session:
+        ana = accounts.find_user(session, "ana@practice.test")
+        assert ana is not None
+        calendar_feeds.ignore_title(session, ana, ana.id, "massage - maria g")
+        session.commit()
+        link = session.execute(select(FeedTitle.state, FeedTitle.client_id)).one()
+        assert tuple(link) == ("ignored", None)  # ignored from then on: linked to no one
 
 
 def test_a_booked_instance_is_followed_whatever_its_title_unless_it_names_another_client(
