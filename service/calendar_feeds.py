@@ -15,7 +15,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from service import alerts, audit, bookings, feed_fetch, feed_sync, roster
+from service import alerts, audit, bookings, feed_fetch, feed_matching, feed_sync, roster
 from service.config import Settings
 from service.db import insert
 from service.domain import calendar_names
@@ -126,12 +126,11 @@ def ignore_title(session: Session, actor: User, therapist_id: int, title: str) -
     normalized = calendar_names.normalized(title)[:200]
     if not normalized:
         raise FeedRefused("must name something", "title")
+    decision = {"state": FeedTitleState.IGNORED, "client_id": None}
     session.execute(
         insert(session, FeedTitle)
-        .values(therapist_id=therapist_id, title=normalized, state=FeedTitleState.IGNORED)
-        .on_conflict_do_update(
-            index_elements=["therapist_id", "title"], set_={"state": FeedTitleState.IGNORED}
-        )
+        .values(therapist_id=therapist_id, title=normalized, **decision)
+        .on_conflict_do_update(index_elements=["therapist_id", "title"], set_=decision)
     )
     audit.record(session, actor, "ignore", "feed_title", therapist_id, title=normalized)
 
@@ -146,18 +145,41 @@ def link_title(
     *,
     via: str,
 ) -> None:
-    """Link a title to a (locked) client of the title's therapist: the title becomes the
-    client's calendar name, so its events (and later ones) are the client's."""
+    """Link a title to a (locked) client of the title's therapist: events with this title
+    (case and accents aside) are the client's from the next fetch on, even when it holds
+    the calendar names of several clients ("Maria G." for Maria Garcia and Maria Gomez).
+
+    The title also becomes the client's calendar name, so that longer titles holding it
+    ("Massage - Tommy") are found too, unless that would make titles ambiguous: when the
+    title holds another client's calendar name, or another's holds the title. Then only
+    the link places it, and the client's calendar name is left as it was.
+    """
     name = " ".join(title.split())[:100]
     if not calendar_names.words(name):
         raise FeedRefused("must name something", "title")
-    roster.update_client(session, settings, actor, client, {"calendar_name": name}, now, via=via)
-    if client.therapist_id is not None:
-        normalized = calendar_names.normalized(name)[:200]
-        session.execute(
-            insert(session, FeedTitle)
-            .values(therapist_id=client.therapist_id, title=normalized, state=FeedTitleState.LINKED)
-            .on_conflict_do_update(
-                index_elements=["therapist_id", "title"], set_={"state": FeedTitleState.LINKED}
-            )
+    if client.therapist_id is None:
+        raise FeedRefused("needs one of the therapist's clients", "client_id")
+    if _names_alone(session, client, name):
+        roster.update_client(
+            session, settings, actor, client, {"calendar_name": name}, now, via=via
         )
+    normalized = calendar_names.normalized(name)[:200]
+    decision = {"state": FeedTitleState.LINKED, "client_id": client.id}
+    session.execute(
+        insert(session, FeedTitle)
+        .values(therapist_id=client.therapist_id, title=normalized, **decision)
+        .on_conflict_do_update(index_elements=["therapist_id", "title"], set_=decision)
+    )
+    audit.record(session, actor, "link", "feed_title", client.therapist_id, title=normalized)
+
+
+def _names_alone(session: Session, client: Client, name: str) -> bool:
+    """Whether ``name`` as the client's calendar name would leave every title naming the
+    client it named before: it holds no other client's calendar name, and no other's
+    holds it."""
+    others = feed_matching.titles_of(session, client.therapist_id or 0).names
+    others.pop(client.id, None)
+    return not any(
+        calendar_names.mentions(name, other) or calendar_names.mentions(other, name)
+        for other in others.values()
+    )

@@ -117,8 +117,8 @@ def run_feed(
         instances = None
         if fetched.body is not None:
             zone = ZoneInfo(settings.practice_timezone)
-            end = now + timedelta(days=settings.planning_horizon_days)
-            instances = calendar_events.expand(fetched.body, now, end, zone)
+            start, end = feed_sync.window(settings, now)
+            instances = calendar_events.expand(fetched.body, start, end, zone)
     except (feed_fetch.FetchFailed, calendar_events.UnreadableCalendar) as failure:
         return _failed(session, feed, str(failure), now)
     except Exception as unexpected:  # a library's bug on odd input: a failure, not a 500

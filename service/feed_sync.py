@@ -1,14 +1,27 @@
 """Applying a calendar feed's instances to the therapist's appointments.
 
-Each instance whose title names exactly one of the therapist's clients (by calendar name:
-``domain.calendar_names``), and whose title was not ignored, is one appointment, keyed by
-(feed, UID, instance): a later fetch finds it again and never books it twice. Every
-change goes through ``service.bookings``, the schedule's one write path, as ``via``
-"calendar_feed": a new instance is booked, a moved one moved and a cancelled one
-cancelled (telling the client, as a move in the dashboard does), and one to come that is
-no longer in the feed is cancelled. Sessions that have started are history: the feed
-never changes them. Titles that name no client, or several, are returned for the page
-where the therapist links or ignores them.
+Each instance whose title names one of the therapist's clients (``feed_matching``: a
+linked title first, then the calendar names; an ignored title names no one) is one
+appointment, keyed by (feed, UID, instance): a later fetch finds it again and never books
+it twice. Every change goes through ``service.bookings``, the schedule's one write path,
+as ``via`` "calendar_feed", telling the client of a move or cancellation as a move in
+the dashboard does. Sessions that have begun are history: the feed never changes them.
+
+The feed is read over a window (``window``) much wider than the one sessions are booked
+in: new instances are booked only within the planning horizon, but an appointment whose
+instance is anywhere in the window follows it, moved even beyond the horizon (its texts
+are planned when it comes near), so moving a session a few months on is a move, not a
+cancellation and a new booking. A session to come whose instance is nowhere in the window
+is cancelled, unless a new instance of the same client on the same local day took its
+place (``domain.feed_pairing``: Google's "this and following events" gives the rest of a
+series a new UID): then the session takes the new key, and moves if the time differs.
+An instance already booked is followed whatever its title now says (a renamed "Maria G.
+??" is still Maria's), unless the title names exactly one other client: then the first
+client's session is cancelled (told) and the other's booked. An instance moved into the
+past leaves its session to come as it is (counted refused): a session is never moved to
+a time already gone. A kept session of a removed feed is adopted, not booked twice
+(``feed_matching.adopt``). Titles that name no client, or several, among the instances
+to book are returned for the page where the therapist links or ignores them.
 """
 
 from __future__ import annotations
@@ -16,8 +29,10 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
+from functools import partial
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -25,15 +40,17 @@ from sqlalchemy.orm import Session
 from service import bookings
 from service.config import Settings
 from service.db import lock
-from service.domain import calendar_names
+from service.domain import feed_pairing
 from service.domain.calendar_events import EventInstance
 from service.domain.feed_owned import FEED_VIA
-from service.domain.vocabulary import UPCOMING, AppointmentStatus, FeedTitleState
-from service.feed_models import CalendarFeed, FeedTitle
+from service.domain.vocabulary import UPCOMING, AppointmentStatus
+from service.feed_matching import Key, adopt, kept_of, titles_of
+from service.feed_models import CalendarFeed
 from service.models import Appointment, Client
 
 log = logging.getLogger(__name__)
-Key = tuple[str, str]
+LOOKBACK = timedelta(days=31)  # an instance moved into the recent past is still seen
+MARGIN = timedelta(days=366)  # and one moved up to a year beyond the planning horizon
 
 
 @dataclass
@@ -45,26 +62,41 @@ class SyncCounts:
     cancelled: int = 0
     restored: int = 0
     refused: int = 0
+    rekeyed: int = 0
     unmatched: set[str] = field(default_factory=set)
     ambiguous: set[str] = field(default_factory=set)
 
 
-def calendar_names_of(session: Session, therapist_id: int) -> dict[int, str]:
-    """The therapist's clients by id, with the name their calendar events carry."""
-    clients = session.scalars(select(Client).where(Client.therapist_id == therapist_id))
-    return {c.id: c.calendar_name or calendar_names.default_name(c.name) for c in clients}
+@dataclass
+class _Run:
+    """One application: its feed, time, limits and what it found along the way."""
+
+    session: Session
+    settings: Settings
+    feed: CalendarFeed
+    now: datetime
+    counts: SyncCounts = field(default_factory=SyncCounts)
+    seen: set[Key] = field(default_factory=set)
+    fresh: list[tuple[EventInstance, int]] = field(default_factory=list)
+
+    @property
+    def book_until(self) -> datetime:
+        """New instances are booked up to the planning horizon."""
+        return self.now + timedelta(days=self.settings.planning_horizon_days)
+
+    def attempt(self, step: Callable[[], None]) -> None:
+        """Do one change; one the write path refuses is counted and logged, not raised."""
+        try:
+            step()
+        except (bookings.Refused, bookings.Overlap) as refused:
+            self.counts.refused += 1
+            log.info("feed %s: an instance was not applied (%s)", self.feed.id, refused)
 
 
-def ignored_titles(session: Session, therapist_id: int) -> set[str]:
-    """The (normalized) titles the therapist chose to ignore."""
-    return set(
-        session.scalars(
-            select(FeedTitle.title).where(
-                FeedTitle.therapist_id == therapist_id,
-                FeedTitle.state == FeedTitleState.IGNORED,
-            )
-        )
-    )
+def window(settings: Settings, now: datetime) -> tuple[datetime, datetime]:
+    """The span a feed is read over (``calendar_events.expand``): from ``LOOKBACK`` before
+    now to ``MARGIN`` beyond the planning horizon."""
+    return now - LOOKBACK, now + timedelta(days=settings.planning_horizon_days) + MARGIN
 
 
 def apply(
@@ -75,63 +107,55 @@ def apply(
     now: datetime,
 ) -> SyncCounts:
     """Make the feed's future appointments what ``instances`` (every instance the feed
-    holds in the window it was expanded for) say. Nothing is committed."""
-    counts = SyncCounts()
-    names = calendar_names_of(session, feed.therapist_id)
-    ignored = ignored_titles(session, feed.therapist_id)
-    seen: set[Key] = set()
+    holds in ``window``) say. Nothing is committed."""
+    run = _Run(session, settings, feed, now)
+    titles = titles_of(session, feed.therapist_id)
+    booked, kept = _booked(session, feed.id), kept_of(session, feed.therapist_id, now)
     for instance in instances:
-        seen.add((instance.uid, instance.recurrence_id))
-        if calendar_names.normalized(instance.title) in ignored:
-            continue
-        found = calendar_names.match(instance.title, names)
-        if found.client_id is None:
-            (counts.ambiguous if found.ambiguous else counts.unmatched).add(instance.title)
-            continue
-        try:
-            _follow(session, settings, feed, instance, found.client_id, now, counts)
-        except (bookings.Refused, bookings.Overlap) as refused:
-            counts.refused += 1
-            log.info("feed %s: an instance was not applied (%s)", feed.id, refused)
-    _cancel_missing(session, settings, feed, seen, now, counts)
-    return counts
+        key = (instance.uid, instance.recurrence_id)
+        run.seen.add(key)
+        found = titles.place(instance.title)
+        client_id = found.client_id if found is not None else None
+        if found is not None and client_id is None and now < instance.starts_at < run.book_until:
+            (run.counts.ambiguous if found.ambiguous else run.counts.unmatched).add(instance.title)
+        appointment_id = booked.get(key) or (
+            adopt(session, feed, kept[key]) if key in kept else None
+        )
+        if appointment_id is not None:
+            run.attempt(partial(_follow, run, appointment_id, instance, client_id))
+        elif client_id is not None and not instance.cancelled and instance.starts_at > now:
+            run.fresh.append((instance, client_id))
+    _settle(run)
+    return run.counts
 
 
-def _existing(session: Session, feed_id: int, key: Key) -> Appointment | None:
-    """The appointment booked for this instance of the feed, if any."""
-    return session.scalar(
-        select(Appointment).where(
-            Appointment.feed_id == feed_id,
-            Appointment.feed_uid == key[0],
-            Appointment.feed_instance == key[1],
+def _booked(session: Session, feed_id: int) -> dict[Key, int]:
+    """The feed's appointments (their ids), by their instance's key."""
+    rows = session.execute(
+        select(Appointment.feed_uid, Appointment.feed_instance, Appointment.id).where(
+            Appointment.feed_id == feed_id
         )
     )
+    return {(uid or "", instance or ""): ident for uid, instance, ident in rows}
 
 
-def _follow(
-    session: Session,
-    settings: Settings,
-    feed: CalendarFeed,
-    instance: EventInstance,
-    client_id: int,
-    now: datetime,
-    counts: SyncCounts,
-) -> None:
-    """Book, move, cancel or restore the appointment of one matched instance."""
-    found = _existing(session, feed.id, (instance.uid, instance.recurrence_id))
-    if found is None:
-        if not instance.cancelled and instance.starts_at > now:
-            _book(session, settings, feed, instance, client_id, now)
-            counts.booked += 1
-        return
-    appointment = bookings.lock_appointment(session, found.id)
-    if appointment is None or appointment.starts_at <= now:
+def _follow(run: _Run, appointment_id: int, instance: EventInstance, client: int | None) -> None:
+    """Move, cancel or restore the appointment of a booked instance (or hand it to the
+    other client the title now names)."""
+    appointment = bookings.lock_appointment(run.session, appointment_id)
+    if appointment is None or appointment.starts_at <= run.now:
         return  # gone, or begun: the feed never rewrites what happened
-    change = _change(session, settings, appointment, now)
+    if client is not None and client != appointment.client_id:
+        _hand_over(run, appointment, instance, client)
+        return
+    change, counts = _change(run, appointment), run.counts
     if instance.cancelled:
         if appointment.status in UPCOMING:
             change(status=AppointmentStatus.CANCELLED)
             counts.cancelled += 1
+        return
+    if instance.starts_at <= run.now:
+        counts.refused += 1  # moved into the past: the session is left as it was
         return
     if appointment.status == AppointmentStatus.CANCELLED:
         change(status=AppointmentStatus.SCHEDULED)
@@ -141,47 +165,125 @@ def _follow(
         counts.moved += 1
 
 
-def _book(
-    session: Session,
-    settings: Settings,
-    feed: CalendarFeed,
-    instance: EventInstance,
-    client_id: int,
-    now: datetime,
+def _hand_over(
+    run: _Run, appointment: Appointment, instance: EventInstance, client_id: int
 ) -> None:
+    """The title now names another client: the first one's session is cancelled (told)
+    and leaves the feed; the instance is booked for the other, as a new one."""
+    if appointment.status in UPCOMING:
+        _change(run, appointment)(status=AppointmentStatus.CANCELLED)
+        run.counts.cancelled += 1
+    appointment.feed_id = appointment.feed_uid = appointment.feed_instance = None
+    run.session.flush()
+    if not instance.cancelled:
+        run.fresh.append((instance, client_id))
+
+
+def _settle(run: _Run) -> None:
+    """Pair the sessions that left the feed with new instances (re-keyed, moved if need
+    be), cancel the rest of them, and book the new instances left within the horizon."""
+    gone = _gone(run)
+    slots = [
+        feed_pairing.Slot(n, client_id, instance.starts_at, UTC)  # the gone one's zone counts
+        for n, (instance, client_id) in enumerate(run.fresh)
+    ]
+    pairs = feed_pairing.pair(gone, slots)
+    for slot in gone:
+        if slot.ref in pairs:
+            instance = run.fresh[pairs[slot.ref]][0]
+            run.attempt(partial(_rekey, run, slot.ref, instance))
+        else:
+            run.attempt(partial(_cancel_gone, run, slot.ref))
+    taken = set(pairs.values())
+    for n, (instance, client_id) in enumerate(run.fresh):
+        if n not in taken and instance.starts_at < run.book_until:
+            run.attempt(partial(_book, run, instance, client_id))
+
+
+def _gone(run: _Run) -> list[feed_pairing.Slot]:
+    """The feed's sessions to come, within the window read, whose instance is not in it."""
+    end = window(run.settings, run.now)[1]
+    found = []
+    for appointment in run.session.scalars(
+        select(Appointment)
+        .where(Appointment.id.in_(upcoming_ids(run.session, run.feed.id, run.now)))
+        .order_by(Appointment.starts_at, Appointment.id)
+    ):
+        key = (appointment.feed_uid or "", appointment.feed_instance or "")
+        if key not in run.seen and appointment.starts_at < end:
+            zone = _zone(appointment.client.timezone, run.settings.practice_timezone)
+            found.append(
+                feed_pairing.Slot(
+                    appointment.id, appointment.client_id, appointment.starts_at, zone
+                )
+            )
+    return found
+
+
+def _zone(name: str, practice: str) -> ZoneInfo:
+    """The client's zone, or the practice's if the client's is unknown here."""
+    try:
+        return ZoneInfo(name)
+    except (ValueError, KeyError):
+        return ZoneInfo(practice)
+
+
+def _rekey(run: _Run, appointment_id: int, instance: EventInstance) -> None:
+    """The session takes the key of the instance now in its place, and its time."""
+    appointment = bookings.lock_appointment(run.session, appointment_id)
+    if appointment is None or appointment.starts_at <= run.now:
+        return
+    appointment.feed_uid, appointment.feed_instance = instance.uid, instance.recurrence_id
+    run.session.flush()
+    run.counts.rekeyed += 1
+    if (appointment.starts_at, appointment.ends_at) != (instance.starts_at, instance.ends_at):
+        _change(run, appointment)(starts_at=instance.starts_at, duration=_minutes(instance))
+        run.counts.moved += 1
+
+
+def _cancel_gone(run: _Run, appointment_id: int) -> None:
+    """Cancel a session to come whose instance left the feed (the client told)."""
+    appointment = bookings.lock_appointment(run.session, appointment_id)
+    if appointment is None or appointment.starts_at <= run.now:
+        return
+    if appointment.status in UPCOMING:
+        _change(run, appointment)(status=AppointmentStatus.CANCELLED)
+        run.counts.cancelled += 1
+
+
+def _book(run: _Run, instance: EventInstance, client_id: int) -> None:
     """Book the appointment of a new instance, marked with its feed and key."""
-    client = lock(session, Client, client_id)
+    client = lock(run.session, Client, client_id)
     if client is None:
         return
     appointment = bookings.book_appointment(
-        session,
-        settings,
+        run.session,
+        run.settings,
         None,
         client,
         starts_at=instance.starts_at,
         duration=_minutes(instance),
         status=AppointmentStatus.SCHEDULED,
-        now=now,
+        now=run.now,
         via=FEED_VIA,
         confirm_overlap=True,  # the practice's own calendar says so
     )
-    appointment.feed_id, appointment.feed_uid = feed.id, instance.uid
+    appointment.feed_id, appointment.feed_uid = run.feed.id, instance.uid
     appointment.feed_instance = instance.recurrence_id
+    run.counts.booked += 1
 
 
-def _change(
-    session: Session, settings: Settings, appointment: Appointment, now: datetime
-) -> Callable[..., None]:
+def _change(run: _Run, appointment: Appointment) -> Callable[..., None]:
     """A change of this appointment as the feed makes it: through the write path, the
     client told as after a move or cancellation in the dashboard."""
 
     def change(**what: Any) -> None:
         bookings.change_appointment(
-            session,
-            settings,
+            run.session,
+            run.settings,
             None,
             appointment,
-            now,
+            run.now,
             via=FEED_VIA,
             confirm_overlap=True,
             notify=True,
@@ -189,25 +291,6 @@ def _change(
         )
 
     return change
-
-
-def _cancel_missing(
-    session: Session,
-    settings: Settings,
-    feed: CalendarFeed,
-    seen: set[Key],
-    now: datetime,
-    counts: SyncCounts,
-) -> None:
-    """Cancel the feed's appointments to come whose instance is no longer in the feed."""
-    for appointment_id in upcoming_ids(session, feed.id, now):
-        appointment = bookings.lock_appointment(session, appointment_id)
-        if appointment is None or appointment.starts_at <= now:
-            continue
-        if (appointment.feed_uid or "", appointment.feed_instance or "") in seen:
-            continue
-        _change(session, settings, appointment, now)(status=AppointmentStatus.CANCELLED)
-        counts.cancelled += 1
 
 
 def _minutes(instance: EventInstance) -> int:

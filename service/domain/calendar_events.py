@@ -8,6 +8,14 @@ libraries ``icalendar``, ``recurring-ical-events`` and ``x-wr-timezone`` do the 
 this module keeps what a massage session can be: timed events of at most 12 hours
 (all-day events and longer ones are not sessions), each instance keyed by its event's UID
 and its original start, so that a feed read again names the same instance the same way.
+
+A TZID that is neither an IANA name, nor a Windows name, nor defined by a VTIMEZONE
+block is not read as UTC: ``icalendar`` leaves such a time floating, and a floating time
+is read in the calendar's X-WR-TIMEZONE, else in the practice's zone (``floating``), as
+the person who typed it meant wall-clock time where the practice is. A feed is read over
+a long window (``feed_sync.window``), so an unbounded rule could mean millions of
+instances: a feed with more than ``MOST_INSTANCES`` in the window is refused as
+unreadable ("too many events") before they are all computed.
 """
 
 from __future__ import annotations
@@ -21,6 +29,8 @@ import recurring_ical_events
 import x_wr_timezone
 
 LONGEST = timedelta(hours=12)
+MOST_INSTANCES = 5000  # in one window, all events together: years of a full practice
+TOO_OFTEN = {"SECONDLY", "MINUTELY", "HOURLY"}  # unbounded, always beyond MOST_INSTANCES
 UNTIMED_LENGTH = timedelta(hours=1)  # an event with no end or length: RFC 5545 says zero
 
 
@@ -59,18 +69,16 @@ def read(text: str | bytes) -> icalendar.Calendar:
 
 
 def expand(
-    text: str | bytes, start: datetime, end: datetime, floating: tzinfo = UTC
+    text: str | bytes, start: datetime, end: datetime, floating: tzinfo
 ) -> list[EventInstance]:
     """The session instances of the feed that start in [start, end), by start time.
 
-    ``floating`` is the zone of times the feed gives without one (and without
-    X-WR-TIMEZONE): the therapist's own. ``UnreadableCalendar`` for a bad feed or event.
+    ``floating`` is the zone of times the feed gives without one (or with an unknown
+    TZID, and without X-WR-TIMEZONE): the practice's. ``UnreadableCalendar`` for a bad
+    feed or event, or one with more than ``MOST_INSTANCES`` instances in the window.
     """
     calendar = read(text)
-    try:
-        occurrences = list(recurring_ical_events.of(calendar).between(start, end))
-    except Exception as exc:  # a bad RRULE or date deep in one event
-        raise UnreadableCalendar(f"an event could not be expanded: {_short(exc)}") from exc
+    occurrences = _occurrences(calendar, start, end)
     repeating = {
         str(e.get("UID", "")).strip()
         for e in calendar.walk("VEVENT")
@@ -82,6 +90,43 @@ def expand(
         if instance is not None and start <= instance.starts_at < end:
             found[(instance.uid, instance.recurrence_id)] = instance
     return sorted(found.values(), key=lambda i: (i.starts_at, i.uid, i.recurrence_id))
+
+
+def _occurrences(calendar: icalendar.Calendar, start: datetime, end: datetime) -> list[Any]:
+    """Every expanded VEVENT in the window, counted as they are computed (one series'
+    instances are generated lazily), so a runaway rule stops at ``MOST_INSTANCES``."""
+    found: list[Any] = []
+    if any(_endless_and_frequent(e) for e in calendar.walk("VEVENT")):
+        raise UnreadableCalendar(_too_many(start, end))  # before computing millions of them
+    try:
+        for series in recurring_ical_events.of(calendar).series:
+            for occurrence in series.between(start, end):
+                found.append(occurrence.as_component(False))
+                if len(found) > MOST_INSTANCES:
+                    raise UnreadableCalendar(_too_many(start, end))
+    except UnreadableCalendar:
+        raise
+    except Exception as exc:  # a bad RRULE or date deep in one event
+        raise UnreadableCalendar(f"an event could not be expanded: {_short(exc)}") from exc
+    return found
+
+
+def _endless_and_frequent(event: Any) -> bool:
+    """Whether the event repeats at least hourly with no COUNT or UNTIL to end it."""
+    rules = event.get("RRULE")
+    for rule in rules if isinstance(rules, list) else [rules] if rules else []:
+        frequency = str((rule.get("FREQ") or [""])[0]).upper()
+        if frequency in TOO_OFTEN and not rule.get("COUNT") and not rule.get("UNTIL"):
+            return True
+    return False
+
+
+def _too_many(start: datetime, end: datetime) -> str:
+    """Why a feed with too many instances is refused."""
+    return (
+        f"too many events: more than {MOST_INSTANCES} in the {(end - start).days} days "
+        "read (a rule repeating too often?)"
+    )
 
 
 def _instance(event: Any, floating: tzinfo, repeating: set[str]) -> EventInstance | None:

@@ -3,13 +3,13 @@ checked against times computed by hand across the DST changes of New York and Ma
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
 
-from service.domain.calendar_events import UnreadableCalendar, expand
+from service.domain.calendar_events import MOST_INSTANCES, UnreadableCalendar, expand
 
 FILES = Path(__file__).parent.parent / "calendar_files"
 
@@ -31,7 +31,7 @@ def rows(name: str, start: str, end: str) -> list[tuple[str, str, str, str, str,
             i.ends_at.strftime("%m-%d %H:%M"),
             i.cancelled,
         )
-        for i in expand(text, z(start), z(end))
+        for i in expand(text, z(start), z(end), UTC)
     ]
 
 
@@ -127,4 +127,70 @@ def test_floating_times_without_x_wr_timezone_are_read_in_the_given_zone() -> No
 )
 def test_bad_input_is_a_clear_error(text: str | bytes, reason: str) -> None:
     with pytest.raises(UnreadableCalendar, match=reason):
-        expand(text, z("2026-01-01T00:00"), z("2027-01-01T00:00"))
+        expand(text, z("2026-01-01T00:00"), z("2027-01-01T00:00"), UTC)
+
+
+def one_event(lines: str, head: str = "") -> str:
+    """A calendar holding one event made of ``lines``."""
+    return (
+        f"BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:x\r\n{head}BEGIN:VEVENT\r\nUID:e1\r\n"
+        f"{lines}SUMMARY:Maria G.\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n"
+    )
+
+
+@pytest.mark.parametrize(
+    ("head", "expected"),
+    [
+        ("", "2026-07-01T08:00"),  # the practice's zone: Madrid, UTC+2 in July
+        ("X-WR-TIMEZONE:America/New_York\r\n", "2026-07-01T14:00"),  # the calendar's
+    ],
+)
+def test_an_unknown_tzid_is_read_as_local_time_never_as_utc(head: str, expected: str) -> None:
+    text = one_event(
+        "DTSTART;TZID=Mars/Olympus:20260701T100000\r\n"
+        "DTEND;TZID=Mars/Olympus:20260701T110000\r\nRRULE:FREQ=WEEKLY;COUNT=2\r\n",
+        head,
+    )
+    found = expand(text, z("2026-06-01T00:00"), z("2026-08-01T00:00"), ZoneInfo("Europe/Madrid"))
+    assert [i.starts_at for i in found] == [z(expected), z(expected) + timedelta(days=7)]
+    assert found[0].recurrence_id == z(expected).isoformat()
+
+
+@pytest.mark.parametrize(
+    ("rule", "readable"),
+    [
+        ("FREQ=MINUTELY", False),  # half a million a year: refused, not computed
+        ("FREQ=HOURLY;INTERVAL=2", False),
+        ("FREQ=HOURLY;COUNT=24", True),
+        (f"FREQ=DAILY;COUNT={MOST_INSTANCES}", True),
+        (f"FREQ=DAILY;COUNT={MOST_INSTANCES + 1}", False),
+    ],
+)
+def test_a_feed_with_too_many_instances_is_refused(rule: str, readable: bool) -> None:
+    text = one_event(f"DTSTART:20260101T100000Z\r\nDTEND:20260101T110000Z\r\nRRULE:{rule}\r\n")
+    start, end = z("2026-01-01T00:00"), z("2046-01-01T00:00")
+    if readable:
+        assert len(expand(text, start, end, UTC)) in (24, MOST_INSTANCES)
+    else:
+        with pytest.raises(UnreadableCalendar, match="too many events"):
+            expand(text, start, end, UTC)
+
+
+def test_google_split_of_a_series_ends_the_old_uid_and_carries_on_under_a_new_one() -> None:
+    # "This and following events" on 9 March, moved to 11:00: the old series ends with an
+    # UNTIL, the rest is a new event whose UID names where it was split.
+    new = "series-1_R20270309T150000@google.com"
+    found = rows("google_split.ics", "2027-03-01T00:00", "2027-03-18T00:00")
+    assert [r[:2] + r[3:4] for r in found if r[2] != "Tom B." and r[2] != "Team meeting"] == [
+        ("series-1@google.com", "2027-03-02T15:00:00+00:00", "03-02 15:00"),
+        ("series-1@google.com", "2027-03-04T15:00:00+00:00", "03-04 15:00"),
+        (new, "2027-03-09T16:00:00+00:00", "03-09 16:00"),
+        (new, "2027-03-11T16:00:00+00:00", "03-11 16:00"),
+        (new, "2027-03-16T15:00:00+00:00", "03-16 15:00"),  # EDT from 14 March
+    ]
+
+
+def test_the_zone_of_floating_times_is_always_given_never_utc_by_default() -> None:
+    text = one_event("DTSTART;TZID=Mars/Olympus:20260701T100000\r\n")
+    with pytest.raises(TypeError):
+        expand(text, z("2026-06-01T00:00"), z("2026-08-01T00:00"))  # type: ignore[call-arg]
