@@ -11,8 +11,9 @@ Nothing here commits: the caller ends the unit of work.
 from __future__ import annotations
 
 from datetime import datetime
+from urllib.parse import urlsplit
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from service import alerts, audit, bookings, feed_fetch, feed_matching, feed_sync, roster
@@ -26,6 +27,19 @@ from service.feed_runs import key_prefix as feed_key_prefix
 from service.models import Client, User
 
 LONGEST_URL = 2000
+
+
+def shown_address(feed: CalendarFeed, user: User) -> str:
+    """The feed's address as ``user`` sees it: whole for the feed's therapist, its scheme
+    and host only for anyone else (an admin)."""
+    if feed.therapist_id == user.id:
+        return feed.url
+    try:
+        parts = urlsplit(feed.url)
+        host = parts.hostname or ""
+    except ValueError:
+        return "…"
+    return f"{parts.scheme}://{host}…" if parts.scheme and host else "…"
 
 
 class FeedRefused(ValueError):
@@ -133,6 +147,7 @@ def ignore_title(session: Session, actor: User, therapist_id: int, title: str) -
         .on_conflict_do_update(index_elements=["therapist_id", "title"], set_=decision)
     )
     audit.record(session, actor, "ignore", "feed_title", therapist_id, title=normalized)
+    read_again(session, therapist_id)
 
 
 def link_title(
@@ -154,8 +169,8 @@ def link_title(
     title holds another client's calendar name, or another's holds the title. Then only
     the link places it, and the client's calendar name is left as it was.
     """
-    name = " ".join(title.split())[:100]
-    if not calendar_names.words(name):
+    name = " ".join(title.split())[: calendar_names.MAX_LENGTH]
+    if not name or calendar_names.refusal(name) is not None:
         raise FeedRefused("must name something", "title")
     if client.therapist_id is None:
         raise FeedRefused("needs one of the therapist's clients", "client_id")
@@ -171,6 +186,18 @@ def link_title(
         .on_conflict_do_update(index_elements=["therapist_id", "title"], set_=decision)
     )
     audit.record(session, actor, "link", "feed_title", client.therapist_id, title=normalized)
+    read_again(session, client.therapist_id)
+
+
+def read_again(session: Session, therapist_id: int) -> None:
+    """Have the therapist's feeds fetched at the clock's next tick and read in full (no
+    304): a title just linked or ignored is placed then, not when the feed next changes."""
+    session.execute(
+        update(CalendarFeed)
+        .where(CalendarFeed.therapist_id == therapist_id)
+        .values(last_read_at=None, last_fetched_at=None)
+        .execution_options(synchronize_session=False)
+    )
 
 
 def _names_alone(session: Session, client: Client, name: str) -> bool:

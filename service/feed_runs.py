@@ -104,7 +104,9 @@ def run_feed(
     feed = session.get(CalendarFeed, feed_id, populate_existing=True)
     if feed is None:
         return None
-    fresh = feed.last_read_at is not None and now - feed.last_read_at < READ_IN_FULL_EVERY
+    # "Fetch now" reads in full: a person asking wants titles just linked placed at once.
+    last_read = None if force else feed.last_read_at
+    fresh = last_read is not None and now - last_read < READ_IN_FULL_EVERY
     url, etag, modified = feed.url, feed.etag if fresh else None, feed.last_modified
     session.commit()  # no transaction is held while the network is waited for
     try:
@@ -136,9 +138,9 @@ def run_feed(
                 now,
             )
         _succeeded(session, feed, now)
-    except Exception:
+    except Exception as unexpected:  # logged by kind and place: its message may quote titles
         session.rollback()
-        log.exception("feed %s: its sessions could not be applied", feed_id)
+        _log_unexpected(feed_id, unexpected)
         feed = session.get(CalendarFeed, feed_id)
         assert feed is not None
         return _failed(session, feed, "its sessions could not be applied", now)
@@ -153,7 +155,10 @@ def _log_unexpected(feed_id: int, error: Exception) -> None:
         f"{f.name} ({f.filename.rsplit('/', 1)[-1]}:{f.lineno})" for f in frames[::-1]
     )
     log.error(
-        "feed %s: %s while fetching or reading it, in %s", feed_id, type(error).__name__, where
+        "feed %s: %s while fetching, reading or applying it, in %s",
+        feed_id,
+        type(error).__name__,
+        where,
     )
 
 

@@ -134,3 +134,44 @@ def test_removing_a_failing_feed_closes_its_inbox_item(make_app: Callable[..., F
         )
         session.commit()
         assert session.scalars(open_items).all() == []
+
+
+def test_a_title_linked_after_a_304_is_placed_at_the_next_tick_and_fetch_now_reads_in_full(
+    make_app: Callable[..., Flask],
+) -> None:
+    app = make_app(CALENDAR_FEEDS_ALLOW_PRIVATE="on")
+    settings = settings_of(app)
+    with feed_server() as server:
+        feed_id = arrange(app, server.serve("/practice.ics", feed()))
+        [first] = run(app, NOW)
+        [unchanged] = run(app, NOW + feed_runs.FETCH_EVERY)  # the server answers 304
+        assert first.counts is not None and unchanged.unchanged
+        with get_db(app).session() as session:
+            ana = accounts.find_user(session, "ana@practice.test")
+            tom = session.scalar(select(Client).where(Client.name == "Tom Brown"))
+            assert ana is not None and tom is not None
+            locked = lock(session, Client, tom.id)
+            assert locked is not None
+            later = NOW + feed_runs.FETCH_EVERY + timedelta(minutes=1)
+            calendar_feeds.link_title(
+                session, settings, ana, locked, "Team meeting", later, via="test"
+            )
+            session.commit()
+        # A minute later, not ten: the feed is due again and read in full, not a 304.
+        [placed] = run(app, NOW + feed_runs.FETCH_EVERY + timedelta(minutes=2))
+        assert placed.counts is not None and placed.counts.booked == 1
+        with get_db(app).session() as session:
+            booked = session.scalar(
+                select(Appointment).where(Appointment.feed_uid == "meeting-1@google.com")
+            )
+            assert booked is not None and booked.client_id == tom.id
+        # The feed is fresh again: the clock's fetch is a 304, "Fetch now" reads it in full.
+        [again] = run(app, NOW + feed_runs.FETCH_EVERY * 2 + timedelta(minutes=2))
+        assert again.unchanged
+        with (
+            time_machine.travel(NOW + feed_runs.FETCH_EVERY * 2 + timedelta(minutes=3)),
+            get_db(app).session() as session,
+        ):
+            now = NOW + feed_runs.FETCH_EVERY * 2 + timedelta(minutes=3)
+            forced = feed_runs.run_feed(session, settings, feed_id, now, force=True)
+        assert forced is not None and not forced.unchanged and forced.counts is not None

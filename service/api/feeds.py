@@ -1,8 +1,9 @@
 """Calendar subscriptions in, through the API: add, list and remove a therapist's feeds.
 
 A therapist sees and changes their own feeds; an admin everyone's, and may add one for a
-therapist. The address is answered back to whoever may see the feed (it is theirs), and
-never logged. ``service.calendar_feeds`` does the work; the clock fetches.
+therapist. The address is a password: answered whole only to the feed's therapist (an
+admin sees another's as scheme and host), and never logged. ``service.calendar_feeds``
+does the work; the clock fetches.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from service.api.tokens import current_user
 from service.config import current_settings
 from service.db import get_session, lock, utcnow
 from service.feed_models import CalendarFeed
+from service.models import User
 from service.values import MAX_ID
 
 bp = Blueprint("api_feeds", __name__)
@@ -26,8 +28,9 @@ VIA = "api"
 FLAGS = {"true": True, "false": False}
 
 
-def feed_json(feed: CalendarFeed) -> dict[str, Any]:
-    """A feed as the API shows it (times in UTC)."""
+def feed_json(feed: CalendarFeed, user: User) -> dict[str, Any]:
+    """A feed as the API shows ``user`` it (times in UTC; the address whole only to the
+    feed's therapist: ``calendar_feeds.shown_address``)."""
 
     def at(value: Any) -> str | None:
         return value.isoformat() if value is not None else None
@@ -35,7 +38,7 @@ def feed_json(feed: CalendarFeed) -> dict[str, Any]:
     return {
         "id": feed.id,
         "therapist_id": feed.therapist_id,
-        "url": feed.url,
+        "url": calendar_feeds.shown_address(feed, user),
         "created_at": at(feed.created_at),
         "last_fetched_at": at(feed.last_fetched_at),
         "last_success_at": at(feed.last_success_at),
@@ -58,7 +61,7 @@ def add_feed() -> tuple[dict[str, Any], int]:
         )
     except calendar_feeds.FeedRefused as refused:
         raise invalid({refused.field: str(refused)}) from None
-    body = feed_json(feed)
+    body = feed_json(feed, current_user())
     session.commit()
     return body, 201
 
@@ -70,7 +73,7 @@ def list_feeds() -> dict[str, Any]:
     query = select(CalendarFeed).order_by(CalendarFeed.id)
     if not user.is_admin:
         query = query.where(CalendarFeed.therapist_id == user.id)
-    return {"items": [feed_json(f) for f in get_session().scalars(query)]}
+    return {"items": [feed_json(f, user) for f in get_session().scalars(query)]}
 
 
 @bp.delete("/calendar-feeds/<int:feed_id>")

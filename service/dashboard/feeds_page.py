@@ -11,8 +11,6 @@ tell feeds apart, and may remove it and have the therapist add it again.
 
 from __future__ import annotations
 
-from urllib.parse import urlsplit
-
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -38,19 +36,6 @@ def _feeds(db: Session, user: User) -> list[tuple[CalendarFeed, User | None]]:
     if not user.is_admin:
         query = query.where(CalendarFeed.therapist_id == user.id)
     return [(f, u) for f, u in db.execute(query.order_by(CalendarFeed.id))]
-
-
-def shown_address(feed: CalendarFeed, user: User) -> str:
-    """The feed's address as ``user`` sees it: whole for the feed's therapist, its scheme
-    and host only for anyone else (an admin)."""
-    if feed.therapist_id == user.id:
-        return feed.url
-    try:
-        parts = urlsplit(feed.url)
-        host = parts.hostname or ""
-    except ValueError:
-        return "…"
-    return f"{parts.scheme}://{host}…" if parts.scheme and host else "…"
 
 
 def _managed(db: Session, feed_id: int) -> CalendarFeed:
@@ -89,7 +74,7 @@ def index() -> Response | str | tuple[str, int]:
         "feeds.html",
         form=form,
         feeds=_feeds(db, user),
-        shown=shown_address,
+        shown=calendar_feeds.shown_address,
         clients=db.scalars(visible_clients(user)).all(),
         therapists=db.scalars(select(User).where(User.active.is_(True)).order_by(User.name))
         if user.is_admin

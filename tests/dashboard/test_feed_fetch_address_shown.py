@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from flask import Flask
 
-from service.dashboard.feeds_page import shown_address
+from service.calendar_feeds import shown_address
 from service.db import get_db
 from service.feed_models import CalendarFeed
 from service.models import User
