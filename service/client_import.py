@@ -37,8 +37,16 @@ from service import audit, planner, roster
 from service.config import Settings
 from service.db import lock_all
 from service.domain import client_csv
-from service.import_rows import Checked, Job, Refusal, check, check_new, existing_id, start
-from service.import_rows import contacts as add_caregivers
+from service.import_rows import (
+    Checked,
+    Job,
+    Refusal,
+    add_caregivers,
+    check,
+    check_new,
+    existing_id,
+    start_rhythms,
+)
 from service.import_rows import update as update_existing
 from service.models import SELF, AppointmentSeries, Client, Contact, User
 
@@ -195,10 +203,11 @@ def _write_new(job: Job, batch: _Batch) -> None:
     s = job
     values = [new for _, _, new in batch.new]
     made = roster.create_clients(s.session, s.actor, values, via=s.via, book=s.book)
+    pairs = list(zip(batch.new, made, strict=True))
+    add_caregivers(job, [(client, c) for (_, one, _), client in pairs for c in one.caregivers])
+    rhythms = [(client, one.row.rhythm) for (_, one, _), client in pairs if one.row.rhythm]
+    start_rhythms(job, rhythms)
     for (at, checked, _), client in zip(batch.new, made, strict=True):
-        add_caregivers(job, client, checked.caregivers)
-        if checked.row.rhythm is not None:
-            start(job, client, checked.row.rhythm)
         batch.outcomes[at] = Outcome(checked.row.row, "created", client_id=client.id)
     batch.new.clear()
 

@@ -182,25 +182,23 @@ def contacts(job: Job, client: Client, caregivers: list[dict[str, Any]]) -> bool
             raise Refusal(f"Caregiver {n} Phone is the client's own phone")
         if contact is None:
             try:
-                roster.add_contact(
-                    s.session,
-                    s.settings,
-                    s.actor,
-                    client,
-                    values,
-                    s.now,
-                    via=s.via,
-                    confirm_shared=True,
-                    book=s.book,
-                )
+                add_caregivers(job, [(client, values)])
             except roster.PhoneTaken as taken:
                 raise Refusal(f"Caregiver {n} Phone: {taken}") from None
-            s.book.note(client, values["phone"])
             changed = True
         elif any(getattr(contact, k) != v for k, v in values.items()):
             roster.update_contact(s.session, s.settings, s.actor, contact, values, s.now, via=s.via)
             changed = True
     return changed
+
+
+def add_caregivers(job: Job, adding: list[tuple[Client, dict[str, Any]]]) -> None:
+    """Add these caregivers to their (locked) clients, written together; a caregiver's
+    number may be another client's too."""
+    s = job
+    roster.add_contacts(
+        s.session, s.settings, s.actor, adding, s.now, via=s.via, confirm_shared=True, book=s.book
+    )
 
 
 def _running(series: AppointmentSeries, now: datetime) -> bool:
@@ -233,7 +231,7 @@ def _rhythm(
     if any(_same(one, rhythm) for one in running):
         return None
     if not running:
-        start(job, client, rhythm)
+        start_rhythms(job, [(client, rhythm)])
         return ""
     if len(running) > 1:
         raise Refusal(
@@ -256,19 +254,11 @@ def _first_and_rule(job: Job, client: Client, rhythm: client_csv.Rhythm) -> tupl
     )
 
 
-def start(job: Job, client: Client, rhythm: client_csv.Rhythm) -> None:
-    """Start the rhythm's series for a client. Only the sessions after now are booked, so
-    no text is ever planned for a time already past."""
-    first, rule = _first_and_rule(job, client, rhythm)
-    bookings.start_series(
-        job.session,
-        job.settings,
-        job.actor,
-        client,
-        starts_local=first,
-        rrule=rule,
-        duration=rhythm.minutes,
-        ends_at=None,
-        now=job.now,
-        via=job.via,
-    )
+def start_rhythms(job: Job, rhythms: list[tuple[Client, client_csv.Rhythm]]) -> None:
+    """Start each rhythm's series for its (locked) client, written together. Only the
+    sessions after now are booked, so no text is ever planned for a time already past."""
+    starts = []
+    for client, rhythm in rhythms:
+        first, rule = _first_and_rule(job, client, rhythm)
+        starts.append(bookings.SeriesStart(client, first, rule, rhythm.minutes, None))
+    bookings.start_many(job.session, job.settings, job.actor, starts, now=job.now, via=job.via)

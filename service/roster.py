@@ -28,6 +28,7 @@ from service import audit, planner
 from service.config import Settings
 from service.db import lock
 from service.models import SELF, Appointment, AppointmentSeries, Client, Contact, User
+from service.phone_book import PhoneBook as PhoneBook  # checks read it, importers make it
 
 # What a client row holds itself; "phone" (its own contact) and "therapist_id" are apart.
 CLIENT_FIELDS = ("name", "timezone", "language", "notes", "checkin_days", "calendar_name")
@@ -68,24 +69,6 @@ def shared_warning(named: Sequence[str], unnamed: int) -> str:
         f"This number is shared: it already gets texts about {whom}. Added here, it will "
         "also get this client's texts, each naming its client."
     )
-
-
-class PhoneBook:
-    """Every contact's number and the clients (id, name, therapist) it hears about, read in
-    one query, for a caller checking many numbers at once (an import): the shared-number
-    check reads it instead of querying per number. The caller ``note``s what it adds."""
-
-    def __init__(self, session: Session) -> None:
-        self.clients: dict[str, dict[int, tuple[str, int | None]]] = {}
-        query = select(Contact.phone, Client.id, Client.name, Client.therapist_id).join(
-            Client, Client.id == Contact.client_id
-        )
-        for phone, client_id, name, therapist_id in session.execute(query):
-            self.clients.setdefault(phone, {})[client_id] = (name, therapist_id)
-
-    def note(self, client: Client, phone: str) -> None:
-        """Remember that ``phone`` now hears about ``client`` (written, so it has an id)."""
-        self.clients.setdefault(phone, {})[client.id] = (client.name, client.therapist_id)
 
 
 def _others(
@@ -307,31 +290,49 @@ def add_contact(
     *,
     via: str,
     confirm_shared: bool = False,
-    book: PhoneBook | None = None,
 ) -> Contact:
     """Add a phone that hears about a (locked) client; the plan includes it at once.
 
     A number another client's texts already go to raises ``SharedPhone`` unless
-    ``confirm_shared`` (looked up in ``book`` when given); the audit entry then says
-    ``shared``."""
-    _check_phone(client, values["phone"], None)
-    shared = _shared(session, actor, client, values["phone"], confirm_shared, book)
-    contact = Contact(**{k: values[k] for k in CONTACT_FIELDS if k in values})
-    client.contacts.append(contact)
-    session.flush()
-    audit.record(
-        session,
-        actor,
-        "add_contact",
-        "client",
-        client.id,
-        contact_id=contact.id,
-        fields=sorted(values),
-        via=via,
-        **({"shared": True} if shared else {}),
+    ``confirm_shared``; the audit entry then says ``shared``."""
+    added = add_contacts(
+        session, settings, actor, [(client, values)], now, via=via, confirm_shared=confirm_shared
     )
-    planner.replan_client(session, settings, client.id, now)
-    return contact
+    return added[0]
+
+
+def add_contacts(
+    session: Session,
+    settings: Settings,
+    actor: User | None,
+    adding: Sequence[tuple[Client, Mapping[str, Any]]],
+    now: datetime,
+    *,
+    via: str,
+    confirm_shared: bool = False,
+    book: PhoneBook | None = None,
+) -> list[Contact]:
+    """Add contacts as ``add_contact`` does, written together (one flush, for an import),
+    their numbers looked up in ``book`` when given (and noted there once written). The
+    numbers of ``adding`` must not be each other's: they are checked against what was
+    written before."""
+    made = []
+    for client, values in adding:
+        _check_phone(client, values["phone"], None)
+        shared = _shared(session, actor, client, values["phone"], confirm_shared, book)
+        contact = Contact(**{k: values[k] for k in CONTACT_FIELDS if k in values})
+        client.contacts.append(contact)
+        made.append((client, sorted(values), contact, shared))
+    session.flush()
+    for client, fields, contact, shared in made:
+        extra = {"contact_id": contact.id, "fields": fields, "via": via}
+        if shared:
+            extra["shared"] = True
+        audit.record(session, actor, "add_contact", "client", client.id, **extra)
+        if book is not None:
+            book.note(client, contact.phone)
+        planner.replan_client(session, settings, client.id, now)
+    return [contact for _, _, contact, _ in made]
 
 
 def update_contact(
