@@ -80,7 +80,9 @@ def test_a_changed_rhythm_changes_the_one_running_series_from_now_on(
         datetime(2027, 3, 9, 17, 45) - datetime(2027, 3, 9, 17, 0)
     }
     fields = session.scalars(
-        select(AuditEntry.detail).where(AuditEntry.entity == "series", AuditEntry.action == "update")
+        select(AuditEntry.detail).where(
+            AuditEntry.entity == "series", AuditEntry.action == "update"
+        )
     ).all()
     assert fields == [
         {
