@@ -62,11 +62,11 @@ class Outcome:
 
     row: int
     outcome: str
-    reason: str | None = None
+    reason: str | None = None  # why refused; for an update, what to know of it (or None)
     client_id: int | None = None
 
     def as_json(self) -> dict[str, Any]:
-        """The outcome as the API and the page show it (no reason unless refused)."""
+        """The outcome as the API and the page show it (a reason only when there is one)."""
         out: dict[str, Any] = {"row": self.row, "outcome": self.outcome}
         if self.reason is not None:
             out["reason"] = self.reason
