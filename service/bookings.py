@@ -165,7 +165,7 @@ def change_series(
         setattr(series, key, changes[key])
     if "ends_at" in changed:  # a new end replaces the one "End series" kept for a restore
         series.ended_at = series.ends_at_before_end = None
-    _follow_series(session, settings, series, now, new=False)
+    _follow_series(session, settings, series, now)
     audit.record(
         session,
         actor,
@@ -193,7 +193,7 @@ def end_series(
     if series.ends_at is None or series.ends_at > now:  # ending an ended one keeps its undo
         series.ended_at, series.ends_at_before_end = now, series.ends_at
     series.ends_at = min(series.ends_at or now, now)
-    _follow_series(session, settings, series, now, new=False)
+    _follow_series(session, settings, series, now)
     audit.record(session, actor, "end", "series", series.id, client_id=series.client_id, via=via)
 
 
@@ -212,40 +212,42 @@ def restore_series(
         raise Refused("the series can no longer be restored: its next session has passed")
     series.ends_at = series.ends_at_before_end
     series.ended_at = series.ends_at_before_end = None
-    _follow_series(session, settings, series, now, new=False)
+    _follow_series(session, settings, series, now)
     audit.record(
         session, actor, "restore", "series", series.id, client_id=series.client_id, via=via
     )
 
 
 def _follow_series(
-    session: Session, settings: Settings, series: AppointmentSeries, now: datetime, new: bool
+    session: Session, settings: Settings, series: AppointmentSeries, now: datetime
 ) -> None:
     """Make the series' future untouched occurrences match it (removed, lengthened, added
-    up to the horizon), then re-plan the client's texts. Occurrences may already exist
-    beyond the horizon (the schedule page lists weeks on demand), so every future one is
-    judged, not only those within the horizon; a ``new`` series has none to judge."""
+    up to the horizon), then re-plan the client's texts.
+
+    Occurrences may already exist beyond the horizon (the schedule page lists weeks on
+    demand), so every future one is judged, not only those within the horizon.
+    """
     horizon = now + timedelta(days=settings.planning_horizon_days)
-    last = select(func.max(Appointment.starts_at)).where(Appointment.series_id == series.id)
-    latest = None if new else session.scalar(last)
-    if latest is not None:  # without a single occurrence there is nothing to judge
-        judged = max(horizon, latest + timedelta(seconds=1))
-        zone, until = ZoneInfo(series.timezone), series.ends_at
-        keep = set(
-            recurrence.occurrences(
-                series.rrule, series.starts_local, zone, now, judged, until=until
-            )
+    latest = session.scalar(
+        select(func.max(Appointment.starts_at)).where(Appointment.series_id == series.id)
+    )
+    judged = max(horizon, latest + timedelta(seconds=1)) if latest else horizon
+    zone = ZoneInfo(series.timezone)
+    keep = set(
+        recurrence.occurrences(
+            series.rrule, series.starts_local, zone, now, judged, until=series.ends_at
         )
-        _remove_future_occurrences(session, series, now, keep)
-        length = timedelta(minutes=series.duration_minutes)
-        for appointment in session.scalars(
-            select(Appointment).where(
-                Appointment.series_id == series.id,
-                Appointment.detached.is_(False),
-                Appointment.starts_at > now,
-            )
-        ):
-            appointment.ends_at = appointment.starts_at + length
+    )
+    _remove_future_occurrences(session, series, now, keep)
+    length = timedelta(minutes=series.duration_minutes)
+    for appointment in session.scalars(
+        select(Appointment).where(
+            Appointment.series_id == series.id,
+            Appointment.detached.is_(False),
+            Appointment.starts_at > now,
+        )
+    ):
+        appointment.ends_at = appointment.starts_at + length
     planner.materialize(session, series, now, horizon)
     series.planned_until = horizon
     planner.replan_client(session, settings, series.client_id, now)
