@@ -1,8 +1,9 @@
 """TouchBase against the bare minimum doing the same work: dispatch, webhook, planning,
-dashboard, understanding, settings, sign-in. Each bench runs both sides in the same run and
+dashboard, understanding, settings, sign-in, import. Each bench runs both sides in the same run and
 reports their ratio.
 
-    python -m bench.run dispatch|webhook|planning|dashboard|understanding|settings|sign-in|all
+    python -m bench.run dispatch|webhook|planning|dashboard|understanding|settings|sign-in
+        |import|all
         [--database sqlite,postgresql]
 
 (understanding reads replies in memory: no database.)
@@ -27,10 +28,28 @@ if __package__ in (None, ""):  # run as ``python bench/run.py``: make ``bench`` 
 
 from sqlalchemy.exc import DBAPIError
 
-from bench import dashboard, dispatch, planning, settings_save, sign_in, understanding, webhook
+from bench import (
+    client_import,
+    dashboard,
+    dispatch,
+    planning,
+    settings_save,
+    sign_in,
+    understanding,
+    webhook,
+)
 from bench.common import RESULTS, code_version, databases, fake_twilio, machine
 
-BENCHES = ("dispatch", "webhook", "planning", "dashboard", "understanding", "settings", "sign-in")
+BENCHES = (
+    "dispatch",
+    "webhook",
+    "planning",
+    "dashboard",
+    "understanding",
+    "settings",
+    "sign-in",
+    "import",
+)
 
 
 def run_dispatch(args: argparse.Namespace, kind: str) -> dict[str, Any]:
@@ -94,6 +113,12 @@ def run_sign_in(args: argparse.Namespace, kind: str) -> dict[str, Any]:
         return sign_in.bench_sign_in(dbs, args.sign_ins, args.audit_rows, args.failed_sign_ins)
 
 
+def run_import(args: argparse.Namespace, kind: str) -> dict[str, Any]:
+    """The client-import bench on one database."""
+    with databases(kind) as dbs:
+        return client_import.bench_client_import(dbs, args.import_rows)
+
+
 def run_understanding(args: argparse.Namespace, kind: str) -> dict[str, Any]:
     """The understanding bench (no database: ``kind`` is "memory")."""
     return understanding.bench_understanding(max(args.repeat, 5))
@@ -107,6 +132,7 @@ RUNNERS: dict[str, Callable[[argparse.Namespace, str], dict[str, Any]]] = {
     "understanding": run_understanding,
     "settings": run_settings,
     "sign-in": run_sign_in,
+    "import": run_import,
 }
 
 
@@ -291,6 +317,7 @@ FORMATS: dict[str, Callable[[dict[str, Any]], list[str]]] = {
     "understanding": understanding_lines,
     "settings": settings_lines,
     "sign-in": sign_in_lines,
+    "import": client_import.client_import_lines,
 }
 
 
@@ -348,6 +375,7 @@ def parse(argv: Sequence[str] | None) -> argparse.Namespace:
     p.add_argument("--clients", type=int, default=2000, help="dashboard: clients")
     p.add_argument("--replies", type=int, default=200_000, help="dashboard: replies")
     p.add_argument("--page-requests", type=int, default=20, help="dashboard: requests per page")
+    p.add_argument("--import-rows", type=int, default=5000, help="import: rows in the file")
     p.add_argument("--output", type=Path, default=RESULTS / "latest.json", help="JSON results")
     return p.parse_args(argv)
 

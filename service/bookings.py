@@ -16,20 +16,21 @@ for the old time); with ``notify`` a move or cancellation queues a notice (``not
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import delete, func, or_, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from service import alerts, audit, notices, outbox, planner, roster, schedule_reads
 from service.config import Settings
-from service.db import lock_all
 from service.domain import feed_owned, recurrence, status_changes
 from service.domain.vocabulary import UPCOMING, AppointmentStatus
 from service.models import Appointment, AppointmentSeries, AuditEntry, Client, User
+from service.schedule_fill import materialize_range as materialize_range  # fills the calendar
 from service.schedule_reads import Overlap as Overlap  # raised here, caught as bookings.Overlap
 
 SERIES_FIELDS = ("starts_local", "rrule", "duration_minutes", "ends_at")
@@ -74,6 +75,18 @@ def lock_appointment(session: Session, appointment_id: int) -> Appointment | Non
     return roster.lock_with_client(session, Appointment, appointment_id)
 
 
+@dataclass(frozen=True)
+class SeriesStart:
+    """A recurring schedule to start for a (locked) client: its first local start, rule,
+    length in minutes and end (None: none)."""
+
+    client: Client
+    starts_local: datetime
+    rrule: str
+    duration: int
+    ends_at: datetime | None
+
+
 def start_series(
     session: Session,
     settings: Settings,
@@ -89,20 +102,45 @@ def start_series(
 ) -> AppointmentSeries:
     """Start a recurring schedule for a (locked) client and plan its occurrences up to the
     horizon."""
-    series = AppointmentSeries(
-        client_id=client.id,
-        rrule=rrule,
-        starts_local=starts_local.replace(second=0, microsecond=0),
-        timezone=client.timezone,
-        duration_minutes=duration,
-        ends_at=ends_at,
-        created_at=now,  # entered now: the calendar is never filled in before it
-    )
-    session.add(series)
+    start = SeriesStart(client, starts_local, rrule, duration, ends_at)
+    return start_many(session, settings, actor, [start], now=now, via=via)[0]
+
+
+def start_many(
+    session: Session,
+    settings: Settings,
+    actor: User | None,
+    starts: Sequence[SeriesStart],
+    *,
+    now: datetime,
+    via: str,
+) -> list[AppointmentSeries]:
+    """Start these series as ``start_series`` does, written together (one flush, one insert
+    of their occurrences: an import's). A new series has no occurrence to judge: they are
+    only added up to the horizon."""
+    made = [
+        AppointmentSeries(
+            client_id=s.client.id,
+            rrule=s.rrule,
+            starts_local=s.starts_local.replace(second=0, microsecond=0),
+            timezone=s.client.timezone,
+            duration_minutes=s.duration,
+            ends_at=s.ends_at,
+            created_at=now,  # entered now: the calendar is never filled in before it
+        )
+        for s in starts
+    ]
+    session.add_all(made)
     session.flush()
-    _follow_series(session, settings, series, now)
-    audit.record(session, actor, "create", "series", series.id, client_id=client.id, via=via)
-    return series
+    horizon = now + timedelta(days=settings.planning_horizon_days)
+    planner.materialize_many(session, made, now, horizon)
+    for series in made:
+        series.planned_until = horizon
+        planner.replan_client(session, settings, series.client_id, now)
+        audit.record(
+            session, actor, "create", "series", series.id, client_id=series.client_id, via=via
+        )
+    return made
 
 
 def change_series(
@@ -360,41 +398,3 @@ def _apply_change(
         via=via,
         **detail,
     )
-
-
-def materialize_range(
-    session: Session,
-    settings: Settings,
-    client_ids: Iterable[int],
-    start: datetime,
-    end: datetime,
-    now: datetime,
-) -> int:
-    """Materialize these clients' occurrences in [start, end), never before a series began,
-    and re-plan the clients that got new ones; how many clients did.
-
-    Series already planned past ``end`` (by the clock or by an edit) or ended before
-    ``start`` are skipped in SQL, so the usual week costs one query, not one per series.
-    """
-    ids = sorted(set(client_ids))
-    if not ids:
-        return 0
-    s = AppointmentSeries
-    due = select(s).where(
-        s.client_id.in_(ids),
-        or_(s.ends_at.is_(None), s.ends_at > start),
-        or_(s.planned_until.is_(None), s.planned_until < end),
-    )
-    owners = set(session.scalars(due.with_only_columns(s.client_id).distinct()))
-    if not owners:
-        return 0
-    # Lock their clients, as every writer of a schedule does, then read the series again:
-    # one edited meanwhile is filled in by its new rule, not by the one read above.
-    lock_all(session, Client, owners)
-    touched: set[int] = set()
-    fresh = due.where(s.client_id.in_(sorted(owners))).execution_options(populate_existing=True)
-    for series in session.scalars(fresh):
-        if planner.materialize(session, series, max(start, series.created_at), end):
-            touched.add(series.client_id)
-    planner.replan_clients(session, settings, touched, now)
-    return len(touched)

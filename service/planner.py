@@ -74,29 +74,38 @@ def lookback(settings: Settings) -> timedelta:
 
 def materialize(session: Session, series: AppointmentSeries, start: datetime, end: datetime) -> int:
     """Create the series' occurrences in [start, end) that do not exist yet; return how many."""
-    starts = recurrence.occurrences(
-        series.rrule,
-        series.starts_local,
-        ZoneInfo(series.timezone),
-        start,
-        end,
-        until=series.ends_at,
-    )
-    if not starts:
+    return materialize_many(session, [series], start, end)
+
+
+def materialize_many(
+    session: Session, many: Sequence[AppointmentSeries], start: datetime, end: datetime
+) -> int:
+    """``materialize`` for each of these series, in one statement; how many were created."""
+    rows = []
+    for series in many:
+        starts = recurrence.occurrences(
+            series.rrule,
+            series.starts_local,
+            ZoneInfo(series.timezone),
+            start,
+            end,
+            until=series.ends_at,
+        )
+        length = timedelta(minutes=series.duration_minutes)
+        rows += [
+            {
+                "client_id": series.client_id,
+                "series_id": series.id,
+                "occurrence_start": at,
+                "starts_at": at,
+                "ends_at": at + length,
+                "status": AppointmentStatus.SCHEDULED,
+                "detached": False,
+            }
+            for at in starts
+        ]
+    if not rows:
         return 0
-    length = timedelta(minutes=series.duration_minutes)
-    rows = [
-        {
-            "client_id": series.client_id,
-            "series_id": series.id,
-            "occurrence_start": at,
-            "starts_at": at,
-            "ends_at": at + length,
-            "status": AppointmentStatus.SCHEDULED,
-            "detached": False,
-        }
-        for at in starts
-    ]
     statement = (
         insert(session, Appointment)
         .on_conflict_do_nothing(index_elements=["series_id", "occurrence_start"])

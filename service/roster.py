@@ -28,6 +28,7 @@ from service import audit, planner
 from service.config import Settings
 from service.db import lock
 from service.models import SELF, Appointment, AppointmentSeries, Client, Contact, User
+from service.phone_book import PhoneBook as PhoneBook  # checks read it, importers make it
 
 # What a client row holds itself; "phone" (its own contact) and "therapist_id" are apart.
 CLIENT_FIELDS = ("name", "timezone", "language", "notes", "checkin_days", "calendar_name")
@@ -70,8 +71,13 @@ def shared_warning(named: Sequence[str], unnamed: int) -> str:
     )
 
 
-def _check_shared(session: Session, actor: User | None, client: Client, phone: str) -> None:
-    """Raise ``SharedPhone`` when another client has a contact with this number."""
+def _others(
+    session: Session, client: Client, phone: str, book: PhoneBook | None
+) -> list[tuple[str, int | None]]:
+    """The (name, therapist id) of each other client with a contact of this number, by name."""
+    if book is not None:
+        found = book.clients.get(phone, {})
+        return [found[i] for i in sorted(found, key=lambda i: (found[i][0], i)) if i != client.id]
     others = session.scalars(
         select(Client)
         .join(Contact, Contact.client_id == Client.id)
@@ -79,21 +85,37 @@ def _check_shared(session: Session, actor: User | None, client: Client, phone: s
         .distinct()
         .order_by(Client.name, Client.id)
     ).all()
+    return [(c.name, c.therapist_id) for c in others]
+
+
+def check_shared(
+    session: Session, actor: User | None, client: Client, phone: str, book: PhoneBook | None
+) -> None:
+    """Raise ``SharedPhone`` when another client has a contact with this number (looked up
+    in ``book`` when given)."""
+    others = _others(session, client, phone, book)
     if not others:
         return
     seen = [
-        c for c in others if actor is not None and (actor.is_admin or c.therapist_id == actor.id)
+        name
+        for name, therapist_id in others
+        if actor is not None and (actor.is_admin or therapist_id == actor.id)
     ]
-    raise SharedPhone(shared_warning([c.name for c in seen], len(others) - len(seen)))
+    raise SharedPhone(shared_warning(seen, len(others) - len(seen)))
 
 
 def _shared(
-    session: Session, actor: User | None, client: Client, phone: str, confirmed: bool
+    session: Session,
+    actor: User | None,
+    client: Client,
+    phone: str,
+    confirmed: bool,
+    book: PhoneBook | None = None,
 ) -> bool:
     """True when the number is another client's too and that was confirmed; raises
     ``SharedPhone`` when it is and was not."""
     try:
-        _check_shared(session, actor, client, phone)
+        check_shared(session, actor, client, phone, book)
     except SharedPhone:
         if not confirmed:
             raise
@@ -154,30 +176,52 @@ def create_client(
 ) -> Client:
     """Add a client (and its own contact); it has no appointments yet, so nothing to plan.
     A phone another client's texts already go to raises ``SharedPhone`` unless confirmed."""
-    client = Client(
-        name=values.name,
-        timezone=values.timezone,
-        language=values.language,
-        notes=values.notes,
-        checkin_days=values.checkin_days,
-        therapist_id=values.therapist_id,
-    )
-    shared = False
-    if values.phone:
-        shared = _shared(session, actor, client, values.phone, confirm_shared)
-        client.contacts.append(_own_contact(values.name, values.phone))
-    session.add(client)
+    return create_clients(session, actor, [values], via=via, confirm_shared=confirm_shared)[0]
+
+
+def create_clients(
+    session: Session,
+    actor: User | None,
+    many: Sequence[NewClient],
+    *,
+    via: str,
+    confirm_shared: bool = False,
+    book: PhoneBook | None = None,
+) -> list[Client]:
+    """Add clients as ``create_client`` does, written together (one flush, for an import),
+    their numbers looked up in ``book`` when given (and noted there once written). The
+    numbers of ``many`` must not be each other's: they are checked against what was
+    written before."""
+    made = []
+    for values in many:
+        client = Client(
+            name=values.name,
+            timezone=values.timezone,
+            language=values.language,
+            notes=values.notes,
+            checkin_days=values.checkin_days,
+            therapist_id=values.therapist_id,
+        )
+        shared = False
+        if values.phone:
+            shared = _shared(session, actor, client, values.phone, confirm_shared, book)
+            client.contacts.append(_own_contact(values.name, values.phone))
+        session.add(client)
+        made.append((client, shared))
     session.flush()
-    audit.record(
-        session,
-        actor,
-        "create",
-        "client",
-        client.id,
-        via=via,
-        **({"shared": True} if shared else {}),
-    )
-    return client
+    for client, shared in made:
+        audit.record(
+            session,
+            actor,
+            "create",
+            "client",
+            client.id,
+            via=via,
+            **({"shared": True} if shared else {}),
+        )
+        if book is not None and client.contacts:
+            book.note(client, client.contacts[0].phone)
+    return [client for client, _ in made]
 
 
 def _own_contact(name: str, phone: str) -> Contact:
@@ -251,24 +295,44 @@ def add_contact(
 
     A number another client's texts already go to raises ``SharedPhone`` unless
     ``confirm_shared``; the audit entry then says ``shared``."""
-    _check_phone(client, values["phone"], None)
-    shared = _shared(session, actor, client, values["phone"], confirm_shared)
-    contact = Contact(**{k: values[k] for k in CONTACT_FIELDS if k in values})
-    client.contacts.append(contact)
-    session.flush()
-    audit.record(
-        session,
-        actor,
-        "add_contact",
-        "client",
-        client.id,
-        contact_id=contact.id,
-        fields=sorted(values),
-        via=via,
-        **({"shared": True} if shared else {}),
+    added = add_contacts(
+        session, settings, actor, [(client, values)], now, via=via, confirm_shared=confirm_shared
     )
-    planner.replan_client(session, settings, client.id, now)
-    return contact
+    return added[0]
+
+
+def add_contacts(
+    session: Session,
+    settings: Settings,
+    actor: User | None,
+    adding: Sequence[tuple[Client, Mapping[str, Any]]],
+    now: datetime,
+    *,
+    via: str,
+    confirm_shared: bool = False,
+    book: PhoneBook | None = None,
+) -> list[Contact]:
+    """Add contacts as ``add_contact`` does, written together (one flush, for an import),
+    their numbers looked up in ``book`` when given (and noted there once written). The
+    numbers of ``adding`` must not be each other's: they are checked against what was
+    written before."""
+    made = []
+    for client, values in adding:
+        _check_phone(client, values["phone"], None)
+        shared = _shared(session, actor, client, values["phone"], confirm_shared, book)
+        contact = Contact(**{k: values[k] for k in CONTACT_FIELDS if k in values})
+        client.contacts.append(contact)
+        made.append((client, sorted(values), contact, shared))
+    session.flush()
+    for client, fields, contact, shared in made:
+        extra = {"contact_id": contact.id, "fields": fields, "via": via}
+        if shared:
+            extra["shared"] = True
+        audit.record(session, actor, "add_contact", "client", client.id, **extra)
+        if book is not None:
+            book.note(client, contact.phone)
+        planner.replan_client(session, settings, client.id, now)
+    return [contact for _, _, contact, _ in made]
 
 
 def update_contact(

@@ -1,14 +1,15 @@
-"""A practice-sized file: thousands of clients with caregivers and rhythms in one import."""
+"""A practice-sized file: thousands of clients with caregivers and rhythms in one import.
+
+How long it takes is measured in bench/client_import.py (``python -m bench.run import``),
+not asserted here."""
 
 from __future__ import annotations
-
-import time
 
 import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from service.models import AppointmentSeries, Client
+from service.models import Appointment, AppointmentSeries, Client, Contact
 from tests.api.conftest import Api
 from tests.api.test_client_imports import send
 
@@ -26,19 +27,20 @@ def practice_file(rows: int) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _import_and_again(admin_api: Api, session: Session, rows: int) -> float:
-    """Import a file of ``rows`` clients, then once more (nothing changes); the first's time."""
+def _import_and_again(admin_api: Api, session: Session, rows: int) -> None:
+    """Import a file of ``rows`` clients, then once more (nothing changes)."""
     text = practice_file(rows)
-    started = time.perf_counter()
     response = send(admin_api, text)
-    took = time.perf_counter() - started
     assert response.status_code == 200, response.get_json()
     assert response.get_json()["totals"]["created"] == rows
     assert session.scalar(select(func.count()).select_from(Client)) == rows
     assert session.scalar(select(func.count()).select_from(AppointmentSeries)) == rows // 2
+    # Every caregiver's number is a contact; every series booked from now to the horizon.
+    assert session.scalar(select(func.count()).select_from(Contact)) == rows + (rows + 2) // 3
+    booked = select(func.count(func.distinct(Appointment.series_id)))
+    assert session.scalar(booked) == rows // 2
     again = send(admin_api, text)
     assert again.get_json()["totals"]["unchanged"] == rows
-    return took
 
 
 def test_five_hundred_rows(admin_api: Api, session: Session) -> None:
@@ -47,9 +49,4 @@ def test_five_hundred_rows(admin_api: Api, session: Session) -> None:
 
 @pytest.mark.slow
 def test_five_thousand_rows_in_one_import(admin_api: Api, session: Session) -> None:
-    # The issue asks for under 30 s on PostgreSQL: measured 29.7 s on the shared 2-core CI
-    # machine (38.7 s under a heavier load). The bound guards against a regression (a
-    # quadratic slip took minutes) without failing on a busy machine.
-    took = _import_and_again(admin_api, session, 5000)
-    print(f"5,000 rows: {took:.1f} s")
-    assert took < 180, f"5,000 rows took {took:.1f} s"
+    _import_and_again(admin_api, session, 5000)

@@ -166,7 +166,9 @@ def test_a_row_updates_a_client_with_the_same_phone_and_name(
     assert (maria.notes, maria.therapist_id) == ("right hip", other_api.user_id)
     rosa = next(c for c in maria.contacts if not c.is_own)
     assert (rosa.reminders, rosa.checkins) == (False, True)
-    assert count(session, AppointmentSeries) == 2  # a new rhythm is added, none is ended
+    assert row["reason"] == "weekly rhythm changed"
+    [series] = session.scalars(select(AppointmentSeries)).all()  # changed, not a second one
+    assert (series.starts_local, series.duration_minutes) == (datetime(2027, 3, 1, 11, 0), 45)
 
 
 def test_a_same_phone_with_another_name_is_refused(admin_api: Api, api: Api) -> None:

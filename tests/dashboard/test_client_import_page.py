@@ -100,3 +100,14 @@ def test_a_file_over_the_limit_is_a_calm_413(as_boss: Web) -> None:
     response = as_boss.http.post("/clients/import", data=big, content_type=kind)
     assert response.status_code == 413
     assert "Request Entity Too Large" in text_of(response)
+
+
+def test_a_changed_rhythm_is_previewed_as_an_update_saying_so(
+    as_boss: Web, session: Session
+) -> None:
+    assert upload(as_boss, FILE, "import").status_code in (200, 302)  # type: ignore[attr-defined]
+    assert clients(session) == 2
+    changed = FILE.replace("lun, jue;10am", "mar;11am")
+    page = text_of(upload(as_boss, changed))  # type: ignore[arg-type]
+    assert "1 to update, 1 unchanged" in page
+    assert "Updated" in page and "weekly rhythm changed" in page
