@@ -17,11 +17,10 @@ from __future__ import annotations
 import csv
 import io
 import re
-import unicodedata
 from dataclasses import dataclass
 from datetime import date, time
 
-from service.domain import series_words
+from service.domain import folding, series_words
 
 MAX_ROWS = 5000
 MAX_MINUTES = 12 * 60
@@ -126,13 +125,12 @@ class ClientRow:
 
 def _key(header: str) -> str:
     """A header name reduced to what counts: letters and digits, lower case, no accents."""
-    plain = unicodedata.normalize("NFKD", header.lower())
-    return "".join(c for c in plain if c.isalnum() and not unicodedata.combining(c))
+    return "".join(c for c in folding.fold(header)[0] if c.isalnum())
 
 
 def _plain(value: str) -> str:
-    plain = unicodedata.normalize("NFKD", value.strip().lower())
-    return "".join(c for c in plain if not unicodedata.combining(c))
+    """A value as compared: case, accents and extra spaces aside ("Sí" -> "si")."""
+    return folding.fold(value)[0].strip()
 
 
 def separator(first_line: str) -> str:

@@ -9,22 +9,10 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from bench.client_import import practice_file
 from service.models import Appointment, AppointmentSeries, Client, Contact
 from tests.api.conftest import Api
 from tests.api.test_client_imports import send
-
-DAYS = ("Mon,Thu", "Tue", "Wed,Fri", "Thu", "Mon")
-HEADER = "Name,Mobile Phone,Caregiver 1 Name,Caregiver 1 Phone,Days,Time,Length,First Date"
-
-
-def practice_file(rows: int) -> str:
-    """``rows`` clients, every third with a caregiver, every second with a weekly rhythm."""
-    lines = [HEADER]
-    for n in range(rows):
-        caregiver = f"Carer {n},617-556-{n % 10000:04d}" if n % 3 == 0 else ","
-        rhythm = f'"{DAYS[n % 5]}",{9 + n % 8}:00,60,2027-03-01' if n % 2 == 0 else ",,,"
-        lines.append(f"Client {n},617-555-{n % 10000:04d},{caregiver},{rhythm}")
-    return "\n".join(lines) + "\n"
 
 
 def _import_and_again(admin_api: Api, session: Session, rows: int) -> None:
