@@ -245,8 +245,9 @@ def _forget_rows(session: Session, actor: User) -> None:
 
 
 def decode(data: bytes) -> str:
-    """A file's bytes as text: UTF-8, with or without a byte-order mark; ``Unreadable``
-    when it is not, or is empty."""
+    """A file's bytes as text: UTF-8, with or without a byte-order mark, line breaks as
+    "\n" wherever they stand (a note's "\r\n" too: the text box sends the same file back
+    that way, and it must import alike); ``Unreadable`` when it is not, or is empty."""
     if not data.strip():
         raise client_csv.Unreadable("the file is empty: the first line must be the header row")
     try:
@@ -255,7 +256,7 @@ def decode(data: bytes) -> str:
         raise client_csv.Unreadable("the file is not UTF-8 text: save it as 'CSV UTF-8'") from None
     if "\x00" in text:
         raise client_csv.Unreadable("the file holds a NUL character: it is not a CSV file")
-    return text
+    return text.replace("\r\n", "\n")
 
 
 def _therapists(session: Session) -> dict[str, int]:

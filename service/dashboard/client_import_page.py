@@ -38,8 +38,7 @@ def _text() -> str:
     upload = request.files.get("file")
     if upload is not None and upload.filename:
         return client_import.decode(upload.read(client_import.MAX_BYTES + 1))
-    text = request.form.get("csv_text", "").replace("\r\n", "\n")
-    return client_import.decode(text.encode("utf-8"))
+    return client_import.decode(request.form.get("csv_text", "").encode("utf-8"))
 
 
 def _page(text: str = "", **values: Any) -> str:

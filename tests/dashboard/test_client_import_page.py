@@ -69,6 +69,19 @@ def test_preview_then_import(as_boss: Web, session: Session) -> None:
     assert "0 to create, 0 to update, 2 unchanged" in again
 
 
+def test_a_file_imported_by_upload_is_unchanged_when_sent_again_from_the_text_box(
+    as_boss: Web, session: Session
+) -> None:
+    # A note over two lines: "\r\n" in the uploaded file, "\n" or "\r\n" from the text box.
+    noted = 'Name,Mobile Phone,Notes\r\nAna Ruiz,617-555-0101,"Left side.\r\nGate code 4"\r\n'
+    assert upload(as_boss, noted, "import").status_code == 302  # type: ignore[attr-defined]
+    for text in (noted.replace("\r\n", "\n"), noted):
+        again = text_of(as_boss.post("/clients/import", {"csv_text": text, "action": "preview"}))
+        assert "0 to create, 0 to update, 1 unchanged" in again
+    session.expire_all()
+    assert session.scalar(select(Client.notes)) == "Left side.\nGate code 4"
+
+
 def test_a_refused_row_keeps_the_text_to_fix_and_writes_nothing(
     as_boss: Web, session: Session
 ) -> None:
