@@ -84,6 +84,26 @@ def test_a_clock_pass_reads_the_time_for_each_feed(
     assert claims == [read[1] + feed_runs.CLAIM_FOR, read[2] + feed_runs.CLAIM_FOR]
 
 
+def test_the_clock_job_claims_each_feed_at_the_time_it_comes_to_it(
+    feeds_app: Flask, server: FeedServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    app = feeds_app
+    first = arrange(app, server.serve("/one.ics", feed()))
+    second = second_feed(app, server.serve("/two.ics", feed()))
+    fetch = feed_fetch.fetch
+    with time_machine.travel(NOW, tick=False) as traveller:
+
+        def slow(url: str, **kwargs: Any) -> feed_fetch.Fetched:
+            traveller.shift(timedelta(minutes=3))  # longer than a claim lasts
+            return fetch(url, **kwargs)
+
+        monkeypatch.setattr(feed_fetch, "fetch", slow)
+        fetch_feeds(app)
+    with get_db(app).session() as session:
+        one, two = session.get_one(CalendarFeed, first), session.get_one(CalendarFeed, second)
+        assert (one.last_success_at, two.last_success_at) == (NOW, NOW + timedelta(minutes=3))
+
+
 def test_a_feed_quoting_a_client_in_a_broken_line_reaches_no_log_error_or_item(
     feeds_app: Flask, server: FeedServer, caplog: pytest.LogCaptureFixture
 ) -> None:
