@@ -148,8 +148,7 @@ PRIVATE = "Maria Garcia 617-555-0101"  # what a broken line may hold
         (f"DTSTART:20260302T100000Z\r\nDTEND:2026XXXX {PRIVATE}\r\n", "end time"),
         (f"DTSTART:20260302T100000Z\r\nDURATION:P{PRIVATE}\r\n", "length"),
         (
-            "DTSTART:20260302T100000Z\r\nRRULE:FREQ=WEEKLY;COUNT=3\r\n"
-            f"RECURRENCE-ID:{PRIVATE}\r\n",
+            f"DTSTART:20260302T100000Z\r\nRRULE:FREQ=WEEKLY;COUNT=3\r\nRECURRENCE-ID:{PRIVATE}\r\n",
             "original date",
         ),
         (
