@@ -144,11 +144,12 @@ def raise_signals(app: Flask) -> signals.SignalCounts:
 
 def fetch_feeds(app: Flask) -> list[feed_runs.FeedResult]:
     """Fetch the calendar feeds that are due (each claimed, so once across processes) and
-    apply them to their appointments."""
-    db, now, started = get_db(app), utcnow(), time.monotonic()
+    apply them to their appointments; the time is read afresh for each feed, as a pass of
+    slow fetches can last minutes."""
+    db, started = get_db(app), time.monotonic()
     with db.session() as session:
         settings = practice_settings.effective(session, settings_of(app))
-        results = feed_runs.run_due(session, settings, now)
+        results = feed_runs.run_due(session, settings, utcnow)
     if results:
         failed = sum(1 for r in results if r.error is not None)
         log.info(

@@ -145,14 +145,6 @@ def _ip(written: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address:
     return ipaddress.ip_address(written.split("%")[0])
 
 
-def check_address(url: str, allow_private: bool) -> None:
-    """Refuse (``FetchFailed``) an address that is not http(s) or whose host resolves to
-    an address that is not public (unless ``allow_private``)."""
-    host, port = check_form(url, allow_private)
-    if not allow_private:
-        vetted_addresses(host, port, allow_private)
-
-
 class _Deadline:
     """The one clock of a whole fetch: the time left for each socket operation, and a
     watchdog that cuts the connection when it runs out (a TLS handshake or a header

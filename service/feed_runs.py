@@ -2,30 +2,40 @@
 
 The database is the state machine: a feed is claimed by one conditional UPDATE (free,
 and due unless forced), so several clock processes, or the clock and a person pressing
-"Fetch now", fetch it once. The fetch itself runs outside any transaction. Then, in one
-transaction, the instances are applied (``feed_sync``) and the outcome recorded: a
-success closes the feed's inbox item, a failure (address refused, network, error status,
-too large, not iCalendar, or an error nobody expected: logged by its kind and place,
-never its message) leaves the appointments as they were, releases the claim and raises
-one item per run of failures, keyed by the feed and its last success, however many
-fetches fail. The item is about no client but is the feed's therapist's
+"Fetch now", fetch it once. The clock's pass reads the time afresh for each feed (a fetch
+may take 10 s), so a claim is never written already expired and each feed is applied
+with the time it was fetched at. The fetch itself runs outside any transaction. Then, in
+one transaction begun by locking the feed afresh, the instances are applied
+(``feed_sync``) and the outcome recorded; a feed removed while it was fetched is left
+alone, nothing recorded. A success closes the feed's inbox item, a failure (address
+refused, network, error status, too large, not iCalendar, or an error nobody expected:
+logged by its kind and place, never its message) leaves the appointments as they were,
+releases the claim and raises one item per run of failures, keyed by the feed and its
+last success, however many fetches fail. The reason, stored in ``last_error`` and the
+item, is in our words and quotes nothing of the feed; the log says only the failure's
+category. The item is about no client but is the feed's therapist's
 (``Alert.therapist_id``): the inbox shows it to them and to admins only.
+
 An unchanged feed (304) is a success that changes nothing; every few hours the feed is
-read in full anyway, so that sessions entering the planning horizon are booked.
+read in full anyway, so that sessions entering the planning horizon are booked, and
+"Fetch now" (``run_feed(force=True)``) always reads in full, the stored ETag and
+Last-Modified not sent. A validator longer than its column is not stored (nor sent).
 """
 
 from __future__ import annotations
 
 import logging
 import traceback
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import cast
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import or_, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy import String, or_, select, update
+from sqlalchemy.orm import InstrumentedAttribute, Session
 
-from service import alerts, feed_fetch, feed_sync
+from service import alerts, db, feed_fetch, feed_sync
 from service.config import Settings
 from service.domain import calendar_events
 from service.domain.vocabulary import AlertKind
@@ -98,7 +108,8 @@ def claim(session: Session, feed_id: int, now: datetime, *, force: bool = False)
 def run_feed(
     session: Session, settings: Settings, feed_id: int, now: datetime, *, force: bool = False
 ) -> FeedResult | None:
-    """Claim, fetch, apply and record one feed (committed); None when not claimed."""
+    """Claim, fetch, apply and record one feed (committed); None when not claimed, or when
+    the feed was removed while it was fetched."""
     if not claim(session, feed_id, now, force=force):
         return None
     feed = session.get(CalendarFeed, feed_id, populate_existing=True)
@@ -122,29 +133,61 @@ def run_feed(
             start, end = feed_sync.window(settings, now)
             instances = calendar_events.expand(fetched.body, start, end, zone)
     except (feed_fetch.FetchFailed, calendar_events.UnreadableCalendar) as failure:
-        return _failed(session, feed, str(failure), now)
+        return _failed(session, feed_id, str(failure), _kind(failure), now)
     except Exception as unexpected:  # a library's bug on odd input: a failure, not a 500
         _log_unexpected(feed_id, unexpected)
-        return _failed(session, feed, UNEXPECTED, now)
+        return _failed(session, feed_id, UNEXPECTED, "unexpected", now)
+    return _apply(session, settings, feed_id, fetched, instances, now)
+
+
+def _apply(
+    session: Session,
+    settings: Settings,
+    feed_id: int,
+    fetched: feed_fetch.Fetched,
+    instances: list[calendar_events.EventInstance] | None,
+    now: datetime,
+) -> FeedResult | None:
+    """Apply what was read to the feed's appointments and record the success, in one
+    transaction begun by locking the feed afresh (None when it was removed meanwhile); an
+    error while applying is a recorded failure."""
     try:
+        feed = db.lock(session, CalendarFeed, feed_id)
+        if feed is None:
+            _gone(session, feed_id)
+            return None
         counts = None
         if instances is not None:
             counts = feed_sync.apply(session, settings, feed, instances, now)
             unplaced = sorted(counts.unmatched | counts.ambiguous)[:MAX_UNPLACED]
             feed.unplaced_titles = "\n".join(t.replace("\n", " ")[:200] for t in unplaced)
-            feed.etag, feed.last_modified, feed.last_read_at = (
-                fetched.etag,
-                fetched.last_modified,
-                now,
-            )
+            feed.etag = _fitting(fetched.etag, CalendarFeed.etag)
+            feed.last_modified = _fitting(fetched.last_modified, CalendarFeed.last_modified)
+            feed.last_read_at = now
         _succeeded(session, feed, now)
     except Exception as unexpected:  # logged by kind and place: its message may quote titles
         session.rollback()
         _log_unexpected(feed_id, unexpected)
-        feed = session.get(CalendarFeed, feed_id)
-        assert feed is not None
-        return _failed(session, feed, "its sessions could not be applied", now)
+        return _failed(session, feed_id, "its sessions could not be applied", "not applied", now)
     return FeedResult(feed_id, unchanged=instances is None, counts=counts)
+
+
+def _fitting(validator: str | None, column: InstrumentedAttribute[str | None]) -> str | None:
+    """An ETag or Last-Modified as stored: None when longer than its column (a server's
+    odd value is not sent back, rather than failing every read on PostgreSQL)."""
+    length = cast(String, column.type).length
+    return validator if validator is None or length is None or len(validator) <= length else None
+
+
+def _kind(failure: Exception) -> str:
+    """A failure's category for the log, fixed words: its message may quote the feed."""
+    return "not fetched" if isinstance(failure, feed_fetch.FetchFailed) else "unreadable"
+
+
+def _gone(session: Session, feed_id: int) -> None:
+    """End the transaction of a feed removed while it was fetched: nothing to record."""
+    session.rollback()
+    log.info("feed %s: removed while it was fetched; nothing recorded", feed_id)
 
 
 def _log_unexpected(feed_id: int, error: Exception) -> None:
@@ -172,9 +215,16 @@ def _succeeded(session: Session, feed: CalendarFeed, now: datetime) -> None:
     session.commit()
 
 
-def _failed(session: Session, feed: CalendarFeed, error: str, now: datetime) -> FeedResult:
+def _failed(
+    session: Session, feed_id: int, error: str, kind: str, now: datetime
+) -> FeedResult | None:
     """Record a failed fetch, appointments untouched, and raise the feed's item unless this
-    run of failures already did; commit."""
+    run of failures already did; commit. None when the feed was removed meanwhile. The
+    log says the ``kind`` of failure only: ``error`` may quote the feed's host or text."""
+    feed = db.lock(session, CalendarFeed, feed_id)
+    if feed is None:
+        _gone(session, feed_id)
+        return None
     therapist = session.get(User, feed.therapist_id)
     whose = therapist.name if therapist is not None else "a therapist"
     detail = (
@@ -192,15 +242,19 @@ def _failed(session: Session, feed: CalendarFeed, error: str, now: datetime) -> 
     )
     feed.last_fetched_at, feed.last_error, feed.claimed_until = now, error, None
     session.commit()
-    log.info("feed %s: fetch failed (%s)", feed.id, error)
-    return FeedResult(feed.id, error=error)
+    log.info("feed %s: fetch failed (%s)", feed_id, kind)
+    return FeedResult(feed_id, error=error)
 
 
-def run_due(session: Session, settings: Settings, now: datetime) -> list[FeedResult]:
-    """Fetch every feed that is due and not held by another process."""
+def run_due(
+    session: Session, settings: Settings, clock: Callable[[], datetime]
+) -> list[FeedResult]:
+    """Fetch every feed that is due and not held by another process. The time is read
+    from ``clock`` for each feed: a pass of slow fetches outlasts a claim, and a feed is
+    claimed and applied with the time it is fetched at."""
     results = []
-    for feed_id in due(session, now):
-        result = run_feed(session, settings, feed_id, now)
+    for feed_id in due(session, clock()):
+        result = run_feed(session, settings, feed_id, clock())
         if result is not None:
             results.append(result)
     return results

@@ -34,8 +34,22 @@ TOO_OFTEN = {"SECONDLY", "MINUTELY", "HOURLY"}  # unbounded, always beyond MOST_
 UNTIMED_LENGTH = timedelta(hours=1)  # an event with no end or length: RFC 5545 says zero
 
 
+READ_FROM = {  # the properties a session is read from, in the practice's words
+    "DTSTART": "start time",
+    "DTEND": "end time",
+    "DURATION": "length",
+    "RRULE": "repeat rule",
+    "EXRULE": "exception rule",
+    "RDATE": "added dates",
+    "EXDATE": "removed dates",
+    "RECURRENCE-ID": "original date",
+}
+NOT_EXPANDED = "an event could not be expanded (a date, length or repeat rule is malformed)"
+
+
 class UnreadableCalendar(ValueError):
-    """The text is not an iCalendar feed TouchBase can read; the message says why."""
+    """The text is not an iCalendar feed TouchBase can read; the message says why, in our
+    words, quoting nothing of the feed."""
 
 
 @dataclass(frozen=True)
@@ -64,7 +78,7 @@ def read(text: str | bytes) -> icalendar.Calendar:
         calendar = icalendar.Calendar.from_ical(raw)
         standard: icalendar.Calendar = x_wr_timezone.to_standard(calendar)
     except Exception as exc:  # the libraries raise many types on malformed input
-        raise UnreadableCalendar(f"the calendar could not be read: {_short(exc)}") from exc
+        raise UnreadableCalendar("the calendar could not be read (a line is malformed)") from exc
     return standard
 
 
@@ -78,6 +92,7 @@ def expand(
     feed or event, or one with more than ``MOST_INSTANCES`` instances in the window.
     """
     calendar = read(text)
+    _refuse_broken(calendar)
     occurrences = _occurrences(calendar, start, end)
     repeating = {
         str(e.get("UID", "")).strip()
@@ -86,7 +101,10 @@ def expand(
     }
     found: dict[tuple[str, str], EventInstance] = {}
     for event in occurrences:
-        instance = _instance(event, floating, repeating)
+        try:
+            instance = _instance(event, floating, repeating)
+        except Exception as exc:  # a value the libraries read only when asked for it
+            raise UnreadableCalendar(NOT_EXPANDED) from exc
         if instance is not None and start <= instance.starts_at < end:
             found[(instance.uid, instance.recurrence_id)] = instance
     return sorted(found.values(), key=lambda i: (i.starts_at, i.uid, i.recurrence_id))
@@ -96,7 +114,11 @@ def _occurrences(calendar: icalendar.Calendar, start: datetime, end: datetime) -
     """Every expanded VEVENT in the window, counted as they are computed (one series'
     instances are generated lazily), so a runaway rule stops at ``MOST_INSTANCES``."""
     found: list[Any] = []
-    if any(_endless_and_frequent(e) for e in calendar.walk("VEVENT")):
+    try:
+        endless = any(_endless_and_frequent(e) for e in calendar.walk("VEVENT"))
+    except Exception as exc:  # a repeat rule that cannot be read
+        raise UnreadableCalendar(NOT_EXPANDED) from exc
+    if endless:
         raise UnreadableCalendar(_too_many(start, end))  # before computing millions of them
     try:
         for series in recurring_ical_events.of(calendar).series:
@@ -107,8 +129,19 @@ def _occurrences(calendar: icalendar.Calendar, start: datetime, end: datetime) -
     except UnreadableCalendar:
         raise
     except Exception as exc:  # a bad RRULE or date deep in one event
-        raise UnreadableCalendar(f"an event could not be expanded: {_short(exc)}") from exc
+        raise UnreadableCalendar(NOT_EXPANDED) from exc
     return found
+
+
+def _refuse_broken(calendar: icalendar.Calendar) -> None:
+    """``UnreadableCalendar`` naming the first property a session is read from that the
+    library could not parse (kept as ``vBroken``), by its name, never its value."""
+    for event in calendar.walk("VEVENT"):
+        for name, what in READ_FROM.items():
+            values = event.get(name)
+            for value in values if isinstance(values, list) else [values]:
+                if isinstance(value, icalendar.vBroken):
+                    raise UnreadableCalendar(f"an event's {what} ({name}) cannot be read")
 
 
 def _endless_and_frequent(event: Any) -> bool:
@@ -172,8 +205,3 @@ def _utc(when: datetime, floating: tzinfo) -> datetime:
     if when.tzinfo is None:
         when = when.replace(tzinfo=floating)
     return when.astimezone(UTC)
-
-
-def _short(exc: Exception) -> str:
-    """An exception's message, one line and short enough to show a person."""
-    return " ".join(str(exc).split())[:200] or type(exc).__name__

@@ -119,6 +119,10 @@ def test_floating_times_without_x_wr_timezone_are_read_in_the_given_zone() -> No
         ("BEGIN:VCALENDAR\nVERSION:2.0\nBEGIN:VEVENT\nUID:x\nDTSTART:2026", "cut short"),
         (
             "BEGIN:VCALENDAR\nBEGIN:VEVENT\nDTSTART:notadate\nEND:VEVENT\nEND:VCALENDAR\n",
+            "start time \\(DTSTART\\) cannot be read",
+        ),
+        (
+            "BEGIN:VCALENDAR\nBEGIN:VEVENT\nSUMMARY:x\nEND:VEVENT\nEND:VCALENDAR\n",
             "could not be expanded",
         ),
         (b"BEGIN:VCALENDAR\n\xff\xfe\x00garbage\nEND:VCALENDAR\n", "could not be read"),
@@ -128,6 +132,46 @@ def test_floating_times_without_x_wr_timezone_are_read_in_the_given_zone() -> No
 def test_bad_input_is_a_clear_error(text: str | bytes, reason: str) -> None:
     with pytest.raises(UnreadableCalendar, match=reason):
         expand(text, z("2026-01-01T00:00"), z("2027-01-01T00:00"), UTC)
+
+
+PRIVATE = "Maria Garcia 617-555-0101"  # what a broken line may hold
+
+
+@pytest.mark.parametrize(
+    ("lines", "reason"),
+    [
+        (f"DTSTART:20260302T100000Z\r\nRRULE:FREQ=WEEKLY;BYDAY={PRIVATE}\r\n", "repeat rule"),
+        (f"DTSTART:20260302T100000Z\r\nRRULE:FREQ={PRIVATE}\r\n", "repeat rule"),
+        (f"DTSTART:20260302T100000Z\r\nRRULE:FREQ=DAILY;UNTIL={PRIVATE}\r\n", "repeat rule"),
+        (f"DTSTART:2026XXXX {PRIVATE}\r\nDTEND:20260302T110000Z\r\n", "start time"),
+        (f"DTSTART;TZID=Europe/Berlin:{PRIVATE}\r\n", "start time"),
+        (f"DTSTART:20260302T100000Z\r\nDTEND:2026XXXX {PRIVATE}\r\n", "end time"),
+        (f"DTSTART:20260302T100000Z\r\nDURATION:P{PRIVATE}\r\n", "length"),
+        (
+            f"DTSTART:20260302T100000Z\r\nRRULE:FREQ=WEEKLY;COUNT=3\r\nRECURRENCE-ID:{PRIVATE}\r\n",
+            "original date",
+        ),
+        (
+            f"DTSTART:20260302T100000Z\r\nRRULE:FREQ=WEEKLY;COUNT=3\r\nEXDATE:{PRIVATE}\r\n",
+            "removed dates",
+        ),
+        (f"DTSTART:20260302T100000Z\r\nRDATE:{PRIVATE}\r\n", "added dates"),
+    ],
+)
+def test_a_malformed_event_is_unreadable_for_a_reason_that_quotes_nothing_of_it(
+    lines: str, reason: str
+) -> None:
+    with pytest.raises(UnreadableCalendar, match=reason) as refused:
+        expand(one_event(lines), z("2026-01-01T00:00"), z("2027-01-01T00:00"), UTC)
+    for quoted in ("Maria", "Garcia", "617", "555-0101", "XXXX"):
+        assert quoted not in str(refused.value)
+
+
+def test_a_calendar_that_cannot_be_parsed_is_refused_without_quoting_it() -> None:
+    text = f"BEGIN:VCALENDAR\r\nBEGIN:VEVENT\r\n{PRIVATE}\r\nEND:VCALENDAR\r\n"
+    with pytest.raises(UnreadableCalendar) as refused:
+        expand(text, z("2026-01-01T00:00"), z("2027-01-01T00:00"), UTC)
+    assert "Maria" not in str(refused.value) and "617" not in str(refused.value)
 
 
 def one_event(lines: str, head: str = "") -> str:
