@@ -13,16 +13,22 @@ from __future__ import annotations
 from datetime import datetime
 from urllib.parse import urlsplit
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from service import alerts, audit, bookings, feed_fetch, feed_matching, feed_sync, roster
 from service.config import Settings
 from service.db import insert
 from service.domain import calendar_names
-from service.domain.feed_owned import FEED_VIA
-from service.domain.vocabulary import UPCOMING, AlertKind, AppointmentStatus, FeedTitleState
+from service.domain.vocabulary import (
+    FEED_VIA,
+    UPCOMING,
+    AlertKind,
+    AppointmentStatus,
+    FeedTitleState,
+)
 from service.feed_models import CalendarFeed, FeedTitle
+from service.feed_rereads import read_again
 from service.feed_runs import key_prefix as feed_key_prefix
 from service.models import Client, User
 
@@ -187,17 +193,6 @@ def link_title(
     )
     audit.record(session, actor, "link", "feed_title", client.therapist_id, title=normalized)
     read_again(session, client.therapist_id)
-
-
-def read_again(session: Session, therapist_id: int) -> None:
-    """Have the therapist's feeds fetched at the clock's next tick and read in full (no
-    304): a title just linked or ignored is placed then, not when the feed next changes."""
-    session.execute(
-        update(CalendarFeed)
-        .where(CalendarFeed.therapist_id == therapist_id)
-        .values(last_read_at=None, last_fetched_at=None)
-        .execution_options(synchronize_session=False)
-    )
 
 
 def _names_alone(session: Session, client: Client, name: str) -> bool:
