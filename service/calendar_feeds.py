@@ -105,8 +105,9 @@ def remove_feed(
     via: str,
 ) -> int:
     """Unsubscribe: the feed's sessions to come are cancelled (their clients told) when
-    ``cancel``, else kept as ordinary sessions; past ones stay as they are. How many
-    were cancelled."""
+    ``cancel``, else kept as ordinary sessions; past ones stay as they are. The calendar
+    followed again later adopts the kept ones still on, never a cancelled one
+    (``feed_matching``). How many were cancelled."""
     cancelled = 0
     for appointment_id in feed_sync.upcoming_ids(session, feed.id, now) if cancel else ():
         appointment = bookings.lock_appointment(session, appointment_id)
