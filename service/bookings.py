@@ -1,5 +1,6 @@
 """Series and appointments, written one way: start, change and end a series; book, move and
-re-status an appointment; fill in a stretch of the calendar.
+re-status an appointment, tie it to a calendar feed's event or untie it; fill in a stretch
+of the calendar.
 
 The API, the dashboard and the demo change the schedule only through these functions.
 Each works on rows its caller locked, the client first (``lock_series``,
@@ -20,20 +21,20 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
-from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
-from service import alerts, audit, notices, outbox, planner, roster, schedule_reads
+from service import alerts, audit, notices, planner, roster, schedule_reads
 from service.config import Settings
-from service.domain import feed_owned, recurrence, status_changes
+from service.domain import feed_owned, status_changes
 from service.domain.vocabulary import UPCOMING, AppointmentStatus
 from service.models import Appointment, AppointmentSeries, AuditEntry, Client, User
 from service.schedule_fill import materialize_range as materialize_range  # fills the calendar
 from service.schedule_reads import Overlap as Overlap  # raised here, caught as bookings.Overlap
+from service.series_follow import follow_series
 
 SERIES_FIELDS = ("starts_local", "rrule", "duration_minutes", "ends_at")
+FEED_KEY = ("feed_id", "feed_uid", "feed_instance")  # an appointment's feed and event
 
 
 class Refused(ValueError):
@@ -165,7 +166,7 @@ def change_series(
         setattr(series, key, changes[key])
     if "ends_at" in changed:  # a new end replaces the one "End series" kept for a restore
         series.ended_at = series.ends_at_before_end = None
-    _follow_series(session, settings, series, now)
+    follow_series(session, settings, series, now)
     audit.record(
         session,
         actor,
@@ -193,7 +194,7 @@ def end_series(
     if series.ends_at is None or series.ends_at > now:  # ending an ended one keeps its undo
         series.ended_at, series.ends_at_before_end = now, series.ends_at
     series.ends_at = min(series.ends_at or now, now)
-    _follow_series(session, settings, series, now)
+    follow_series(session, settings, series, now)
     audit.record(session, actor, "end", "series", series.id, client_id=series.client_id, via=via)
 
 
@@ -212,68 +213,10 @@ def restore_series(
         raise Refused("the series can no longer be restored: its next session has passed")
     series.ends_at = series.ends_at_before_end
     series.ended_at = series.ends_at_before_end = None
-    _follow_series(session, settings, series, now)
+    follow_series(session, settings, series, now)
     audit.record(
         session, actor, "restore", "series", series.id, client_id=series.client_id, via=via
     )
-
-
-def _follow_series(
-    session: Session, settings: Settings, series: AppointmentSeries, now: datetime
-) -> None:
-    """Make the series' future untouched occurrences match it (removed, lengthened, added
-    up to the horizon), then re-plan the client's texts.
-
-    Occurrences may already exist beyond the horizon (the schedule page lists weeks on
-    demand), so every future one is judged, not only those within the horizon.
-    """
-    horizon = now + timedelta(days=settings.planning_horizon_days)
-    latest = session.scalar(
-        select(func.max(Appointment.starts_at)).where(Appointment.series_id == series.id)
-    )
-    judged = max(horizon, latest + timedelta(seconds=1)) if latest else horizon
-    zone = ZoneInfo(series.timezone)
-    keep = set(
-        recurrence.occurrences(
-            series.rrule, series.starts_local, zone, now, judged, until=series.ends_at
-        )
-    )
-    _remove_future_occurrences(session, series, now, keep)
-    length = timedelta(minutes=series.duration_minutes)
-    for appointment in session.scalars(
-        select(Appointment).where(
-            Appointment.series_id == series.id,
-            Appointment.detached.is_(False),
-            Appointment.starts_at > now,
-        )
-    ):
-        appointment.ends_at = appointment.starts_at + length
-    planner.materialize(session, series, now, horizon)
-    series.planned_until = horizon
-    planner.replan_client(session, settings, series.client_id, now)
-
-
-def _remove_future_occurrences(
-    session: Session, series: AppointmentSeries, after: datetime, keep: set[datetime]
-) -> int:
-    """Delete the series' untouched occurrences after ``after`` whose slot is not in
-    ``keep``; their planned texts are cancelled first. Detached ones stay as they are."""
-    doomed = [
-        a.id
-        for a in session.scalars(
-            select(Appointment).where(
-                Appointment.series_id == series.id,
-                Appointment.detached.is_(False),
-                Appointment.starts_at > after,
-            )
-        )
-        if a.occurrence_start not in keep
-    ]
-    if not doomed:
-        return 0
-    outbox.cancel_planned(session, doomed, "the series changed", after)
-    session.execute(delete(Appointment).where(Appointment.id.in_(doomed)))
-    return len(doomed)
 
 
 def book_appointment(
@@ -397,4 +340,61 @@ def _apply_change(
         fields=fields,
         via=via,
         **detail,
+    )
+
+
+def attach_to_feed(
+    session: Session,
+    actor: User | None,
+    appointment: Appointment,
+    feed_id: int,
+    uid: str,
+    instance: str,
+    *,
+    via: str,
+) -> None:
+    """Make a (locked) appointment the session of a feed's instance (``feed_id``, its
+    event's ``uid`` and ``instance``): a session booked for it, a kept one adopted, or one
+    re-keyed when its event carries on under a new UID. From then on the feed owns its
+    time and status (``domain.feed_owned``). One audit entry (``attach_feed``), unless
+    nothing changed; the event's key stays out of it (the feed's is private)."""
+    before = (appointment.feed_id, appointment.feed_uid, appointment.feed_instance)
+    after = (feed_id, uid, instance)
+    changed = [n for n, b, a in zip(FEED_KEY, before, after, strict=True) if b != a]
+    if not changed:
+        return
+    appointment.feed_id, appointment.feed_uid, appointment.feed_instance = after
+    audit.record(
+        session,
+        actor,
+        "attach_feed",
+        "appointment",
+        appointment.id,
+        client_id=appointment.client_id,
+        fields=changed,
+        feed_id=feed_id,
+        via=via,
+    )
+
+
+def detach_from_feed(
+    session: Session, actor: User | None, appointment: Appointment, *, via: str
+) -> None:
+    """Make a (locked) appointment an ordinary session again: no feed owns it (a person may
+    move or cancel it) and no later reading of a feed adopts it. One audit entry
+    (``detach_feed``, naming the feed it left), unless it had no feed's key."""
+    if appointment.feed_id is None and appointment.feed_uid is None:
+        return
+    left = appointment.feed_id
+    appointment.feed_id = appointment.feed_uid = appointment.feed_instance = None
+    audit.record(
+        session,
+        actor,
+        "detach_feed",
+        "appointment",
+        appointment.id,
+        client_id=appointment.client_id,
+        fields=list(FEED_KEY),
+        feed_id=left,
+        via=via,
     )

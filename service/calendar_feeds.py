@@ -13,16 +13,22 @@ from __future__ import annotations
 from datetime import datetime
 from urllib.parse import urlsplit
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from service import alerts, audit, bookings, feed_fetch, feed_matching, feed_sync, roster
 from service.config import Settings
 from service.db import insert
 from service.domain import calendar_names
-from service.domain.feed_owned import FEED_VIA
-from service.domain.vocabulary import UPCOMING, AlertKind, AppointmentStatus, FeedTitleState
+from service.domain.vocabulary import (
+    FEED_VIA,
+    UPCOMING,
+    AlertKind,
+    AppointmentStatus,
+    FeedTitleState,
+)
 from service.feed_models import CalendarFeed, FeedTitle
+from service.feed_rereads import read_again
 from service.feed_runs import key_prefix as feed_key_prefix
 from service.models import Client, User
 
@@ -99,8 +105,9 @@ def remove_feed(
     via: str,
 ) -> int:
     """Unsubscribe: the feed's sessions to come are cancelled (their clients told) when
-    ``cancel``, else kept as ordinary sessions; past ones stay as they are. How many
-    were cancelled."""
+    ``cancel``, else kept as ordinary sessions; past ones stay as they are. The calendar
+    followed again later adopts the kept ones still on, never a cancelled one
+    (``feed_matching``). How many were cancelled."""
     cancelled = 0
     for appointment_id in feed_sync.upcoming_ids(session, feed.id, now) if cancel else ():
         appointment = bookings.lock_appointment(session, appointment_id)
@@ -187,17 +194,6 @@ def link_title(
     )
     audit.record(session, actor, "link", "feed_title", client.therapist_id, title=normalized)
     read_again(session, client.therapist_id)
-
-
-def read_again(session: Session, therapist_id: int) -> None:
-    """Have the therapist's feeds fetched at the clock's next tick and read in full (no
-    304): a title just linked or ignored is placed then, not when the feed next changes."""
-    session.execute(
-        update(CalendarFeed)
-        .where(CalendarFeed.therapist_id == therapist_id)
-        .values(last_read_at=None, last_fetched_at=None)
-        .execution_options(synchronize_session=False)
-    )
 
 
 def _names_alone(session: Session, client: Client, name: str) -> bool:

@@ -8,8 +8,12 @@ any other names the one client whose calendar name it holds (``domain.calendar_n
 
 A feed removed with its sessions kept leaves them as ordinary sessions that still carry
 their event's UID and instance. When the same calendar is followed again, an instance
-with no session of this feed first adopts such a kept session of the therapist's (still
-to come), which then follows the feed as before, instead of being booked a second time.
+with no session of this feed first adopts such a kept session of the therapist's, which
+then follows the feed as before, instead of being booked a second time. Only a session
+still to come and still on (``UPCOMING``) is adopted: one cancelled (by removing the feed
+with its sessions, or by the therapist since) was called off and its client told so; the
+feed never brings it back. Its instance is then booked as a new session, as any instance
+of a newly followed calendar is: the calendar the therapist follows again is the truth.
 """
 
 from __future__ import annotations
@@ -22,7 +26,7 @@ from sqlalchemy.orm import Session
 
 from service import bookings
 from service.domain import calendar_names
-from service.domain.vocabulary import FeedTitleState
+from service.domain.vocabulary import FEED_VIA, UPCOMING, FeedTitleState
 from service.feed_models import CalendarFeed, FeedTitle
 from service.models import Appointment, Client
 
@@ -52,7 +56,7 @@ class Titles:
 def titles_of(session: Session, therapist_id: int) -> Titles:
     """The therapist's calendar names and decisions about titles."""
     clients = session.scalars(select(Client).where(Client.therapist_id == therapist_id))
-    names = {c.id: c.calendar_name or calendar_names.default_name(c.name) for c in clients}
+    names = {c.id: calendar_names.name_in_use(c.calendar_name, c.name) for c in clients}
     decided = session.execute(
         select(FeedTitle.title, FeedTitle.state, FeedTitle.client_id).where(
             FeedTitle.therapist_id == therapist_id
@@ -68,8 +72,8 @@ def titles_of(session: Session, therapist_id: int) -> Titles:
 
 
 def kept_of(session: Session, therapist_id: int, now: datetime) -> dict[Key, int]:
-    """The therapist's sessions to come kept from removed feeds, by their event's key
-    (the first booked when several carry one)."""
+    """The therapist's sessions to come, not cancelled, kept from removed feeds, by their
+    event's key (the first booked when several carry one)."""
     rows = session.execute(
         select(Appointment.feed_uid, Appointment.feed_instance, Appointment.id)
         .join(Client, Client.id == Appointment.client_id)
@@ -78,6 +82,7 @@ def kept_of(session: Session, therapist_id: int, now: datetime) -> dict[Key, int
             Appointment.feed_id.is_(None),
             Appointment.feed_uid.is_not(None),
             Appointment.starts_at > now,
+            Appointment.status.in_(UPCOMING),
         )
         .order_by(Appointment.id.desc())
     )
@@ -85,10 +90,13 @@ def kept_of(session: Session, therapist_id: int, now: datetime) -> dict[Key, int
 
 
 def adopt(session: Session, feed: CalendarFeed, appointment_id: int) -> int | None:
-    """Make a kept session (``kept_of``) this feed's again; its id, or None when gone."""
+    """Make a kept session (``kept_of``) this feed's again (audited); its id, or None when
+    gone, taken or no longer on."""
     appointment = bookings.lock_appointment(session, appointment_id)
     if appointment is None or appointment.feed_id is not None:
         return None
-    appointment.feed_id = feed.id
-    session.flush()
+    if appointment.status not in UPCOMING:
+        return None
+    uid, instance = appointment.feed_uid or "", appointment.feed_instance or ""
+    bookings.attach_to_feed(session, None, appointment, feed.id, uid, instance, via=FEED_VIA)
     return appointment.id

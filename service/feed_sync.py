@@ -19,9 +19,13 @@ An instance already booked is followed whatever its title now says (a renamed "M
 ??" is still Maria's), unless the title names exactly one other client: then the first
 client's session is cancelled (told) and the other's booked. An instance moved into the
 past leaves its session to come as it is (counted refused): a session is never moved to
-a time already gone. A kept session of a removed feed is adopted, not booked twice
-(``feed_matching.adopt``). Titles that name no client, or several, among the instances
-to book are returned for the page where the therapist links or ignores them.
+a time already gone. A kept session of a removed feed, still to come and not cancelled, is
+adopted, not booked twice (``feed_matching.adopt``). Every change of which feed and event
+a session is (booked, adopted, re-keyed, handed over) is ``bookings.attach_to_feed`` or
+``detach_from_feed``: audited. Titles that name no client, or several, of every instance
+starting between now and the planning horizon (to book, already booked or cancelled: a
+title is decided once for all its events) are returned for the page where the therapist
+links or ignores them.
 """
 
 from __future__ import annotations
@@ -42,8 +46,7 @@ from service.config import Settings
 from service.db import lock
 from service.domain import feed_pairing
 from service.domain.calendar_events import EventInstance
-from service.domain.feed_owned import FEED_VIA
-from service.domain.vocabulary import UPCOMING, AppointmentStatus
+from service.domain.vocabulary import FEED_VIA, UPCOMING, AppointmentStatus
 from service.feed_matching import Key, adopt, kept_of, titles_of
 from service.feed_models import CalendarFeed
 from service.models import Appointment, Client
@@ -173,8 +176,7 @@ def _hand_over(
     if appointment.status in UPCOMING:
         _change(run, appointment)(status=AppointmentStatus.CANCELLED)
         run.counts.cancelled += 1
-    appointment.feed_id = appointment.feed_uid = appointment.feed_instance = None
-    run.session.flush()
+    bookings.detach_from_feed(run.session, None, appointment, via=FEED_VIA)
     if not instance.cancelled:
         run.fresh.append((instance, client_id))
 
@@ -233,8 +235,7 @@ def _rekey(run: _Run, appointment_id: int, instance: EventInstance) -> None:
     appointment = bookings.lock_appointment(run.session, appointment_id)
     if appointment is None or appointment.starts_at <= run.now:
         return
-    appointment.feed_uid, appointment.feed_instance = instance.uid, instance.recurrence_id
-    run.session.flush()
+    _attach(run, appointment, instance)
     run.counts.rekeyed += 1
     if (appointment.starts_at, appointment.ends_at) != (instance.starts_at, instance.ends_at):
         _change(run, appointment)(starts_at=instance.starts_at, duration=_minutes(instance))
@@ -268,9 +269,14 @@ def _book(run: _Run, instance: EventInstance, client_id: int) -> None:
         via=FEED_VIA,
         confirm_overlap=True,  # the practice's own calendar says so
     )
-    appointment.feed_id, appointment.feed_uid = run.feed.id, instance.uid
-    appointment.feed_instance = instance.recurrence_id
+    _attach(run, appointment, instance)
     run.counts.booked += 1
+
+
+def _attach(run: _Run, appointment: Appointment, instance: EventInstance) -> None:
+    """The appointment becomes the feed's session of this instance (audited)."""
+    feed_id, uid, key = run.feed.id, instance.uid, instance.recurrence_id
+    bookings.attach_to_feed(run.session, None, appointment, feed_id, uid, key, via=FEED_VIA)
 
 
 def _change(run: _Run, appointment: Appointment) -> Callable[..., None]:

@@ -27,6 +27,7 @@ from sqlalchemy.orm import Session
 from service import audit, planner
 from service.config import Settings
 from service.db import lock
+from service.feed_rereads import read_again_all
 from service.models import SELF, Appointment, AppointmentSeries, Client, Contact, User
 from service.phone_book import PhoneBook as PhoneBook  # checks read it, importers make it
 
@@ -164,6 +165,7 @@ class NewClient:
     notes: str = ""
     checkin_days: str | None = None
     phone: str | None = None
+    calendar_name: str | None = None  # None: the default (``calendar_names.default_name``)
 
 
 def create_client(
@@ -174,7 +176,8 @@ def create_client(
     via: str,
     confirm_shared: bool = False,
 ) -> Client:
-    """Add a client (and its own contact); it has no appointments yet, so nothing to plan.
+    """Add a client (and its own contact); it has no appointments yet, so nothing to plan,
+    but its therapist's feeds are read again in full (its calendar name may name events).
     A phone another client's texts already go to raises ``SharedPhone`` unless confirmed."""
     return create_clients(session, actor, [values], via=via, confirm_shared=confirm_shared)[0]
 
@@ -201,6 +204,7 @@ def create_clients(
             notes=values.notes,
             checkin_days=values.checkin_days,
             therapist_id=values.therapist_id,
+            calendar_name=values.calendar_name,
         )
         shared = False
         if values.phone:
@@ -221,6 +225,7 @@ def create_clients(
         )
         if book is not None and client.contacts:
             book.note(client, client.contacts[0].phone)
+    read_again_all(session, [client.therapist_id for client, _ in made])  # once each
     return [client for client, _ in made]
 
 
@@ -246,8 +251,9 @@ def update_client(
 ) -> list[str]:
     """Change a (locked) client: fields of ``CLIENT_FIELDS``, ``phone`` (its own contact's
     number, shared with another client only once confirmed) and ``therapist_id``; re-plan
-    its texts. The names that changed."""
-    own = client.own_contact
+    its texts; a new calendar name, name or therapist has the feeds of the therapists
+    concerned read again in full at the next tick. The names that changed."""
+    own, therapists = client.own_contact, [client.therapist_id, changes.get("therapist_id")]
     phone = changes.get("phone")
     if phone is not None and (own is None or own.phone != phone):
         _check_phone(client, phone, own)
@@ -266,6 +272,8 @@ def update_client(
         else:
             own.phone = phone
     audit.record(session, actor, "update", "client", client.id, fields=changed, via=via)
+    if {"calendar_name", "name", "therapist_id"} & set(changed):
+        read_again_all(session, therapists)
     planner.replan_client(session, settings, client.id, now)
     return changed
 
@@ -273,8 +281,10 @@ def update_client(
 def assign_therapist(
     session: Session, actor: User | None, client: Client, therapist_id: int | None, *, via: str
 ) -> None:
-    """Give a (locked) client to another therapist (refusals are ``therapist_refusal``'s)."""
+    """Give a (locked) client to another therapist (refusals are ``therapist_refusal``'s);
+    both therapists' feeds are read again in full at the next tick."""
     before, client.therapist_id = client.therapist_id, therapist_id
+    read_again_all(session, [before, therapist_id])
     audit.record(
         session, actor, "reassign", "client", client.id, before=before, after=therapist_id, via=via
     )

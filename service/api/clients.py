@@ -2,9 +2,8 @@
 
 A client's ``calendar_name`` (the name calendar feeds are matched by) is a string of at
 most 100 characters with a letter or digit; null, "" or blank resets it to the default
-(first name and last initial, ``domain.calendar_names``). A new client given one is made,
-then changed (``roster.update_client``), so its audit says ``create`` then ``update`` of
-``calendar_name``, as for any later change.
+(first name and last initial, ``domain.calendar_names``). A new client given one is made
+with it: one audit entry, ``create``.
 """
 
 from __future__ import annotations
@@ -89,16 +88,13 @@ def create_client() -> tuple[dict[str, Any], int]:
         notes=fields.text("notes", max_length=5000, empty=True) or "",
         checkin_days=fields.checkin_days("checkin_days"),
         therapist_id=_therapist_id(session, user, fields, None if user.is_admin else user.id),
+        calendar_name=fields.calendar_name("calendar_name"),
     )
-    calendar_name = fields.calendar_name("calendar_name")
     fields.done()
     try:
         client = roster.create_client(session, user, values, via=VIA, confirm_shared=confirm)
     except roster.SharedPhone as shared:
         raise _shared_phone(shared) from None
-    if calendar_name is not None:
-        changes = {"calendar_name": calendar_name}
-        roster.update_client(session, settings, user, client, changes, utcnow(), via=VIA)
     body = _client_out(session, client)
     session.commit()
     return body, 201

@@ -86,6 +86,7 @@ def _read_client(db: Session, form: Form, user: User, client: Client | None) -> 
         phone=form.phone("phone", settings.default_region),
         therapist_id=therapist_id,
         checkin_days=form.checkin_days("checkin_days"),
+        calendar_name=_calendar_name(form),
     )
 
 
@@ -99,8 +100,7 @@ def create() -> Response | str | tuple[str, int]:
     form = Form(request.form if request.method == "POST" else None, defaults)
     if not form.submitted:
         return _render(db, user, form, None)
-    values, calendar_name = _read_client(db, form, user, None), _calendar_name(form)
-    shared = None
+    values, shared = _read_client(db, form, user, None), None
     if form.ok:
         try:
             client = roster.create_client(
@@ -111,9 +111,6 @@ def create() -> Response | str | tuple[str, int]:
     if not form.ok or shared:
         page = _render(db, user, form, None, shared=shared)
         return (page, 422) if not shared else page
-    if calendar_name is not None:
-        changes = {"calendar_name": calendar_name}
-        roster.update_client(db, current_settings(), user, client, changes, utcnow(), via=VIA)
     db.commit()
     flash("Client added.")
     return _client_page(client)
@@ -139,7 +136,7 @@ def edit(client_id: int) -> Response | str | tuple[str, int]:
     if not form.submitted:
         return _render(db, user, form, client)
     values, shared = _read_client(db, form, user, client), None
-    changes = {**asdict(values), "calendar_name": _calendar_name(form)}
+    changes = asdict(values)
     if form.ok:
         try:
             roster.update_client(

@@ -10,14 +10,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from service.domain.vocabulary import AppointmentStatus
+from service.domain.vocabulary import FEED_OPEN, FEED_VIA
 
-FEED_VIA = "calendar_feed"  # the ``via`` of the changes a feed makes (and may make)
-OPEN_STATUSES = (
-    AppointmentStatus.CONFIRMED,
-    AppointmentStatus.COMPLETED,
-    AppointmentStatus.NO_SHOW,
-)
 REFUSAL = (
     "this session comes from a calendar feed: move, cancel or restore it in that calendar "
     "(TouchBase follows at its next fetch)"
@@ -37,7 +31,7 @@ def refusal(
         return None
     if starts_at is not None or duration is not None:
         return REFUSAL
-    if status is not None and status not in OPEN_STATUSES:
+    if status is not None and status not in FEED_OPEN:
         return REFUSAL
     return None
 

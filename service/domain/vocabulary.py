@@ -169,6 +169,10 @@ UPCOMING = (A.SCHEDULED, A.CONFIRMED)
 LIVE = (A.SCHEDULED, A.CONFIRMED, A.COMPLETED)
 # Sessions that did not and will not take place.
 CALLED_OFF = (A.CANCELLED, A.NO_SHOW)
+# What a person may still set on a session a calendar feed owns: the feed cannot know it.
+FEED_OPEN = (A.CONFIRMED, A.COMPLETED, A.NO_SHOW)
+# The ``via`` of the changes a calendar feed makes to its sessions (and may make).
+FEED_VIA = "calendar_feed"
 
 K = MessageKind
 # Kinds the planner derives from appointments (keyed by appointment, contact and start).
