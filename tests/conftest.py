@@ -30,6 +30,7 @@ from sqlalchemy.orm import Session
 from service import create_app, migrate
 from service.config import parse_database_url
 from service.db import Base, get_db
+from tests.feed_server import FeedServer, feed_server
 
 
 def _postgres_admin_url() -> str | None:
@@ -302,3 +303,16 @@ def pytest_report_header() -> str:
     """Say which database the run uses."""
     url = _postgres_admin_url()
     return f"database: {'postgresql ' + str(make_url(url).host) if url else 'sqlite'}"
+
+
+@pytest.fixture
+def server() -> Iterator[FeedServer]:
+    """A calendar feed server on 127.0.0.1 (``tests.feed_server``) for the feed tests."""
+    with feed_server() as running:
+        yield running
+
+
+@pytest.fixture
+def feeds_app(make_app: Callable[..., Flask]) -> Flask:
+    """An app that may fetch feeds from 127.0.0.1 (``CALENDAR_FEEDS_ALLOW_PRIVATE``)."""
+    return make_app(CALENDAR_FEEDS_ALLOW_PRIVATE="on")

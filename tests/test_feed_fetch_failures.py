@@ -4,7 +4,7 @@ feed's text, the claim released, one inbox item, and no 500 for "Fetch now"."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from types import ModuleType
 from typing import Any
 
@@ -19,16 +19,10 @@ from service.domain import calendar_events
 from service.domain.vocabulary import AlertKind
 from service.feed_models import CalendarFeed
 from service.models import Alert
-from tests.feed_server import FeedServer, feed_server
+from tests.feed_server import FeedServer
 from tests.test_feed_sync import NOW, arrange, feed
 
 SECRET = "private-0123456789abcdef"
-
-
-@pytest.fixture
-def server() -> Iterator[FeedServer]:
-    with feed_server() as running:
-        yield running
 
 
 @pytest.mark.parametrize(

@@ -5,7 +5,6 @@ renamed instance, and a feed with too many instances. On SQLite and PostgreSQL."
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
 from datetime import timedelta
 from pathlib import Path
 
@@ -19,7 +18,7 @@ from service.db import get_db, lock
 from service.feed_models import CalendarFeed, FeedTitle
 from service.models import Appointment, Client
 from tests import factories
-from tests.feed_server import FeedServer, feed_server
+from tests.feed_server import FeedServer
 from tests.test_feed_sync import NOW, UID, C, S, arrange, feed, key, notices, run, sessions, z
 
 SPLIT = (Path(__file__).parent / "calendar_files" / "google_split.ics").read_text()
@@ -27,14 +26,8 @@ TICK = timedelta(minutes=10)
 
 
 @pytest.fixture
-def server() -> Iterator[FeedServer]:
-    with feed_server() as running:
-        yield running
-
-
-@pytest.fixture
-def app(make_app: Callable[..., Flask]) -> Flask:
-    return make_app(CALENDAR_FEEDS_ALLOW_PRIVATE="on")
+def app(feeds_app: Flask) -> Flask:
+    return feeds_app
 
 
 def override(original: str, start: str, summary: str = "Massage - Maria G.") -> str:

@@ -6,7 +6,6 @@ no reason, log line or inbox item quotes the feed."""
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -23,21 +22,10 @@ from service.domain.vocabulary import AlertKind
 from service.feed_models import CalendarFeed
 from service.models import Alert, Appointment, User
 from tests.dashboard.conftest import Staff, signed_in
-from tests.feed_server import FeedServer, feed_server
+from tests.feed_server import FeedServer
 from tests.test_feed_sync import HEAD, NOW, arrange, feed
 
 NAME, PHONE = "Maria Garcia", "617-555-0101"
-
-
-@pytest.fixture
-def server() -> Iterator[FeedServer]:
-    with feed_server() as running:
-        yield running
-
-
-@pytest.fixture
-def feeds_app(make_app: Callable[..., Flask]) -> Flask:
-    return make_app(CALENDAR_FEEDS_ALLOW_PRIVATE="on")
 
 
 def second_feed(app: Flask, url: str) -> int:

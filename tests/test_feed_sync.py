@@ -4,7 +4,6 @@ removed, past left alone, failing and recovering)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -21,7 +20,7 @@ from service.domain.vocabulary import AlertKind, AppointmentStatus, MessageKind
 from service.feed_models import CalendarFeed, FeedTitle
 from service.models import Alert, Appointment, OutboundMessage
 from tests import factories
-from tests.feed_server import FeedServer, feed_server
+from tests.feed_server import FeedServer
 
 NOW = datetime(2027, 3, 1, 14, 0, tzinfo=UTC)  # Monday 9:00 in New York
 UID = "series-1@google.com"
@@ -56,17 +55,6 @@ def feed(*, exdates: str = "", changes: str = "") -> str:
 
 def z(month: int, day: int, hour: int) -> datetime:
     return datetime(2027, month, day, hour, 0, tzinfo=UTC)
-
-
-@pytest.fixture
-def server() -> Iterator[FeedServer]:
-    with feed_server() as running:
-        yield running
-
-
-@pytest.fixture
-def feeds_app(make_app: Callable[..., Flask]) -> Flask:
-    return make_app(CALENDAR_FEEDS_ALLOW_PRIVATE="on")
 
 
 def arrange(app: Flask, url: str) -> int:

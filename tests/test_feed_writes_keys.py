@@ -4,7 +4,6 @@ again never brings back a session called off, and every change of a session's fe
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
 from datetime import timedelta
 
 import pytest
@@ -17,7 +16,7 @@ from service.db import get_db
 from service.domain.vocabulary import FEED_VIA, MessageKind, MessageStatus
 from service.feed_models import CalendarFeed
 from service.models import Appointment, AuditEntry, OutboundMessage
-from tests.feed_server import FeedServer, feed_server
+from tests.feed_server import FeedServer
 from tests.test_feed_resync import SPLIT, override
 from tests.test_feed_sync import NOW, C, S, arrange, feed, run
 
@@ -26,14 +25,8 @@ ALL_KEYS = ["feed_id", "feed_uid", "feed_instance"]
 
 
 @pytest.fixture
-def server() -> Iterator[FeedServer]:
-    with feed_server() as running:
-        yield running
-
-
-@pytest.fixture
-def app(make_app: Callable[..., Flask]) -> Flask:
-    return make_app(CALENDAR_FEEDS_ALLOW_PRIVATE="on")
+def app(feeds_app: Flask) -> Flask:
+    return feeds_app
 
 
 def _remove_and_add_again(app: Flask, feed_id: int, url: str, *, cancel: bool) -> None:

@@ -18,20 +18,14 @@ from service.domain import calendar_events
 from service.feed_models import CalendarFeed
 from service.models import Alert
 from tests.dashboard.conftest import Staff, signed_in, text_of
-from tests.feed_server import FeedServer, feed_server
+from tests.feed_server import FeedServer
 
 CALENDAR = "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:x\r\nEND:VCALENDAR\r\n"
 
 
 @pytest.fixture
-def app(make_app) -> Flask:  # type: ignore[no-untyped-def]
-    return make_app(CALENDAR_FEEDS_ALLOW_PRIVATE="on")
-
-
-@pytest.fixture
-def server() -> Any:
-    with feed_server() as running:
-        yield running
+def app(feeds_app: Flask) -> Flask:
+    return feeds_app
 
 
 def ana_feed(app: Flask, ana: Staff, url: str) -> int:

@@ -16,14 +16,8 @@ from service.feed_models import CalendarFeed, FeedTitle
 from service.models import Appointment, Client
 from tests import factories
 from tests.dashboard.conftest import Staff, Web, make_staff, signed_in, text_of
-from tests.feed_server import FeedServer, feed_server
+from tests.feed_server import FeedServer
 from tests.test_feed_sync import NOW, feed
-
-
-@pytest.fixture
-def server() -> Iterator[FeedServer]:
-    with feed_server() as running:
-        yield running
 
 
 @pytest.fixture
