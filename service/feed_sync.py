@@ -53,7 +53,7 @@ from service.models import Appointment, Client
 
 log = logging.getLogger(__name__)
 LOOKBACK = timedelta(days=31)  # an instance moved into the recent past is still seen
-MARGIN = timedelta(days=366)  # and one moved up to a year beyond the planning horizon
+MARGIN = timedelta(days=183)  # and one moved up to half a year beyond the horizon
 
 
 @dataclass

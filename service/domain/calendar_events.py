@@ -29,7 +29,9 @@ import recurring_ical_events
 import x_wr_timezone
 
 LONGEST = timedelta(hours=12)
-MOST_INSTANCES = 5000  # in one window, all events together: years of a full practice
+# In one window (about 7 months: ``feed_sync.window``), all events together: a calendar
+# shared by several therapists, full-time, holds under 10,000.
+MOST_INSTANCES = 20_000
 TOO_OFTEN = {"SECONDLY", "MINUTELY", "HOURLY"}  # unbounded, always beyond MOST_INSTANCES
 UNTIMED_LENGTH = timedelta(hours=1)  # an event with no end or length: RFC 5545 says zero
 
