@@ -21,7 +21,7 @@ from service.db import get_db
 from service.domain.vocabulary import AlertKind
 from service.feed_models import CalendarFeed
 from service.models import Alert, Appointment, User
-from tests.dashboard.conftest import Staff, signed_in
+from tests.dashboard.conftest import Staff, signed_in, text_of
 from tests.feed_server import FeedServer
 from tests.test_feed_sync import HEAD, NOW, arrange, feed
 
@@ -169,8 +169,10 @@ def test_fetch_now_on_a_feed_removed_meanwhile_is_no_error(
         staff = Staff(ana.id, ana.email, ana.name)
     removing_while_fetching(app, monkeypatch, feed_id)
     with time_machine.travel(NOW, tick=False):
-        answer = signed_in(app, staff).post(f"/calendar-feeds/{feed_id}/fetch", {})
-    assert answer.status_code == 302
+        web = signed_in(app, staff)
+        answer = web.post(f"/calendar-feeds/{feed_id}/fetch", {})
+        assert answer.status_code == 302
+        assert "The feed was removed meanwhile" in text_of(web.get("/calendar-feeds"))
     with get_db(app).session() as session:
         assert session.get(CalendarFeed, feed_id) is None
 

@@ -90,7 +90,9 @@ def fetch_now(feed_id: int) -> Response:
     feed = _managed(db, feed_id)
     db.commit()  # the claim is taken in its own transaction
     result = feed_runs.run_feed(db, current_settings(), feed.id, utcnow(), force=True)
-    if result is None:
+    if result is None and db.get(CalendarFeed, feed_id, populate_existing=True) is None:
+        flash("The feed was removed meanwhile; nothing was fetched.")
+    elif result is None:
         flash("The feed is being fetched right now; look again in a minute.")
     elif result.error is not None:
         flash(f"The feed could not be read: {result.error}.", "error")
