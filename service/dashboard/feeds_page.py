@@ -16,7 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from werkzeug.wrappers import Response
 
-from service import calendar_feeds, feed_runs
+from service import audit, calendar_feeds, feed_runs
 from service.access import client_for, visible_clients
 from service.config import current_settings
 from service.dashboard.auth import current_user
@@ -70,17 +70,34 @@ def index() -> Response | str | tuple[str, int]:
                 db.commit()
                 flash("Feed added; it is fetched within ten minutes, or now with Fetch now.")
                 return _back()
+    feeds = _feeds(db, user)
     page = render_template(
         "feeds.html",
         form=form,
-        feeds=_feeds(db, user),
+        feeds=feeds,
         shown=calendar_feeds.shown_address,
-        clients=db.scalars(visible_clients(user)).all(),
+        clients=_clients_to_link(db, user, feeds),
         therapists=db.scalars(select(User).where(User.active.is_(True)).order_by(User.name))
         if user.is_admin
         else [],
     )
     return (page, 422) if form.submitted else page
+
+
+def _clients_to_link(
+    db: Session, user: User, feeds: list[tuple[CalendarFeed, User | None]]
+) -> list[Client]:
+    """The clients offered for the titles to place (those of therapists whose feeds have
+    some): a view of client records, so audited, as every list of them is."""
+    placing = {feed.therapist_id for feed, _ in feeds if feed.unplaced_titles}
+    if not placing:
+        return []
+    shown = [c for c in db.scalars(visible_clients(user)) if c.therapist_id in placing]
+    if shown:
+        ids = [c.id for c in shown]
+        audit.record(db, user, "list", "client", "*", clients=ids, via="calendar_feeds")
+        db.commit()
+    return shown
 
 
 @bp.post("/calendar-feeds/<int:feed_id>/fetch")

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from service.db import get_db
 from service.feed_models import CalendarFeed, FeedTitle
-from service.models import Appointment, Client
+from service.models import Appointment, AuditEntry, Client
 from tests import factories
 from tests.dashboard.conftest import Staff, Web, make_staff, signed_in, text_of
 from tests.feed_server import FeedServer
@@ -46,6 +46,12 @@ def test_a_therapist_adds_fetches_places_titles_and_removes_a_feed(
     as_ana.post(f"/calendar-feeds/{feed_id}/fetch", {})
     page = text_of(as_ana.get("/calendar-feeds"))
     assert "Feed fetched." in page and "“Team meeting” names no client" in page
+    with get_db(open_app).session() as session:  # the clients offered to link: audited
+        listed = session.scalars(
+            select(AuditEntry).where(AuditEntry.action == "list", AuditEntry.user_id == ana.id)
+        ).all()
+        offered = [e.detail["clients"] for e in listed if e.detail["via"] == "calendar_feeds"]
+        assert [len(ids) for ids in offered] == [2]
     assert "No calendar feeds yet" in text_of(signed_in(open_app, ben).get("/calendar-feeds"))
     assert signed_in(open_app, ben).post(f"/calendar-feeds/{feed_id}/remove", {}).status_code == 404
     as_ana.post(f"/calendar-feeds/{feed_id}/titles", {"title": "Team meeting", "action": "ignore"})
