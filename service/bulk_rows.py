@@ -1,11 +1,12 @@
-"""Inserting many rows of one table at once, the cheapest way each database offers.
+"""Many rows of one table at once, the cheapest way each database offers: inserting them,
+and matching a column against many values.
 
-PostgreSQL takes them as one array per column, unnested into rows by the server: a handful
-of parameters whatever the number of rows. (As an executemany, SQLAlchemy writes pages of
-``VALUES`` rows with a dozen parameters each, and psycopg parses every such page anew: most
-of a planning tick's time went there.) SQLite, in process, takes them as an executemany.
-Either way a row whose unique key is taken is left as it is, and the columns asked for are
-returned for the rows created.
+PostgreSQL takes rows as one array per column, unnested into rows by the server, and a
+value shared by every row once: a handful of parameters whatever the number of rows. (As
+an executemany, SQLAlchemy writes pages of ``VALUES`` rows with a dozen parameters each,
+and psycopg parses every such page anew: most of a planning tick's time went there.) For
+the same reason a long list of values to match is one array (``= ANY``) there, not one
+parameter each (``IN``). SQLite, in process, takes an executemany and an ``IN``.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import bindparam, cast, func, select
+from sqlalchemy import ColumnElement, any_, bindparam, cast, func, select
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
 
@@ -33,27 +34,45 @@ def insert_new(
     taken; ``returning`` of each row created."""
     if not rows:
         return []
-    if session.get_bind().dialect.name != "postgresql":
+    if session.get_bind().dialect.name != "postgresql" or len(rows) == 1:
         plain = insert(session, model).on_conflict_do_nothing(index_elements=list(unique))
         return [tuple(r) for r in session.execute(plain.returning(*returning), list(rows))]
-    names = list(rows[0])
-    columns = model.__table__.c
     created: list[tuple[Any, ...]] = []
     for first in range(0, len(rows), CHUNK):
-        chunk = rows[first : first + CHUNK]
-        arrays = [
-            cast(
-                bindparam(f"p{i}", [r[name] for r in chunk], ARRAY(columns[name].type)),
-                ARRAY(columns[name].type),
-            )
-            for i, name in enumerate(names)
-        ]
-        unnested = func.unnest(*arrays).table_valued(*names).render_derived()
         statement = (
             insert(session, model)
-            .from_select(names, select(*unnested.c))
+            .from_select(list(rows[0]), _unnested(model, rows[first : first + CHUNK]))
             .on_conflict_do_nothing(index_elements=list(unique))
             .returning(*returning)
         )
         created += [tuple(r) for r in session.execute(statement)]
     return created
+
+
+def _unnested(model: type[Base], rows: Sequence[dict[str, Any]]) -> Any:
+    """A SELECT of these rows, in their keys' order: a column whose value differs between
+    rows comes from an unnested array, one all rows share is a single parameter."""
+    columns = model.__table__.c
+    names = list(rows[0])
+    shared = {n for n in names[1:] if all(r[n] == rows[0][n] for r in rows)}
+    varying = [n for n in names if n not in shared]  # at least the first: it counts the rows
+    arrays = [_array(f"v_{n}", [r[n] for r in rows], columns[n].type) for n in varying]
+    unnested = func.unnest(*arrays).table_valued(*varying).render_derived()
+    picked = [
+        cast(bindparam(f"s_{n}", rows[0][n], columns[n].type), columns[n].type)
+        if n in shared
+        else unnested.c[n]
+        for n in names
+    ]
+    return select(*picked).select_from(unnested)
+
+
+def _array(name: str, values: list[Any], item: Any) -> ColumnElement[Any]:
+    return cast(bindparam(name, values, ARRAY(item)), ARRAY(item))
+
+
+def among(session: Session, column: Any, values: Sequence[Any]) -> ColumnElement[bool]:
+    """``column`` is one of ``values`` (one array parameter on PostgreSQL)."""
+    if session.get_bind().dialect.name != "postgresql":
+        return column.in_(values)  # type: ignore[no-any-return]
+    return column == any_(_array(f"among_{column.key}", list(values), column.type))  # type: ignore[no-any-return]

@@ -25,7 +25,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
-from service import outbox, plan_facts, rhythm, series_plan, wording_in_force
+from service import bulk_rows, outbox, plan_facts, rhythm, series_plan, wording_in_force
 from service.config import Settings
 from service.domain import planning, sampling
 from service.domain.vocabulary import PLANNED_KINDS, MessageKind, MessageStatus
@@ -88,7 +88,9 @@ def reconcile(
         m.idempotency_key: m
         for m in session.scalars(
             select(OutboundMessage).where(
-                OutboundMessage.appointment_id.in_([a.id for a in appointments]),
+                bulk_rows.among(
+                    session, OutboundMessage.appointment_id, [a.id for a in appointments]
+                ),
                 OutboundMessage.kind.in_(PLANNED_KINDS),
             )
         )
@@ -143,7 +145,7 @@ def _adopt_orphans(
         return fresh, 0
     orphans = session.scalars(
         select(OutboundMessage).where(
-            OutboundMessage.idempotency_key.in_(list(drafts)),
+            bulk_rows.among(session, OutboundMessage.idempotency_key, list(drafts)),
             OutboundMessage.appointment_id.is_(None),
             OutboundMessage.status == MessageStatus.CANCELLED,
         )
@@ -235,7 +237,7 @@ def _client_appointments(
         return []
     query = (
         select(Appointment)
-        .where(Appointment.client_id.in_(ids), Appointment.ends_at >= since)
+        .where(bulk_rows.among(session, Appointment.client_id, ids), Appointment.ends_at >= since)
         .options(selectinload(Appointment.client).selectinload(Client.contacts))
         .order_by(Appointment.client_id, Appointment.starts_at, Appointment.id)
     )

@@ -24,6 +24,8 @@ from service.domain import recurrence
 from service.domain.vocabulary import AppointmentStatus
 from service.models import Appointment, AppointmentSeries
 
+# Past the window, a weekly or fortnightly series' next occurrence is found in the same walk.
+_LOOK_PAST = timedelta(days=15)
 _INSTANT = timedelta(microseconds=1)  # starts are whole seconds: "after end - 1 µs" is ">= end"
 
 
@@ -88,11 +90,14 @@ def _materialize(
     for series in many:
         zone = ZoneInfo(series.timezone)
         begin = max(start, series.planned_until or start) if resume else start
-        starts = recurrence.occurrences(
-            series.rrule, series.starts_local, zone, begin, end, until=series.ends_at
+        # One walk of the rule finds the window's occurrences and usually the next one.
+        reach = end + _LOOK_PAST if following is not None else end
+        found = recurrence.occurrences(
+            series.rrule, series.starts_local, zone, begin, reach, until=series.ends_at
         )
+        starts = [at for at in found if at < end]
         if following is not None:
-            after = recurrence.next_starts(
+            after = found[len(starts) :] or recurrence.next_starts(
                 series.rrule, series.starts_local, zone, end - _INSTANT, 1, until=series.ends_at
             )
             following[series.id] = after[0] if after else None
