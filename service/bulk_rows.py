@@ -31,22 +31,29 @@ def insert_new(
     returning: Sequence[Any],
 ) -> list[tuple[Any, ...]]:
     """Insert these rows (every one with the same keys) unless their ``unique`` columns are
-    taken; ``returning`` of each row created."""
+    taken; ``returning`` of each row created (none asked: nothing)."""
     if not rows:
         return []
     if session.get_bind().dialect.name != "postgresql" or len(rows) == 1:
         plain = insert(session, model).on_conflict_do_nothing(index_elements=list(unique))
-        return [tuple(r) for r in session.execute(plain.returning(*returning), list(rows))]
+        if returning:
+            plain = plain.returning(*returning)  # type: ignore[assignment]
+        return _returned(session.execute(plain, list(rows)), returning)
     created: list[tuple[Any, ...]] = []
     for first in range(0, len(rows), CHUNK):
         statement = (
             insert(session, model)
             .from_select(list(rows[0]), _unnested(model, rows[first : first + CHUNK]))
             .on_conflict_do_nothing(index_elements=list(unique))
-            .returning(*returning)
         )
-        created += [tuple(r) for r in session.execute(statement)]
+        if returning:
+            statement = statement.returning(*returning)  # type: ignore[assignment]
+        created += _returned(session.execute(statement), returning)
     return created
+
+
+def _returned(result: Any, returning: Sequence[Any]) -> list[tuple[Any, ...]]:
+    return [tuple(r) for r in result] if returning else []
 
 
 def _unnested(model: type[Base], rows: Sequence[dict[str, Any]]) -> Any:
