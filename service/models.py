@@ -188,9 +188,10 @@ class AppointmentSeries(Base):
     timezone: Mapped[str] = mapped_column(String(64))
     duration_minutes: Mapped[int] = mapped_column(Integer, default=60)
     ends_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    planned_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    # The first occurrence at or after ``planned_until`` (None: no more come), kept by
-    # ``planner.plan_series`` with it, so a tick finds the series due in one indexed query.
+    # Every occurrence before ``planned_until`` was made; ``next_start`` is the first at or
+    # after it (None: no more come). Kept together (``series_plan``), both indexed: a tick
+    # finds the series due, or never planned, with one query that reads only those.
+    planned_until: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
     next_start: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
     # Set by "End series" (``bookings.end_series``), with the end it had before, so that
     # ``bookings.restore_series`` can bring it back; cleared by a restore.

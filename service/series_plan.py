@@ -13,10 +13,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime, timedelta
-from typing import Protocol
+from typing import Protocol, cast
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import Table, bindparam, or_, select, update
 from sqlalchemy.orm import Session
 
 from service import bulk_rows
@@ -140,6 +140,7 @@ def plan_due(session: Session, now: datetime, horizon: datetime) -> list[tuple[i
             s.duration_minutes,
             s.ends_at,
             s.planned_until,
+            s.updated_at,
         ).where(
             or_(s.planned_until.is_(None), s.next_start < horizon),
             or_(s.ends_at.is_(None), s.ends_at > now),
@@ -151,10 +152,17 @@ def plan_due(session: Session, now: datetime, horizon: datetime) -> list[tuple[i
     # materialized up to it first): only the new stretch of the horizon is looked at.
     following: dict[int, datetime | None] = {}
     created = _materialize(session, due, now, horizon, following, resume=True)
-    session.execute(
-        update(s),
-        [{"id": i, "planned_until": horizon, "next_start": at} for i, at in following.items()],
+    # Only a series as it was read: one edited meanwhile was marked by its edit, by its new
+    # rule (an edit's own occurrences are ``bookings``' to make; this tick's, by the rule
+    # it read, are judged by the edit's follow-up as before).
+    t = cast(Table, s.__table__)
+    mark = (
+        update(t)
+        .where(t.c.id == bindparam("b_id"), t.c.updated_at == bindparam("b_seen"))
+        .values(planned_until=horizon, next_start=bindparam("b_next"))
     )
+    seen = [{"b_id": r.id, "b_seen": r.updated_at, "b_next": following[r.id]} for r in due]
+    session.execute(mark, seen)
     for instance in list(session.identity_map.values()):  # loaded here: read them anew
         if isinstance(instance, AppointmentSeries) and instance.id in following:
             session.expire(instance, ["planned_until", "next_start"])

@@ -6,13 +6,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 from flask import Flask
 from sqlalchemy import func, select, text, update
 from sqlalchemy.orm import Session
 
-from service import bookings, migrate, planner
+from service import bookings, migrate, planner, series_plan
 from service.config import Settings, settings_of
 from service.db import make_engine
 from service.models import Appointment, AppointmentSeries, Client
@@ -242,3 +243,31 @@ def test_0014_gives_every_planned_series_its_planned_until_as_next_start(
         assert session.scalar(select(func.count()).select_from(Client)) == 1
     engine.dispose()
     assert rows == [(HORIZON, HORIZON), (None, None)]
+
+
+def test_a_series_changed_after_the_tick_read_it_keeps_the_marks_of_the_change(
+    settings: Settings, session: Session, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    series_id = _series(session, "FREQ=WEEKLY")
+    materialize = series_plan._materialize
+    edit_marks = (NOW + timedelta(days=14), _utc(5, 14))  # an edit to daily, say
+
+    def edited_meanwhile(*args: Any, **kwargs: Any) -> list[tuple[int, int]]:
+        created = materialize(*args, **kwargs)
+        # What an edit committing between the tick's read and its marks leaves behind.
+        s = AppointmentSeries
+        session.execute(
+            update(s)
+            .where(s.id == series_id)
+            .values(
+                planned_until=edit_marks[0],
+                next_start=edit_marks[1],
+                updated_at=NOW + timedelta(seconds=1),
+            )
+        )
+        return created
+
+    monkeypatch.setattr(series_plan, "_materialize", edited_meanwhile)
+    planner.plan_horizon(session, settings, NOW)
+    session.commit()
+    assert _bookkeeping(session, series_id) == edit_marks

@@ -1,4 +1,5 @@
-"""each series keeps its first occurrence not yet materialized, indexed, for the planning tick
+"""each series keeps its first occurrence not yet materialized; both it and planned_until
+indexed, for the planning tick
 
 Revision ID: 0014
 Revises: 0013
@@ -20,11 +21,13 @@ def upgrade() -> None:
     with op.batch_alter_table("appointment_series") as batch:
         batch.add_column(sa.Column("next_start", sa.DateTime(timezone=True), nullable=True))
         batch.create_index(batch.f("ix_appointment_series_next_start"), ["next_start"])
+        batch.create_index(batch.f("ix_appointment_series_planned_until"), ["planned_until"])
     # No occurrence comes before ``planned_until``: a bound the next tick makes exact.
     op.execute("UPDATE appointment_series SET next_start = planned_until")
 
 
 def downgrade() -> None:
     with op.batch_alter_table("appointment_series") as batch:
+        batch.drop_index(batch.f("ix_appointment_series_planned_until"))
         batch.drop_index(batch.f("ix_appointment_series_next_start"))
         batch.drop_column("next_start")
