@@ -11,13 +11,13 @@ from __future__ import annotations
 import logging
 from urllib.parse import parse_qsl
 
-from flask import Blueprint, Flask, Response, abort, request
+from flask import Blueprint, Flask, Response, abort, current_app, request
 from twilio.request_validator import RequestValidator
 from twilio.twiml.messaging_response import MessagingResponse
 from werkzeug.datastructures import MultiDict
 
 from service import delivery, outbox, replies
-from service.config import current_settings
+from service.config import settings_of
 from service.db import get_session, utcnow
 from service.phones import mask
 
@@ -37,7 +37,9 @@ def _form() -> MultiDict[str, str]:
 
 def _verify(form: MultiDict[str, str]) -> None:
     """403 unless X-Twilio-Signature is Twilio's signature of this URL and form."""
-    settings = current_settings()
+    # The token and the public URL are the environment's alone (the practice cannot edit
+    # them), so checking a signature reads nothing from the database.
+    settings = settings_of(current_app)
     signature = request.headers.get("X-Twilio-Signature", "")
     if not settings.twilio_auth_token or not signature:
         why = "no signature" if settings.twilio_auth_token else "no auth token configured"
@@ -86,7 +88,10 @@ def handle_inbound(form: MultiDict[str, str]) -> str | None:
         log.info("inbound %s from %s: duplicate, already stored", sid, mask(sender))
         return None
     try:
-        reply = replies.process(session, current_settings(), stored, now)
+        # The environment's settings: the reply's processing reads the saved ones with its
+        # own facts, in one statement (``reply_reads``).
+        environment = settings_of(current_app)
+        reply = replies.process(session, environment, stored, now, sender=inbound.from_phone[:64])
         session.commit()
     except Exception:  # understanding failed; the text is stored and the clock retries it
         session.rollback()
