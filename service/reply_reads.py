@@ -10,9 +10,22 @@ acknowledgement's INSERT.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
+from typing import Any
 
-from sqlalchemy import Integer, cast, func, null, select, union_all
+from sqlalchemy import (
+    CompoundSelect,
+    Integer,
+    Select,
+    String,
+    bindparam,
+    cast,
+    func,
+    null,
+    select,
+    union_all,
+)
 from sqlalchemy.orm import Session, aliased
 
 from service import practice_settings
@@ -44,8 +57,11 @@ class Facts:
     previous_pain: dict[int, int | None] = field(default_factory=dict)
 
 
-def facts(session: Session, inbound_id: int, phone: str, *, skip_locked: bool) -> Facts:
-    """The reply ``inbound_id`` from ``phone`` (normalized), its row locked, and its facts."""
+@functools.cache
+def _facts_query(skip_locked: bool) -> Select[Any]:
+    """The statement of ``facts``, built once: building it (aliases, subqueries) costs
+    more than running it."""
+    phone = bindparam("phone", type_=String)
     mine, earlier, latest = aliased(Contact), aliased(InboundMessage), aliased(OutboundMessage)
     latest_id = (
         select(OutboundMessage.id)
@@ -71,20 +87,25 @@ def facts(session: Session, inbound_id: int, phone: str, *, skip_locked: bool) -
         .limit(1)
         .scalar_subquery()
     )
-    query = (
+    return (
         select(InboundMessage, Contact, Client, PhoneNumber, latest, previous)
         .select_from(InboundMessage)
         .outerjoin(Contact, Contact.phone == phone)
         .outerjoin(Client, Client.id == Contact.client_id)
         .outerjoin(PhoneNumber, PhoneNumber.phone == phone)
         .outerjoin(latest, latest.id == latest_id)
-        .where(InboundMessage.id == inbound_id)
+        .where(InboundMessage.id == bindparam("inbound_id", type_=Integer))
         .order_by(Contact.id)
         .with_for_update(of=InboundMessage, skip_locked=skip_locked)
         .execution_options(populate_existing=True)
     )
+
+
+def facts(session: Session, inbound_id: int, phone: str, *, skip_locked: bool) -> Facts:
+    """The reply ``inbound_id`` from ``phone`` (normalized), its row locked, and its facts."""
     found = Facts()
-    for row, contact, client, number, sent, score in session.execute(query):
+    rows = session.execute(_facts_query(skip_locked), {"inbound_id": inbound_id, "phone": phone})
+    for row, contact, client, number, sent, score in rows:
         found.row, found.latest = row, sent
         found.opted_out = number is not None and number.opted_out
         if contact is not None and client is not None:
@@ -93,9 +114,9 @@ def facts(session: Session, inbound_id: int, phone: str, *, skip_locked: bool) -
     return found
 
 
-def in_force(session: Session, base: Settings) -> tuple[Settings, Wording]:
-    """``base`` with the practice's saved settings over it, and the wording in force (each
-    kind and language's latest version), in one statement."""
+@functools.cache
+def _in_force_query() -> CompoundSelect[Any]:
+    """The statement of ``in_force``, built once."""
     t = MessageTemplate
     newest = (
         select(t.kind, t.language, func.max(t.version).label("version"))
@@ -110,9 +131,15 @@ def in_force(session: Session, base: Settings) -> tuple[Settings, Wording]:
     )
     p = PracticeSetting
     saved = select(p.name, p.name, cast(null(), Integer), p.value)
+    return union_all(wording, saved)
+
+
+def in_force(session: Session, base: Settings) -> tuple[Settings, Wording]:
+    """``base`` with the practice's saved settings over it, and the wording in force (each
+    kind and language's latest version), in one statement."""
     templates: dict[tuple[str, str], tuple[int | None, str | None]] = {}
     values: dict[str, str] = {}
-    for name, language, template_id, text in session.execute(union_all(wording, saved)):
+    for name, language, template_id, text in session.execute(_in_force_query()):
         if template_id is None:  # a saved setting: its name and its value as written
             values[name] = text
         else:
