@@ -83,7 +83,8 @@ def store(session: Session, inbound: Inbound, now: datetime) -> int | None:
         .on_conflict_do_nothing(index_elements=["provider_sid"])
         .returning(InboundMessage.id)
     )
-    stored: int | None = session.scalar(statement)
+    # Core, not the ORM's bulk insert: nothing here needs an object, and it is cheaper.
+    stored: int | None = session.connection().scalar(statement)
     return stored
 
 
