@@ -33,7 +33,6 @@ from service.domain.vocabulary import (
 )
 from service.domain.wording import acknowledgement
 from service.models import SELF, Client, Contact, InboundMessage, OutboundMessage
-from service.phones import try_normalize
 
 CONTEXT_WINDOW = timedelta(days=7)
 # Words the carrier (or Twilio's opt-out handling) already answers; a second reply from us
@@ -153,7 +152,7 @@ def process(
         )
         if sender is None:
             return None
-    phone = try_normalize(sender, settings.default_region) or sender
+    phone = reply_reads.sender_phone(sender, settings.default_region)
     found = reply_reads.facts(session, inbound_id, phone, skip_locked=late)
     row = found.row
     if row is None or row.processed_at is not None:

@@ -41,6 +41,7 @@ from service.models import (
     PhoneNumber,
     PracticeSetting,
 )
+from service.phones import try_normalize
 
 
 @dataclass
@@ -55,6 +56,14 @@ class Facts:
     opted_out: bool = False
     # Each client's latest pain score received before this reply (None: none yet).
     previous_pain: dict[int, int | None] = field(default_factory=dict)
+
+
+@functools.lru_cache(maxsize=4096)
+def sender_phone(sender: str, region: str) -> str:
+    """The sender in E.164, or as stored when it does not read as a number; remembered,
+    since the same numbers text again and again and parsing one costs more than most of a
+    reply's other work."""
+    return try_normalize(sender, region) or sender
 
 
 @functools.cache
