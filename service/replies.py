@@ -160,18 +160,7 @@ def process(
     settings, in_force = reply_reads.in_force(session, settings)
     context = match(session, found, phone, now)
     answering = context.answering
-    expecting: Expecting = None
-    if answering is not None and answering.kind in CONFIRMABLE:  # a reminder, a move notice
-        expecting = "reminder"
-    elif answering is not None and answering.kind == MessageKind.CHECKIN:
-        expecting = "checkin"
-    meaning = _override(row.fields.get("OptOutType")) or understand(
-        row.body,
-        expecting=expecting,
-        opted_out=found.opted_out,
-        answered=answering.body if answering is not None else None,
-        checkin_open=context.checkin is not None,
-    )
+    meaning = _meaning(row, context, opted_out=found.opted_out)
     row.client_id = context.client.id if context.client else None
     row.contact_id = context.contact.id if context.contact else None
     _record_meaning(row, meaning)
@@ -196,6 +185,23 @@ def process(
     if written:
         _record_reply(session, row, context, written, now, reask=answer == Ack.REASK, late=late)
     return None if late else reply
+
+
+def _meaning(row: InboundMessage, context: Context, *, opted_out: bool) -> Understanding:
+    """What the reply says, read in the light of the text it answers."""
+    answering = context.answering
+    expecting: Expecting = None
+    if answering is not None and answering.kind in CONFIRMABLE:  # a reminder, a move notice
+        expecting = "reminder"
+    elif answering is not None and answering.kind == MessageKind.CHECKIN:
+        expecting = "checkin"
+    return _override(row.fields.get("OptOutType")) or understand(
+        row.body,
+        expecting=expecting,
+        opted_out=opted_out,
+        answered=answering.body if answering is not None else None,
+        checkin_open=context.checkin is not None,
+    )
 
 
 def _override(opt_out_type: object) -> Understanding | None:
