@@ -1,5 +1,6 @@
 """Webhook: signed inbound replies posted to TouchBase under gunicorn (2 workers), against a
-bare Flask endpoint that only validates the signature, under the same gunicorn settings.
+bare Flask endpoint that only validates the signature and one that also stores the raw reply
+(the reference issue 17's targets are ratios to), under the same gunicorn settings.
 
 The load generator is plain Python: threads, one raw socket per request (gunicorn's sync
 workers close every connection anyway), every request's bytes built and signed before the
@@ -23,7 +24,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
-from sqlalchemy import func, insert, select
+from sqlalchemy import event, func, insert, select
 from sqlalchemy.engine import Engine
 from twilio.request_validator import RequestValidator
 
@@ -38,13 +39,16 @@ from bench.common import (
     percentile,
     phone,
 )
-from service.db import utcnow
+from service import create_app
+from service.db import get_db, utcnow
 from service.models import Appointment, Client, Contact, InboundMessage, OutboundMessage
 
 AUTH_TOKEN = "bench-webhook-token"
 PATH = "/sms/inbound"
 WORKERS = 2
-TARGET_RATIO = 0.5
+# Issue 17's targets are ratios to the store-only reference (validate, insert the raw reply,
+# commit, answer empty TwiML): the least a webhook that must never lose a reply can do.
+TARGET_RATIO_TO_STORE = {"postgresql": 0.5, "sqlite": 0.35}
 TARGET_P99_MS = 50.0
 _PORTS = itertools.count()
 
@@ -351,11 +355,53 @@ def bench_webhook(
         )
     # Only TouchBase processes what it stores; the store reference stores raw rows only.
     same = stored == posted["touchbase"] + posted["store"] and processed == posted["touchbase"]
-    return summarize(runs, fixed, requests, concurrency, rate) | {
-        "posted": posted,
-        "stored": stored,
-        "processed_by_touchbase": processed,
-        "same_work": same and _all_ok(runs, fixed),
+    counted = statements_per_reply(dbs, config, clients)
+    return (
+        summarize(runs, fixed, requests, concurrency, rate, dbs.kind)
+        | counted
+        | {
+            "posted": posted,
+            "stored": stored,
+            "processed_by_touchbase": processed,
+            "same_work": same and _all_ok(runs, fixed),
+        }
+    )
+
+
+def statements_per_reply(
+    dbs: Databases, config: dict[str, str | bool], clients: int, count: int = 60
+) -> dict[str, float]:
+    """SQL statements and commits per reply, counted in process (Flask's test client, a
+    ``before_cursor_execute`` listener) on the bench's database after the timed runs: the
+    same signed pain scores, the same code, one request at a time."""
+    app = create_app(dict(config))
+    engine = get_db(app).engine
+    dbs.engines.append(engine)
+    seen = {"statements": 0, "commits": 0}
+
+    def statement(*_: Any) -> None:
+        seen["statements"] += 1
+
+    def commit(*_: Any) -> None:
+        seen["commits"] += 1
+
+    event.listen(engine, "before_cursor_execute", statement)
+    event.listen(engine, "commit", commit)
+    http = app.test_client()
+    for raw in signed_requests(count, clients, "localhost", "SQ"):
+        head, body = raw.split(b"\r\n\r\n", 1)
+        signature = head.split(b"X-Twilio-Signature: ")[1].split(b"\r\n")[0].decode()
+        answer = http.post(
+            PATH,
+            data=body,
+            content_type="application/x-www-form-urlencoded",
+            headers={"X-Twilio-Signature": signature},
+        )
+        if answer.status_code != 200:
+            raise SystemExit(f"bench: a counted reply was answered {answer.status_code}")
+    return {
+        "statements_per_reply": round(seen["statements"] / count, 2),
+        "commits_per_reply": round(seen["commits"] / count, 2),
     }
 
 
@@ -370,13 +416,16 @@ def summarize(
     requests: int,
     concurrency: int,
     rate: float,
+    kind: str,
 ) -> dict[str, Any]:
-    """The webhook bench's record: best closed-loop run per side, the fixed-rate run."""
+    """The webhook bench's record: best closed-loop run per side, the fixed-rate run; the
+    throughput target is a ratio to the store-only reference on ``kind``'s database."""
     best = {
         who: max((x.summary() for x in loads), key=lambda s: s["per_second"])
         for who, loads in runs.items()
     }
     ratio = round(best["touchbase"]["per_second"] / best["bare"]["per_second"], 3)
+    to_store = round(best["touchbase"]["per_second"] / best["store"]["per_second"], 3)
     at_rate = {who: load.summary() for who, load in fixed.items()}
     p99 = at_rate["touchbase"]["p99_ms"]
     return {
@@ -386,12 +435,13 @@ def summarize(
         "repeat": len(runs["bare"]),
         **best,
         "ratio": ratio,
-        "ratio_to_store": round(best["touchbase"]["per_second"] / best["store"]["per_second"], 3),
+        "ratio_to_store": to_store,
         "rounds": {who: [x.summary() for x in loads] for who, loads in runs.items()},
         "fixed_rate_per_second": rate,
         "at_fixed_rate": at_rate,
-        "target_ratio": TARGET_RATIO,
+        # of the store-only reference (``ratio_to_store``), as issue 17 defines it
+        "target_ratio": TARGET_RATIO_TO_STORE[kind],
         "target_p99_ms": TARGET_P99_MS,
-        "met_ratio": ratio >= TARGET_RATIO,
+        "met_ratio": to_store >= TARGET_RATIO_TO_STORE[kind],
         "met_p99": p99 < TARGET_P99_MS,
     }

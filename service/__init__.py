@@ -14,7 +14,6 @@ from werkzeug.routing import IntegerConverter
 
 from service import (
     api,
-    calendar_feed,
     cli,
     dashboard,
     db,
@@ -23,6 +22,7 @@ from service import (
     outage,
     phone_simulator,
     practice_settings,
+    published_calendar,
     webhooks,
 )
 from service.config import load_settings, settings_of
@@ -83,7 +83,7 @@ def create_app(config: Mapping[str, str] | None = None) -> Flask:
     api.init_app(app)
     webhooks.init_app(app)
     health.init_app(app)
-    calendar_feed.init_app(app)  # public: found by the token in its address
+    published_calendar.init_app(app)  # public: found by the token in its address
     dashboard.init_app(app)
     phone_simulator.init_app(app)  # only while texts are simulated
     return app

@@ -18,14 +18,13 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from service import bookings, consent, open_checkins, outbox, wording_in_force
+from service import bookings, consent, open_checkins, outbox, reply_reads, wording_in_force
 from service.alerts import close_alerts, close_reschedule_requests, raise_alert
 from service.config import Settings
 from service.db import insert
 from service.domain.understanding import Expecting, Understanding, understand
 from service.domain.vocabulary import (
     CONFIRMABLE,
-    LEFT,
     Ack,
     AlertKind,
     AppointmentStatus,
@@ -34,7 +33,6 @@ from service.domain.vocabulary import (
 )
 from service.domain.wording import acknowledgement
 from service.models import SELF, Client, Contact, InboundMessage, OutboundMessage
-from service.phones import try_normalize
 
 CONTEXT_WINDOW = timedelta(days=7)
 # Words the carrier (or Twilio's opt-out handling) already answers; a second reply from us
@@ -84,7 +82,8 @@ def store(session: Session, inbound: Inbound, now: datetime) -> int | None:
         .on_conflict_do_nothing(index_elements=["provider_sid"])
         .returning(InboundMessage.id)
     )
-    stored: int | None = session.scalar(statement)
+    # Core, not the ORM's bulk insert: nothing here needs an object, and it is cheaper.
+    stored: int | None = session.connection().scalar(statement)
     return stored
 
 
@@ -107,30 +106,20 @@ class Context:
     about: str = ""
 
 
-def match(session: Session, phone: str, now: datetime) -> Context:
+def match(session: Session, found: reply_reads.Facts, phone: str, now: datetime) -> Context:
     """Find the sender's client; a shared number belongs to whoever we texted last (each of
     those texts named its client, so the last one asked is the one answered)."""
-    contacts = list(
-        session.scalars(select(Contact).where(Contact.phone == phone).order_by(Contact.id))
-    )
     context = Context(phone=phone)
-    if not contacts:
+    if not found.contacts:
         return context
-    latest = session.scalar(
-        select(OutboundMessage)
-        .where(
-            OutboundMessage.to_phone == phone,
-            OutboundMessage.status.in_(LEFT),
-            OutboundMessage.kind != MessageKind.REPLY,
-            OutboundMessage.client_id.in_([c.client_id for c in contacts]),
-        )
-        .order_by(OutboundMessage.sent_at.desc().nulls_last(), OutboundMessage.id.desc())
-        .limit(1)
+    latest = found.latest
+    chosen, client = next(
+        ((c, k) for c, k in found.contacts if latest and c.client_id == latest.client_id),
+        found.contacts[0],
     )
-    chosen = next((c for c in contacts if latest and c.client_id == latest.client_id), contacts[0])
-    context.contact, context.client = chosen, chosen.client
-    if chosen.relation != SELF or len({c.client_id for c in contacts}) > 1:
-        context.about = chosen.client.name
+    context.contact, context.client = chosen, client
+    if chosen.relation != SELF or len({c.client_id for c, _ in found.contacts}) > 1:
+        context.about = client.name
     recent = latest and latest.sent_at and now - latest.sent_at <= CONTEXT_WINDOW
     if latest is not None and recent and latest.client_id == chosen.client_id:
         context.answering = latest
@@ -140,38 +129,38 @@ def match(session: Session, phone: str, now: datetime) -> Context:
 
 
 def process(
-    session: Session, settings: Settings, inbound_id: int, now: datetime, *, late: bool = False
+    session: Session,
+    settings: Settings,
+    inbound_id: int,
+    now: datetime,
+    *,
+    late: bool = False,
+    sender: str | None = None,
 ) -> str | None:
     """Understand and act on a stored reply; return the acknowledgement text, if any.
 
     The reply's row is locked first, so two processes never act on one reply twice. When
     ``late`` (the clock finishing a reply whose webhook failed), the acknowledgement cannot
     ride on the webhook's answer any more: it goes into the outbox for the dispatcher.
+    ``sender`` is the stored From, when the caller has it (it spares reading the row twice);
+    the practice's saved settings are read here over ``settings``. An ordinary answer costs
+    the two reads of ``reply_reads``, one UPDATE of the row and the acknowledgement's INSERT.
     """
-    row = session.scalar(
-        select(InboundMessage)
-        .where(InboundMessage.id == inbound_id)
-        .with_for_update(skip_locked=late)
-        .execution_options(populate_existing=True)
-    )
+    if sender is None:
+        sender = session.scalar(
+            select(InboundMessage.from_phone).where(InboundMessage.id == inbound_id)
+        )
+        if sender is None:
+            return None
+    phone = reply_reads.sender_phone(sender, settings.default_region)
+    found = reply_reads.facts(session, inbound_id, phone, skip_locked=late)
+    row = found.row
     if row is None or row.processed_at is not None:
         return None
-    phone = try_normalize(row.from_phone, settings.default_region) or row.from_phone
-    context = match(session, phone, now)
+    settings, in_force = reply_reads.in_force(session, settings)
+    context = match(session, found, phone, now)
     answering = context.answering
-    expecting: Expecting = None
-    if answering is not None and answering.kind in CONFIRMABLE:  # a reminder, a move notice
-        expecting = "reminder"
-    elif answering is not None and answering.kind == MessageKind.CHECKIN:
-        expecting = "checkin"
-    opted_out = consent.is_opted_out(session, phone)
-    meaning = _override(row.fields.get("OptOutType")) or understand(
-        row.body,
-        expecting=expecting,
-        opted_out=opted_out,
-        answered=answering.body if answering is not None else None,
-        checkin_open=context.checkin is not None,
-    )
+    meaning = _meaning(row, context, opted_out=found.opted_out)
     row.client_id = context.client.id if context.client else None
     row.contact_id = context.contact.id if context.contact else None
     _record_meaning(row, meaning)
@@ -179,20 +168,40 @@ def process(
         scored = context.checkin is not None and row.pain_score is not None
         asked = context.checkin if scored and context.checkin else answering
         row.answers_message_id, row.appointment_id = asked.id, asked.appointment_id
-    answer = _act(session, settings, row, context, meaning, now)
+    previous = found.previous_pain.get(row.client_id) if row.client_id is not None else None
+    answer = _act(session, settings, row, context, meaning, now, previous)
     row.processed_at = now
     if answer is None:
         return None
-    if consent.is_opted_out(session, phone) and answer not in (Ack.OPTED_OUT, Ack.HELP, Ack.OPT_IN):
+    # Only an opt-out or opt-in changes the number's consent in this transaction.
+    consent_changed = meaning.intent in (Intent.OPT_OUT, Intent.OPT_IN)
+    opted_out = consent.is_opted_out(session, phone) if consent_changed else found.opted_out
+    if opted_out and answer not in (Ack.OPTED_OUT, Ack.HELP, Ack.OPT_IN):
         return None  # an opted-out number hears nothing more, but what it asked for
     language = context.client.language if context.client else "en"
-    in_force = wording_in_force.current(session)
     values = wording_in_force.values(settings, client=context.about)
     written = acknowledgement(in_force, answer, language, values)
     reply = written[0] if written else None
     if written:
         _record_reply(session, row, context, written, now, reask=answer == Ack.REASK, late=late)
     return None if late else reply
+
+
+def _meaning(row: InboundMessage, context: Context, *, opted_out: bool) -> Understanding:
+    """What the reply says, read in the light of the text it answers."""
+    answering = context.answering
+    expecting: Expecting = None
+    if answering is not None and answering.kind in CONFIRMABLE:  # a reminder, a move notice
+        expecting = "reminder"
+    elif answering is not None and answering.kind == MessageKind.CHECKIN:
+        expecting = "checkin"
+    return _override(row.fields.get("OptOutType")) or understand(
+        row.body,
+        expecting=expecting,
+        opted_out=opted_out,
+        answered=answering.body if answering is not None else None,
+        checkin_open=context.checkin is not None,
+    )
 
 
 def _override(opt_out_type: object) -> Understanding | None:
@@ -219,8 +228,10 @@ def _act(
     context: Context,
     meaning: Understanding,
     now: datetime,
+    previous: int | None,
 ) -> Ack | None:
-    """Do what the reply asks; return which acknowledgement to answer with, if any."""
+    """Do what the reply asks; return which acknowledgement to answer with, if any.
+    ``previous`` is the client's pain score before this reply, if any."""
     client_id = row.client_id
 
     def alert(kind: AlertKind, detail: str = "") -> None:
@@ -257,7 +268,7 @@ def _act(
             if context.answering and context.answering.kind == MessageKind.CHECKIN
             else Ack.OTHER
         )
-    return _act_on(session, settings, row, context, meaning, now, alert)
+    return _act_on(session, settings, row, context, meaning, now, alert, previous)
 
 
 def _guess(meaning: Understanding) -> str:
@@ -273,6 +284,7 @@ def _act_on(
     meaning: Understanding,
     now: datetime,
     alert: Callable[..., None],
+    previous: int | None,
 ) -> Ack:
     """Act on a reply understood for sure: confirm, reschedule, a pain score, or nothing.
     "C 6" to a reminder with a check-in open does both, and is answered as a confirmation."""
@@ -286,7 +298,7 @@ def _act_on(
         alert(AlertKind.RESCHEDULE, meaning.note or "")
         return Ack.RESCHEDULE
     if meaning.intent == Intent.PAIN and meaning.pain is not None:
-        _pain_alert(session, settings, row, meaning.pain, alert)
+        _pain_alert(settings, meaning.pain, previous, alert)
         return Ack.CONFIRM if meaning.confirms else Ack.PAIN
     if meaning.reask and context.answering is not None and not _reasked(session, context):
         return Ack.REASK
@@ -312,19 +324,9 @@ def _confirm(session: Session, settings: Settings, context: Context, now: dateti
 
 
 def _pain_alert(
-    session: Session, settings: Settings, row: InboundMessage, score: int, alert: Any
+    settings: Settings, score: int, previous: int | None, alert: Callable[..., None]
 ) -> None:
-    previous = session.scalar(
-        select(InboundMessage.pain_score)
-        .where(
-            InboundMessage.client_id == row.client_id,
-            InboundMessage.pain_score.is_not(None),
-            InboundMessage.id != row.id,
-            InboundMessage.received_at <= row.received_at,
-        )
-        .order_by(InboundMessage.received_at.desc(), InboundMessage.id.desc())
-        .limit(1)
-    )
+    """A pain alert for a score at the practice's threshold, or 3 or more above the last."""
     if score >= settings.pain_alert_threshold:
         alert(AlertKind.PAIN, f"pain {score}/10")
     elif previous is not None and score - previous >= 3:

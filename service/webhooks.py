@@ -11,14 +11,14 @@ from __future__ import annotations
 import logging
 from urllib.parse import parse_qsl
 
-from flask import Blueprint, Flask, Response, abort, request
+from flask import Blueprint, Flask, Response, abort, current_app, request
 from twilio.request_validator import RequestValidator
 from twilio.twiml.messaging_response import MessagingResponse
 from werkzeug.datastructures import MultiDict
 
 from service import delivery, outbox, replies
-from service.config import current_settings
-from service.db import get_session, utcnow
+from service.config import settings_of
+from service.db import get_db, get_session, utcnow
 from service.phones import mask
 
 log = logging.getLogger(__name__)
@@ -37,7 +37,9 @@ def _form() -> MultiDict[str, str]:
 
 def _verify(form: MultiDict[str, str]) -> None:
     """403 unless X-Twilio-Signature is Twilio's signature of this URL and form."""
-    settings = current_settings()
+    # The token and the public URL are the environment's alone (the practice cannot edit
+    # them), so checking a signature reads nothing from the database.
+    settings = settings_of(current_app)
     signature = request.headers.get("X-Twilio-Signature", "")
     if not settings.twilio_auth_token or not signature:
         why = "no signature" if settings.twilio_auth_token else "no auth token configured"
@@ -79,19 +81,26 @@ def handle_inbound(form: MultiDict[str, str]) -> str | None:
         num_media=int(media) if media.isascii() and media.isdigit() and len(media) < 4 else 0,
         fields={_storable(k): _storable(v[:2000]) for k, v in form.items() if k != "Body"},
     )
-    session, now = get_session(), utcnow()
-    stored = replies.store(session, inbound, now)
-    session.commit()  # the raw text is safe before anything else is tried
-    if stored is None:
-        log.info("inbound %s from %s: duplicate, already stored", sid, mask(sender))
-        return None
-    try:
-        reply = replies.process(session, current_settings(), stored, now)
-        session.commit()
-    except Exception:  # understanding failed; the text is stored and the clock retries it
-        session.rollback()
-        log.exception("inbound %s from %s: stored, processing failed", sid, mask(sender))
-        return None
+    db, now = get_db(), utcnow()
+    # One connection for both transactions: the second neither waits for a pool checkout
+    # (and its liveness ping) nor, on SQLite, opens a new connection.
+    with db.engine.connect() as connection, db.sessions(bind=connection) as session:
+        stored = replies.store(session, inbound, now)
+        session.commit()  # the raw text is safe before anything else is tried
+        if stored is None:
+            log.info("inbound %s from %s: duplicate, already stored", sid, mask(sender))
+            return None
+        try:
+            # The environment's settings: processing reads the saved ones over them
+            # (``reply_reads.in_force``), in the same statement as the wording in force.
+            environment = settings_of(current_app)
+            sent_by = inbound.from_phone[:64]
+            reply = replies.process(session, environment, stored, now, sender=sent_by)
+            session.commit()
+        except Exception:  # understanding failed; the text is stored and the clock retries it
+            session.rollback()
+            log.exception("inbound %s from %s: stored, processing failed", sid, mask(sender))
+            return None
     log.info("inbound %s from %s: processed", sid, mask(sender))
     return reply
 

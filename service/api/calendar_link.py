@@ -25,11 +25,11 @@ from sqlalchemy.orm import Session
 from service import audit, calendar_links
 from service.api.errors import not_found
 from service.api.tokens import current_user
-from service.calendar_feed import addresses
 from service.calendar_models import CalendarLink
 from service.config import current_settings
 from service.db import get_session, lock, utcnow
 from service.models import User
+from service.published_calendar import addresses
 
 bp = Blueprint("api_calendar_link", __name__)
 VIA = "api"

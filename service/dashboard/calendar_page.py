@@ -11,11 +11,11 @@ from sqlalchemy.orm import Session
 from werkzeug.wrappers import Response
 
 from service import audit, calendar_links
-from service.calendar_feed import addresses
 from service.config import current_settings
 from service.dashboard.auth import current_user
 from service.db import get_session, utcnow
 from service.models import User
+from service.published_calendar import addresses
 
 bp = Blueprint("calendar_page", __name__)
 

@@ -1,0 +1,89 @@
+"""An ordinary reply is stored in a commit of its own, then understood and acted on in a
+few statements: the number of statements is pinned here, so a query added to the path (a
+lazy load, a re-read of the settings) fails a test rather than only slowing the bench."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from flask import Flask
+from sqlalchemy import event
+from sqlalchemy.orm import Session
+
+from service.db import get_db
+from service.models import InboundMessage
+from tests.webhooks.conftest import Twilio, reply_text
+from tests.webhooks.test_replies import NOW, PHONE, after_checkin, last_reply
+
+COMMIT = "COMMIT"
+
+
+@contextmanager
+def recorded(app: Flask) -> Iterator[list[str]]:
+    """Every SQL statement the app's engine runs, and each commit, in order."""
+    engine, seen = get_db(app).engine, []
+
+    def statement(_conn: Any, _cursor: Any, sql: str, *_: Any) -> None:
+        seen.append(" ".join(sql.split()))
+
+    def commit(_conn: Any) -> None:
+        seen.append(COMMIT)
+
+    event.listen(engine, "before_cursor_execute", statement)
+    event.listen(engine, "commit", commit)
+    try:
+        yield seen
+    finally:
+        event.remove(engine, "before_cursor_execute", statement)
+        event.remove(engine, "commit", commit)
+
+
+def earlier_score(session: Session, score: int) -> None:
+    """The client already answered a check-in before this one, with ``score``."""
+    client, _, _ = after_checkin(session)
+    earlier = NOW - timedelta(days=7)
+    session.add(
+        InboundMessage(
+            provider_sid="SM-earlier",
+            from_phone=PHONE,
+            to_phone="+16175550100",
+            body=str(score),
+            num_media=0,
+            fields={},
+            received_at=earlier,
+            processed_at=earlier,
+            client_id=client.id,
+            intent="pain",
+            pain_score=score,
+        )
+    )
+    session.commit()
+
+
+@pytest.mark.parametrize(
+    ("setup", "body", "answer", "most"),
+    [
+        # a client answering a check-in with a score: the issue's ordinary pain reply
+        (after_checkin, "4", "noted", 5),
+        # the same after an earlier score not far below it: still no alert to write
+        (lambda s: earlier_score(s, 3), "4", "noted", 5),
+        # a rise of 3 or more: the alert is the one more statement
+        (lambda s: earlier_score(s, 1), "4", "noted", 6),
+    ],
+)
+def test_an_ordinary_reply_is_stored_first_then_acted_on_in_few_statements(
+    app: Flask, twilio: Twilio, session: Session, setup: Any, body: str, answer: str, most: int
+) -> None:
+    setup(session)
+    with recorded(app) as seen:
+        text = reply_text(twilio.text(PHONE, body)) or ""
+    assert answer in text.lower()
+    statements = [s for s in seen if s != COMMIT]
+    assert seen[0].startswith("INSERT INTO inbound_messages") and seen[1] == COMMIT
+    assert seen.count(COMMIT) == 2 and seen[-1] == COMMIT
+    assert len(statements) <= most, "\n".join(statements)
+    assert last_reply(session).processed_at is not None
