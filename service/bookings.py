@@ -134,9 +134,8 @@ def start_many(
     session.add_all(made)
     session.flush()
     horizon = now + timedelta(days=settings.planning_horizon_days)
-    planner.materialize_many(session, made, now, horizon)
+    planner.plan_series(session, made, now, horizon)
     for series in made:
-        series.planned_until = horizon
         planner.replan_client(session, settings, series.client_id, now)
         audit.record(
             session, actor, "create", "series", series.id, client_id=series.client_id, via=via

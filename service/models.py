@@ -188,7 +188,11 @@ class AppointmentSeries(Base):
     timezone: Mapped[str] = mapped_column(String(64))
     duration_minutes: Mapped[int] = mapped_column(Integer, default=60)
     ends_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    planned_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Every occurrence before ``planned_until`` was made; ``next_start`` is the first at or
+    # after it (None: no more come). Kept together (``series_plan``), both indexed: a tick
+    # finds the series due, or never planned, with one query that reads only those.
+    planned_until: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
+    next_start: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
     # Set by "End series" (``bookings.end_series``), with the end it had before, so that
     # ``bookings.restore_series`` can bring it back; cleared by a restore.
     ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
@@ -353,35 +357,11 @@ class Alert(Base):
     therapist_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
 
 
-class ImportedPainReport(Base):
-    """A pain score kept on paper or in another system, imported through the API.
-
-    It counts like a texted score (tied to ``appointment_id``, or to the latest session
-    before it when none is given) and is shown as imported wherever it appears.
-    """
-
-    __tablename__ = "imported_pain_reports"
-    __table_args__ = (
-        CheckConstraint("pain BETWEEN 0 AND 10", name="pain_range"),
-        Index("ix_imported_pain_reports_client_id_reported_at", "client_id", "reported_at"),
-    )
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    client_id: Mapped[int] = mapped_column(ForeignKey("clients.id", ondelete="CASCADE"))
-    appointment_id: Mapped[int | None] = mapped_column(
-        ForeignKey("appointments.id", ondelete="SET NULL")
-    )
-    reported_at: Mapped[datetime] = mapped_column(UTCDateTime)
-    pain: Mapped[int] = mapped_column(Integer)
-    note: Mapped[str | None] = mapped_column(Text)
-    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-
-
 # Tables kept in modules of their own, imported so that the metadata always holds them all.
 from service.account_models import PasswordReset, RecoveryCode  # noqa: E402
 from service.calendar_models import CalendarLink  # noqa: E402
 from service.feed_models import CalendarFeed, FeedTitle  # noqa: E402, F401
+from service.pain_models import ImportedPainReport  # noqa: E402
 from service.practice_models import (  # noqa: E402
     AuditEntry,
     Heartbeat,
@@ -393,6 +373,7 @@ __all__ = [
     "AuditEntry",
     "CalendarLink",
     "Heartbeat",
+    "ImportedPainReport",
     "MessageTemplate",
     "PasswordReset",
     "PracticeSetting",

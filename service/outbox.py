@@ -20,13 +20,14 @@ is told so, and nothing ever overwrites what really happened to a message.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import and_, case, or_, select, update
 from sqlalchemy.orm import Session
 
+from service import bulk_rows
 from service.db import insert
 from service.domain import sending
 from service.domain.vocabulary import (
@@ -64,7 +65,7 @@ class Draft:
 
 
 def _row(draft: Draft, now: datetime, **overrides: Any) -> dict[str, Any]:
-    row = asdict(draft)
+    row = dict(vars(draft))  # a draft's fields are values: no deep copy (``asdict``) needed
     row["idempotency_key"] = row["idempotency_key"][:200]
     row.update({"attempts": 0, "created_at": now, "updated_at": now, **overrides})
     return row
@@ -74,15 +75,9 @@ def enqueue(session: Session, drafts: Sequence[Draft], now: datetime) -> list[in
     """Queue these messages; the ids of those created (a key already queued is left as is)."""
     if not drafts:
         return []
-    statement = (
-        insert(session, M)
-        .on_conflict_do_nothing(index_elements=["idempotency_key"])
-        .returning(M.id)
-    )
-    # As parameters, paged by SQLAlchemy under the driver's bind-parameter limit (one VALUES
-    # clause of every new text failed past 65,535 parameters on PostgreSQL).
     rows = [_row(d, now) for d in drafts]
-    return [int(i) for (i,) in session.execute(statement, rows).all()]
+    created = bulk_rows.insert_new(session, M, rows, ["idempotency_key"], [M.id])
+    return [int(i) for (i,) in created]
 
 
 def enqueue_one(session: Session, draft: Draft, now: datetime) -> int | None:

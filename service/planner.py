@@ -21,22 +21,21 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
-from service import outbox, plan_facts, rhythm, wording_in_force
+from service import bulk_rows, outbox, plan_facts, rhythm, series_plan, wording_in_force
 from service.config import Settings
-from service.db import insert
-from service.domain import planning, recurrence, sampling
-from service.domain.vocabulary import PLANNED_KINDS, AppointmentStatus, MessageKind, MessageStatus
+from service.domain import planning, sampling
+from service.domain.vocabulary import PLANNED_KINDS, MessageKind, MessageStatus
 from service.models import (
     Appointment,
-    AppointmentSeries,
     Client,
     OutboundMessage,
 )
+from service.series_plan import materialize as materialize  # the schedule page's fill-in
+from service.series_plan import plan_series as plan_series  # a series' edits
 
 PLAN_CHUNK = 1000  # clients re-planned per reconcile in a planning tick
 # A set under this key in ``session.info`` holds back ``replan_client``: the clients gather
@@ -72,50 +71,6 @@ def lookback(settings: Settings) -> timedelta:
     return max((*fixed, timedelta(days=days))) + timedelta(hours=12) + timedelta(days=1)
 
 
-def materialize(session: Session, series: AppointmentSeries, start: datetime, end: datetime) -> int:
-    """Create the series' occurrences in [start, end) that do not exist yet; return how many."""
-    return materialize_many(session, [series], start, end)
-
-
-def materialize_many(
-    session: Session, many: Sequence[AppointmentSeries], start: datetime, end: datetime
-) -> int:
-    """``materialize`` for each of these series, in one statement; how many were created."""
-    rows = []
-    for series in many:
-        starts = recurrence.occurrences(
-            series.rrule,
-            series.starts_local,
-            ZoneInfo(series.timezone),
-            start,
-            end,
-            until=series.ends_at,
-        )
-        length = timedelta(minutes=series.duration_minutes)
-        rows += [
-            {
-                "client_id": series.client_id,
-                "series_id": series.id,
-                "occurrence_start": at,
-                "starts_at": at,
-                "ends_at": at + length,
-                "status": AppointmentStatus.SCHEDULED,
-                "detached": False,
-            }
-            for at in starts
-        ]
-    if not rows:
-        return 0
-    statement = (
-        insert(session, Appointment)
-        .on_conflict_do_nothing(index_elements=["series_id", "occurrence_start"])
-        .returning(Appointment.id)
-    )
-    # Rows as parameters, not one VALUES clause: SQLAlchemy pages them under the driver's
-    # bind-parameter limit. Count what RETURNING gives back (rowcount is not reliable here).
-    return len(session.execute(statement, rows).all())
-
-
 def reconcile(
     session: Session, settings: Settings, appointments: Sequence[Appointment], now: datetime
 ) -> PlanCounts:
@@ -133,7 +88,9 @@ def reconcile(
         m.idempotency_key: m
         for m in session.scalars(
             select(OutboundMessage).where(
-                OutboundMessage.appointment_id.in_([a.id for a in appointments]),
+                bulk_rows.among(
+                    session, OutboundMessage.appointment_id, [a.id for a in appointments]
+                ),
                 OutboundMessage.kind.in_(PLANNED_KINDS),
             )
         )
@@ -188,7 +145,7 @@ def _adopt_orphans(
         return fresh, 0
     orphans = session.scalars(
         select(OutboundMessage).where(
-            OutboundMessage.idempotency_key.in_(list(drafts)),
+            bulk_rows.among(session, OutboundMessage.idempotency_key, list(drafts)),
             OutboundMessage.appointment_id.is_(None),
             OutboundMessage.status == MessageStatus.CANCELLED,
         )
@@ -280,7 +237,7 @@ def _client_appointments(
         return []
     query = (
         select(Appointment)
-        .where(Appointment.client_id.in_(ids), Appointment.ends_at >= since)
+        .where(bulk_rows.among(session, Appointment.client_id, ids), Appointment.ends_at >= since)
         .options(selectinload(Appointment.client).selectinload(Client.contacts))
         .order_by(Appointment.client_id, Appointment.starts_at, Appointment.id)
     )
@@ -325,31 +282,21 @@ def replan_clients(
 def plan_horizon(
     session: Session, settings: Settings, now: datetime, *, everyone: bool = False
 ) -> PlanCounts:
-    """Materialize every live series up to the horizon, then re-plan the clients that got
-    new occurrences, or (``everyone``) every client that may still need a text.
+    """Materialize the series due up to the horizon, then re-plan the clients that got new
+    occurrences, or (``everyone``) every client that may still need a text.
 
-    Every edit re-plans its client at once, so a tick only has new occurrences to plan;
-    re-planning everyone now and then (the clock does it hourly, and when it starts) is the
-    net under that, and applies changed settings (offsets, quiet hours) to planned texts.
+    A series is due when its next occurrence not yet materialized (``next_start``) falls
+    before the horizon, or it was never planned: one indexed query, which finds nothing on
+    most ticks. Every edit re-plans its client at once, so a tick only has new occurrences
+    to plan; re-planning everyone now and then (the clock does it hourly, and when it
+    starts) is the net under that, and applies changed settings (offsets, quiet hours) to
+    planned texts.
     """
     counts = PlanCounts()
-    grown: set[int] = set()
     horizon = now + timedelta(days=settings.planning_horizon_days)
-    for series in session.scalars(
-        select(AppointmentSeries).where(
-            (AppointmentSeries.ends_at.is_(None)) | (AppointmentSeries.ends_at > now)
-        )
-    ):
-        # Everything up to ``planned_until`` exists already (every path that sets it
-        # materialized up to it first): only the new stretch of the horizon is looked at.
-        start = max(now, series.planned_until) if series.planned_until else now
-        added = materialize(session, series, start, horizon)
-        if added:
-            counts.materialized += added
-            grown.add(series.client_id)
-        if series.planned_until is None or series.planned_until < horizon:
-            series.planned_until = horizon
-    session.flush()
+    created = series_plan.plan_due(session, now, horizon)
+    counts.materialized = len(created)
+    grown = {client_id for _, client_id in created}
     since = now - lookback(settings)
     client_ids = (
         session.scalars(

@@ -46,8 +46,7 @@ def follow_series(
         )
     ):
         appointment.ends_at = appointment.starts_at + length
-    planner.materialize(session, series, now, horizon)
-    series.planned_until = horizon
+    planner.plan_series(session, [series], now, horizon)
     planner.replan_client(session, settings, series.client_id, now)
 
 
