@@ -18,7 +18,7 @@ from service.db import get_db, lock
 from service.feed_runs import FETCH_EVERY
 from service.models import Appointment, Client
 from tests import factories
-from tests.feed_server import feed_server
+from tests.feed_server import FeedServer
 from tests.test_feed_sync import NOW, arrange, feed, run
 
 LATER = NOW + FETCH_EVERY + timedelta(minutes=1)
@@ -74,22 +74,24 @@ def _create(session: Session, settings: Settings, ana: int) -> None:
     ],
 )
 def test_a_change_of_who_a_title_names_is_placed_at_the_next_tick_after_a_304(
-    make_app: Callable[..., Flask], change: Callable[[Session, Settings, int], None], whose: str
+    feeds_app: Flask,
+    server: FeedServer,
+    change: Callable[[Session, Settings, int], None],
+    whose: str,
 ) -> None:
-    app = make_app(CALENDAR_FEEDS_ALLOW_PRIVATE="on")
+    app = feeds_app
     settings = settings_of(app)
-    with feed_server() as server:
-        arrange(app, server.serve("/practice.ics", feed()))
-        [first] = run(app, NOW)
-        [unchanged] = run(app, NOW + FETCH_EVERY)  # the server answers 304
-        assert first.counts is not None and unchanged.unchanged
-        with get_db(app).session() as session:
-            ana = accounts.find_user(session, "ana@practice.test")
-            assert ana is not None
-            change(session, settings, ana.id)
-            session.commit()
-        # A minute later, not ten: the feed is due again and read in full, not a 304.
-        [placed] = run(app, LATER + timedelta(minutes=1))
+    arrange(app, server.serve("/practice.ics", feed()))
+    [first] = run(app, NOW)
+    [unchanged] = run(app, NOW + FETCH_EVERY)  # the server answers 304
+    assert first.counts is not None and unchanged.unchanged
+    with get_db(app).session() as session:
+        ana = accounts.find_user(session, "ana@practice.test")
+        assert ana is not None
+        change(session, settings, ana.id)
+        session.commit()
+    # A minute later, not ten: the feed is due again and read in full, not a 304.
+    [placed] = run(app, LATER + timedelta(minutes=1))
     assert placed.counts is not None and placed.counts.booked == 1
     with get_db(app).session() as session:
         booked = session.scalar(

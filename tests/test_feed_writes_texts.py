@@ -3,7 +3,6 @@ the outbox, not only the schedule, follows the feed. On SQLite and PostgreSQL.""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from flask import Flask
@@ -12,7 +11,7 @@ from sqlalchemy import select
 from service.db import get_db
 from service.domain.vocabulary import PLANNED_KINDS, MessageKind, MessageStatus
 from service.models import Appointment, OutboundMessage
-from tests.feed_server import feed_server
+from tests.feed_server import FeedServer
 from tests.test_feed_sync import CHANGES, NOW, arrange, feed, key, run, z
 
 P, X = MessageStatus.PLANNED, MessageStatus.CANCELLED
@@ -35,17 +34,17 @@ def _outbox(app: Flask, k: tuple[str, str]) -> list[tuple[str, str, datetime | N
 
 
 def test_a_feeds_move_and_cancellation_replan_the_sessions_texts_at_the_next_fetch(
-    make_app: Callable[..., Flask],
+    feeds_app: Flask,
+    server: FeedServer,
 ) -> None:
-    app = make_app(CALENDAR_FEEDS_ALLOW_PRIVATE="on")
-    with feed_server() as server:
-        arrange(app, server.serve("/practice.ics", feed()))
-        run(app, NOW)
-        moved, cancelled = _outbox(app, key(4)), _outbox(app, key(9))
-        for texts, start in ((moved, z(3, 4, 15)), (cancelled, z(3, 9, 15))):
-            assert (MessageKind.REMINDER, P, start) in texts  # planned like any session's
-        server.serve("/practice.ics", feed(changes=CHANGES))  # 4th moved, 9th cancelled
-        [changed] = run(app, NOW + timedelta(minutes=20))
+    app = feeds_app
+    arrange(app, server.serve("/practice.ics", feed()))
+    run(app, NOW)
+    moved, cancelled = _outbox(app, key(4)), _outbox(app, key(9))
+    for texts, start in ((moved, z(3, 4, 15)), (cancelled, z(3, 9, 15))):
+        assert (MessageKind.REMINDER, P, start) in texts  # planned like any session's
+    server.serve("/practice.ics", feed(changes=CHANGES))  # 4th moved, 9th cancelled
+    [changed] = run(app, NOW + timedelta(minutes=20))
     assert changed.counts is not None
     assert (changed.counts.moved, changed.counts.cancelled) == (1, 1)
     after_move = _outbox(app, key(4))
