@@ -102,10 +102,19 @@ def _matches_date(value: datetime | None, key: str, wanted: str) -> bool:
 class FakeTwilio:
     """A Twilio-compatible Messages API on 127.0.0.1, run in a background thread."""
 
-    def __init__(self, account_sid: str = "AC" + "0" * 32, auth_token: str = "test-token") -> None:
-        """Prepare a server for these credentials; ``start`` binds it."""
+    def __init__(
+        self,
+        account_sid: str = "AC" + "0" * 32,
+        auth_token: str = "test-token",
+        *,
+        latency: float = 0.0,
+    ) -> None:
+        """Prepare a server for these credentials; ``start`` binds it. Each create is
+        answered ``latency`` seconds after it arrives (Twilio's own API takes about 0.1 s
+        from a US host)."""
         self.account_sid = account_sid
         self.auth_token = auth_token
+        self.latency = latency
         self.base_url = ""
         self._lock = threading.Lock()
         self._stopping = threading.Event()
@@ -177,6 +186,7 @@ class FakeTwilio:
             self._script: deque[Reply] = deque()
             self._scripts_for: dict[str, deque[Reply]] = {}
             self._sent: list[dict[str, str]] = []
+            self._sent_at: list[float] = []
             self._messages: list[dict[str, str]] = []
             self._done = 0
             self._resources: list[tuple[datetime, dict[str, Any]]] = []
@@ -216,6 +226,12 @@ class FakeTwilio:
             return [dict(m) for m in self._sent]
 
     @property
+    def sent_at(self) -> list[float]:
+        """When each accepted message arrived (``time.time()``), in the order of ``sent``."""
+        with self._lock:
+            return list(self._sent_at)
+
+    @property
     def messages(self) -> list[dict[str, str]]:
         """A copy of the form fields of every POST received, accepted or not."""
         with self._lock:
@@ -243,7 +259,7 @@ class FakeTwilio:
                 return self._spell[-1]
             return Reply()
 
-    def _accept(self, form: dict[str, str]) -> dict[str, Any]:
+    def _accept(self, form: dict[str, str], arrived: float) -> dict[str, Any]:
         sid = "SM" + secrets.token_hex(16)
         # Twilio stamps whole seconds; finders must cope with that, so the fake does too.
         now = datetime.now(UTC).replace(microsecond=0)
@@ -275,6 +291,7 @@ class FakeTwilio:
         }
         with self._lock:
             self._sent.append({**form, "Sid": sid})
+            self._sent_at.append(arrived)
             self._resources.append((now, resource))
         return resource
 
@@ -290,8 +307,9 @@ class FakeTwilio:
             return 400, _error(400, 21602)
         if not (form.get("From") or form.get("MessagingServiceSid")):
             return 400, _error(400, 21603)
+        arrived = time.time()
         reply = self._next_reply(form["To"])
-        resource = self._accept(form) if reply.accept_then_hang else None
+        resource = self._accept(form, arrived) if reply.accept_then_hang else None
         if reply.no_answer:
             return NO_ANSWER
         # Event.wait doubles as an interruptible sleep: stop() must not wait out a stall.
@@ -301,7 +319,9 @@ class FakeTwilio:
             return None
         if reply.status >= 400:
             return reply.status, _error(reply.status, reply.code, reply.message)
-        return reply.status, resource or self._accept(form)
+        if self.latency and self._stopping.wait(self.latency):
+            return None
+        return reply.status, resource or self._accept(form, arrived)
 
     def _wait_for(self, event: threading.Event) -> bool:
         """Wait until ``event`` is set (True) or the server stops (False)."""
