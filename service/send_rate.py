@@ -29,10 +29,25 @@ from __future__ import annotations
 
 import time
 
-from sqlalchemy import ColumnElement, Double, cast, extract, func, select, update
+from sqlalchemy import text
 
 from service.db import Database, insert
 from service.models import SendSlot
+
+# The channel's next free slot moves on by ``step`` (count * interval) from itself, or from
+# now when it has passed. PostgreSQL reads its clock once, in the one-row FROM, so SET and
+# RETURNING see the same instant; SQLite's 'now' is one instant throughout a statement
+# (and SQLite's RETURNING may not name a FROM table).
+TAKE_POSTGRESQL = """
+UPDATE send_slots SET next_at = greatest(next_at, clock.now) + :step
+FROM (SELECT extract(epoch FROM clock_timestamp())::float8 AS now) AS clock
+WHERE channel = :channel RETURNING next_at, clock.now
+"""
+SQLITE_NOW = "(julianday('now') - 2440587.5) * 86400.0"  # seconds since 1970, to the ms
+TAKE_SQLITE = f"""
+UPDATE send_slots SET next_at = max(next_at, {SQLITE_NOW}) + :step
+WHERE channel = :channel RETURNING next_at, {SQLITE_NOW}
+"""
 
 
 class SendRate:
@@ -69,19 +84,10 @@ class SendRate:
     def _take(self, count: int) -> tuple[float, float, float] | None:
         """Move the row's next free slot on by ``count`` slots; (its new value, the shared
         clock's now, the local monotonic instant of that now), or None without a row."""
-        # Read once (FROM a one-row subquery), so SET and RETURNING see the same instant.
-        clock = select(self._clock().label("now")).subquery("clock")
-        now = clock.c.now
-        biggest = func.greatest if self.postgres else func.max
-        statement = (
-            update(SendSlot)
-            .where(SendSlot.channel == self.channel)
-            .values(next_at=biggest(SendSlot.next_at, now) + count * self.interval)
-            .returning(SendSlot.next_at, now)
-            .execution_options(synchronize_session=False)
-        )
+        statement = TAKE_POSTGRESQL if self.postgres else TAKE_SQLITE
+        params = {"channel": self.channel, "step": count * self.interval}
         with self.db.session() as session:
-            row = session.execute(statement).one_or_none()
+            row = session.execute(text(statement), params).one_or_none()
             # The statement read the clock a moment ago: counting the slots from this
             # instant errs on the side of waiting a little longer.
             local = time.monotonic()
@@ -89,13 +95,6 @@ class SendRate:
         if row is None:
             return None
         return float(row[0]), float(row[1]), local
-
-    def _clock(self) -> ColumnElement[float]:
-        """The shared clock, read by the database: seconds since 1970."""
-        if self.postgres:
-            return cast(extract("epoch", func.clock_timestamp()), Double)
-        # SQLite reads the host's clock (to the millisecond), once per statement.
-        return cast((func.julianday("now") - 2440587.5) * 86400.0, Double)
 
     def _add_row(self) -> None:
         """Create the channel's row, slot free now; a concurrent creator's row wins."""
