@@ -68,7 +68,7 @@ class Settings:
     pain_alert_threshold: int
     planning_horizon_days: int = 14
     sms_send_concurrency: int = 4
-    sms_max_per_second: float | None = None
+    sms_max_per_second: float | None = None  # all clock processes together (send_rate)
     sms_max_attempts: int = 5
     trusted_proxies: int = 0
     rebooking_texts: bool = False

@@ -28,7 +28,6 @@ from __future__ import annotations
 import logging
 import random
 import threading
-import time as clock_time
 import uuid
 from collections import Counter
 from collections.abc import Callable, Mapping
@@ -38,7 +37,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from service import consent, outbox, practice_settings
+from service import consent, outbox, practice_settings, send_rate
 from service.alerts import raise_alert
 from service.config import Settings
 from service.db import Database, utcnow
@@ -59,26 +58,6 @@ from service.sms.gateway import Gateway, SendError
 log = logging.getLogger(__name__)
 UNKNOWN_RETRY = timedelta(minutes=1)
 LOOKUP_MARGIN = timedelta(minutes=2)
-
-
-class RateLimiter:
-    """At most ``per_second`` sends per second from this process (none when None)."""
-
-    def __init__(self, per_second: float | None) -> None:
-        self.interval = 1.0 / per_second if per_second else 0.0
-        self.next_at = 0.0
-        self.lock = threading.Lock()
-
-    def wait(self) -> None:
-        """Block until the next send is allowed."""
-        if not self.interval:
-            return
-        with self.lock:
-            now = clock_time.monotonic()
-            start = max(now, self.next_at)
-            self.next_at = start + self.interval
-        if start > now:
-            clock_time.sleep(start - now)
 
 
 def load_facts(session: Session, message: OutboundMessage, settings: Settings) -> sending.SendFacts:
@@ -150,7 +129,7 @@ class Dispatcher:
         self.now, self.rng = now, rng or random.Random()
         self.batch_size, self.lease = batch_size, lease
         self.stop = stop or threading.Event()
-        self.limiter = RateLimiter(settings.sms_max_per_second)
+        self.limiter = send_rate.SendRate(db, settings.sms_max_per_second)
 
     def run(self) -> Counter[str]:
         """Claim and handle batches until nothing is due or a stop is asked; return counts.

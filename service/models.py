@@ -19,6 +19,7 @@ from sqlalchemy import (
     Boolean,
     CheckConstraint,
     DateTime,
+    Double,
     ForeignKey,
     Index,
     Integer,
@@ -355,6 +356,15 @@ class Alert(Base):
     signal_key: Mapped[str | None] = mapped_column(String(100), unique=True)
     # Whose item one about no client is (a therapist's failing calendar feed); None: everyone's.
     therapist_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+
+
+class SendSlot(Base):
+    """A channel's next free send slot, shared by every clock process (``send_rate``)."""
+
+    __tablename__ = "send_slots"
+
+    channel: Mapped[str] = mapped_column(String(20), primary_key=True)
+    next_at: Mapped[float] = mapped_column(Double)  # seconds since 1970 (see send_rate)
 
 
 # Tables kept in modules of their own, imported so that the metadata always holds them all.
