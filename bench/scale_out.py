@@ -1,0 +1,260 @@
+"""Scale-out: 1, 2 and 4 clock processes on one PostgreSQL database, each running the clock's
+own dispatch job, against a fake Twilio that answers each text after a fixed 100 ms (about
+what Twilio's API takes from a US host). Texts per second as the server saw them, and each
+text sent exactly once (issue 17)."""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import threading
+import time
+import traceback
+from collections import Counter
+from collections.abc import Callable, Sequence
+from datetime import datetime, timedelta
+from typing import Any
+
+from flask import Flask
+from sqlalchemy import func, select, text
+
+from bench.common import NOW, Databases, FakeServer, app_config
+from bench.dispatch import seed_due_texts
+from jobs import clock
+from service import create_app
+from service.config import settings_of
+from service.db import Database, get_db
+from service.dispatch import Dispatcher
+from service.domain.vocabulary import MessageStatus
+from service.models import OutboundMessage
+from service.sms import make_gateways
+
+LATENCY = 0.1  # seconds the fake takes to answer each text
+CLOCKS = (1, 2, 4)
+TARGET_SPEEDUP = 3.0  # 4 clocks against 1
+RUN_SECONDS = 150  # a clock gives up after this, so a run that never empties its outbox ends
+IDLE_SLEEP = 0.05  # between dispatch ticks that found nothing due (others hold the rest)
+OPEN = (MessageStatus.PLANNED, MessageStatus.SENDING, MessageStatus.UNKNOWN)
+DONE = (MessageStatus.SENT, MessageStatus.DELIVERED)
+
+
+def moving_clock(origin: float) -> Callable[[], datetime]:
+    """The bench's Wednesday 11:00 in New York (outside quiet hours whatever the wall clock
+    says), moving on at the wall clock's pace from ``origin``, the same in every process, so
+    leases and back-offs run as in production."""
+    return lambda: NOW + timedelta(seconds=time.time() - origin)
+
+
+def open_texts(db: Database) -> int:
+    """How many texts are not finished yet: planned, being sent, or of unknown outcome."""
+    with db.session() as session:
+        query = select(func.count()).select_from(OutboundMessage)
+        return int(session.scalar(query.where(OutboundMessage.status.in_(OPEN))) or 0)
+
+
+def clock_process(
+    config: dict[str, str | bool], origin: float, start: Any, results: Any, seconds: float
+) -> None:
+    """One clock: the app and the dispatcher made as ``jobs.clock.main`` makes them; wait for
+    the other clocks, then run the clock's dispatch job until no text is left to send (the
+    real clock runs it every 30 s; here a tick follows at once, after a short sleep when it
+    found nothing due). Puts one result on ``results``, whatever happens."""
+    try:
+        app = create_app(config)
+        settings = settings_of(app)
+        db = get_db(app)
+        dispatcher = Dispatcher(
+            db,
+            settings,
+            make_gateways(settings),
+            now=moving_clock(origin),
+            stop=threading.Event(),
+        )
+        open_texts(db)  # connected before the start, as a clock that has been running is
+        start.wait(timeout=120)
+        counts: Counter[str] = Counter()
+        cpu, ticks, left = time.process_time(), 0, -1
+        deadline = time.monotonic() + seconds
+        while left and time.monotonic() < deadline:
+            tick = clock.dispatch(dispatcher)
+            counts.update(tick)
+            ticks += 1
+            left = open_texts(db)
+            if left and not tick["claimed"]:
+                time.sleep(IDLE_SLEEP)
+        results.put(
+            {
+                "pid": os.getpid(),
+                "outcomes": dict(counts),
+                "ticks": ticks,
+                "cpu_seconds": round(time.process_time() - cpu, 2),
+                "finished": left == 0,
+            }
+        )
+    except Exception as exc:
+        start.abort()  # the others, and the bench, stop waiting for this clock
+        results.put({"pid": os.getpid(), "error": f"{type(exc).__name__}: {exc}"[:500]})
+        traceback.print_exc()
+
+
+def run_clocks(config: dict[str, str | bool], clocks: int, seconds: float) -> list[dict[str, Any]]:
+    """Start ``clocks`` clock processes at once and return what each reported."""
+    context = multiprocessing.get_context("spawn")
+    start = context.Barrier(clocks + 1)  # every clock ready, then all go together
+    results = context.Queue()
+    origin = time.time()
+    processes = [
+        context.Process(
+            target=clock_process, args=(config, origin, start, results, seconds), daemon=True
+        )
+        for _ in range(clocks)
+    ]
+    for process in processes:
+        process.start()
+    reports: list[dict[str, Any]] = []
+    try:
+        start.wait(timeout=120)
+        for _ in processes:
+            reports.append(results.get(timeout=seconds + 60))
+    except threading.BrokenBarrierError:
+        reports += [results.get(timeout=10) for _ in processes]
+    finally:
+        for process in processes:
+            process.join(timeout=10)
+            if process.is_alive():
+                process.kill()
+    errors = [r["error"] for r in reports if "error" in r]
+    if errors:
+        raise RuntimeError(f"a clock failed: {errors[0]}")
+    return reports
+
+
+def exactly_once(
+    numbers: Sequence[str], sent: Sequence[tuple[str, str]], rows: Sequence[tuple[str, str | None]]
+) -> dict[str, Any]:
+    """Did every seeded number get its text exactly once? ``sent``: the (number, sid) pairs the
+    server accepted; ``rows``: each outbox row's (status, provider sid)."""
+    per_number = Counter(to for to, _ in sent)
+    statuses = Counter(status for status, _ in rows)
+    done = sum(statuses[s] for s in DONE)
+    recorded = {sid for status, sid in rows if status in DONE}
+    result = {
+        "server_accepted": len(sent),
+        "numbers_sent_twice": sum(1 for n in per_number.values() if n > 1),
+        "numbers_never_sent": len(set(numbers) - set(per_number)),
+        "numbers_not_seeded": len(set(per_number) - set(numbers)),
+        "outbox_sent": done,
+        "outbox_statuses": dict(sorted(statuses.items())),
+        "sids_match": recorded == {sid for _, sid in sent},
+    }
+    wrong = ("numbers_sent_twice", "numbers_never_sent", "numbers_not_seeded")
+    result["exactly_once"] = (
+        len(sent) == len(numbers) == done == len(rows)
+        and not any(result[k] for k in wrong)
+        and bool(result["sids_match"])
+    )
+    return result
+
+
+def span_rate(arrivals: Sequence[float]) -> tuple[float, float]:
+    """Seconds from the first arrival to the last, and texts per second over them."""
+    if len(arrivals) < 2:
+        return 0.0, 0.0
+    seconds = max(arrivals) - min(arrivals)
+    return round(seconds, 3), round(len(arrivals) / seconds, 1) if seconds else 0.0
+
+
+def one_run(
+    dbs: Databases, fake: FakeServer, clocks: int, texts: int, concurrency: int, analyze: bool
+) -> dict[str, Any]:
+    """A fresh database with ``texts`` due texts, sent by ``clocks`` clock processes."""
+    url = dbs.make(f"scale_{clocks}")
+    config = app_config(url, fake, concurrency)
+    app: Flask = create_app(config)
+    db = get_db(app)
+    dbs.engines.append(db.engine)
+    seeded = seed_due_texts(app, 0, texts, NOW - timedelta(minutes=1))
+    if analyze:  # as autovacuum does within a minute of a bulk insert (see bench/README.md)
+        with db.engine.begin() as conn:
+            conn.execute(text("ANALYZE"))
+    fake.reset()
+    began = time.perf_counter()
+    reports = run_clocks(config, clocks, RUN_SECONDS)
+    wall = time.perf_counter() - began
+    with db.session() as session:
+        rows = session.execute(select(OutboundMessage.status, OutboundMessage.provider_sid))
+        outbox = [(str(status), sid) for status, sid in rows]
+    check = exactly_once([t.to for t in seeded], fake.sent(), outbox)
+    seconds, per_second = span_rate(fake.sent_at())
+    sent_by = sorted((r["outcomes"].get("sent", 0) for r in reports), reverse=True)
+    return {
+        "clocks": clocks,
+        "texts": texts,
+        "first_to_last_s": seconds,
+        "per_second": per_second,
+        "wall_s": round(wall, 2),  # from the start to the last clock's exit, startup excluded
+        "sent_per_clock": sent_by,
+        "clock_cpu_ms_per_text": round(sum(r["cpu_seconds"] for r in reports) / texts * 1000, 2),
+        "ticks": sum(r["ticks"] for r in reports),
+        "all_finished": all(r["finished"] for r in reports),
+        "load_after": round(os.getloadavg()[0], 2),
+        **check,
+    }
+
+
+def bench_scale_out(
+    dbs: Databases,
+    fake: FakeServer,
+    per_clock: int,
+    concurrency: int,
+    clock_counts: Sequence[int],
+    analyze: bool = True,
+) -> dict[str, Any]:
+    """Each count of clocks in a database of its own, with ``per_clock`` texts per clock, so
+    every run lasts about as long and batch tails weigh the same."""
+    runs = []
+    for clocks in clock_counts:
+        runs.append(one_run(dbs, fake, clocks, per_clock * clocks, concurrency, analyze))
+        print(f"  scale-out {clocks} clocks done", flush=True)
+    one = next((r["per_second"] for r in runs if r["clocks"] == 1), 0.0)
+    for r in runs:
+        r["speedup"] = round(r["per_second"] / one, 2) if one else None
+    most = max(runs, key=lambda r: r["clocks"])
+    each_once = all(r["exactly_once"] and r["all_finished"] for r in runs)
+    return {
+        "texts_per_clock": per_clock,
+        "concurrency": concurrency,
+        "latency_s": LATENCY,
+        "analyzed": analyze,
+        "runs": runs,
+        "target_speedup": TARGET_SPEEDUP,
+        "speedup": most["speedup"],
+        "speedup_clocks": most["clocks"],
+        "met_speedup": most["clocks"] == 4 and (most["speedup"] or 0) >= TARGET_SPEEDUP,
+        "exactly_once": each_once,
+        "met": most["clocks"] == 4 and (most["speedup"] or 0) >= TARGET_SPEEDUP and each_once,
+        "same_work": each_once,
+    }
+
+
+def scale_out_lines(r: dict[str, Any]) -> list[str]:
+    """The scale-out bench's rows."""
+    lines = [
+        f"{r['texts_per_clock']} due texts per clock, concurrency {r['concurrency']} per clock,"
+        f" each text answered after {r['latency_s'] * 1000:.0f} ms"
+        f"{'' if r.get('analyzed', True) else ', outbox not analyzed'}",
+        f"  {'clocks':>6}{'texts':>7}{'first->last s':>15}{'texts/s':>9}{'speedup':>9}"
+        f"{'CPU ms/text':>13}  {'sent per clock':<22}exactly once",
+    ]
+    for x in r["runs"]:
+        lines.append(
+            f"  {x['clocks']:>6}{x['texts']:>7}{x['first_to_last_s']:>15.2f}"
+            f"{x['per_second']:>9.1f}{x['speedup'] or 0:>9.2f}{x['clock_cpu_ms_per_text']:>13.2f}"
+            f"  {','.join(map(str, x['sent_per_clock'])):<22}{x['exactly_once']}"
+        )
+    lines.append(
+        f"  {r['speedup_clocks']} clocks >= {r['target_speedup']}x one clock's texts/s:"
+        f" {'met' if r['met_speedup'] else 'NOT met'}; every text exactly once:"
+        f" {r['exactly_once']}"
+    )
+    return lines
