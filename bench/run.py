@@ -400,7 +400,7 @@ def parse(argv: Sequence[str] | None) -> argparse.Namespace:
     p.add_argument(
         "--scale-texts",
         type=int,
-        default=1000,
+        default=750,
         help="scale-out: due texts per clock (the 4-clock run sends 4 times as many)",
     )
     p.add_argument(
