@@ -81,7 +81,7 @@ def clock_process(
             counts.update(tick)
             ticks += 1
             left = open_texts(db)
-            if left and not tick["claimed"]:
+            if left and not tick.get("claimed"):
                 time.sleep(IDLE_SLEEP)
         results.put(
             {
