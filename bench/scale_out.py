@@ -18,6 +18,7 @@ from typing import Any
 
 from flask import Flask
 from sqlalchemy import func, select, text
+from sqlalchemy.engine import make_url
 
 from bench.common import NOW, Databases, FakeServer, app_config
 from bench.dispatch import seed_due_texts
@@ -98,8 +99,11 @@ def clock_process(
         traceback.print_exc()
 
 
-def run_clocks(config: dict[str, str | bool], clocks: int, seconds: float) -> list[dict[str, Any]]:
-    """Start ``clocks`` clock processes at once and return what each reported."""
+def run_clocks(
+    config: dict[str, str | bool], clocks: int, seconds: float
+) -> tuple[list[dict[str, Any]], float, float | None]:
+    """Start ``clocks`` clock processes at once; what each reported, the seconds from their
+    start together to the last report, and the share of the machine's CPU busy meanwhile."""
     context = multiprocessing.get_context("spawn")
     start = context.Barrier(clocks + 1)  # every clock ready, then all go together
     results = context.Queue()
@@ -113,8 +117,10 @@ def run_clocks(config: dict[str, str | bool], clocks: int, seconds: float) -> li
     for process in processes:
         process.start()
     reports: list[dict[str, Any]] = []
+    began, before = 0.0, (0, 0)
     try:
         start.wait(timeout=120)
+        began, before = time.perf_counter(), cpu_ticks()
         for _ in processes:
             reports.append(results.get(timeout=seconds + 60))
     except threading.BrokenBarrierError:
@@ -127,7 +133,9 @@ def run_clocks(config: dict[str, str | bool], clocks: int, seconds: float) -> li
     errors = [r["error"] for r in reports if "error" in r]
     if errors:
         raise RuntimeError(f"a clock failed: {errors[0]}")
-    return reports
+    wall, after = time.perf_counter() - began, cpu_ticks()
+    busy, total = after[0] - before[0], after[1] - before[1]
+    return reports, wall, round(busy / total, 2) if total > 0 else None
 
 
 def cpu_ticks() -> tuple[int, int]:
@@ -140,6 +148,64 @@ def cpu_ticks() -> tuple[int, int]:
         return 0, 0
     idle = sum(fields[3:5])  # idle, and idle waiting for I/O
     return sum(fields) - idle, sum(fields)
+
+
+def process_cpu(pid: int) -> float:
+    """CPU seconds process ``pid`` has used so far (0 when it is gone, or off Linux)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime, stime
+    except (OSError, ValueError, IndexError):
+        return 0.0
+
+
+class ServerCpu:
+    """The CPU seconds the PostgreSQL processes serving one database (their titles name it)
+    and the fake's process use while this is open, sampled every ``every`` seconds: what
+    the clocks cost the rest of the machine. Same machine, Linux only (else 0)."""
+
+    def __init__(self, database: str, fake_pid: int, every: float = 0.25) -> None:
+        """Prepare to sample; ``with`` starts and stops."""
+        self.title, self.fake_pid, self.every = database.encode(), fake_pid, every
+        self.first: dict[int, float] = {}
+        self.last: dict[int, float] = {}
+        self.fake = 0.0
+        self.done = threading.Event()
+        self.thread = threading.Thread(target=self._run, daemon=True)
+
+    def _sample(self) -> None:
+        for entry in Path("/proc").iterdir():
+            try:
+                title = (entry / "cmdline").read_bytes() if entry.name.isdigit() else b""
+            except OSError:
+                continue
+            if title.startswith(b"postgres") and self.title in title:
+                pid = int(entry.name)
+                self.last[pid] = process_cpu(pid) or self.last.get(pid, 0.0)
+                self.first.setdefault(pid, self.last[pid])
+
+    def _run(self) -> None:
+        while not self.done.wait(self.every):
+            self._sample()
+
+    def __enter__(self) -> ServerCpu:
+        """Take the first sample and go on sampling in a thread."""
+        self.fake = -process_cpu(self.fake_pid)
+        self._sample()
+        self.thread.start()
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        """Take the last sample and stop."""
+        self.done.set()
+        self.thread.join()
+        self._sample()
+        self.fake += process_cpu(self.fake_pid)
+
+    @property
+    def postgres(self) -> float:
+        """CPU seconds of the database's server processes while open."""
+        return sum(self.last[pid] - self.first[pid] for pid in self.last)
 
 
 def exactly_once(
@@ -191,30 +257,34 @@ def one_run(
         with db.engine.begin() as conn:
             conn.execute(text("ANALYZE"))
     fake.reset()
-    began, before = time.perf_counter(), cpu_ticks()
-    reports = run_clocks(config, clocks, RUN_SECONDS)
-    wall, after = time.perf_counter() - began, cpu_ticks()
-    busy, total = after[0] - before[0], after[1] - before[1]
+    with ServerCpu(make_url(url).database or "", fake.process.pid) as server:
+        reports, wall, busy = run_clocks(config, clocks, RUN_SECONDS)
     with db.session() as session:
         rows = session.execute(select(OutboundMessage.status, OutboundMessage.provider_sid))
         outbox = [(str(status), sid) for status, sid in rows]
     check = exactly_once([t.to for t in seeded], fake.sent(), outbox)
     seconds, per_second = span_rate(fake.sent_at())
+    clock_cpu = sum(r["cpu_seconds"] for r in reports)
     sent_by = sorted((r["outcomes"].get("sent", 0) for r in reports), reverse=True)
     return {
         "clocks": clocks,
         "texts": texts,
         "first_to_last_s": seconds,
         "per_second": per_second,
-        "wall_s": round(wall, 2),  # from the start to the last clock's exit, startup excluded
+        "wall_s": round(wall, 2),  # from the clocks' start together to the last one's end
         "sent_per_clock": sent_by,
-        "clock_cpu_ms_per_text": round(sum(r["cpu_seconds"] for r in reports) / texts * 1000, 2),
+        "clock_cpu_ms_per_text": round(clock_cpu / texts * 1000, 2),
+        "postgres_cpu_ms_per_text": round(server.postgres / texts * 1000, 2),
+        "fake_cpu_ms_per_text": round(server.fake / texts * 1000, 2),
+        # The clocks, PostgreSQL and the fake together, over the run: near the machine's
+        # CPUs, the bench measures the machine rather than the latency.
+        "cpus_used": round((clock_cpu + server.postgres + server.fake) / wall, 2),
         "ticks": sum(r["ticks"] for r in reports),
         "all_finished": all(r["finished"] for r in reports),
         "load_after": round(os.getloadavg()[0], 2),
         # Every process of the machine, the other users' included: near 1, the clocks,
         # PostgreSQL and the fake were short of CPU, and latency no longer dominated.
-        "machine_cpu_busy": round(busy / total, 2) if total else None,
+        "machine_cpu_busy": busy,
         **check,
     }
 
@@ -261,13 +331,15 @@ def scale_out_lines(r: dict[str, Any]) -> list[str]:
         f" each text answered after {r['latency_s'] * 1000:.0f} ms"
         f"{'' if r.get('analyzed', True) else ', outbox not analyzed'}",
         f"  {'clocks':>6}{'texts':>7}{'first->last s':>15}{'texts/s':>9}{'speedup':>9}"
-        f"{'CPU ms/text':>13}{'load':>6}{'busy':>6}  {'sent per clock':<22}exactly once",
+        f"{'CPU ms/text: clocks':>21}{'PG':>6}{'fake':>6}{'CPUs':>6}{'load':>6}{'busy':>6}"
+        f"  {'sent per clock':<22}exactly once",
     ]
     for x in r["runs"]:
         lines.append(
             f"  {x['clocks']:>6}{x['texts']:>7}{x['first_to_last_s']:>15.2f}"
-            f"{x['per_second']:>9.1f}{x['speedup'] or 0:>9.2f}{x['clock_cpu_ms_per_text']:>13.2f}"
-            f"{x['load_after']:>6.1f}{x['machine_cpu_busy'] or 0:>6.0%}"
+            f"{x['per_second']:>9.1f}{x['speedup'] or 0:>9.2f}{x['clock_cpu_ms_per_text']:>21.2f}"
+            f"{x['postgres_cpu_ms_per_text']:>6.2f}{x['fake_cpu_ms_per_text']:>6.2f}"
+            f"{x['cpus_used']:>6.2f}{x['load_after']:>6.1f}{x['machine_cpu_busy'] or 0:>6.0%}"
             f"  {','.join(map(str, x['sent_per_clock'])):<22}{x['exactly_once']}"
         )
     lines.append(
