@@ -127,7 +127,7 @@ def run_import(args: argparse.Namespace, kind: str) -> dict[str, Any]:
 
 def run_scale_out(args: argparse.Namespace, kind: str) -> dict[str, Any]:
     """The scale-out bench: 1, 2 and 4 clock processes on one database each."""
-    with databases(kind) as dbs, fake_twilio(latency=scale_out.LATENCY) as fake:
+    with databases(kind) as dbs, fake_twilio(latency=args.scale_latency) as fake:
         return scale_out.bench_scale_out(
             dbs,
             fake,
@@ -135,6 +135,7 @@ def run_scale_out(args: argparse.Namespace, kind: str) -> dict[str, Any]:
             args.concurrency,
             args.scale_clocks,
             analyze=not args.scale_unanalyzed,
+            latency=args.scale_latency,
         )
 
 
@@ -408,6 +409,12 @@ def parse(argv: Sequence[str] | None) -> argparse.Namespace:
         type=numbers,
         default=list(scale_out.CLOCKS),
         help="scale-out: clock processes per run (the speedup is against 1)",
+    )
+    p.add_argument(
+        "--scale-latency",
+        type=float,
+        default=scale_out.LATENCY,
+        help="scale-out: seconds the fake takes to answer each text (issue 17: 0.1)",
     )
     p.add_argument(
         "--scale-unanalyzed",
