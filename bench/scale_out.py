@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import sys
 import threading
 import time
 import traceback
@@ -303,11 +304,13 @@ def bench_scale_out(
     runs = []
     for clocks in clock_counts:
         runs.append(one_run(dbs, fake, clocks, per_clock * clocks, concurrency, analyze))
-        print(f"  scale-out {clocks} clocks done", flush=True)
+        print(f"  scale-out {clocks} clocks done", file=sys.stderr, flush=True)
     one = next((r["per_second"] for r in runs if r["clocks"] == 1), 0.0)
     for r in runs:
         r["speedup"] = round(r["per_second"] / one, 2) if one else None
-    most = max(runs, key=lambda r: r["clocks"])
+    # The target is 4 clocks' (without a 4-clock run, the most clocks' speedup is shown).
+    most = next((r for r in runs if r["clocks"] == 4), max(runs, key=lambda r: r["clocks"]))
+    met_speedup = most["clocks"] == 4 and (most["speedup"] or 0) >= TARGET_SPEEDUP
     each_once = all(r["exactly_once"] and r["all_finished"] for r in runs)
     return {
         "texts_per_clock": per_clock,
@@ -318,9 +321,9 @@ def bench_scale_out(
         "target_speedup": TARGET_SPEEDUP,
         "speedup": most["speedup"],
         "speedup_clocks": most["clocks"],
-        "met_speedup": most["clocks"] == 4 and (most["speedup"] or 0) >= TARGET_SPEEDUP,
+        "met_speedup": met_speedup,
         "exactly_once": each_once,
-        "met": most["clocks"] == 4 and (most["speedup"] or 0) >= TARGET_SPEEDUP and each_once,
+        "met": met_speedup and each_once,
         "same_work": each_once,
     }
 
