@@ -45,18 +45,23 @@ PUBLIC_BASE_URL = "https://touchbase.example"
 # -- the fake Twilio, in a process of its own ------------------------------------------------
 
 
-def _serve_fake(pipe: Pipe) -> None:
-    """Run a FakeTwilio and answer the parent's commands until told to stop."""
+def _serve_fake(pipe: Pipe, latency: float = 0.0) -> None:
+    """Run a FakeTwilio that answers each text ``latency`` seconds after it arrives, and
+    answer the parent's commands until told to stop."""
     # tests/ is not an installed package: make the repository importable in this process.
     sys.path.insert(0, str(ROOT))
     from tests.fake_twilio import FakeTwilio
 
-    with FakeTwilio() as fake:
+    with FakeTwilio(latency=latency) as fake:
         pipe.send((fake.base_url, fake.account_sid, fake.auth_token))
         while True:
             command = pipe.recv()
             if command == "count":
                 pipe.send(len(fake.sent))
+            elif command == "sent":
+                pipe.send([(m["To"], m["Sid"]) for m in fake.sent])
+            elif command == "sent_at":
+                pipe.send(fake.sent_at)
             elif command == "reset":
                 fake.reset()
                 pipe.send(None)
@@ -80,6 +85,16 @@ class FakeServer:
         self.pipe.send("count")
         return int(self.pipe.recv())
 
+    def sent(self) -> list[tuple[str, str]]:
+        """The number and sid of each text accepted since the last reset, in arrival order."""
+        self.pipe.send("sent")
+        return [(str(to), str(sid)) for to, sid in self.pipe.recv()]
+
+    def sent_at(self) -> list[float]:
+        """When each of those texts arrived at the server (``time.time()``), in that order."""
+        self.pipe.send("sent_at")
+        return [float(t) for t in self.pipe.recv()]
+
     def reset(self) -> None:
         """Forget every text accepted so far."""
         self.pipe.send("reset")
@@ -87,11 +102,12 @@ class FakeServer:
 
 
 @contextmanager
-def fake_twilio() -> Iterator[FakeServer]:
-    """Start the fake Twilio process; stop it on the way out."""
+def fake_twilio(latency: float = 0.0) -> Iterator[FakeServer]:
+    """Start the fake Twilio process, answering each text after ``latency`` seconds; stop it
+    on the way out."""
     context = multiprocessing.get_context("spawn")
     mine, theirs = context.Pipe()
-    process = context.Process(target=_serve_fake, args=(theirs,), daemon=True)
+    process = context.Process(target=_serve_fake, args=(theirs, latency), daemon=True)
     process.start()
     base_url, sid, token = mine.recv()
     try:

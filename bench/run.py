@@ -1,12 +1,13 @@
 """TouchBase against the bare minimum doing the same work: dispatch, webhook, planning,
 dashboard, understanding, settings, sign-in, import. Each bench runs both sides in the same run and
-reports their ratio.
+reports their ratio. Scale-out compares 1, 2 and 4 clock processes instead.
 
     python -m bench.run dispatch|webhook|planning|dashboard|understanding|settings|sign-in
-        |import|all
+        |import|scale-out|all
         [--database sqlite,postgresql]
 
-(understanding reads replies in memory: no database.)
+(understanding reads replies in memory: no database; planning and scale-out run on
+PostgreSQL unless told otherwise, and scale-out only there.)
 
 Results are printed as a table and merged into bench/results/latest.json (one entry per
 bench and database, with the machine and the commit they were measured on).
@@ -33,6 +34,7 @@ from bench import (
     dashboard,
     dispatch,
     planning,
+    scale_out,
     settings_save,
     sign_in,
     understanding,
@@ -49,7 +51,11 @@ BENCHES = (
     "settings",
     "sign-in",
     "import",
+    "scale-out",
 )
+# Run on PostgreSQL unless told otherwise (scale-out only there: clocks on several hosts
+# cannot share one host's SQLite file).
+ON_POSTGRESQL = ("planning", "scale-out")
 
 
 def run_dispatch(args: argparse.Namespace, kind: str) -> dict[str, Any]:
@@ -119,6 +125,20 @@ def run_import(args: argparse.Namespace, kind: str) -> dict[str, Any]:
         return client_import.bench_client_import(dbs, args.import_rows)
 
 
+def run_scale_out(args: argparse.Namespace, kind: str) -> dict[str, Any]:
+    """The scale-out bench: 1, 2 and 4 clock processes on one database each."""
+    with databases(kind) as dbs, fake_twilio(latency=args.scale_latency) as fake:
+        return scale_out.bench_scale_out(
+            dbs,
+            fake,
+            args.scale_texts,
+            args.concurrency,
+            args.scale_clocks,
+            analyze=not args.scale_unanalyzed,
+            latency=args.scale_latency,
+        )
+
+
 def run_understanding(args: argparse.Namespace, kind: str) -> dict[str, Any]:
     """The understanding bench (no database: ``kind`` is "memory")."""
     return understanding.bench_understanding(max(args.repeat, 5))
@@ -133,6 +153,7 @@ RUNNERS: dict[str, Callable[[argparse.Namespace, str], dict[str, Any]]] = {
     "settings": run_settings,
     "sign-in": run_sign_in,
     "import": run_import,
+    "scale-out": run_scale_out,
 }
 
 
@@ -318,6 +339,7 @@ FORMATS: dict[str, Callable[[dict[str, Any]], list[str]]] = {
     "settings": settings_lines,
     "sign-in": sign_in_lines,
     "import": client_import.client_import_lines,
+    "scale-out": scale_out.scale_out_lines,
 }
 
 
@@ -376,6 +398,29 @@ def parse(argv: Sequence[str] | None) -> argparse.Namespace:
     p.add_argument("--replies", type=int, default=200_000, help="dashboard: replies")
     p.add_argument("--page-requests", type=int, default=20, help="dashboard: requests per page")
     p.add_argument("--import-rows", type=int, default=5000, help="import: rows in the file")
+    p.add_argument(
+        "--scale-texts",
+        type=int,
+        default=750,
+        help="scale-out: due texts per clock (the 4-clock run sends 4 times as many)",
+    )
+    p.add_argument(
+        "--scale-clocks",
+        type=numbers,
+        default=list(scale_out.CLOCKS),
+        help="scale-out: clock processes per run (the speedup is against 1)",
+    )
+    p.add_argument(
+        "--scale-latency",
+        type=float,
+        default=scale_out.LATENCY,
+        help="scale-out: seconds the fake takes to answer each text (issue 17: 0.1)",
+    )
+    p.add_argument(
+        "--scale-unanalyzed",
+        action="store_true",
+        help="scale-out: send right after seeding, before the outbox has statistics",
+    )
     p.add_argument("--output", type=Path, default=RESULTS / "latest.json", help="JSON results")
     return p.parse_args(argv)
 
@@ -386,10 +431,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     info = machine()
     results: dict[str, dict[str, Any]] = {}
     for bench in BENCHES if args.bench == "all" else (args.bench,):
-        default = ["postgresql"] if bench == "planning" else ["sqlite", "postgresql"]
+        default = ["postgresql"] if bench in ON_POSTGRESQL else ["sqlite", "postgresql"]
         if bench == "understanding":
             default = ["memory"]
         for kind in default if bench == "understanding" else args.database or default:
+            if bench == "scale-out" and kind == "sqlite":
+                print(
+                    "skipping scale-out on sqlite: clock processes on several hosts cannot"
+                    " share one host's SQLite file (PostgreSQL only)",
+                    file=sys.stderr,
+                    flush=True,
+                )
+                continue
             print(f"running {bench} on {kind} ...", file=sys.stderr, flush=True)
             key, started = f"{bench}:{kind}", datetime.now(UTC)
             info = machine()  # each bench with the load the machine had when it began
