@@ -51,7 +51,9 @@ class _Caller:
         self.voice = voice
         self.call = call
         self.answer: Answer = call.answer
-        self.keys = deque(call.answer.keys)
+        # Only a person presses keys ("unknown" may be one); machines and faxes never do.
+        pressing = call.answer.outcome in ("human", "unknown")
+        self.keys = deque(call.answer.keys if pressing else ())
         self.seconds = 0
         self.started = datetime.now(UTC).replace(microsecond=0)
         self.sequence = 0
@@ -195,6 +197,8 @@ class _Caller:
         finish = verb.get("finishOnKey", "#")
         wanted = int(verb.get("numDigits") or 0)
         pressed = self.keys.popleft() if self.keys else ""
+        if "dtmf" not in (verb.get("input") or "dtmf"):
+            pressed = ""  # a speech-only Gather does not listen to the keypad
         digits, finished_on = "", ""
         for key in pressed:
             if finish and key in finish:

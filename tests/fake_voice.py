@@ -31,6 +31,7 @@ if TYPE_CHECKING:
 ANSWERED = ("human", "machine_start", "machine_end_beep", "fax", "unknown")
 UNANSWERED = ("busy", "no-answer", "failed")
 E164 = re.compile(r"^\+[1-9]\d{6,14}$")
+ACCEPTED = Reply()  # a normal 201 for the create request (Reply is frozen: safe to share)
 CALL_ERRORS = {
     21201: "No 'To' number is specified",
     21205: "Url is not a valid URL.",
@@ -58,7 +59,7 @@ class Answer:
     keys: tuple[str, ...] = ()
     error_code: int | None = None
     sip_code: int | None = None
-    create: Reply = Reply()
+    create: Reply = ACCEPTED
     hold: threading.Event | None = None
     signing_token: str | None = None
 
@@ -382,7 +383,9 @@ def _invalid(form: dict[str, str]) -> int | None:
 
 def _on_date(resource: dict[str, Any], key: str, wanted: str) -> bool:
     """A StartTime / EndTime filter, as Messages' DateSent ones (a call not yet started or
-    not yet ended has no such time, so a filter on it never finds the call)."""
+    not yet ended has no such time, so a filter on it never finds the call). Twilio documents
+    these filters by whole days; the fake honours the time of day the SDK sends, so code that
+    relies on the list must still check each call's own start_time."""
     stamp = resource.get("start_time" if key.startswith("Start") else "end_time")
     value = datetime.strptime(stamp, "%a, %d %b %Y %H:%M:%S %z") if stamp else None
     return _matches_date(

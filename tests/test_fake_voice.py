@@ -203,6 +203,16 @@ def test_a_stalled_create_leaves_the_client_waiting(fake: FakeTwilio, base: str)
     assert fake.voice.calls == [] and len(fake.voice.creates) == 1
 
 
+def test_a_call_whose_create_answer_is_lost_is_still_placed(fake: FakeTwilio, base: str) -> None:
+    fake.voice.script(Reply(accept_then_hang=True, no_answer=True))
+    client = fake.voice.client(timeout=0.3)
+    with pytest.raises(requests.ReadTimeout):
+        dial(client, base)
+    call = only_call(fake)  # the client never heard, but the phone rang all the same
+    assert call.status == "completed"
+    assert [c.sid for c in client.calls.list(to=TO)] == [call.sid]
+
+
 def test_a_code_entered_with_the_pound_key(
     fake: FakeTwilio, client: Any, base: str, seen: list[dict[str, str]]
 ) -> None:
@@ -261,7 +271,7 @@ def test_num_digits_ends_the_gather(
 def test_a_machine_answers(
     fake: FakeTwilio, client: Any, base: str, seen: list[dict[str, str]]
 ) -> None:
-    fake.voice.script_for(TO, Answer("machine_start", keys=("1",)))
+    fake.voice.script_for(TO, Answer("machine_start"))
     sid = dial(client, base).sid
     call = only_call(fake)
     assert call.texts == [VOICEMAIL] and call.digits == []
