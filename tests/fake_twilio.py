@@ -3,6 +3,8 @@
 It speaks just enough of ``/2010-04-01/Accounts/{AccountSid}/Messages.json`` (create and
 list) for ``twilio.rest.Client`` to work, and can be scripted to refuse, fail or stall the
 next sends. Use it as ``with FakeTwilio() as fake:`` or, in a fixture, ``yield from serve()``.
+Its Calls resource and the caller that plays each call's TwiML live in tests/fake_voice.py
+and tests/fake_caller.py, reached as ``fake.voice``.
 
 A stall that a test relies on should not be a race with the wall clock: ``no_answer`` (the
 client gives up, whenever that is) and ``until`` (the test says when) end theirs on an event;
@@ -120,6 +122,9 @@ class FakeTwilio:
         self._stopping = threading.Event()
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
+        from tests.fake_voice import FakeVoice  # which imports this module
+
+        self.voice = FakeVoice(self)  # the Calls resource, see tests/fake_voice.py
         self.reset()
 
     def start(self) -> FakeTwilio:
@@ -163,6 +168,7 @@ class FakeTwilio:
             self._server.shutdown()
             self._server.server_close()
             self._server = None
+        self.voice.join()
         if self._thread is not None:
             self._thread.join()
             self._thread = None
@@ -181,7 +187,8 @@ class FakeTwilio:
         self.stop()
 
     def reset(self) -> None:
-        """Forget every message and script."""
+        """Forget every message, call and script."""
+        self.voice.reset()
         with self._lock:
             self._script: deque[Reply] = deque()
             self._scripts_for: dict[str, deque[Reply]] = {}
@@ -393,7 +400,9 @@ class _Handler(BaseHTTPRequestHandler):
         """Keep test output quiet."""
 
     def do_GET(self) -> None:
-        """Answer a Messages list request."""
+        """Answer a Messages list request (Calls requests go to ``fake.voice``)."""
+        if cast(_Server, self.server).fake.voice.serves(self, "GET"):
+            return
         fake = self._authorized()
         if fake is None:
             return
@@ -402,7 +411,9 @@ class _Handler(BaseHTTPRequestHandler):
         self._answer(200, fake._list(query))
 
     def do_POST(self) -> None:
-        """Answer a Messages create request."""
+        """Answer a Messages create request (Calls requests go to ``fake.voice``)."""
+        if cast(_Server, self.server).fake.voice.serves(self, "POST"):
+            return
         length = int(self.headers.get("Content-Length") or 0)
         raw = self.rfile.read(length).decode("utf-8")
         form = {k: v[0] for k, v in parse_qs(raw, keep_blank_values=True).items()}
