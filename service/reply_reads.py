@@ -23,6 +23,7 @@ from sqlalchemy import (
     Table,
     bindparam,
     func,
+    literal_column,
     null,
     select,
     union_all,
@@ -146,7 +147,9 @@ def _facts_query(skip_locked: bool) -> Select[Any]:
         select(sent.c.id)
         .where(
             sent.c.to_phone == phone,
-            sent.c.status.in_(LEFT),
+            # The statuses written into the SQL once: an expanding IN would be rewritten
+            # at every execution.
+            sent.c.status.in_([literal_column(f"'{status}'") for status in LEFT]),
             sent.c.kind != MessageKind.REPLY,
             sent.c.client_id.in_(select(mine.c.client_id).where(mine.c.phone == phone)),
         )
@@ -194,7 +197,7 @@ def facts(session: Session, inbound_id: int, phone: str, *, skip_locked: bool) -
     """The reply ``inbound_id`` from ``phone`` (normalized), its row locked, and its facts."""
     found = Facts()
     params = {"inbound_id": inbound_id, "phone": phone}
-    for r in session.execute(_facts_query(skip_locked), params):
+    for r in session.connection().execute(_facts_query(skip_locked), params):
         if found.row is None:  # the reply's, the number's and the latest text's: every row's
             found.row = Reply(*r[: len(_REPLY_COLUMNS)])
             if r.sent_id is not None:
@@ -239,7 +242,7 @@ def in_force(session: Session, base: Settings) -> tuple[Settings, Wording]:
     kind and language's latest version), in one statement."""
     templates: dict[tuple[str, str], tuple[int | None, str | None]] = {}
     values: dict[str, str] = {}
-    for name, language, template_id, text in session.execute(_in_force_query()):
+    for name, language, template_id, text in session.connection().execute(_in_force_query()):
         if template_id is None:  # a saved setting: its name and its value as written
             values[name] = text
         else:

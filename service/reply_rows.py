@@ -79,4 +79,4 @@ _SAVE = update(_TABLE).where(_TABLE.c.id == bindparam("row_id"))
 def save(session: Session, row: Reply) -> None:
     """Write what processing made of the reply onto its (locked) row, in one UPDATE."""
     values = {name: getattr(row, name) for name in _SAVED}
-    session.execute(_SAVE, {"row_id": row.id, **values})
+    session.connection().execute(_SAVE, {"row_id": row.id, **values})
