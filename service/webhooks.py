@@ -14,7 +14,8 @@ from contextlib import contextmanager
 from urllib.parse import parse_qsl
 from xml.sax.saxutils import escape
 
-from flask import Blueprint, Flask, Response, abort, current_app, request
+from flask import Blueprint, Flask, Request, Response, abort, current_app, request
+from flask.sessions import SecureCookieSession, SecureCookieSessionInterface
 from sqlalchemy import Connection
 from twilio.request_validator import RequestValidator
 from werkzeug.datastructures import MultiDict
@@ -27,6 +28,8 @@ from service.phones import mask
 log = logging.getLogger(__name__)
 bp = Blueprint("webhooks", __name__)
 TWIML_HEAD = '<?xml version="1.0" encoding="UTF-8"?>'
+INBOUND_PATH, STATUS_PATH = "/sms/inbound", "/sms/status"
+WEBHOOK_PATHS = frozenset([INBOUND_PATH, STATUS_PATH])
 
 
 def _form() -> MultiDict[str, str]:
@@ -126,7 +129,7 @@ def handle_inbound(form: MultiDict[str, str]) -> str | None:
     return reply
 
 
-@bp.post("/sms/inbound")
+@bp.post(INBOUND_PATH)
 def inbound() -> Response:
     """Twilio's incoming-message webhook; answers TwiML."""
     form = _form()
@@ -134,7 +137,7 @@ def inbound() -> Response:
     return _twiml(handle_inbound(form))
 
 
-@bp.post("/sms/status")
+@bp.post(STATUS_PATH)
 def status() -> Response:
     """Twilio's status callback for a text we sent."""
     form = _form()
@@ -164,6 +167,19 @@ def status() -> Response:
     return Response("", status=204)
 
 
+class SessionsOutsideWebhooks(SecureCookieSessionInterface):
+    """Flask's signed-cookie sessions, except that a post to a webhook opens none (an empty
+    one, never saved): Twilio sends no cookie and nothing here reads or writes a session,
+    so building the cookie's signer for every text would be work for nothing."""
+
+    def open_session(self, app: Flask, request: Request) -> SecureCookieSession | None:
+        """An empty session for a webhook; the cookie's session for anything else."""
+        if request.path in WEBHOOK_PATHS:
+            return self.session_class()
+        return super().open_session(app, request)
+
+
 def init_app(app: Flask) -> None:
     """Register the webhooks."""
     app.register_blueprint(bp)
+    app.session_interface = SessionsOutsideWebhooks()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 
-from flask import Flask
+from flask import Flask, request
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import func, select
@@ -186,3 +186,13 @@ def test_the_answer_is_the_twiml_the_sdk_writes(reply: str | None) -> None:
         answer = webhooks._twiml(reply)
     assert answer.get_data(as_text=True) == str(expected)
     assert answer.mimetype == "application/xml"
+
+
+def test_a_webhook_post_opens_no_session_from_a_cookie(app: Flask) -> None:
+    interface = app.session_interface
+    signer = interface.get_signing_serializer(app)  # type: ignore[attr-defined]
+    cookie = f"{interface.get_cookie_name(app)}={signer.dumps({'user_id': 1})}"
+    with app.test_request_context("/sms/inbound", method="POST", headers={"Cookie": cookie}):
+        assert dict(interface.open_session(app, request) or {}) == {}
+    with app.test_request_context("/", headers={"Cookie": cookie}):
+        assert dict(interface.open_session(app, request) or {}) == {"user_id": 1}
