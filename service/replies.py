@@ -1,7 +1,8 @@
 """Texts from phones: stored raw first, then matched, understood and acted on.
 
-``store`` runs in a transaction of its own and is idempotent on the provider's MessageSid
-(enforced by a unique constraint, so concurrent retries of one message store it once).
+``store`` (``reply_rows``) runs in a transaction of its own and is idempotent on the
+provider's MessageSid (enforced by a unique constraint, so concurrent retries of one message
+store it once).
 ``process`` then reads the reply in the light of the latest text we sent to that number,
 acts on it (consent, confirmation, alerts) and returns the acknowledgement to answer with.
 If processing fails the raw message is already safe; the clock retries unprocessed replies.
@@ -118,9 +119,8 @@ def process(
     ride on the webhook's answer any more: it goes into the outbox for the dispatcher.
     ``sender`` is the stored From, when the caller has it (it spares reading the row twice);
     the practice's saved settings are read here over ``settings``. An ordinary answer costs
-    the two reads of ``reply_reads``, one UPDATE of the row and the acknowledgement's INSERT.
-    The row is read and written as plain values (``reply_reads.Reply``), never as an ORM
-    object: a session that holds the reply's ``InboundMessage`` sees it after ``expire``.
+    the two reads of ``reply_reads``, one UPDATE of the row (``reply_rows.save``) and the
+    acknowledgement's INSERT.
     """
     if sender is None:
         sender = session.scalar(
