@@ -119,7 +119,7 @@ def process(
     ride on the webhook's answer any more: it goes into the outbox for the dispatcher.
     ``sender`` is the stored From, when the caller has it (it spares reading the row twice);
     the practice's saved settings are read here over ``settings``. An ordinary answer costs
-    the two reads of ``reply_reads``, one UPDATE of the row (``reply_rows.save``) and the
+    the one read of ``reply_reads``, one UPDATE of the row (``reply_rows.save``) and the
     acknowledgement's INSERT.
     """
     if sender is None:
@@ -133,7 +133,7 @@ def process(
     row = found.row
     if row is None or row.processed_at is not None:
         return None
-    settings, in_force = reply_reads.in_force(session, settings)
+    settings, in_force = reply_reads.in_force(found, settings)
     context = match(session, found, phone, now)
     answering = context.answering
     meaning = _meaning(row, context, opted_out=found.opted_out)

@@ -1,11 +1,14 @@
-"""What a stored reply is read against, fetched in two statements.
+"""What a stored reply is read against, fetched in one statement.
 
 ``facts``: the reply's row (locked, so two processes never act on one reply twice), every
 contact with the sender's number and their clients, the latest text we sent that number
-about one of them, the number's consent, and each of those clients' pain score before this
-reply. ``in_force``: the practice's saved settings over the environment's and the wording
-in force. The webhook answers an ordinary reply with these, one UPDATE of the row and the
-acknowledgement's INSERT.
+about one of them, the number's consent, each of those clients' pain score before this
+reply, and the practice's saved settings and wording (one JSON array). ``in_force``: those
+settings over the environment's, and the wording in force. The webhook answers an ordinary
+reply with these, one UPDATE of the row and the acknowledgement's INSERT.
+
+Plain columns and values throughout, never ORM objects: loading those cost more than the
+rest of an ordinary reply's work.
 """
 
 from __future__ import annotations
@@ -16,8 +19,10 @@ from datetime import datetime
 from typing import Any, cast
 
 from sqlalchemy import (
+    JSON,
     CompoundSelect,
     Integer,
+    ScalarSelect,
     Select,
     String,
     Table,
@@ -26,6 +31,7 @@ from sqlalchemy import (
     literal_column,
     null,
     select,
+    type_coerce,
     union_all,
 )
 from sqlalchemy import cast as sql_cast
@@ -105,6 +111,8 @@ class Facts:
     opted_out: bool = False
     # Each client's latest pain score received before this reply (None: none yet).
     previous_pain: dict[int, int | None] = field(default_factory=dict)
+    # The wording in force and the practice's saved settings, as ``in_force`` reads them.
+    in_force: list[list[Any]] = field(default_factory=list)
 
 
 @functools.lru_cache(maxsize=4096)
@@ -135,10 +143,9 @@ _SENT_COLUMNS = ("id", "client_id", "appointment_id", "to_phone", "kind", "body"
 
 
 @functools.cache
-def _facts_query(skip_locked: bool) -> Select[Any]:
-    """The statement of ``facts``, built once: building it (aliases, subqueries) costs
-    more than running it. Plain columns, not entities: loading ORM objects cost more than
-    the rest of the reply's reads."""
+def _facts_query(skip_locked: bool, dialect: str) -> Select[Any]:
+    """The statement of ``facts`` in ``dialect``, built once: building it (aliases,
+    subqueries) costs more than running it."""
     phone = bindparam("phone", type_=String)
     reply, contact, client = _table(InboundMessage), _table(Contact), _table(Client)
     number, sent = _table(PhoneNumber), _table(OutboundMessage)
@@ -181,6 +188,7 @@ def _facts_query(skip_locked: bool) -> Select[Any]:
             number.c.opted_in_at,
             *(latest.c[name].label(f"sent_{name}") for name in _SENT_COLUMNS),
             previous.label("previous_pain"),
+            _in_force_column(dialect).label("in_force"),
         )
         .select_from(reply)
         .outerjoin(contact, contact.c.phone == phone)
@@ -197,11 +205,13 @@ def facts(session: Session, inbound_id: int, phone: str, *, skip_locked: bool) -
     """The reply ``inbound_id`` from ``phone`` (normalized), its row locked, and its facts."""
     found = Facts()
     params = {"inbound_id": inbound_id, "phone": phone}
-    for r in session.connection().execute(_facts_query(skip_locked), params):
+    connection = session.connection()
+    for r in connection.execute(_facts_query(skip_locked, connection.dialect.name), params):
         if found.row is None:  # the reply's, the number's and the latest text's: every row's
             found.row = Reply(*r[: len(_REPLY_COLUMNS)])
+            found.in_force = r.in_force or []
             if r.sent_id is not None:
-                found.latest = Sent(*r[-len(_SENT_COLUMNS) - 1 : -1])
+                found.latest = Sent(*r[-len(_SENT_COLUMNS) - 2 : -2])
             # Read as ``PhoneNumber.opted_out`` reads the number's consent events.
             events = PhoneNumber(opted_out_at=r.opted_out_at, opted_in_at=r.opted_in_at)
             found.opted_out = r.opted_out_at is not None and events.opted_out
@@ -237,12 +247,23 @@ def _in_force_query() -> CompoundSelect[Any]:
     return union_all(wording, saved)
 
 
-def in_force(session: Session, base: Settings) -> tuple[Settings, Wording]:
+def _in_force_column(dialect: str) -> ScalarSelect[Any]:
+    """``_in_force_query``'s rows as one JSON array of arrays, so that ``facts`` reads them
+    in its own statement."""
+    rows = _in_force_query().subquery()
+    if dialect == "postgresql":
+        every = func.json_agg(func.json_build_array(*rows.c))
+    else:
+        every = func.json_group_array(func.json_array(*rows.c))
+    return select(type_coerce(every, JSON)).scalar_subquery()
+
+
+def in_force(found: Facts, base: Settings) -> tuple[Settings, Wording]:
     """``base`` with the practice's saved settings over it, and the wording in force (each
-    kind and language's latest version), in one statement."""
+    kind and language's latest version), as ``facts`` read them."""
     templates: dict[tuple[str, str], tuple[int | None, str | None]] = {}
     values: dict[str, str] = {}
-    for name, language, template_id, text in session.connection().execute(_in_force_query()):
+    for name, language, template_id, text in found.in_force:
         if template_id is None:  # a saved setting: its name and its value as written
             values[name] = text
         else:

@@ -116,7 +116,7 @@ def handle_inbound(form: MultiDict[str, str]) -> str | None:
             return None
         try:
             # The environment's settings: processing reads the saved ones over them
-            # (``reply_reads.in_force``), in the same statement as the wording in force.
+            # (``reply_reads.in_force``), read with the reply's facts and the wording in force.
             environment = settings_of(current_app)
             sent_by = inbound.from_phone[:64]
             reply = replies.process(session, environment, stored, now, sender=sent_by)
