@@ -17,11 +17,10 @@ from sqlalchemy.orm import Session
 from service.domain.relief import REPLY_WINDOW
 from service.domain.vocabulary import LEFT, MessageKind
 from service.models import InboundMessage, OutboundMessage
+from service.reply_reads import Sent
 
 
-def open_checkin(
-    session: Session, latest: OutboundMessage, now: datetime
-) -> OutboundMessage | None:
+def open_checkin(session: Session, latest: Sent, now: datetime) -> OutboundMessage | None:
     """The newest check-in to ``latest``'s phone about its client, sent no later than it and
     within the check-in's answer window (``relief.REPLY_WINDOW``), with no score recorded
     for it yet; None when there is none."""

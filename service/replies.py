@@ -1,7 +1,8 @@
 """Texts from phones: stored raw first, then matched, understood and acted on.
 
-``store`` runs in a transaction of its own and is idempotent on the provider's MessageSid
-(enforced by a unique constraint, so concurrent retries of one message store it once).
+``store`` (``reply_rows``) runs in a transaction of its own and is idempotent on the
+provider's MessageSid (enforced by a unique constraint, so concurrent retries of one message
+store it once).
 ``process`` then reads the reply in the light of the latest text we sent to that number,
 acts on it (consent, confirmation, alerts) and returns the acknowledgement to answer with.
 If processing fails the raw message is already safe; the clock retries unprocessed replies.
@@ -13,15 +14,21 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from service import bookings, consent, open_checkins, outbox, reply_reads, wording_in_force
+from service import (
+    bookings,
+    consent,
+    open_checkins,
+    outbox,
+    reply_reads,
+    reply_rows,
+    wording_in_force,
+)
 from service.alerts import close_alerts, close_reschedule_requests, raise_alert
 from service.config import Settings
-from service.db import insert
 from service.domain.understanding import Expecting, Understanding, understand
 from service.domain.vocabulary import (
     CONFIRMABLE,
@@ -32,7 +39,9 @@ from service.domain.vocabulary import (
     MessageKind,
 )
 from service.domain.wording import acknowledgement
-from service.models import SELF, Client, Contact, InboundMessage, OutboundMessage
+from service.models import SELF, InboundMessage, OutboundMessage
+from service.reply_rows import Inbound as Inbound
+from service.reply_rows import store as store
 
 CONTEXT_WINDOW = timedelta(days=7)
 # Words the carrier (or Twilio's opt-out handling) already answers; a second reply from us
@@ -54,39 +63,6 @@ CARRIER_KEYWORDS = frozenset(
 )
 
 
-@dataclass(frozen=True)
-class Inbound:
-    """The fields of one inbound text as the provider posted them."""
-
-    sid: str
-    from_phone: str
-    to_phone: str
-    body: str
-    num_media: int
-    fields: dict[str, Any]
-
-
-def store(session: Session, inbound: Inbound, now: datetime) -> int | None:
-    """Store the raw text; return its id, or None when this MessageSid is already stored."""
-    statement = (
-        insert(session, InboundMessage)
-        .values(
-            provider_sid=inbound.sid,
-            from_phone=inbound.from_phone[:64],
-            to_phone=inbound.to_phone[:64],
-            body=inbound.body,
-            num_media=inbound.num_media,
-            fields=inbound.fields,
-            received_at=now,
-        )
-        .on_conflict_do_nothing(index_elements=["provider_sid"])
-        .returning(InboundMessage.id)
-    )
-    # Core, not the ORM's bulk insert: nothing here needs an object, and it is cheaper.
-    stored: int | None = session.connection().scalar(statement)
-    return stored
-
-
 def _is_carrier_keyword(body: str) -> bool:
     return re.sub(r"[^A-Za-z]", "", body).upper() in CARRIER_KEYWORDS
 
@@ -96,9 +72,8 @@ class Context:
     """Who a reply is from and what it answers."""
 
     phone: str
-    client: Client | None = None
-    contact: Contact | None = None
-    answering: OutboundMessage | None = None
+    sender: reply_reads.Sender | None = None  # the contact and client it is from
+    answering: reply_reads.Sent | None = None
     # A check-in still open behind the reminder being answered (``open_checkins``).
     checkin: OutboundMessage | None = None
     # The client's name, when the answer should say whom it was about: the sender is
@@ -113,13 +88,13 @@ def match(session: Session, found: reply_reads.Facts, phone: str, now: datetime)
     if not found.contacts:
         return context
     latest = found.latest
-    chosen, client = next(
-        ((c, k) for c, k in found.contacts if latest and c.client_id == latest.client_id),
+    chosen = next(
+        (c for c in found.contacts if latest and c.client_id == latest.client_id),
         found.contacts[0],
     )
-    context.contact, context.client = chosen, client
-    if chosen.relation != SELF or len({c.client_id for c, _ in found.contacts}) > 1:
-        context.about = client.name
+    context.sender = chosen
+    if chosen.relation != SELF or len({c.client_id for c in found.contacts}) > 1:
+        context.about = chosen.client_name
     recent = latest and latest.sent_at and now - latest.sent_at <= CONTEXT_WINDOW
     if latest is not None and recent and latest.client_id == chosen.client_id:
         context.answering = latest
@@ -144,7 +119,8 @@ def process(
     ride on the webhook's answer any more: it goes into the outbox for the dispatcher.
     ``sender`` is the stored From, when the caller has it (it spares reading the row twice);
     the practice's saved settings are read here over ``settings``. An ordinary answer costs
-    the two reads of ``reply_reads``, one UPDATE of the row and the acknowledgement's INSERT.
+    the one read of ``reply_reads``, one UPDATE of the row (``reply_rows.save``) and the
+    acknowledgement's INSERT.
     """
     if sender is None:
         sender = session.scalar(
@@ -157,12 +133,13 @@ def process(
     row = found.row
     if row is None or row.processed_at is not None:
         return None
-    settings, in_force = reply_reads.in_force(session, settings)
+    settings, in_force = reply_reads.in_force(found, settings)
     context = match(session, found, phone, now)
     answering = context.answering
     meaning = _meaning(row, context, opted_out=found.opted_out)
-    row.client_id = context.client.id if context.client else None
-    row.contact_id = context.contact.id if context.contact else None
+    sender_of = context.sender
+    row.client_id = sender_of.client_id if sender_of else None
+    row.contact_id = sender_of.contact_id if sender_of else None
     _record_meaning(row, meaning)
     if answering is not None:  # a score for an open check-in is that check-in's answer
         scored = context.checkin is not None and row.pain_score is not None
@@ -171,6 +148,7 @@ def process(
     previous = found.previous_pain.get(row.client_id) if row.client_id is not None else None
     answer = _act(session, settings, row, context, meaning, now, previous)
     row.processed_at = now
+    reply_rows.save(session, row)
     if answer is None:
         return None
     # Only an opt-out or opt-in changes the number's consent in this transaction.
@@ -178,7 +156,7 @@ def process(
     opted_out = consent.is_opted_out(session, phone) if consent_changed else found.opted_out
     if opted_out and answer not in (Ack.OPTED_OUT, Ack.HELP, Ack.OPT_IN):
         return None  # an opted-out number hears nothing more, but what it asked for
-    language = context.client.language if context.client else "en"
+    language = sender_of.language if sender_of else "en"
     values = wording_in_force.values(settings, client=context.about)
     written = acknowledgement(in_force, answer, language, values)
     reply = written[0] if written else None
@@ -187,7 +165,7 @@ def process(
     return None if late else reply
 
 
-def _meaning(row: InboundMessage, context: Context, *, opted_out: bool) -> Understanding:
+def _meaning(row: reply_reads.Reply, context: Context, *, opted_out: bool) -> Understanding:
     """What the reply says, read in the light of the text it answers."""
     answering = context.answering
     expecting: Expecting = None
@@ -212,7 +190,7 @@ def _override(opt_out_type: object) -> Understanding | None:
     return Understanding(intent=kind, reason=why) if kind else None
 
 
-def _record_meaning(row: InboundMessage, meaning: Understanding) -> None:
+def _record_meaning(row: reply_reads.Reply, meaning: Understanding) -> None:
     """Store what the reply was read as: acted on when sure, else only as a guess."""
     row.note, row.reason = meaning.note, meaning.reason[:200] or None
     if meaning.sure:
@@ -224,7 +202,7 @@ def _record_meaning(row: InboundMessage, meaning: Understanding) -> None:
 def _act(
     session: Session,
     settings: Settings,
-    row: InboundMessage,
+    row: reply_reads.Reply,
     context: Context,
     meaning: Understanding,
     now: datetime,
@@ -254,7 +232,7 @@ def _act(
         consent.opt_in(session, context.phone, now)
         close_alerts(session, AlertKind.OPT_OUT, "client opted in again", now, phone=context.phone)
         return None if keyword else Ack.OPT_IN
-    if context.client is None:
+    if context.sender is None:
         alert(AlertKind.UNKNOWN_SENDER, "a text from a number that matches no client")
         return Ack.HELP if meaning.intent == Intent.HELP else Ack.OTHER
     if meaning.intent == Intent.HELP:
@@ -279,7 +257,7 @@ def _guess(meaning: Understanding) -> str:
 def _act_on(
     session: Session,
     settings: Settings,
-    row: InboundMessage,
+    row: reply_reads.Reply,
     context: Context,
     meaning: Understanding,
     now: datetime,
@@ -344,7 +322,7 @@ def _reasked(session: Session, context: Context) -> bool:
 
 def _record_reply(
     session: Session,
-    row: InboundMessage,
+    row: reply_reads.Reply,
     context: Context,
     written: tuple[str, int | None],
     now: datetime,

@@ -4,9 +4,12 @@ sender fills its placeholders with."""
 
 from __future__ import annotations
 
+import functools
+
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from service import phones
 from service.config import Settings
 from service.domain.wording import Wording, name_for_text
 from service.models import MessageTemplate
@@ -66,6 +69,13 @@ def values(
         "first_name": shown(settings, recipient),
         "client_first_name": shown(settings, client),
         "practice": settings.practice_name,
-        "practice_phone": settings.practice_phone_shown,
+        "practice_phone": _phone_shown(settings.practice_phone, settings.default_region),
         **more,
     }
+
+
+@functools.lru_cache(maxsize=16)
+def _phone_shown(phone: str, region: str) -> str:
+    """``Settings.practice_phone_shown``, remembered: formatting the number costs more than
+    the rest of writing an acknowledgement, and it changes only when the practice's does."""
+    return phones.display(phone, region) if phone else ""

@@ -5,12 +5,14 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 
-from flask import Flask
+from flask import Flask, request
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
+from twilio.twiml.messaging_response import MessagingResponse
 
+from service import webhooks
 from service.models import Alert, InboundMessage
 from tests.webhooks.conftest import AUTH_TOKEN, PUBLIC, Twilio, reply_text, sign
 
@@ -172,3 +174,25 @@ def test_no_posted_form_ever_gets_a_500(
     form = {**extra, "MessageSid": sid, "From": sender, "Body": body}
     response = twilio.post("/sms/inbound", form)
     assert response.status_code in (200, 400), response.get_data(as_text=True)[:300]
+
+
+@given(st.one_of(st.none(), st.just(""), st.text(max_size=80)))
+def test_the_answer_is_the_twiml_the_sdk_writes(reply: str | None) -> None:
+    expected = MessagingResponse()
+    if reply:
+        expected.message(reply)
+    flask = Flask(__name__)
+    with flask.app_context():
+        answer = webhooks._twiml(reply)
+    assert answer.get_data(as_text=True) == str(expected)
+    assert answer.mimetype == "application/xml"
+
+
+def test_a_webhook_post_opens_no_session_from_a_cookie(app: Flask) -> None:
+    interface = app.session_interface
+    signer = interface.get_signing_serializer(app)  # type: ignore[attr-defined]
+    cookie = f"{interface.get_cookie_name(app)}={signer.dumps({'user_id': 1})}"
+    with app.test_request_context("/sms/inbound", method="POST", headers={"Cookie": cookie}):
+        assert dict(interface.open_session(app, request) or {}) == {}
+    with app.test_request_context("/", headers={"Cookie": cookie}):
+        assert dict(interface.open_session(app, request) or {}) == {"user_id": 1}

@@ -14,6 +14,7 @@ from flask import Flask
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
+from service import outbox
 from service.db import get_db
 from service.models import InboundMessage
 from tests.webhooks.conftest import Twilio, reply_text
@@ -67,12 +68,14 @@ def earlier_score(session: Session, score: int) -> None:
 @pytest.mark.parametrize(
     ("setup", "body", "answer", "most"),
     [
-        # a client answering a check-in with a score: the ordinary pain reply
-        (after_checkin, "4", "noted", 5),
+        # a client answering a check-in with a score: the ordinary pain reply (the
+        # raw text's INSERT; the facts with the settings and wording; the row's UPDATE; the
+        # acknowledgement's INSERT)
+        (after_checkin, "4", "noted", 4),
         # the same after an earlier score not far below it: still no alert to write
-        (lambda s: earlier_score(s, 3), "4", "noted", 5),
+        (lambda s: earlier_score(s, 3), "4", "noted", 4),
         # a rise of 3 or more: the alert is the one more statement
-        (lambda s: earlier_score(s, 1), "4", "noted", 6),
+        (lambda s: earlier_score(s, 1), "4", "noted", 5),
     ],
 )
 def test_an_ordinary_reply_is_stored_first_then_acted_on_in_few_statements(
@@ -87,3 +90,19 @@ def test_an_ordinary_reply_is_stored_first_then_acted_on_in_few_statements(
     assert seen.count(COMMIT) == 2 and seen[-1] == COMMIT
     assert len(statements) <= most, "\n".join(statements)
     assert last_reply(session).processed_at is not None
+
+
+def test_processing_that_fails_after_writing_leaves_the_stored_text_unprocessed(
+    twilio: Twilio, session: Session, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The raw text is stored in a commit of its own (in autocommit on PostgreSQL); the
+    # processing after it is one transaction again, so a failure undoes the row's UPDATE.
+    after_checkin(session)
+
+    def fail(*_: Any) -> None:
+        raise RuntimeError("the acknowledgement could not be recorded")
+
+    monkeypatch.setattr(outbox, "record_answered", fail)
+    assert reply_text(twilio.text(PHONE, "4")) is None
+    row = last_reply(session)
+    assert (row.body, row.processed_at, row.pain_score) == ("4", None, None)
