@@ -1,10 +1,10 @@
 """What the practice's calls say, word for word, in English and Spanish (``call_scripts``
 puts them in order). Short sentences, one thing each; nothing about diagnosis or treatment,
 and "pain" ("dolor") only in the check-in question. A caregiver hears the client's given
-name ("Maria's appointment"), the client's own phone hears "your" ("su"). The check-in
-question in Spanish follows the check-in text ("¿Qué nivel de dolor tiene hoy...?"). The Spanish is what a
-US Spanish-speaking receptionist would say on the phone: "usted", "oprima" for a key, "la
-tecla numeral" for #. Times are written for the voice to read: "10:30 AM", "a las 10 y
+name ("Maria's appointment"), the client's own phone hears "your" ("su"). The Spanish is
+what a US Spanish-speaking receptionist would say on the phone: "usted", "oprima" for a key,
+"la tecla numeral" for #; its check-in question follows the check-in text ("¿Qué nivel de
+dolor tiene hoy...?"). Times are written for the voice to read: "10:30 AM", "a las 10 y
 media de la mañana".
 """
 
@@ -14,8 +14,7 @@ from datetime import datetime
 
 WORDS: dict[str, dict[str, str]] = {
     "en": {
-        "reminder": "Hello, this is {practice} with a reminder of {whose} appointment on "
-        "{when}.",
+        "reminder": "Hello, this is {practice} with a reminder of {whose} appointment on {when}.",
         "menu": "To confirm, press 1. To ask for another time, press 2. To stop these calls, "
         "press 9.",
         "greeting": "Hello, this is {practice}.",
@@ -26,12 +25,10 @@ WORDS: dict[str, dict[str, str]] = {
         "again": "Sorry, we didn't get that.",
         "confirmed": "Thank you. The appointment is confirmed.",
         "another_time": "Thank you. {practice} will call you back to find another time.",
-        "stopped": "{practice} will not call this number again. This does not stop text "
-        "messages.",
+        "stopped": "{practice} will not call this number again. This does not stop text messages.",
         "goodbye": "Goodbye.",
         "no_answer": "Thank you. Goodbye.",
-        "machine": "This is {practice} calling about an appointment. Please call us at "
-        "{phone}.",
+        "machine": "This is {practice} calling about an appointment. Please call us at {phone}.",
         "incoming": "Thank you for calling {practice}.",
         "connecting": "Please hold while we connect you.",
         "no_line": "Sorry, no one can take calls at this number. Goodbye.",
@@ -64,13 +61,34 @@ _DAYS = {
     "es": ("lunes", "martes", "miércoles", "jueves", "viernes", "sábado", "domingo"),
 }
 _MONTHS = {
-    "en": (
-        "January February March April May June July August September October November December"
-    ).split(),
-    "es": (
-        "enero febrero marzo abril mayo junio julio agosto septiembre octubre noviembre "
-        "diciembre"
-    ).split(),
+    "en": [
+        "January",
+        "February",
+        "March",
+        "April",
+        "May",
+        "June",
+        "July",
+        "August",
+        "September",
+        "October",
+        "November",
+        "December",
+    ],
+    "es": [
+        "enero",
+        "febrero",
+        "marzo",
+        "abril",
+        "mayo",
+        "junio",
+        "julio",
+        "agosto",
+        "septiembre",
+        "octubre",
+        "noviembre",
+        "diciembre",
+    ],
 }
 
 
@@ -100,7 +118,7 @@ def spoken_when(start_local: datetime, language: str) -> str:
 
 
 def _clock(hour: int, minute: int) -> str:
-    """"10 AM", "10:30 AM", "noon", "12:15 PM", "midnight"."""
+    """ "10 AM", "10:30 AM", "noon", "12:15 PM", "midnight"."""
     if minute == 0 and hour in (0, 12):
         return "noon" if hour == 12 else "midnight"
     half = "AM" if hour < 12 else "PM"
@@ -109,7 +127,7 @@ def _clock(hour: int, minute: int) -> str:
 
 
 def _hora(hour: int, minute: int) -> str:
-    """"a las 10 de la mañana", "a la 1 y media de la tarde", "a las 12 del mediodía"."""
+    """ "a las 10 de la mañana", "a la 1 y media de la tarde", "a las 12 del mediodía"."""
     shown = hour % 12 or 12
     article = "a la" if shown == 1 else "a las"
     minutes = {0: "", 15: " y cuarto", 30: " y media"}.get(minute, f" y {minute}")
