@@ -14,9 +14,9 @@ NY = ZoneInfo("America/New_York")
 TEXT_QUIET = (time(21, 0), time(8, 0))  # the practice's quiet hours: wider than call hours
 
 
-def ny(*parts: int) -> datetime:
+def ny(year: int, month: int, day: int, hour: int, minute: int) -> datetime:
     """A New York wall-clock time, as the instant it is."""
-    return datetime(*parts, tzinfo=NY).astimezone(UTC)  # type: ignore[misc]
+    return datetime(year, month, day, hour, minute, tzinfo=NY).astimezone(UTC)
 
 
 @pytest.mark.parametrize(

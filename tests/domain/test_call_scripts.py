@@ -353,10 +353,10 @@ def test_nothing_clinical_is_said_and_pain_only_in_the_checkin_question(
             ask = _ask(language, question, 2)
             meaning = read_keys(digits, ask.question)
             everything[f"{question} {digits}"] = said(answer(language, ask, meaning, PRACTICE))
-    question = said(checkin(language, PRACTICE, about="Maria"))
-    for name, sentences in {**everything, "checkin": question}.items():
+    pain_question = said(checkin(language, PRACTICE, about="Maria"))
+    for name, sentences in {**everything, "checkin": pain_question}.items():
         for sentence in sentences:
             assert clinical.found(sentence) == [], (name, sentence)
             assert not HEALTH_WORDS.search(sentence), (name, sentence)
     assert all(not PAIN_WORDS.search(s) for sentences in everything.values() for s in sentences)
-    assert PAIN_WORDS.search(question[1])
+    assert PAIN_WORDS.search(pain_question[1])
