@@ -49,6 +49,16 @@ class Channel(StrEnum):
     """How a message reaches a phone; the dispatcher holds one gateway per channel."""
 
     SMS = "sms"
+    VOICE = "voice"  # a phone call that speaks the message and reads the keypad
+
+
+class ChannelPreference(StrEnum):
+    """How a contact wants reminders and check-ins: by text, by phone call, or by text with
+    a call when the number cannot take texts (a landline, say)."""
+
+    SMS = "sms"
+    VOICE = "voice"
+    SMS_THEN_VOICE = "sms_then_voice"
 
 
 class MessageKind(StrEnum):
