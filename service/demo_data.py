@@ -155,6 +155,13 @@ def _client(
     return client
 
 
+def _free_slot(now: datetime, zone: ZoneInfo) -> datetime:
+    """Three days on at 17:30 local: after every demo therapist's weekly sessions end, so
+    the one-off booking never overlaps one, whatever the hour the demo is loaded at."""
+    day = now.astimezone(zone).date() + timedelta(days=3)
+    return recurrence.to_utc(datetime.combine(day, time(17, 30)), zone)
+
+
 def load(session: Session, settings: Settings, now: datetime) -> dict[str, User]:
     """Add the demo practice to an empty database (not committed); the accounts made."""
     users = _users(session, settings)
@@ -186,7 +193,7 @@ def load(session: Session, settings: Settings, now: datetime) -> dict[str, User]
         settings,
         admin,
         tom,
-        starts_at=now + timedelta(days=3, hours=2),
+        starts_at=_free_slot(now, ZoneInfo(tom.timezone)),
         duration=60,
         status=AppointmentStatus.SCHEDULED,
         now=now,
