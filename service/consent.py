@@ -19,12 +19,13 @@ def ensure_number(session: Session, phone: str, now: datetime) -> None:
 
 
 def ensure_numbers(session: Session, phones: Iterable[str], now: datetime) -> None:
-    """Make sure each of these numbers has a consent row, in one statement (in number order,
-    so two transactions creating overlapping sets never deadlock)."""
+    """Make sure each of these numbers has a consent row, in one statement run for each
+    number (in number order, so two transactions creating overlapping sets never
+    deadlock); the same statement every time, so it is compiled once."""
     rows = [{"phone": phone, "updated_at": now} for phone in sorted(set(phones))]
     if rows:
-        statement = insert(session, PhoneNumber).values(rows)
-        session.execute(statement.on_conflict_do_nothing(index_elements=["phone"]))
+        statement = insert(session, PhoneNumber).on_conflict_do_nothing(index_elements=["phone"])
+        session.execute(statement, rows)
 
 
 def _row(session: Session, phone: str, now: datetime) -> PhoneNumber:

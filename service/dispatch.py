@@ -103,17 +103,31 @@ class Dispatcher:
         """
         with self.db.session() as session:
             self.settings = practice_settings.effective(session, self.base)
-        counts: Counter[str] = Counter()
         with ThreadPoolExecutor(self.settings.sms_send_concurrency) as pool:
-            while not self.stop.is_set():
-                token = uuid.uuid4().hex
-                claims = self.claim_batch(token)
-                if not claims:
-                    break
-                counts["claimed"] += len(claims)
-                counts.update(self.dispatch(token, claims, pool))
-                if counts["lock_failed"]:
-                    break  # it released its texts: do not take them straight back
+            if self.lanes == 1:
+                return self.lane(pool)
+            with ThreadPoolExecutor(self.lanes) as lanes:
+                return sum(lanes.map(self.lane, [pool] * self.lanes), Counter())
+
+    @property
+    def lanes(self) -> int:
+        """How many batches are under way at once, their sends sharing one pool: on
+        PostgreSQL two, so one batch's sends go on while the other takes its locks or
+        records; SQLite's single write lock lets only one batch work at a time."""
+        return 2 if self.db.dialect == "postgresql" else 1
+
+    def lane(self, pool: Executor) -> Counter[str]:
+        """Claim and dispatch batch after batch until nothing is due or a stop is asked."""
+        counts: Counter[str] = Counter()
+        while not self.stop.is_set():
+            token = uuid.uuid4().hex
+            claims = self.claim_batch(token)
+            if not claims:
+                break
+            counts["claimed"] += len(claims)
+            counts.update(self.dispatch(token, claims, pool))
+            if counts["lock_failed"]:
+                break  # it released its texts: do not take them straight back
         return counts
 
     def batch_limit(self) -> int:
