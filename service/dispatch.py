@@ -163,8 +163,7 @@ class Dispatcher:
             return "lost_claim"
         with ThreadPoolExecutor(1) as pool:
             counts = self.dispatch(token, claims, pool)
-        [(outcome, _)] = counts.items()
-        return outcome
+        return "lock_failed" if counts["lock_failed"] else next(iter(counts))
 
     def settle_one(self, message_id: int, token: str) -> str:
         """Look up one message of unknown outcome; what became of it."""

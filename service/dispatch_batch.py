@@ -215,9 +215,10 @@ class Batch:
     def release(self, claims: Sequence[Claimed]) -> None:
         """Give claimed texts back untouched, in one short transaction."""
         d = self.dispatcher
-        with d.db.session() as session:
-            outbox.release_all(session, [c.id for c in claims], self.token, d.now())
-            session.commit()
+        if claims:
+            with d.db.session() as session:
+                outbox.release_all(session, [c.id for c in claims], self.token, d.now())
+                session.commit()
         self.counts["released"] += len(claims)
 
     def send(self, claims: Sequence[Claimed], pool: Executor) -> None:

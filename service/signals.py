@@ -188,9 +188,24 @@ def _answer_signals(
         and (streak := relief.unanswered_streak([at for at, _ in sent], replied[client_id], now))
         >= relief.UNANSWERED_LIMIT
     }
-    # The pause holds back texts from the moment the item commits: lock the clients first
-    # (in id order), so a dispatcher's batch that share-locked them finishes its sends
-    # before the item counts, and one that comes later reads it (``service.dispatch_batch``).
+    _raise_not_answering(session, streaks, asked, zones, open_kinds, now, counts)
+
+
+def _raise_not_answering(
+    session: Session,
+    streaks: dict[int, int],
+    asked: dict[int, list[tuple[datetime, int]]],
+    zones: dict[int, str],
+    open_kinds: set[tuple[int, str]],
+    now: datetime,
+    counts: SignalCounts,
+) -> None:
+    """Raise the "not answering" item of each client with a long enough streak.
+
+    The pause holds back texts from the moment the item commits: the clients are locked
+    first (in id order), so a dispatcher's batch that share-locked them finishes its sends
+    before the item counts, and one that comes later reads it (``service.dispatch_batch``).
+    """
     lock_all(session, Client, streaks)
     for client_id, streak in streaks.items():
         sent = asked[client_id]

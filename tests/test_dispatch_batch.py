@@ -17,9 +17,10 @@ from zoneinfo import ZoneInfo
 import pytest
 from flask import Flask
 from sqlalchemy import event, func, select
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
-from service import consent
+from service import consent, dispatch_batch
 from service.config import settings_of
 from service.db import get_db
 from service.dispatch import Dispatcher
@@ -239,6 +240,43 @@ def test_a_batch_costs_at_most_three_statements_a_text(app: Flask, session: Sess
         select(OutboundMessage).where(OutboundMessage.id.in_([row.id for _, row in made]))
     )
     assert {r.status for r in rows} == {"delivered"}
+
+
+def test_a_batch_that_cannot_take_its_locks_gives_its_texts_back_unsent(
+    app: Flask, session: Session, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    made = reminders(session, 3)
+
+    def deadlock(*_args: object) -> None:
+        raise OperationalError("SELECT ... FOR SHARE", {}, Exception("deadlock detected"))
+
+    monkeypatch.setattr(dispatch_batch, "lock_and_read", deadlock)
+    with FakeTwilio() as fake:
+        gateway = fake.gateway(timeout=5)
+        counts = Dispatcher(get_db(app), settings_of(app), {Channel.SMS: gateway}).run()
+        gateway.close()
+        assert fake.messages == []
+    # Released at once (not left to the lease), and the run stops rather than retake them.
+    assert (counts["claimed"], counts["released"], counts["lock_failed"]) == (3, 3, 1), counts
+    session.expire_all()
+    rows = [session.get(OutboundMessage, row.id) for _, row in made]
+    assert {(r.status, r.attempts, r.claim_token) for r in rows if r} == {("planned", 0, None)}
+
+
+def test_sends_keep_to_the_rate_limit_across_batches(app: Flask, session: Session) -> None:
+    count = 30
+    due_texts(session, count)
+    settings = replace(settings_of(app), sms_max_per_second=20.0)
+    with FakeTwilio() as fake:
+        gateway = fake.gateway(timeout=5)
+        dispatcher = Dispatcher(get_db(app), settings, {Channel.SMS: gateway})
+        assert dispatcher.batch_limit() == 20  # about one second of sends a batch
+        counts = dispatcher.run()
+        gateway.close()
+        arrived = sorted(fake.sent_at)
+    assert counts["sent"] == count, counts
+    # 30 sends at 20 a second take at least 29 intervals of 50 ms (generous margin).
+    assert arrived[-1] - arrived[0] >= 1.2, arrived[-1] - arrived[0]
 
 
 @pytest.fixture(autouse=True)
