@@ -53,7 +53,11 @@ LOOKUP_MARGIN = timedelta(minutes=2)
 
 
 class RateLimiter:
-    """At most ``per_second`` sends per second from this process (none when None)."""
+    """At most ``per_second`` sends per second from this process (none when None).
+
+    ``reserve`` is the whole interface the dispatcher uses, so a deployment-wide limiter
+    with the same method can take its place.
+    """
 
     def __init__(self, per_second: float | None) -> None:
         self.interval = 1.0 / per_second if per_second else 0.0
