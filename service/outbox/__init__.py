@@ -15,6 +15,11 @@ by an idempotency key under a unique constraint, so two processes queuing the sa
 create it once. Every transition is one conditional ``UPDATE`` on the status it expects (and,
 for a claimed message, on the claim's token): a process that lost a race changes nothing and
 is told so, and nothing ever overwrites what really happened to a message.
+
+This package is the only writer of outgoing-message rows. Its modules: ``claims``, the
+dispatcher's transitions (each for one message, and where a batch needs it, for many
+messages of one claim in one statement); ``moves``, the two ways every transition changes
+rows; and here, everything else. Callers use the names exported here.
 """
 
 from __future__ import annotations
