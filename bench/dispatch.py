@@ -204,6 +204,7 @@ def bench_dispatch(
         "concurrency": concurrency,
         "repeat": repeat,
         "batch_size": dispatcher().batch_size,
+        "batches_at_once": dispatcher().lanes,
         "bare_per_second": best_bare,
         "touchbase_per_second": best_touchbase,
         "ratio": ratio,

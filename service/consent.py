@@ -15,11 +15,17 @@ from service.models import PhoneNumber
 
 def ensure_number(session: Session, phone: str, now: datetime) -> None:
     """Make sure the number has a consent row; concurrent creators do not collide."""
-    session.execute(
-        insert(session, PhoneNumber)
-        .values(phone=phone, updated_at=now)
-        .on_conflict_do_nothing(index_elements=["phone"])
-    )
+    ensure_numbers(session, [phone], now)
+
+
+def ensure_numbers(session: Session, phones: Iterable[str], now: datetime) -> None:
+    """Make sure each of these numbers has a consent row, in one statement run for each
+    number (in number order, so two transactions creating overlapping sets never
+    deadlock); the same statement every time, so it is compiled once."""
+    rows = [{"phone": phone, "updated_at": now} for phone in sorted(set(phones))]
+    if rows:
+        statement = insert(session, PhoneNumber).on_conflict_do_nothing(index_elements=["phone"])
+        session.execute(statement, rows)
 
 
 def _row(session: Session, phone: str, now: datetime) -> PhoneNumber:

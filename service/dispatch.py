@@ -14,13 +14,10 @@ Claims are atomic and leased (see ``outbox.claim``). A claimed message whose dis
 died is found again when its lease ends, as ``unknown``: it may have left, so it is looked
 up at the provider, never resent blindly.
 
-Sending happens inside a transaction that first takes a share lock on the appointment and
-the number's consent row, then the row lock of the message itself: a cancellation or an
-opt-out that commits before the send is seen by the final check (``domain.sending``), and
-one that comes during the send waits for it. SQLite has no row locks, so there the send
-holds SQLite's single write lock instead: sends take turns, and a web write waits while
-one is in flight (each is bounded by the gateway's timeout), which suits the small
-practices SQLite is for. Each message goes out through the gateway of its channel.
+Texts are checked, sent and recorded a batch at a time, in one transaction per batch that
+holds the locks of everything the final check reads (``service.dispatch_batch`` states the
+protocol and the exactly-once guarantee it gives). Each message goes out through the
+gateway of its channel.
 """
 
 from __future__ import annotations
@@ -30,8 +27,8 @@ import random
 import threading
 import uuid
 from collections import Counter
-from collections.abc import Callable, Mapping
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import Executor, ThreadPoolExecutor
 from datetime import datetime, timedelta
 
 from sqlalchemy import select
@@ -42,70 +39,16 @@ from service.alerts import raise_alert
 from service.config import Settings
 from service.db import Database, utcnow
 from service.delivery import apply_permanent_error, apply_status
+from service.dispatch_batch import Batch
 from service.domain import sending
-from service.domain.vocabulary import (
-    NOTICES,
-    PAUSABLE,
-    PLANNED_KINDS,
-    AlertKind,
-    Channel,
-    MessageStatus,
-)
-from service.models import Alert, Appointment, Client, Contact, OutboundMessage, PhoneNumber
-from service.phones import mask
+from service.domain.vocabulary import AlertKind, Channel, MessageStatus
+from service.models import Appointment, OutboundMessage, PhoneNumber
+from service.outbox import Claimed
 from service.sms.gateway import Gateway, SendError
 
 log = logging.getLogger(__name__)
 UNKNOWN_RETRY = timedelta(minutes=1)
 LOOKUP_MARGIN = timedelta(minutes=2)
-
-
-def load_facts(session: Session, message: OutboundMessage, settings: Settings) -> sending.SendFacts:
-    """What is true now about a locked message, read fresh, with the practice's ``settings``
-    in force; ``sending.decide`` judges it."""
-    number = session.get(PhoneNumber, message.to_phone, populate_existing=True)
-    appointment = (
-        session.get(Appointment, message.appointment_id, populate_existing=True)
-        if message.appointment_id is not None
-        else None
-    )
-    client = session.get(Client, message.client_id) if message.client_id else None
-    contact = (
-        session.get(Contact, message.contact_id, populate_existing=True)
-        if message.contact_id is not None
-        and (message.kind in PLANNED_KINDS or message.kind in NOTICES)
-        else None
-    )
-    open_item = (
-        session.scalar(
-            select(Alert.id)
-            .where(
-                Alert.client_id == message.client_id,
-                Alert.kind == AlertKind.NOT_ANSWERING,
-                Alert.handled_at.is_(None),
-            )
-            .limit(1)
-        )
-        # Only the pause rule reads it: no query for the kinds it never holds back.
-        if message.client_id is not None and message.kind in PAUSABLE
-        else None
-    )
-    return sending.SendFacts(
-        kind=message.kind,
-        send_at=message.send_at,
-        timezone=client.timezone if client else settings.practice_timezone,
-        opted_out=bool(number and number.opted_out),
-        invalid=bool(number and number.invalid_at),
-        to_phone=message.to_phone,
-        appointment_status=appointment.status if appointment else None,
-        appointment_start=appointment.starts_at if appointment else None,
-        planned_start=message.planned_start,
-        contact=sending.ContactFacts(contact.phone, contact.reminders, contact.checkins)
-        if contact is not None
-        else None,
-        not_answering=open_item is not None,
-        rebooking_texts=settings.rebooking_texts,
-    )
 
 
 class Dispatcher:
@@ -139,46 +82,75 @@ class Dispatcher:
         """
         with self.db.session() as session:
             self.settings = practice_settings.effective(session, self.base)
-        counts: Counter[str] = Counter()
         with ThreadPoolExecutor(self.settings.sms_send_concurrency) as pool:
-            while not self.stop.is_set():
-                token = uuid.uuid4().hex
-                claimed = self.claim(token)
-                if not claimed:
-                    break
-                counts["claimed"] += len(claimed)
-                ids, statuses = zip(*claimed, strict=True)
-                outcomes = pool.map(self.handle, ids, statuses, [token] * len(claimed))
-                counts.update(outcomes)
+            if self.lanes == 1:
+                return self.lane(pool)
+            with ThreadPoolExecutor(self.lanes) as lanes:
+                return sum(lanes.map(self.lane, [pool] * self.lanes), Counter())
+
+    @property
+    def lanes(self) -> int:
+        """How many batches are under way at once, their sends sharing one pool: on
+        PostgreSQL two, so one batch's sends go on while the other takes its locks or
+        records; SQLite's single write lock lets only one batch work at a time."""
+        return 2 if self.db.dialect == "postgresql" else 1
+
+    def lane(self, pool: Executor) -> Counter[str]:
+        """Claim and dispatch batch after batch until nothing is due or a stop is asked."""
+        counts: Counter[str] = Counter()
+        while not self.stop.is_set():
+            token = uuid.uuid4().hex
+            claims = self.claim_batch(token)
+            if not claims:
+                break
+            counts["claimed"] += len(claims)
+            counts.update(self.dispatch(token, claims, pool))
+            if counts["lock_failed"]:
+                break  # it released its texts: do not take them straight back
         return counts
 
-    def claim(self, token: str) -> list[tuple[int, MessageStatus]]:
-        """Atomically take up to a batch of due messages, oldest first; (id, status) pairs."""
+    def batch_limit(self) -> int:
+        """How many texts a claim takes: a batch, or with a send rate set, about one
+        second's worth of sends (a batch holds its locks while its texts go out)."""
+        rate = self.settings.sms_max_per_second
+        return max(1, min(self.batch_size, int(rate))) if rate else self.batch_size
+
+    def claim_batch(self, token: str) -> list[Claimed]:
+        """Atomically take up to a batch of due messages, oldest first."""
         with self.db.session() as session:
-            claimed = outbox.claim(session, token, self.now(), self.lease, self.batch_size)
+            claims = outbox.claim_rows(session, token, self.now(), self.lease, self.batch_limit())
             session.commit()
-        return claimed
+        return claims
+
+    def claim(self, token: str) -> list[tuple[int, MessageStatus]]:
+        """``claim_batch`` as (id, status) pairs."""
+        return [(c.id, c.status) for c in self.claim_batch(token)]
+
+    def dispatch(self, token: str, claims: Sequence[Claimed], pool: Executor) -> Counter[str]:
+        """Check, send and record one claimed batch (``service.dispatch_batch``)."""
+        try:
+            return Batch(self, token, claims).run(pool)
+        except Exception:  # whatever was not recorded stays claimed: its lease brings it back
+            log.exception("dispatch of a batch of %d texts failed; it will be retried", len(claims))
+            return Counter({"error": len(claims)})
 
     def handle(self, message_id: int, status: str, token: str) -> str:
-        """Handle one claimed message; return what became of it."""
-        if self.stop.is_set():
-            return self.release(message_id, token)
-        try:
-            if status == MessageStatus.UNKNOWN:
-                return self.settle(message_id, token)
-            return self.send(message_id, token)
-        except Exception:  # one bad row must not stop the batch; its lease brings it back
-            log.exception("dispatch of message %s failed; it will be retried", message_id)
-            return "error"
-
-    def release(self, message_id: int, token: str) -> str:
-        """Give a claimed, untouched message back (on shutdown)."""
+        """Handle one claimed message as a batch of one; return what became of it."""
         with self.db.session() as session:
-            message = outbox.claimed(session, message_id, token)
-            if message is not None:
-                outbox.release(session, message, self.now())
-            session.commit()
-        return "released"
+            claims = outbox.claimed_rows(session, [message_id], token)
+        if not claims or claims[0].status != status:
+            return "lost_claim"
+        with ThreadPoolExecutor(1) as pool:
+            counts = self.dispatch(token, claims, pool)
+        return "lock_failed" if counts["lock_failed"] else next(iter(counts))
+
+    def settle_one(self, message_id: int, token: str) -> str:
+        """Look up one message of unknown outcome; what became of it."""
+        try:
+            return self.settle(message_id, token)
+        except Exception:  # one bad row must not stop the batch; its lease brings it back
+            log.exception("look-up of message %s failed; it will be retried", message_id)
+            return "error"
 
     def _prepare(self, message_id: int, token: str) -> bool:
         """Before locking: is the claim still ours? Then make sure the number has a row.
@@ -204,7 +176,7 @@ class Dispatcher:
         if peek is None:
             return None
         if self.db.dialect == "sqlite":
-            outbox.hold_writes(session, message_id, self.now())
+            outbox.hold_writes(session, [message_id], self.now())
         if peek.appointment_id is not None:
             session.execute(
                 select(Appointment.id)
@@ -218,38 +190,10 @@ class Dispatcher:
         )
         return outbox.lock(session, message_id, token)
 
-    def send(self, message_id: int, token: str) -> str:
-        """Check a claimed message once more and send it, holding its locks until recorded."""
-        if not self._prepare(message_id, token):
-            return "lost_claim"
-        self.limiter.wait()  # before any lock is taken: waiting must not block others
-        with self.db.session() as session:
-            message = self._lock(session, message_id, token)
-            if message is None or message.status != MessageStatus.SENDING:
-                session.rollback()
-                return "lost_claim"
-            now = self.now()
-            facts = load_facts(session, message, self.settings)
-            decision = sending.decide(facts, now, self.settings.quiet_hours)
-            if decision.action != "send":
-                outbox.hold_back(session, message, decision, now)
-                session.commit()
-                return decision.action
-            gateway = self.gateways[Channel(message.channel)]
-            try:
-                sid = gateway.send(message.to_phone, message.body)
-            except SendError as exc:
-                outcome = self._failed(session, message, exc, self.now())
-            else:
-                outbox.mark_sent(session, message, sid, self.now(), delivered=gateway.simulated)
-                outcome = "sent"
-            session.commit()
-        log.info("message %s to %s: %s", message_id, mask(message.to_phone), outcome)
-        return outcome
-
-    def _failed(
+    def record_failure(
         self, session: Session, message: OutboundMessage, exc: SendError, now: datetime
     ) -> str:
+        """Record a send's error through the outbox; what became of the message."""
         error = str(exc)
         if exc.unknown_outcome:
             # It may have left: never resend blindly, look it up after a short wait.

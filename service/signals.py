@@ -32,6 +32,7 @@ from sqlalchemy.orm import Session, selectinload
 from service import outbox, pain, planner, rebooking
 from service.alerts import raise_signal
 from service.config import Settings
+from service.db import lock_all
 from service.domain import relief, sending
 from service.domain.vocabulary import (
     ARRIVED,
@@ -180,12 +181,34 @@ def _answer_signals(
     ):
         if client_id is not None:
             replied[client_id].append(received_at)
-    for client_id, sent in asked.items():
-        if (client_id, AlertKind.NOT_ANSWERING) in open_kinds:
-            continue
-        streak = relief.unanswered_streak([at for at, _ in sent], replied[client_id], now)
-        if streak < relief.UNANSWERED_LIMIT:
-            continue
+    streaks = {
+        client_id: streak
+        for client_id, sent in asked.items()
+        if (client_id, AlertKind.NOT_ANSWERING) not in open_kinds
+        and (streak := relief.unanswered_streak([at for at, _ in sent], replied[client_id], now))
+        >= relief.UNANSWERED_LIMIT
+    }
+    _raise_not_answering(session, streaks, asked, zones, open_kinds, now, counts)
+
+
+def _raise_not_answering(
+    session: Session,
+    streaks: dict[int, int],
+    asked: dict[int, list[tuple[datetime, int]]],
+    zones: dict[int, str],
+    open_kinds: set[tuple[int, str]],
+    now: datetime,
+    counts: SignalCounts,
+) -> None:
+    """Raise the "not answering" item of each client with a long enough streak.
+
+    The pause holds back texts from the moment the item commits: the clients are locked
+    first (in id order), so a dispatcher's batch that share-locked them finishes its sends
+    before the item counts, and one that comes later reads it (``service.dispatch_batch``).
+    """
+    lock_all(session, Client, streaks)
+    for client_id, streak in streaks.items():
+        sent = asked[client_id]
         last_id = max(sent)[1]
         asks = relief.asks([at for at, _ in sent])[-streak:]
         days = ", ".join(_day(at, zones[client_id]) for at in asks)

@@ -13,7 +13,7 @@ ROOT = Path(__file__).resolve().parent.parent
 CODE = sorted([*ROOT.glob("service/**/*.py"), *ROOT.glob("jobs/**/*.py")])
 MAX_MODULE_LINES = 400
 MAX_FUNCTION_LINES = 60
-OUTBOX = ROOT / "service" / "outbox.py"
+OUTBOX = ROOT / "service" / "outbox"  # the package: its modules are the one owner
 
 
 def _relative(path: Path) -> str:
@@ -48,10 +48,11 @@ def test_outgoing_messages_are_created_and_changed_only_in_the_outbox() -> None:
     owners = {
         _relative(path)
         for path in CODE
-        if path != OUTBOX and any(_touches_outbox_rows(c) for c in _calls(path))
+        if OUTBOX not in path.parents and any(_touches_outbox_rows(c) for c in _calls(path))
     }
     assert owners == set()
-    assert any(_name(c.func) == "update" for c in _calls(OUTBOX))  # the check sees updates
+    outbox_calls = [c for path in OUTBOX.glob("*.py") for c in _calls(path)]
+    assert any(_name(c.func) == "update" for c in outbox_calls)  # the check sees updates
 
 
 def test_one_helper_picks_the_dialect_of_an_insert() -> None:

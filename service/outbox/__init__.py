@@ -15,23 +15,27 @@ by an idempotency key under a unique constraint, so two processes queuing the sa
 create it once. Every transition is one conditional ``UPDATE`` on the status it expects (and,
 for a claimed message, on the claim's token): a process that lost a race changes nothing and
 is told so, and nothing ever overwrites what really happened to a message.
+
+This package is the only writer of outgoing-message rows. Its modules: ``claims``, the
+dispatcher's transitions (each for one message, and where a batch needs it, for many
+messages of one claim in one statement); ``moves``, the two ways every transition changes
+rows; and here, everything else. Callers use the names exported here.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, case, or_, select, update
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from service import bulk_rows
 from service.db import insert
 from service.domain import sending
 from service.domain.vocabulary import (
-    IN_FLIGHT,
     PAUSABLE,
     AlertKind,
     Channel,
@@ -39,9 +43,63 @@ from service.domain.vocabulary import (
     MessageStatus,
 )
 from service.models import Alert, OutboundMessage
+from service.outbox.claims import (
+    Claimed,
+    claim,
+    claim_rows,
+    claimed,
+    claimed_rows,
+    fail,
+    hold_back,
+    hold_back_all,
+    hold_writes,
+    lock,
+    lock_sending,
+    mark_sent,
+    mark_sent_all,
+    mark_unknown,
+    postpone_lookup,
+    release,
+    release_all,
+    resend,
+    retry,
+)
+from service.outbox.moves import M, S, bulk, move
 
-M = OutboundMessage
-S = MessageStatus
+__all__ = [
+    "Claimed",
+    "Draft",
+    "by_sid",
+    "cancel_planned",
+    "claim",
+    "claim_rows",
+    "claimed",
+    "claimed_rows",
+    "enqueue",
+    "enqueue_one",
+    "fail",
+    "hold_back",
+    "hold_back_all",
+    "hold_writes",
+    "lock",
+    "lock_sending",
+    "mark_sent",
+    "mark_sent_all",
+    "mark_unknown",
+    "pause",
+    "postpone_lookup",
+    "record_answered",
+    "record_delivered",
+    "release",
+    "release_all",
+    "replan",
+    "resend",
+    "resume",
+    "retry",
+    "settle",
+    "skip_planned_to",
+    "wait_for_sends_to",
+]
 
 
 @dataclass(frozen=True)
@@ -93,185 +151,6 @@ def record_answered(session: Session, draft: Draft, now: datetime) -> None:
     session.execute(statement, [_row(draft, now, status=S.SENT, attempts=1, sent_at=now)])
 
 
-def _move(
-    session: Session,
-    message_id: int,
-    expected: Iterable[MessageStatus],
-    now: datetime,
-    token: str | None = None,
-    **values: Any,
-) -> bool:
-    """Change one message if it still has an expected status (and claim); True if it did."""
-    conditions = [M.id == message_id, M.status.in_(tuple(expected))]
-    if token is not None:
-        conditions.append(M.claim_token == token)
-    return _bulk(session, conditions, now, **values) == 1
-
-
-def _bulk(session: Session, conditions: Sequence[Any], now: datetime, **values: Any) -> int:
-    """Change every message meeting ``conditions``; how many."""
-    statement = update(M).where(*conditions).values(updated_at=now, **values)
-    result = session.execute(statement.execution_options(synchronize_session=False))
-    return int(result.rowcount or 0)  # type: ignore[attr-defined]
-
-
-# --- the dispatcher's transitions ------------------------------------------------------
-def claim(
-    session: Session, token: str, now: datetime, lease: timedelta, limit: int
-) -> list[tuple[int, MessageStatus]]:
-    """Atomically take up to ``limit`` due messages, oldest first, as (id, status) pairs.
-
-    A planned one becomes ``sending``; one whose claim's lease ran out while ``sending`` or
-    ``unknown`` becomes ``unknown``: its dispatcher died mid-send and it may have left, so
-    it is looked up at the provider, never resent blindly. On PostgreSQL ``FOR UPDATE SKIP
-    LOCKED`` lets concurrent dispatchers take disjoint rows; SQLite runs the statement under
-    its single writer lock.
-    """
-    due = or_(
-        and_(M.status == S.PLANNED, M.send_at <= now),
-        and_(M.status.in_(IN_FLIGHT), M.lease_until <= now),
-    )
-    picked = select(M.id).where(due).order_by(M.send_at, M.id).limit(limit)
-    if session.get_bind().dialect.name == "postgresql":
-        picked = picked.with_for_update(skip_locked=True)
-    planned = M.status == S.PLANNED
-    statement = (
-        update(M)
-        .where(M.id.in_(picked.scalar_subquery()), due)
-        .values(
-            status=case((planned, S.SENDING), else_=S.UNKNOWN),
-            attempts=case((planned, M.attempts + 1), else_=M.attempts),
-            claim_token=token,
-            # Keep the first claim's time: an unknown outcome is looked up from there.
-            claimed_at=case((planned, now), else_=M.claimed_at),
-            lease_until=now + lease,
-            updated_at=now,
-        )
-        .returning(M.id, M.status, M.send_at)
-        .execution_options(synchronize_session=False)
-    )
-    rows = sorted(session.execute(statement), key=lambda r: (r[2], r[0]))
-    return [(int(r[0]), S(r[1])) for r in rows]
-
-
-def claimed(session: Session, message_id: int, token: str) -> OutboundMessage | None:
-    """The message if this claim still holds it (a plain read, no lock)."""
-    message = session.get(M, message_id, populate_existing=True)
-    return message if message is not None and message.claim_token == token else None
-
-
-def hold_writes(session: Session, message_id: int, now: datetime) -> None:
-    """Take SQLite's single write lock now, by touching the message.
-
-    SQLite has no row locks: the lock held until the outcome is recorded is the one write
-    lock, so no cancellation or opt-out can commit between the final check and the record.
-    """
-    _bulk(session, [M.id == message_id], now)
-
-
-def lock(session: Session, message_id: int, token: str) -> OutboundMessage | None:
-    """Lock the message's row until the transaction ends; None when the claim was lost."""
-    locked = select(M).where(M.id == message_id).with_for_update()
-    message = session.scalar(locked.execution_options(populate_existing=True))
-    return message if message is not None and message.claim_token == token else None
-
-
-def _step(
-    session: Session,
-    message: OutboundMessage,
-    expected: Iterable[MessageStatus],
-    now: datetime,
-    *,
-    unclaim: bool = True,
-    **values: Any,
-) -> bool:
-    """Move a claimed message on, if its claim still holds it in an expected status."""
-    if unclaim:  # done with it: the claim and its lease end
-        values.update(claim_token=None, lease_until=None)
-    return _move(session, message.id, expected, now, message.claim_token, **values)
-
-
-def release(session: Session, message: OutboundMessage, now: datetime) -> bool:
-    """Give a claimed message that was not started back to the queue (on shutdown)."""
-    return _step(session, message, [S.SENDING], now, status=S.PLANNED, attempts=M.attempts - 1)
-
-
-def hold_back(
-    session: Session, message: OutboundMessage, decision: sending.Decision, now: datetime
-) -> bool:
-    """Record the final check's "not now" (deferred past quiet hours) or "never"."""
-    if decision.action == "defer" and decision.until is not None:
-        # Nothing was attempted: waiting is not a try.
-        values: dict[str, Any] = {
-            "status": S.PLANNED,
-            "send_at": decision.until,
-            "attempts": M.attempts - 1,
-        }
-    else:
-        values = {"status": S(decision.action)}
-    return _step(session, message, [S.SENDING], now, error_message=decision.reason, **values)
-
-
-def mark_sent(
-    session: Session, message: OutboundMessage, sid: str, now: datetime, *, delivered: bool
-) -> bool:
-    """The provider accepted the message (a simulated gateway delivers at once)."""
-    status = S.DELIVERED if delivered else S.SENT
-    accepted: dict[str, Any] = {"provider_sid": sid, "sent_at": now, **_error(None, "")}
-    return _step(session, message, IN_FLIGHT, now, status=status, **accepted)
-
-
-def _error(code: int | None, error: str) -> dict[str, Any]:
-    return {"error_code": code, "error_message": error[:500] or None}
-
-
-def mark_unknown(
-    session: Session,
-    message: OutboundMessage,
-    code: int | None,
-    error: str,
-    now: datetime,
-    look_up_at: datetime,
-) -> bool:
-    """The request may have reached the provider: look it up at ``look_up_at`` (the claim
-    stays, its lease shortened)."""
-    values = {"status": S.UNKNOWN, "lease_until": look_up_at, **_error(code, error)}
-    return _step(session, message, [S.SENDING], now, unclaim=False, **values)
-
-
-def retry(
-    session: Session,
-    message: OutboundMessage,
-    code: int | None,
-    error: str,
-    now: datetime,
-    send_at: datetime,
-) -> bool:
-    """A transient error: plan the message again for ``send_at``."""
-    values = {"status": S.PLANNED, "send_at": send_at, **_error(code, error)}
-    return _step(session, message, [S.SENDING], now, **values)
-
-
-def fail(
-    session: Session, message: OutboundMessage, code: int | None, error: str, now: datetime
-) -> bool:
-    """A permanent error, or the last try: the message will not be sent."""
-    return _step(session, message, [S.SENDING], now, status=S.FAILED, **_error(code, error))
-
-
-def postpone_lookup(
-    session: Session, message: OutboundMessage, error: str, now: datetime, until: datetime
-) -> bool:
-    """The provider could not be asked about an unknown message: ask again at ``until``."""
-    values = {"lease_until": until, "error_message": f"lookup failed: {error}"[:500]}
-    return _step(session, message, [S.UNKNOWN], now, unclaim=False, **values)
-
-
-def resend(session: Session, message: OutboundMessage, now: datetime) -> bool:
-    """An unknown message never reached the provider: plan it again, now."""
-    return _step(session, message, [S.UNKNOWN], now, status=S.PLANNED, send_at=now)
-
-
 # --- what the provider reports after a send ---------------------------------------------
 
 # Twilio's statuses in the order a message moves through them; a report may arrive late or
@@ -297,10 +176,10 @@ def settle(
         if current >= 3:
             return None
         status = _REPORTED_FINAL[reported]
-        moved = _move(session, message.id, [S(message.status)], now, status=status, error_code=code)
+        moved = move(session, message.id, [S(message.status)], now, status=status, error_code=code)
     elif _REPORTED_RANK.get(reported, -1) > current:
         status = S.SENT
-        moved = _move(session, message.id, [S(message.status)], now, status=status)
+        moved = move(session, message.id, [S(message.status)], now, status=status)
     else:
         return None
     session.expire(message)
@@ -327,7 +206,7 @@ def replan(session: Session, message: OutboundMessage, now: datetime, **values: 
     A dispatcher may have claimed (or sent) it since: then the planner leaves it alone
     rather than overwrite what really happened.
     """
-    moved = _move(session, message.id, [S(message.status)], now, **values)
+    moved = move(session, message.id, [S(message.status)], now, **values)
     session.expire(message)
     return moved
 
@@ -339,13 +218,13 @@ def cancel_planned(
     if not appointment_ids:
         return 0
     planned = [M.appointment_id.in_(appointment_ids), M.status == S.PLANNED]
-    return _bulk(session, planned, now, status=S.CANCELLED, error_message=reason)
+    return bulk(session, planned, now, status=S.CANCELLED, error_message=reason)
 
 
 def skip_planned_to(session: Session, phone: str, reason: str, now: datetime) -> int:
     """Skip every message still planned to ``phone`` (it opted out, or cannot be reached)."""
     planned = [M.to_phone == phone, M.status == S.PLANNED]
-    return _bulk(session, planned, now, status=S.SKIPPED, error_message=reason[:500])
+    return bulk(session, planned, now, status=S.SKIPPED, error_message=reason[:500])
 
 
 def _not_answering_clients() -> Any:
@@ -363,7 +242,7 @@ def pause(session: Session, now: datetime) -> int:
         M.kind.in_(PAUSABLE),
         M.client_id.in_(_not_answering_clients()),
     ]
-    return _bulk(session, pausable, now, status=S.SKIPPED, error_message=sending.PAUSED)
+    return bulk(session, pausable, now, status=S.SKIPPED, error_message=sending.PAUSED)
 
 
 def resume(session: Session, now: datetime) -> list[int | None]:
@@ -392,4 +271,4 @@ def record_delivered(session: Session, message_ids: Sequence[int], now: datetime
     """Record planned messages as delivered at their planned time (the demo's history)."""
     for i in message_ids:
         sid = f"SMdemo{i:026d}"
-        _move(session, i, [S.PLANNED], now, status=S.DELIVERED, sent_at=M.send_at, provider_sid=sid)
+        move(session, i, [S.PLANNED], now, status=S.DELIVERED, sent_at=M.send_at, provider_sid=sid)
