@@ -73,9 +73,15 @@ class UTCDateTime(TypeDecorator[datetime]):
 def insert(session: Session, model: type[Base]) -> postgresql.Insert | sqlite.Insert:
     """An INSERT into ``model``'s table in the session's dialect, which can say
     ``ON CONFLICT DO NOTHING`` / ``DO UPDATE`` (both dialects spell it the same way)."""
-    if session.get_bind().dialect.name == "postgresql":
-        return postgresql.insert(model)
-    return sqlite.insert(model)
+    return insert_for(session.get_bind().dialect.name, model)
+
+
+def insert_for(dialect: str, target: type[Base] | Table) -> postgresql.Insert | sqlite.Insert:
+    """``insert`` for a dialect named outright: for a statement on a hot path, built once
+    per dialect and kept."""
+    if dialect == "postgresql":
+        return postgresql.insert(target)
+    return sqlite.insert(target)
 
 
 Row = TypeVar("Row", bound=Base)

@@ -12,9 +12,9 @@ from datetime import datetime
 from typing import Any, cast
 
 from sqlalchemy import Insert, Table, bindparam, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from service.db import insert_for
 from service.models import InboundMessage
 from service.reply_reads import Reply
 
@@ -37,9 +37,10 @@ class Inbound:
 def _store_statement(dialect: str) -> Insert:
     """``store``'s INSERT in ``dialect``, built once (Core, not the ORM: nothing here needs
     an object, and it is cheaper)."""
-    build = postgresql.insert if dialect == "postgresql" else sqlite.insert
     return (
-        build(_TABLE).on_conflict_do_nothing(index_elements=["provider_sid"]).returning(_TABLE.c.id)
+        insert_for(dialect, _TABLE)
+        .on_conflict_do_nothing(index_elements=["provider_sid"])
+        .returning(_TABLE.c.id)
     )
 
 

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import event, select
 from sqlalchemy.orm import Session
 
 from service import outbox
@@ -73,6 +74,34 @@ def test_two_claims_take_disjoint_messages_oldest_first(session: Session) -> Non
     assert {status for _, status in first + second} == {S.SENDING}
     assert fresh(session, first[0][0]).claim_token == "one"
     assert fresh(session, later or 0).status == "planned"  # not due yet
+
+
+def test_a_claim_picks_its_messages_once_whatever_the_plan(session: Session) -> None:
+    """The pick (``LIMIT n FOR UPDATE SKIP LOCKED``) must run once: as a subquery joined
+    to the table, a freshly filled outbox without statistics could be planned as a nested
+    loop that runs it once per row, each time with its own limit, and one claim took every
+    due text. On PostgreSQL the plan must show it as an init plan (evaluated once)."""
+    outbox.enqueue(
+        session, [draft(f"k{i}", send_at=NOW - timedelta(minutes=i)) for i in range(60)], NOW
+    )
+    session.commit()
+    engine, seen = session.get_bind(), []
+
+    def spy(_c: Any, _cursor: Any, statement: str, params: Any, _ctx: Any, _many: bool) -> None:
+        if statement.startswith("UPDATE outbound_messages"):
+            seen.append((statement, params))
+
+    event.listen(engine, "before_cursor_execute", spy)
+    try:
+        assert len(outbox.claim(session, "one", NOW, LEASE, 4)) == 4
+    finally:
+        event.remove(engine, "before_cursor_execute", spy)
+    if engine.dialect.name == "postgresql":
+        statement, params = seen[0]
+        cursor = session.connection().connection.driver_connection.cursor()  # type: ignore[union-attr]
+        cursor.execute("EXPLAIN " + statement, params)
+        plan = "\n".join(row[0] for row in cursor.fetchall())
+        assert "InitPlan" in plan and "LockRows" in plan.split("InitPlan", 1)[1], plan
 
 
 def test_a_claim_whose_lease_ran_out_comes_back_as_unknown(session: Session) -> None:

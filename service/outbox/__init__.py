@@ -24,16 +24,17 @@ rows; and here, everything else. Callers use the names exported here.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import select, update
+from sqlalchemy import Table, select, update
 from sqlalchemy.orm import Session
 
 from service import bulk_rows
-from service.db import insert
+from service.db import insert_for
 from service.domain import sending
 from service.domain.vocabulary import (
     PAUSABLE,
@@ -147,8 +148,16 @@ def enqueue_one(session: Session, draft: Draft, now: datetime) -> int | None:
 def record_answered(session: Session, draft: Draft, now: datetime) -> None:
     """Record a message already on its way outside the dispatcher (an acknowledgement
     answered in the webhook's own response): created as sent."""
-    statement = insert(session, M).on_conflict_do_nothing(index_elements=["idempotency_key"])
-    session.execute(statement, [_row(draft, now, status=S.SENT, attempts=1, sent_at=now)])
+    statement = _answered_statement(session.get_bind().dialect.name)
+    session.execute(statement, _row(draft, now, status=S.SENT, attempts=1, sent_at=now))
+
+
+@functools.cache
+def _answered_statement(dialect: str) -> Any:
+    """``record_answered``'s INSERT, built once: Core on the table, not the ORM's bulk
+    insert (a reply's acknowledgement is on the webhook's hot path)."""
+    table = cast(Table, M.__table__)
+    return insert_for(dialect, table).on_conflict_do_nothing(index_elements=["idempotency_key"])
 
 
 # --- what the provider reports after a send ---------------------------------------------

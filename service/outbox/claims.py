@@ -11,7 +11,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any, NamedTuple
 
-from sqlalchemy import Table, and_, bindparam, case, or_, select, update
+from sqlalchemy import Table, and_, any_, bindparam, case, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from service.domain import sending
@@ -65,6 +65,11 @@ def claim_rows(
     it is looked up at the provider, never resent blindly. On PostgreSQL ``FOR UPDATE SKIP
     LOCKED`` lets concurrent dispatchers take disjoint rows (and skip the rows a running
     batch holds); SQLite runs the statement under its single writer lock.
+
+    On PostgreSQL the ids are picked once, as an array (an init plan): written as ``id IN
+    (SELECT ... LIMIT n)``, a table without statistics yet (a freshly filled outbox) could
+    be planned as a nested loop that runs the pick once per row, each time with its own
+    limit, and one claim would take every due text.
     """
     due = or_(
         and_(M.status == S.PLANNED, M.send_at <= now),
@@ -72,11 +77,15 @@ def claim_rows(
     )
     picked = select(M.id).where(due).order_by(M.send_at, M.id).limit(limit)
     if session.get_bind().dialect.name == "postgresql":
-        picked = picked.with_for_update(skip_locked=True)
+        chosen = M.id == any_(
+            func.array(picked.with_for_update(skip_locked=True).scalar_subquery())
+        )
+    else:
+        chosen = M.id.in_(picked.scalar_subquery())
     planned = M.status == S.PLANNED
     statement = (
         update(M)
-        .where(M.id.in_(picked.scalar_subquery()), due)
+        .where(chosen, due)
         .values(
             status=case((planned, S.SENDING), else_=S.UNKNOWN),
             attempts=case((planned, M.attempts + 1), else_=M.attempts),
