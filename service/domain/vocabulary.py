@@ -53,8 +53,9 @@ class Channel(StrEnum):
 
 
 class ChannelPreference(StrEnum):
-    """How a contact wants reminders and check-ins: by text, by phone call, or by text with
-    a call when the number cannot take texts (a landline, say)."""
+    """How a contact wants reminders and check-ins: by text, by phone call, or by text
+    followed by one call when the text gets no reply within ``VOICE_FALLBACK_AFTER``
+    (issue 18)."""
 
     SMS = "sms"
     VOICE = "voice"
