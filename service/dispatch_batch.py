@@ -49,6 +49,7 @@ The protocol that gives it:
 from __future__ import annotations
 
 import logging
+import threading
 import time as clock_time
 from collections import Counter, defaultdict
 from collections.abc import Sequence
@@ -182,11 +183,14 @@ def facts_of(claim: Claimed, facts: Facts, dispatcher: Dispatcher) -> sending.Se
     )
 
 
-def _send_at(gateway: Gateway, claim: Claimed, start: float) -> str:
-    """Wait for the text's reserved slot, then send it (runs on a sending thread)."""
+def _send_at(gateway: Gateway, claim: Claimed, start: float, stop: threading.Event) -> str | None:
+    """Wait for the text's reserved slot, then send it (runs on a sending thread); None,
+    without sending, once a stop is asked (SIGTERM: no send starts after it)."""
     wait = start - clock_time.monotonic()
     if wait > 0:
-        clock_time.sleep(wait)
+        stop.wait(wait)
+    if stop.is_set():
+        return None
     return gateway.send(claim.to_phone, claim.body)
 
 
@@ -240,8 +244,9 @@ class Batch:
                 self.release(claims)
                 self.counts["lock_failed"] += 1  # the run ends here: the next tick tries again
                 return
-            sent, failed = self.post(to_send, slots, pool)
+            sent, failed, unstarted = self.post(to_send, slots, pool)
             self.record(session, sent, failed)
+            self.release_in(session, unstarted)
             session.commit()
         log.info("batch of %d texts: %s", len(claims), dict(self.counts))
 
@@ -269,16 +274,17 @@ class Batch:
 
     def post(
         self, claims: Sequence[Claimed], slots: Sequence[float], pool: Executor
-    ) -> tuple[dict[bool, dict[int, str]], list[tuple[Claimed, SendError]]]:
+    ) -> tuple[dict[bool, dict[int, str]], list[tuple[Claimed, SendError]], list[Claimed]]:
         """Send through the pool; the sids accepted (by whether the gateway delivers at
-        once, i.e. is simulated) and the errors."""
-        gateways = self.dispatcher.gateways
+        once, i.e. is simulated), the errors, and the texts not started (a stop)."""
+        gateways, stop = self.dispatcher.gateways, self.dispatcher.stop
         futures = [
-            (c, pool.submit(_send_at, gateways[Channel(c.channel)], c, slot))
+            (c, pool.submit(_send_at, gateways[Channel(c.channel)], c, slot, stop))
             for c, slot in zip(claims, slots, strict=False)
         ]
         sent: dict[bool, dict[int, str]] = defaultdict(dict)
         failed: list[tuple[Claimed, SendError]] = []
+        unstarted: list[Claimed] = []
         for claim, future in futures:
             try:
                 sid = future.result()
@@ -288,8 +294,17 @@ class Batch:
                 log.exception("send of message %s failed; it will be looked up", claim.id)
                 self.counts["error"] += 1
             else:
-                sent[gateways[Channel(claim.channel)].simulated][claim.id] = sid
-        return sent, failed
+                if sid is None:
+                    unstarted.append(claim)
+                else:
+                    sent[gateways[Channel(claim.channel)].simulated][claim.id] = sid
+        return sent, failed, unstarted
+
+    def release_in(self, session: Session, claims: Sequence[Claimed]) -> None:
+        """Give back, in the batch's own transaction, the texts a stop kept from starting."""
+        if claims:
+            outbox.release_all(session, [c.id for c in claims], self.token, self.dispatcher.now())
+            self.counts["released"] += len(claims)
 
     def record(
         self,
