@@ -59,9 +59,9 @@ def due_texts(session: Session, count: int) -> None:
     session.commit()
 
 
-def clock_process(database_url: str, fake: FakeTwilio, log: Path) -> subprocess.Popen[bytes]:
-    """Start ``python -m jobs.clock --once`` against the test database and the fake."""
-    env = {
+def clock_env(database_url: str, fake: FakeTwilio, **more: str) -> dict[str, str]:
+    """The environment of a clock process on the test database, sending to the fake."""
+    return {
         "PATH": os.environ.get("PATH", ""),
         "TOUCHBASE_ENV": "test",
         "SECRET_KEY": "test",
@@ -70,7 +70,13 @@ def clock_process(database_url: str, fake: FakeTwilio, log: Path) -> subprocess.
         "TWILIO_AUTH_TOKEN": fake.auth_token,
         "TWILIO_FROM_NUMBER": "+16175550100",
         "TWILIO_API_BASE_URL": fake.base_url,
+        **more,
     }
+
+
+def clock_process(database_url: str, fake: FakeTwilio, log: Path) -> subprocess.Popen[bytes]:
+    """Start ``python -m jobs.clock --once`` against the test database and the fake."""
+    env = clock_env(database_url, fake)
     with log.open("ab") as stderr:
         return subprocess.Popen(
             [sys.executable, "-m", "jobs.clock", "--once"],

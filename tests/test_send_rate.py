@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import ast
 import itertools
-import os
 import subprocess
 import sys
 import threading
@@ -22,7 +21,7 @@ from service.db import Database, get_db
 from service.models import SendSlot
 from service.send_rate import SendRate
 from tests.fake_twilio import FakeTwilio
-from tests.test_dispatch_processes import assert_each_sent_once, due_texts
+from tests.test_dispatch_processes import assert_each_sent_once, clock_env, due_texts
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -157,17 +156,7 @@ print(dict(dispatcher.run()), flush=True)
 
 
 def dispatcher_process(database_url: str, fake: FakeTwilio, rate: int) -> subprocess.Popen[str]:
-    env = {
-        "PATH": os.environ.get("PATH", ""),
-        "TOUCHBASE_ENV": "test",
-        "SECRET_KEY": "test",
-        "DATABASE_URL": database_url,
-        "TWILIO_ACCOUNT_SID": fake.account_sid,
-        "TWILIO_AUTH_TOKEN": fake.auth_token,
-        "TWILIO_FROM_NUMBER": "+16175550100",
-        "TWILIO_API_BASE_URL": fake.base_url,
-        "SMS_MAX_PER_SECOND": str(rate),
-    }
+    env = clock_env(database_url, fake, SMS_MAX_PER_SECOND=str(rate))
     return subprocess.Popen(
         [sys.executable, "-c", DISPATCHER],
         cwd=ROOT,
