@@ -3,13 +3,14 @@
 A number may get calls only when the client or caregiver agreed to calls (recorded by a
 user of the practice, with when), that agreement was not withdrawn, the number has not
 stopped calls since (by pressing 9 during a call, or staff), and texts did not find it
-invalid. Texts and calls are separate: STOP (or START) by text never changes what is
-recorded about calls, and pressing 9 never stops texts. Agreement recorded after a stop
-starts calls again; withdrawing forgets the agreement (the audit log keeps its history).
+invalid (a landline, which texts cannot reach, may still be called). Texts and calls are
+separate: STOP (or START) by text never changes what is recorded about calls, and pressing
+9 never stops texts. Agreement recorded after a stop starts calls again; withdrawing
+forgets the agreement (the audit log keeps its history).
 
 Each change is audited under the entity ``phone`` and the number (the audit log, like
-``phone_numbers``, is the record; logs never see it). Nothing here
-commits: the caller ends the unit of work.
+``phone_numbers``, is the record; logs never see it). Nothing here commits: the caller
+ends the unit of work.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from datetime import datetime
 from sqlalchemy.orm import Session
 
 from service import audit, consent
+from service.domain.provider_errors import explain
 from service.models import PhoneNumber, User
 
 
@@ -30,10 +32,17 @@ def agreed(row: PhoneNumber | None) -> bool:
     return stopped is None or stopped < row.voice_consent_at
 
 
+# Texts mark a landline invalid (errors 21614 and 30006: it cannot get texts), yet a call
+# may reach it: that mark alone does not stop calls.
+LANDLINE_REASONS = frozenset(explain(code)[:200] for code in (21614, 30006))
+
+
 def may_call(row: PhoneNumber | None) -> bool:
     """True when the number of this consent row (None: never seen) may get calls: agreed,
-    not stopped since, and not found invalid."""
-    return agreed(row) and row is not None and row.invalid_at is None
+    not stopped since, and not found invalid (but for being a landline)."""
+    if not agreed(row) or row is None:
+        return False
+    return row.invalid_at is None or row.invalid_reason in LANDLINE_REASONS
 
 
 def stopped_by_caller(row: PhoneNumber | None) -> bool:
