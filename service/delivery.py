@@ -20,6 +20,13 @@ from service.models import OutboundMessage
 from service.sms.gateway import INVALID_NUMBER_CODES, OPTED_OUT_CODES
 
 UNKNOWN_SID = "unknown sid"
+# Error 30006 on a text: a landline (or a carrier that takes no texts), which a call may
+# still reach; the inbox item says so (issue 18), the number keeps ``explain``'s reason.
+LANDLINE = 30006
+LANDLINE_WORDS = (
+    "This number looks like a landline: it cannot get texts. Calls may reach it — set the "
+    "contact to voice with their agreement."
+)
 
 
 def apply_permanent_error(
@@ -40,7 +47,7 @@ def apply_permanent_error(
         client_id=message.client_id,
         phone=message.to_phone,
         outbound_id=message.id,
-        detail=explain(code),
+        detail=LANDLINE_WORDS if code == LANDLINE else explain(code),
     )
 
 

@@ -34,6 +34,7 @@ from service.domain.vocabulary import (
     AlertKind,
     AppointmentStatus,
     Channel,
+    ChannelPreference,
     Intent,
     Language,
     MessageKind,
@@ -136,7 +137,10 @@ class Contact(Base):
     """A phone that hears about a client: the client's own (relation 'self') or a caregiver's."""
 
     __tablename__ = "contacts"
-    __table_args__ = (UniqueConstraint("client_id", "phone"),)
+    __table_args__ = (
+        UniqueConstraint("client_id", "phone"),
+        _one_of("channel", ChannelPreference, "channel"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     client_id: Mapped[int] = mapped_column(ForeignKey("clients.id", ondelete="CASCADE"), index=True)
@@ -145,6 +149,7 @@ class Contact(Base):
     phone: Mapped[str] = mapped_column(String(20), index=True)
     reminders: Mapped[bool] = mapped_column(Boolean, default=True)
     checkins: Mapped[bool] = mapped_column(Boolean, default=False)
+    channel: Mapped[str] = mapped_column(String(20), default="sms", server_default="sms")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     client: Mapped[Client] = relationship(back_populates="contacts")
@@ -153,26 +158,6 @@ class Contact(Base):
     def is_own(self) -> bool:
         """True for the client's own phone (not a caregiver's)."""
         return self.relation == SELF
-
-
-class PhoneNumber(Base):
-    """Consent and reachability of one number; carriers block by number, so we key by it."""
-
-    __tablename__ = "phone_numbers"
-
-    phone: Mapped[str] = mapped_column(String(20), primary_key=True)
-    opted_out_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    opted_in_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    invalid_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    invalid_reason: Mapped[str | None] = mapped_column(String(200))
-    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
-
-    @property
-    def opted_out(self) -> bool:
-        """True when the latest consent event is an opt-out."""
-        if self.opted_out_at is None:
-            return False
-        return self.opted_in_at is None or self.opted_in_at < self.opted_out_at
 
 
 class AppointmentSeries(Base):
@@ -371,6 +356,7 @@ class SendSlot(Base):
 from service.account_models import PasswordReset, RecoveryCode  # noqa: E402
 from service.calendar_models import CalendarLink  # noqa: E402
 from service.feed_models import CalendarFeed, FeedTitle  # noqa: E402, F401
+from service.number_models import PhoneNumber  # noqa: E402
 from service.pain_models import ImportedPainReport  # noqa: E402
 from service.practice_models import (  # noqa: E402
     AuditEntry,
@@ -386,6 +372,7 @@ __all__ = [
     "ImportedPainReport",
     "MessageTemplate",
     "PasswordReset",
+    "PhoneNumber",
     "PracticeSetting",
     "RecoveryCode",
 ]

@@ -21,19 +21,42 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, TypeVar
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from service import audit, planner
+from service import audit, call_consent, planner
 from service.config import Settings
 from service.db import lock
+from service.domain.vocabulary import ChannelPreference
 from service.feed_rereads import read_again_all
-from service.models import SELF, Appointment, AppointmentSeries, Client, Contact, User
+from service.models import (
+    SELF,
+    Appointment,
+    AppointmentSeries,
+    Client,
+    Contact,
+    PhoneNumber,
+    User,
+)
 from service.phone_book import PhoneBook as PhoneBook  # checks read it, importers make it
+from service.shared_phones import SharedPhone as SharedPhone
+from service.shared_phones import check_shared as check_shared
+from service.shared_phones import shared_phone as _shared
+from service.shared_phones import shared_warning as shared_warning
 
 # What a client row holds itself; "phone" (its own contact) and "therapist_id" are apart.
 CLIENT_FIELDS = ("name", "timezone", "language", "notes", "checkin_days", "calendar_name")
-CONTACT_FIELDS = ("name", "relation", "phone", "reminders", "checkins")
+CONTACT_FIELDS = ("name", "relation", "phone", "reminders", "checkins", "channel")
+# Channels that call the contact: set only with the agreement to calls (``call_consent``).
+CALL_CHANNELS = (ChannelPreference.VOICE, ChannelPreference.SMS_THEN_VOICE)
+
+
+class CallsNotAgreed(Exception):
+    """A channel that calls, for a number whose owner's agreement to calls is not recorded."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            "calls need the agreement of the client or caregiver: record it, or keep texts"
+        )
 
 
 class PhoneTaken(Exception):
@@ -41,87 +64,6 @@ class PhoneTaken(Exception):
 
     def __init__(self) -> None:
         super().__init__("this client already has a contact with that phone number")
-
-
-class SharedPhone(Exception):
-    """The number already gets texts about another client: adding it needs a confirmation.
-
-    ``warning`` says so in words fit for ``actor``: another client is named only when the
-    actor may see that client (their own, or any for an admin)."""
-
-    def __init__(self, warning: str) -> None:
-        super().__init__(warning)
-        self.warning = warning
-
-
-def shared_warning(named: Sequence[str], unnamed: int) -> str:
-    """The warning for a number already another client's: ``named`` the clients the user
-    may see, ``unnamed`` how many others (another therapist's, never named)."""
-    others = list(named)
-    if unnamed:
-        one = "client of the practice"
-        others.append(
-            f"{'another' if not named else '1 other'} {one}"
-            if unnamed == 1
-            else f"{unnamed} other {one.replace('client', 'clients')}"
-        )
-    whom = others[0] if len(others) == 1 else ", ".join(others[:-1]) + " and " + others[-1]
-    return (
-        f"This number is shared: it already gets texts about {whom}. Added here, it will "
-        "also get this client's texts, each naming its client."
-    )
-
-
-def _others(
-    session: Session, client: Client, phone: str, book: PhoneBook | None
-) -> list[tuple[str, int | None]]:
-    """The (name, therapist id) of each other client with a contact of this number, by name."""
-    if book is not None:
-        found = book.clients.get(phone, {})
-        return [found[i] for i in sorted(found, key=lambda i: (found[i][0], i)) if i != client.id]
-    others = session.scalars(
-        select(Client)
-        .join(Contact, Contact.client_id == Client.id)
-        .where(Contact.phone == phone, Client.id != client.id)
-        .distinct()
-        .order_by(Client.name, Client.id)
-    ).all()
-    return [(c.name, c.therapist_id) for c in others]
-
-
-def check_shared(
-    session: Session, actor: User | None, client: Client, phone: str, book: PhoneBook | None
-) -> None:
-    """Raise ``SharedPhone`` when another client has a contact with this number (looked up
-    in ``book`` when given)."""
-    others = _others(session, client, phone, book)
-    if not others:
-        return
-    seen = [
-        name
-        for name, therapist_id in others
-        if actor is not None and (actor.is_admin or therapist_id == actor.id)
-    ]
-    raise SharedPhone(shared_warning(seen, len(others) - len(seen)))
-
-
-def _shared(
-    session: Session,
-    actor: User | None,
-    client: Client,
-    phone: str,
-    confirmed: bool,
-    book: PhoneBook | None = None,
-) -> bool:
-    """True when the number is another client's too and that was confirmed; raises
-    ``SharedPhone`` when it is and was not."""
-    try:
-        check_shared(session, actor, client, phone, book)
-    except SharedPhone:
-        if not confirmed:
-            raise
-        return True
-    return False
 
 
 Owned = TypeVar("Owned", Contact, Appointment, AppointmentSeries)
@@ -290,6 +232,26 @@ def assign_therapist(
     )
 
 
+def _check_calls(session: Session, channel: str, phone: str, agreed: bool | None) -> None:
+    """Raise ``CallsNotAgreed`` when ``channel`` calls ``phone`` and its owner's agreement is
+    neither given now (``agreed`` True) nor on record (not withdrawn, ``agreed`` False)."""
+    if channel not in CALL_CHANNELS or agreed:
+        return
+    row = session.get(PhoneNumber, phone)
+    if agreed is False or row is None or not call_consent.agreed(row):
+        raise CallsNotAgreed
+
+
+def _record_calls(
+    session: Session, actor: User | None, phone: str, agreed: bool | None, now: datetime, via: str
+) -> None:
+    """Record (True) or withdraw (False) the number's agreement to calls; None: leave it."""
+    if agreed is True:
+        call_consent.record_consent(session, actor, phone, now, via=via)
+    elif agreed is False:
+        call_consent.withdraw_consent(session, actor, phone, now, via=via)
+
+
 def add_contact(
     session: Session,
     settings: Settings,
@@ -304,7 +266,9 @@ def add_contact(
     """Add a phone that hears about a (locked) client; the plan includes it at once.
 
     A number another client's texts already go to raises ``SharedPhone`` unless
-    ``confirm_shared``; the audit entry then says ``shared``."""
+    ``confirm_shared``; the audit entry then says ``shared``. ``voice_consent`` True in
+    ``values`` records the agreement to calls now, by ``actor``; False withdraws it; a
+    ``channel`` that calls without it raises ``CallsNotAgreed``."""
     added = add_contacts(
         session, settings, actor, [(client, values)], now, via=via, confirm_shared=confirm_shared
     )
@@ -329,7 +293,10 @@ def add_contacts(
     made = []
     for client, values in adding:
         _check_phone(client, values["phone"], None)
+        agreed = values.get("voice_consent")
+        _check_calls(session, values.get("channel", "sms"), values["phone"], agreed)
         shared = _shared(session, actor, client, values["phone"], confirm_shared, book)
+        _record_calls(session, actor, values["phone"], agreed, now, via)
         contact = Contact(**{k: values[k] for k in CONTACT_FIELDS if k in values})
         client.contacts.append(contact)
         made.append((client, sorted(values), contact, shared))
@@ -356,16 +323,22 @@ def update_contact(
     via: str,
     confirm_shared: bool = False,
 ) -> list[str]:
-    """Change a (locked) contact's name, number, relation or which texts it gets; a new
+    """Change a (locked) contact's name, number, relation, channel or which texts it gets,
+    and its number's agreement to calls (``voice_consent``), as in ``add_contact``; a new
     number another client has needs ``confirm_shared``, as in ``add_contact``."""
-    client = contact.client
+    client, phone = contact.client, changes.get("phone", contact.phone)
+    agreed = changes.get("voice_consent")
     shared = False
-    if "phone" in changes and changes["phone"] != contact.phone:
-        _check_phone(client, changes["phone"], contact)
-        shared = _shared(session, actor, client, changes["phone"], confirm_shared)
-    changed = sorted(k for k, v in changes.items() if getattr(contact, k) != v)
+    if {"channel", "phone", "voice_consent"} & set(changes):
+        _check_calls(session, changes.get("channel", contact.channel), phone, agreed)
+    if phone != contact.phone:
+        _check_phone(client, phone, contact)
+        shared = _shared(session, actor, client, phone, confirm_shared)
+    _record_calls(session, actor, phone, agreed, now, via)
+    changed = [k for k in CONTACT_FIELDS if k in changes and getattr(contact, k) != changes[k]]
     for key in changed:
         setattr(contact, key, changes[key])
+    changed = sorted(changed + (["voice_consent"] if agreed is not None else []))
     audit.record(
         session,
         actor,

@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from service import consent, delivery
+from service import call_consent, consent, delivery
 from service.models import Alert, OutboundMessage
 from tests import factories
 
@@ -83,3 +83,28 @@ def test_an_invalid_number_keeps_the_reason_in_plain_words(session: Session) -> 
     assert number.invalid_reason.startswith("This number cannot receive texts")
     assert "Ask the client for a mobile number." in number.invalid_reason
     assert "30006" not in number.invalid_reason
+
+
+def test_a_landline_found_by_a_text_suggests_calls_in_the_inbox(session: Session) -> None:
+    row = a_sent_text(session)
+    call_consent.record_consent(session, None, PHONE, NOW, via="test")
+    delivery.apply_status(session, row.provider_sid or "", "undelivered", 30006, NOW)
+    session.commit()
+    alert = session.scalars(select(Alert)).one()
+    assert alert.detail == (
+        "This number looks like a landline: it cannot get texts. Calls may reach it — set the "
+        "contact to voice with their agreement."
+    )
+    # Texts stop; the agreement to calls on record still lets a call reach the landline.
+    number = consent.numbers(session, [PHONE])[PHONE]
+    assert number.invalid_at is not None and call_consent.may_call(number)
+
+
+def test_a_number_that_does_not_exist_gets_no_calls_either(session: Session) -> None:
+    row = a_sent_text(session)
+    call_consent.record_consent(session, None, PHONE, NOW, via="test")
+    delivery.apply_status(session, row.provider_sid or "", "undelivered", 30005, NOW)
+    session.commit()
+    alert = session.scalars(select(Alert)).one()
+    assert "landline" not in alert.detail
+    assert not call_consent.may_call(consent.numbers(session, [PHONE])[PHONE])

@@ -5,9 +5,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import UTC, datetime
 
+import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import inspect, select, text
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from service import migrate
@@ -67,3 +69,45 @@ def test_0004_reads_the_planned_start_of_existing_texts_out_of_their_keys(
         ).all()
     engine.dispose()
     assert rows == [("reminder", start, "sms"), ("checkin", start, "sms"), ("manual", None, "sms")]
+
+
+def test_0017_gives_existing_contacts_texts_and_no_agreement_to_calls(
+    make_database: Callable[[], str],
+) -> None:
+    url = make_database()
+    migrate.upgrade(url, "0016")
+    engine = make_engine(url)
+    now = datetime(2027, 3, 4, 15, 0, tzinfo=UTC)
+    at = now if engine.dialect.name == "postgresql" else now.replace(tzinfo=None)
+    with engine.begin() as conn:
+        conn.execute(
+            text(
+                "INSERT INTO clients (name, timezone, language, notes, created_at, updated_at) "
+                "VALUES ('Sam', 'UTC', 'en', '', :at, :at)"
+            ),
+            {"at": at},
+        )
+        conn.execute(
+            text(
+                "INSERT INTO contacts (client_id, name, relation, phone, reminders, checkins, "
+                "created_at) VALUES (1, 'Sam', 'self', '+16175550123', true, true, :at)"
+            ),
+            {"at": at},
+        )
+        conn.execute(
+            text("INSERT INTO phone_numbers (phone, updated_at) VALUES ('+16175550123', :at)"),
+            {"at": at},
+        )
+    migrate.upgrade(url, "0017")
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT channel FROM contacts")).scalar_one() == "sms"
+        consent = text("SELECT voice_consent_at, voice_opted_out_at FROM phone_numbers")
+        assert conn.execute(consent).one() == (None, None)
+    with pytest.raises(IntegrityError), engine.begin() as conn:  # the CHECK keeps the words
+        conn.execute(text("UPDATE contacts SET channel = 'fax'"))
+    migrate.downgrade(url, "0016")
+    contacts = {c["name"] for c in inspect(engine).get_columns("contacts")}
+    numbers = {c["name"] for c in inspect(engine).get_columns("phone_numbers")}
+    engine.dispose()
+    assert "channel" not in contacts
+    assert not {"voice_consent_at", "voice_consent_by_id", "voice_opted_out_at"} & numbers

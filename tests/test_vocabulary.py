@@ -23,6 +23,7 @@ from service.domain.vocabulary import (
     AlertKind,
     AppointmentStatus,
     Channel,
+    ChannelPreference,
     FeedTitleState,
     Intent,
     Language,
@@ -38,6 +39,7 @@ from service.domain.wording import PLACEHOLDERS
 CONSTRAINED: dict[tuple[str, str], type[StrEnum]] = {
     ("users", "role"): Role,
     ("clients", "language"): Language,
+    ("contacts", "channel"): ChannelPreference,
     ("appointments", "status"): AppointmentStatus,
     ("outbound_messages", "kind"): MessageKind,
     ("outbound_messages", "status"): MessageStatus,
@@ -110,6 +112,7 @@ def test_the_api_document_lists_the_vocabulary_where_it_lists_words() -> None:
     )
     by_name = {
         "language": Language,
+        "channel": ChannelPreference,  # a contact's: how reminders and check-ins reach it
         "default_language": Language,
         "names_in_texts": NAME_STYLES,  # a setting's words, named once in service.config
         "status": None,  # appointment or message: told apart by where it stands

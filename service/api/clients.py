@@ -1,5 +1,9 @@
 """Clients and their contacts (written through ``service.roster``).
 
+A contact's ``channel`` (``sms``, ``voice``, ``sms_then_voice``) calls only with the
+agreement to calls of its number: ``voice_consent`` true records it now, by the token's user,
+false withdraws it; a channel that calls without it is a 422 on ``channel``.
+
 A client's ``calendar_name`` (the name calendar feeds are matched by) is a string of at
 most 100 characters with a letter or digit; null, "" or blank resets it to the default
 (first name and last initial, ``domain.calendar_names``). A new client given one is made
@@ -21,7 +25,7 @@ from service.api.serialize import client_json, contact_json
 from service.api.tokens import current_user
 from service.config import Settings, current_settings
 from service.db import get_session, lock, utcnow
-from service.domain.vocabulary import Language
+from service.domain.vocabulary import ChannelPreference, Language
 from service.models import Client, Contact, User
 from service.values import MAX_ID
 
@@ -37,7 +41,7 @@ CLIENT_FIELDS = {
     "checkin_days",
     "calendar_name",
 }
-CONTACT_FIELDS = {"name", "phone", "relation", "reminders", "checkins"}
+CONTACT_FIELDS = {"name", "phone", "relation", "reminders", "checkins", "channel", "voice_consent"}
 VIA = "api"
 
 
@@ -49,6 +53,11 @@ def _shared_phone(shared: roster.SharedPhone) -> ApiError:
     """The 409 for a number another client has: sent again with confirm_shared, it is added."""
     reason = "send true to use a number another client's texts already go to"
     return ApiError(409, "shared_phone", shared.warning, {"confirm_shared": reason})
+
+
+def _calls_not_agreed(refused: roster.CallsNotAgreed) -> ApiError:
+    """The 422 for a channel that calls a number whose owner did not agree to calls."""
+    return ApiError(422, "invalid", str(refused), {"channel": "send voice_consent true with it"})
 
 
 def _phone_taken() -> ApiError:
@@ -191,6 +200,10 @@ def _contact_fields(settings: Settings, fields: Fields, contact: Contact | None)
         values["reminders"] = fields.boolean("reminders", True)
     if new or fields.has("checkins"):
         values["checkins"] = fields.boolean("checkins", False)
+    if new or fields.has("channel"):
+        values["channel"] = fields.choice("channel", tuple(ChannelPreference), "sms")
+    if fields.has("voice_consent"):
+        values["voice_consent"] = fields.boolean("voice_consent", False)
     fields.done()
     return values
 
@@ -212,6 +225,8 @@ def create_contact(client_id: int) -> tuple[dict[str, Any], int]:
         raise _phone_taken() from None
     except roster.SharedPhone as shared:
         raise _shared_phone(shared) from None
+    except roster.CallsNotAgreed as refused:
+        raise _calls_not_agreed(refused) from None
     body = contact_json(contact, consent.numbers(session, [contact.phone]))
     session.commit()
     return body, 201
@@ -245,6 +260,8 @@ def update_contact(contact_id: int) -> dict[str, Any]:
         raise _phone_taken() from None
     except roster.SharedPhone as shared:
         raise _shared_phone(shared) from None
+    except roster.CallsNotAgreed as refused:
+        raise _calls_not_agreed(refused) from None
     body = contact_json(contact, consent.numbers(session, [contact.phone]))
     session.commit()
     return body

@@ -7,6 +7,7 @@ from datetime import datetime, timedelta, timezone
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from service import call_consent
 from service.domain import calendar_names, series_words
 from service.domain.sampling import AUTO
 from service.models import (
@@ -34,8 +35,9 @@ def local_iso(at: datetime | None, tz: str) -> str | None:
 
 
 def contact_json(contact: Contact, consent: Mapping[str, PhoneNumber]) -> dict[str, Any]:
-    """A contact with its number's consent state."""
-    row = consent.get(contact.phone)
+    """A contact with its number's consent state: for texts (``opted_out``) and, apart, for
+    calls (``voice_consent``, since ``voice_consent_at``; ``calls_stopped`` by the number)."""
+    row, tz = consent.get(contact.phone), contact.client.timezone
     return {
         "id": contact.id,
         "client_id": contact.client_id,
@@ -44,8 +46,12 @@ def contact_json(contact: Contact, consent: Mapping[str, PhoneNumber]) -> dict[s
         "phone": contact.phone,
         "reminders": contact.reminders,
         "checkins": contact.checkins,
+        "channel": contact.channel,
         "opted_out": bool(row and row.opted_out),
         "invalid": bool(row and row.invalid_at),
+        "voice_consent": call_consent.agreed(row),
+        "voice_consent_at": local_iso(row.voice_consent_at, tz) if row else None,
+        "calls_stopped": call_consent.stopped_by_caller(row),
     }
 
 

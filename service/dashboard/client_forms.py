@@ -1,6 +1,11 @@
 """Forms that create and edit clients and their contacts (written through ``service.roster``;
 every change re-plans the texts).
 
+The contact form chooses how the contact hears from the practice (texts, calls, or a text
+then a call) and asks to confirm that the client or caregiver agreed to calls, which a
+channel that calls needs (``call_consent``): ticked, the agreement is recorded now by the
+user; unticked on a number that had it, it is withdrawn. Texts' consent is not touched.
+
 The client form's "Calendar name" is the name the practice's calendar feeds are matched by
 (``domain.calendar_names``): empty means the default, first name and last initial, which
 the field shows as its placeholder. It is checked as the API checks it (at most 100
@@ -17,20 +22,26 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from werkzeug.wrappers import Response
 
-from service import roster
+from service import call_consent, roster
 from service.config import current_settings
 from service.dashboard import phone_links
 from service.dashboard.auth import client_or_404, current_user
 from service.dashboard.forms import Form, sentence
 from service.db import get_session, utcnow
 from service.domain import calendar_names
-from service.domain.vocabulary import Language
-from service.models import SELF, Client, Contact, User
+from service.domain.vocabulary import ChannelPreference, Language
+from service.models import SELF, Client, Contact, PhoneNumber, User
 from service.values import whole_number
 
 bp = Blueprint("client_forms", __name__)
 RELATIONS = ("caregiver", "parent", "partner", "child", "friend", "other")
 TAKEN = "This client already has a contact with that number."
+CHANNELS = (
+    (ChannelPreference.SMS, "Texts"),
+    (ChannelPreference.VOICE, "Phone calls"),
+    (ChannelPreference.SMS_THEN_VOICE, "A text, then one call if it gets no reply"),
+)
+NOT_AGREED = "Calls need the agreement of the client or caregiver: tick the box, or choose texts."
 VIA = "dashboard"
 
 
@@ -161,16 +172,30 @@ def edit(client_id: int) -> Response | str | tuple[str, int]:
     return _client_page(client)
 
 
-def _read_contact(form: Form, contact: Contact | None) -> dict[str, object]:
-    """Check the contact form; the clean values, or errors recorded on ``form``."""
+def _read_contact(form: Form, contact: Contact | None, agreed: bool) -> dict[str, object]:
+    """Check the contact form; the clean values, or errors recorded on ``form``. ``agreed``:
+    the contact's number has the agreement to calls on record (the box showed ticked), so
+    the box records it only when newly ticked and withdraws it when unticked."""
     relations = RELATIONS + ((SELF,) if contact is not None and contact.is_own else ())
-    return {
+    values: dict[str, object] = {
         "name": form.text("name", required=True),
         "relation": form.choice("relation", relations, "caregiver"),
         "phone": form.phone("phone", current_settings().default_region, required=True),
         "reminders": form.checkbox("reminders"),
         "checkins": form.checkbox("checkins"),
+        "channel": form.choice("channel", tuple(ChannelPreference), ChannelPreference.SMS),
     }
+    ticked = form.checkbox("voice_consent")
+    if contact is not None and values["phone"] != contact.phone:
+        agreed = False  # a new number: ticked, the agreement is recorded for it
+    if ticked != agreed:
+        values["voice_consent"] = ticked
+    return values
+
+
+def _agreed(db: Session, contact: Contact) -> bool:
+    """True when the contact's number has the agreement to calls on record."""
+    return call_consent.agreed(db.get(PhoneNumber, contact.phone))
 
 
 def _contact_or_404(db: Session, contact_id: int, *, for_change: bool) -> Contact:
@@ -191,11 +216,11 @@ def add_contact(client_id: int) -> Response | str | tuple[str, int]:
     """Add a caregiver (or another number) who hears about the client."""
     db = get_session()
     client = client_or_404(db, client_id, for_change=request.method == "POST")
-    defaults = {"relation": "caregiver", "reminders": "on"}
+    defaults = {"relation": "caregiver", "reminders": "on", "channel": ChannelPreference.SMS}
     form = Form(request.form if request.method == "POST" else None, defaults)
     shared = None
     if form.submitted:
-        values = _read_contact(form, None)
+        values = _read_contact(form, None, agreed=False)
         if form.ok:
             try:
                 roster.add_contact(
@@ -212,12 +237,19 @@ def add_contact(client_id: int) -> Response | str | tuple[str, int]:
                 form.errors["phone"] = TAKEN
             except roster.SharedPhone as warning:
                 shared = warning.warning  # shown with a box to tick; nothing written yet
+            except roster.CallsNotAgreed:
+                form.errors["voice_consent"] = NOT_AGREED
             else:
                 db.commit()
                 flash("Contact added; the plan now includes it.")
                 return _client_page(client)
     page = render_template(
-        "contacts/form.html", form=form, client=client, relations=RELATIONS, shared=shared
+        "contacts/form.html",
+        form=form,
+        client=client,
+        relations=RELATIONS,
+        channels=CHANNELS,
+        shared=shared,
     )
     return (page, 422) if form.submitted and not shared else page
 
@@ -227,18 +259,20 @@ def edit_contact(contact_id: int) -> Response | str | tuple[str, int]:
     """Change a contact's name, number or which texts it gets."""
     db = get_session()
     contact = _contact_or_404(db, contact_id, for_change=request.method == "POST")
-    client = contact.client
+    client, agreed = contact.client, _agreed(db, contact)
     defaults = {
         "name": contact.name,
         "relation": contact.relation,
         "phone": phone_links.phone(contact.phone),
         "reminders": "on" if contact.reminders else "",
         "checkins": "on" if contact.checkins else "",
+        "channel": contact.channel,
+        "voice_consent": "on" if agreed else "",
     }
     form = Form(request.form if request.method == "POST" else None, defaults)
     shared = None
     if form.submitted:
-        values = _read_contact(form, contact)
+        values = _read_contact(form, contact, agreed)
         if form.ok:
             try:
                 roster.update_contact(
@@ -255,6 +289,8 @@ def edit_contact(contact_id: int) -> Response | str | tuple[str, int]:
                 form.errors["phone"] = TAKEN
             except roster.SharedPhone as warning:
                 shared = warning.warning
+            except roster.CallsNotAgreed:
+                form.errors["voice_consent"] = NOT_AGREED
             else:
                 db.commit()
                 flash("Contact saved.")
@@ -265,6 +301,7 @@ def edit_contact(contact_id: int) -> Response | str | tuple[str, int]:
         client=client,
         contact=contact,
         relations=RELATIONS,
+        channels=CHANNELS,
         shared=shared,
     )
     return (page, 422) if form.submitted and not shared else page

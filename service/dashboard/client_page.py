@@ -14,15 +14,20 @@ from flask import render_template
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
-from service import consent, pain, schedule_reads
+from service import call_consent, consent, pain, schedule_reads
 from service.config import current_settings
-from service.dashboard import charts, compose, series_rules
+from service.dashboard import charts, compose, series_rules, timefmt
 from service.dashboard.auth import current_user
 from service.dashboard.forms import Form
 from service.db import get_session, utcnow
 from service.domain import calendar_names, recurrence, relief, texts
 from service.domain.provider_errors import explain
-from service.domain.vocabulary import SHOWN_IN_THREAD, MessageKind, MessageStatus
+from service.domain.vocabulary import (
+    SHOWN_IN_THREAD,
+    ChannelPreference,
+    MessageKind,
+    MessageStatus,
+)
 from service.models import (
     SELF,
     Alert,
@@ -31,6 +36,7 @@ from service.models import (
     Client,
     InboundMessage,
     OutboundMessage,
+    PhoneNumber,
     User,
 )
 
@@ -268,6 +274,29 @@ def _pain(db: Session, client: Client, now: datetime) -> dict[str, Any]:
     }
 
 
+# How the page says which way each contact hears from the practice.
+CHANNEL_WORDS = {
+    ChannelPreference.SMS: "by text",
+    ChannelPreference.VOICE: "by phone call",
+    ChannelPreference.SMS_THEN_VOICE: "by text, then a call if no reply",
+}
+
+
+def calls_words(db: Session, known: dict[str, PhoneNumber], tz: str) -> dict[str, str]:
+    """For each number, where calls stand: "agreed on Mar 4 by Ana Ruiz", "stopped by the
+    caller on Mar 9" or "not agreed" (apart from texts, ``call_consent``)."""
+    ids = {row.voice_consent_by_id for row in known.values()} - {None}
+    names = {i: n for i, n in db.execute(select(User.id, User.name).where(User.id.in_(ids)))}
+    words = {}
+    for phone, row in known.items():
+        if call_consent.agreed(row) and row.voice_consent_at is not None:
+            by = names.get(row.voice_consent_by_id or 0, "a former user")
+            words[phone] = f"agreed on {timefmt.day_of(row.voice_consent_at, tz)} by {by}"
+        elif call_consent.stopped_by_caller(row) and row.voice_opted_out_at is not None:
+            words[phone] = f"stopped by the caller on {timefmt.day_of(row.voice_opted_out_at, tz)}"
+    return words
+
+
 def render_client_page(
     client: Client,
     reply: Form | None = None,
@@ -291,11 +320,14 @@ def render_client_page(
         if user.is_admin
         else []
     )
+    known = consent.numbers(db, (c.phone for c in client.contacts))
     return render_template(
         "clients/page.html",
         client=client,
         contacts=client.contacts_own_first,
-        known=consent.numbers(db, (c.phone for c in client.contacts)),
+        known=known,
+        calls=calls_words(db, known, client.timezone),
+        channel_words=CHANNEL_WORDS,
         summary=series_rules.summary,
         now=now,
         alerts=alerts,
