@@ -44,6 +44,7 @@ from service.domain import sending
 from service.domain.vocabulary import AlertKind, Channel, MessageStatus
 from service.models import Appointment, OutboundMessage, PhoneNumber
 from service.outbox import Claimed
+from service.sms import MATCHERS
 from service.sms.gateway import Gateway, SendError
 
 log = logging.getLogger(__name__)
@@ -249,7 +250,10 @@ class Dispatcher:
                 )
             )
         )
-        match = next((r for r in records if r.body == message.body and r.sid not in known), None)
+        # A text is known by its words, a call by being any call not yet recorded
+        # (``service.sms.MATCHERS``); a record already carrying a message's sid is not ours.
+        ours = MATCHERS[Channel(message.channel)]
+        match = next((r for r in records if r.sid not in known and ours(r, message.body)), None)
         if match is None:
             outbox.resend(session, message, now)
             return "settled_resend"
