@@ -8,6 +8,8 @@ import os
 import random
 import subprocess
 import sys
+import threading
+import time as clock_time
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import replace
@@ -29,6 +31,7 @@ from service.models import Alert, Client, OutboundMessage, PhoneNumber
 from service.sms.voice_gateway import SimulatedVoiceGateway, TwilioVoiceGateway
 from tests import factories
 from tests.app_server import app_server
+from tests.conftest import WRITE_LOCK_ONLY
 from tests.fake_twilio import FakeTwilio, Reply
 from tests.sms.test_voice_gateway import PRACTICE, callee_app
 
@@ -422,3 +425,82 @@ def test_three_dispatchers_place_every_call_and_send_every_text_exactly_once(
     sids = set(session.scalars(select(OutboundMessage.provider_sid)))
     assert sids == {m["Sid"] for m in fake.sent} | {c.sid for c in fake.voice.calls}
     assert "+16175550003" not in log.read_text()  # numbers stay masked in the logs
+
+
+def test_a_call_left_in_flight_is_not_taken_for_another_of_unknown_outcome(
+    make_app: Callable[..., Flask], gateways: dict[Channel, object], fake: FakeTwilio
+) -> None:
+    app, dispatcher, clock = real_clock(make_app, gateways)
+    with get_db(app).session() as session:
+        client, _ = factories.client_with_phone(session, timezone=noon_zone())
+        left = enqueue_call(session, client, clock[0])
+        assert dispatcher.claim("dead-dispatcher") == [(left, "sending")]
+        # That dispatcher placed the call, then died before recording it.
+        gateways[Channel.VOICE].send(TO, "words", message_id=left)  # type: ignore[attr-defined]
+        mine = enqueue_call(session, client, clock[0] + timedelta(seconds=1))
+        clock[0] += timedelta(seconds=1)
+        fake.voice.script(Reply(no_answer=True))  # this one was never placed
+        assert dispatcher.run()["unknown"] == 1
+        clock[0] += timedelta(minutes=2)
+        assert dispatcher.run()["unknown"] == 1  # the call in flight may be either's
+        message = row(session, mine)
+        assert (message.status, message.provider_sid) == ("unknown", None)
+        assert message.error_message == "lookup failed: another call to the number is in flight"
+        clock[0] += dispatcher.lease  # the dead dispatcher's lease ends: both are looked up
+        counts = dispatcher.run()
+        assert (counts["settled_sent"], counts["settled_resend"], counts["sent"]) == (1, 1, 1)
+        calls = fake.voice.wait_for_calls(2)
+        sids = {row(session, m).provider_sid for m in (left, mine)}
+        assert sids == {c.sid for c in calls}  # two messages, two calls: none twice
+        assert len(fake.voice.creates) == 3  # the lost create, the dead one's, the resend
+
+
+def test_a_call_being_placed_by_a_batch_is_not_taken_for_another_of_unknown_outcome(
+    make_app: Callable[..., Flask],
+    gateways: dict[Channel, object],
+    fake: FakeTwilio,
+    public_url: str,
+    dialect: str,
+) -> None:
+    if dialect != "postgresql":
+        pytest.skip(WRITE_LOCK_ONLY)
+    app, looker, clock = real_clock(make_app, gateways)
+    patient = TwilioVoiceGateway(
+        account_sid=fake.account_sid,
+        auth_token=fake.auth_token,
+        from_number=PRACTICE,
+        public_base_url=public_url,
+        api_base_url=fake.base_url,
+        timeout=10,
+    )
+    sender = dispatcher_for(app, {Channel.VOICE: patient}, [clock[0]])
+    with get_db(app).session() as session:
+        client, _ = factories.client_with_phone(session, timezone=noon_zone())
+        mine = enqueue_call(session, client, clock[0])
+        fake.voice.script(Reply(no_answer=True))  # never placed
+        assert looker.run()["unknown"] == 1
+        other = enqueue_call(session, client, clock[0] + timedelta(seconds=1))
+        release = threading.Event()
+        # The other call is placed at once, but its batch hears so only once released.
+        fake.voice.script(Reply(accept_then_hang=True, until=release))
+        sending = threading.Thread(target=sender.run)
+        sender.now = lambda: clock[0] + timedelta(seconds=1)
+        sending.start()
+        try:
+            fake.voice.wait_for_calls(1)  # placed; its batch holds its locks, unrecorded
+            clock[0] += timedelta(minutes=2)
+            looking = threading.Thread(target=looker.run)
+            looking.start()
+            clock_time.sleep(0.5)  # let the look-up run, or wait, before the batch records
+        finally:
+            release.set()
+            sending.join()
+        looking.join()
+        assert row(session, other).provider_sid == fake.voice.calls[0].sid
+        message = row(session, mine)
+        assert message.provider_sid != fake.voice.calls[0].sid
+        clock[0] += timedelta(minutes=2)
+        looker.run()
+        calls = fake.voice.wait_for_calls(2)
+        assert {row(session, m).provider_sid for m in (mine, other)} == {c.sid for c in calls}
+    patient.close()
