@@ -14,9 +14,13 @@ How a call of unknown outcome is recognised (``is_ours``): Twilio's call records
 body and no URL, so nothing in them names the message. Any call to the number, from the
 practice's caller number, created since the message was claimed and not yet recorded
 against another message, is taken to be the message's own: one claim places at most one
-call, and a call is recorded against one message at most. Two calls to one number whose
-outcomes are both unknown at once cannot be told apart: each settles with one of the calls
-found, or is placed again when none is left.
+call, and a call is recorded against one message at most. So that a call another batch is
+placing (placed, its sid not yet recorded) never passes for it, the dispatcher's look-up of
+a call holds its number's lock exclusively and is put off while another call to the number
+is claimed and unrecorded (``service.dispatch``). Two calls to one number whose outcomes
+are both unknown at once cannot be told apart: each settles with one of the calls found, or
+is placed again when none is left, so the number gets as many calls as were asked for, but
+the two sids may be swapped between the two messages.
 """
 
 from __future__ import annotations
