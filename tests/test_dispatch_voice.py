@@ -155,6 +155,37 @@ def test_a_simulated_call_is_stored_as_delivered(app: Flask, session: Session) -
     assert message.status == "delivered" and (message.provider_sid or "").startswith("CA")
 
 
+def test_a_call_to_an_opted_out_number_is_skipped_not_placed(
+    app: Flask, session: Session, gateways: dict[Channel, object], fake: FakeTwilio
+) -> None:
+    client, _ = factories.client_with_phone(session)
+    session.add(PhoneNumber(phone=TO, opted_out_at=NOW - timedelta(days=1)))
+    call_id = enqueue_call(session, client, NOW)
+    assert dispatcher_for(app, gateways, [NOW]).run()["skipped"] == 1
+    assert row(session, call_id).status == "skipped"
+    assert fake.voice.creates == []
+
+
+def test_a_reminder_call_for_a_cancelled_appointment_is_never_placed(
+    app: Flask, session: Session, gateways: dict[Channel, object], fake: FakeTwilio
+) -> None:
+    client, contact = factories.client_with_phone(session)
+    start = NOW + timedelta(hours=20)
+    appt = factories.appointment(session, client, start, status="cancelled")
+    call_id = enqueue_call(
+        session,
+        client,
+        NOW,
+        kind=MessageKind.REMINDER,
+        appointment_id=appt.id,
+        contact_id=contact.id,
+        planned_start=start,
+    )
+    assert dispatcher_for(app, gateways, [NOW]).run()["cancelled"] == 1
+    assert row(session, call_id).status == "cancelled"
+    assert fake.voice.creates == []
+
+
 def test_an_invalid_number_fails_the_call_and_skips_the_numbers_texts(
     app: Flask, session: Session, gateways: dict[Channel, object], fake: FakeTwilio
 ) -> None:
