@@ -44,6 +44,7 @@ from service.domain import sending
 from service.domain.vocabulary import AlertKind, Channel, MessageStatus
 from service.models import Appointment, OutboundMessage, PhoneNumber
 from service.outbox import Claimed
+from service.sms import MATCHERS
 from service.sms.gateway import Gateway, SendError
 
 log = logging.getLogger(__name__)
@@ -171,7 +172,12 @@ class Dispatcher:
 
     def _lock(self, session: Session, message_id: int, token: str) -> OutboundMessage | None:
         """Lock appointment, number, then the message (this order everywhere avoids
-        deadlocks); None when the claim was lost."""
+        deadlocks); None when the claim was lost.
+
+        A call's look-up takes its number's lock exclusively: it waits for any batch
+        sending to the number to record what it sent, and holds back any batch that would
+        start a call to it, so no call still to be recorded is taken for this one.
+        """
         peek = outbox.claimed(session, message_id, token)
         if peek is None:
             return None
@@ -186,7 +192,7 @@ class Dispatcher:
         session.execute(
             select(PhoneNumber.phone)
             .where(PhoneNumber.phone == peek.to_phone)
-            .with_for_update(read=True)
+            .with_for_update(read=peek.channel != Channel.VOICE)
         )
         return outbox.lock(session, message_id, token)
 
@@ -235,6 +241,11 @@ class Dispatcher:
     def _look_up(self, session: Session, message: OutboundMessage, gateway: Gateway) -> str:
         """Match the message against what the provider holds for its number since its claim."""
         now = self.now()
+        if Channel(message.channel) == Channel.VOICE and _call_in_flight(session, message):
+            # Its dispatcher stopped mid-send: once its lease ends it is looked up too.
+            wait = "another call to the number is in flight"
+            outbox.postpone_lookup(session, message, wait, now, now + UNKNOWN_RETRY)
+            return "unknown"
         since = (message.claimed_at or message.send_at) - LOOKUP_MARGIN
         try:
             records = gateway.find_sent(message.to_phone, since)
@@ -249,7 +260,10 @@ class Dispatcher:
                 )
             )
         )
-        match = next((r for r in records if r.body == message.body and r.sid not in known), None)
+        # A text is known by its words, a call by being any call not yet recorded
+        # (``service.sms.MATCHERS``); a record already carrying a message's sid is not ours.
+        ours = MATCHERS[Channel(message.channel)]
+        match = next((r for r in records if r.sid not in known and ours(r, message.body)), None)
         if match is None:
             outbox.resend(session, message, now)
             return "settled_resend"
@@ -258,3 +272,15 @@ class Dispatcher:
         # provider reports now instead.
         apply_status(session, match.sid, match.status, None, now)
         return "settled_sent"
+
+
+def _call_in_flight(session: Session, message: OutboundMessage) -> bool:
+    """Whether another call to the message's number was claimed and not yet recorded: it
+    may have been placed, and would pass for this message's own call."""
+    others = select(OutboundMessage.id).where(
+        OutboundMessage.to_phone == message.to_phone,
+        OutboundMessage.channel == Channel.VOICE,
+        OutboundMessage.status == MessageStatus.SENDING,
+        OutboundMessage.id != message.id,
+    )
+    return session.scalar(others.limit(1)) is not None

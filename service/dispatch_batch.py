@@ -180,6 +180,7 @@ def facts_of(claim: Claimed, facts: Facts, dispatcher: Dispatcher) -> sending.Se
         contact=contact,
         not_answering=claim.client_id in facts.not_answering,
         rebooking_texts=settings.rebooking_texts,
+        channel=claim.channel,
     )
 
 
@@ -191,7 +192,7 @@ def _send_at(gateway: Gateway, claim: Claimed, start: float, stop: threading.Eve
         stop.wait(wait)
     if stop.is_set():
         return None
-    return gateway.send(claim.to_phone, claim.body)
+    return gateway.send(claim.to_phone, claim.body, message_id=claim.id)
 
 
 class Batch:

@@ -53,11 +53,11 @@ class Watching:
         self.returned: dict[str, float] = {}
         self.first = threading.Lock()
 
-    def send(self, to: str, body: str) -> str:
+    def send(self, to: str, body: str, *, message_id: int | None = None) -> str:
         if self.first.acquire(blocking=False):
             self.on_first()
         self.started[to] = time.monotonic()
-        sid = self.gateway.send(to, body)
+        sid = self.gateway.send(to, body, message_id=message_id)
         self.returned[to] = time.monotonic()
         return sid
 

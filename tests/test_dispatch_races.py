@@ -30,8 +30,8 @@ class TimedGateway(TwilioGateway):
 
     returned_at: float = 0.0
 
-    def send(self, to: str, body: str) -> str:
-        sid = super().send(to, body)
+    def send(self, to: str, body: str, *, message_id: int | None = None) -> str:
+        sid = super().send(to, body, message_id=message_id)
         self.returned_at = time.monotonic()
         return sid
 

@@ -383,9 +383,9 @@ class CountingGateway(SimulatorGateway):
         super().__init__()
         self.sent: list[tuple[str, str]] = []
 
-    def send(self, to: str, body: str) -> str:
+    def send(self, to: str, body: str, *, message_id: int | None = None) -> str:
         self.sent.append((to, body))
-        return super().send(to, body)
+        return super().send(to, body, message_id=message_id)
 
 
 def test_the_rebooking_text_is_sent_exactly_once_by_the_dispatcher(

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+from service.domain.call_retries import first_allowed
 from service.domain.quiet import after_quiet_hours, in_quiet_hours
 from service.domain.vocabulary import (
     CALLED_OFF,
@@ -20,6 +21,7 @@ from service.domain.vocabulary import (
     PAUSABLE,
     PLANNED_KINDS,
     AppointmentStatus,
+    Channel,
     MessageKind,
 )
 
@@ -29,6 +31,8 @@ LATE_OTHER_GRACE = timedelta(hours=24)
 PAUSED = "paused: not answering"
 # The reason on a rebooking text still queued when the practice turned them off.
 REBOOKING_OFF = "rebooking texts turned off"
+# The reason on a call held back because the practice's quiet hours cover all call hours.
+NO_CALL_HOURS = "quiet hours leave no time for calls"
 
 
 @dataclass(frozen=True)
@@ -61,6 +65,7 @@ class SendFacts:
     contact: ContactFacts | None = None  # None: the contact was removed
     not_answering: bool = False  # the client has an open "not answering" item
     rebooking_texts: bool = True  # the practice's setting in force: rebooking texts on
+    channel: str = Channel.SMS  # a call rings only within call hours (``call_retries``)
 
 
 @dataclass(frozen=True)
@@ -154,12 +159,21 @@ def _timely(facts: SendFacts, now: datetime, quiet: tuple[time, time]) -> Decisi
     if not reminder and now - facts.send_at > grace:
         return Decision("expired", "too late to send")
     zone = ZoneInfo(facts.timezone)
-    if facts.kind != MessageKind.MANUAL and in_quiet_hours(now, zone, quiet[0], quiet[1]):
-        until = after_quiet_hours(now, zone, quiet[0], quiet[1])
-        if reminder and start is not None and until >= start:
-            return Decision("expired", "quiet hours last until the appointment")
-        return Decision("defer", "quiet hours", until)
-    return SEND
+    if facts.channel == Channel.VOICE:
+        # A call, whatever its kind, rings only within call hours and outside quiet hours.
+        until = first_allowed(now, zone, quiet)
+        if until is None:
+            return Decision("skipped", NO_CALL_HOURS)
+        if until == now:
+            return SEND
+        reason = "call hours"
+    elif facts.kind != MessageKind.MANUAL and in_quiet_hours(now, zone, quiet[0], quiet[1]):
+        until, reason = after_quiet_hours(now, zone, quiet[0], quiet[1]), "quiet hours"
+    else:
+        return SEND
+    if reminder and start is not None and until >= start:
+        return Decision("expired", f"{reason} last until the appointment")
+    return Decision("defer", reason, until)
 
 
 def _same_second(a: datetime | None, b: datetime) -> bool:

@@ -29,7 +29,8 @@ OPTED_OUT_CODES = frozenset({21610})  # the recipient texted STOP; only START un
 
 INVALID_NUMBER_CODES = frozenset(
     {
-        21211,  # invalid 'To' phone number
+        21211,  # invalid 'To' phone number (texts and calls)
+        21217,  # calls: the 'To' number does not appear to be a valid phone number
         21265,  # 'To' number is a short code, which Twilio numbers cannot text
         21407,  # the number's type does not support SMS
         21612,  # 'To' number is not reachable via SMS (unroutable)
@@ -39,8 +40,10 @@ INVALID_NUMBER_CODES = frozenset(
         30006,  # callback code: landline or unreachable carrier
     }
 )
-# Left out on purpose: 21401 is about the 'From' number, 21217 and 21214 are for voice
-# calls, 21421 is for buying numbers, and 30003 (handset off or out of coverage) passes.
+# Left out on purpose: 21401 is about the 'From' number, 21214 (a call that cannot reach
+# the number) says nothing of the number's texts, 21215 and 21216 (calls the account may
+# not make: geographic permissions, blocked destinations) are the practice's settings,
+# 21421 is for buying numbers, and 30003 (handset off or out of coverage) passes.
 # Whether a refused send is permanent is read from the HTTP status (any 4xx but 408 and
 # 429), not from a list of codes: these two lists only say what the refusal tells us about
 # the number.
@@ -81,13 +84,19 @@ class SentRecord:
     body: str | None
 
 
+def same_text(record: SentRecord, body: str) -> bool:
+    """Whether a text the provider holds is the message looked up: the same words."""
+    return record.body == body
+
+
 class Gateway(Protocol):
-    """Where texts are sent; ``simulated`` gateways never reach a phone."""
+    """Where messages of one channel are sent; ``simulated`` gateways never reach a phone."""
 
     simulated: bool
 
-    def send(self, to: str, body: str) -> str:
-        """Hand one text to the provider and return its message sid, or raise SendError."""
+    def send(self, to: str, body: str, *, message_id: int | None = None) -> str:
+        """Hand one message (the outbox's ``message_id``) to the provider and return its
+        sid, or raise SendError."""
         ...
 
     def find_sent(self, to: str, since: datetime) -> list[SentRecord]:
@@ -243,8 +252,9 @@ class TwilioGateway:
         self._http = _RedirectingHttpClient(api_base_url, timeout)
         self._client: Any = Client(account_sid, auth_token, http_client=self._http)
 
-    def send(self, to: str, body: str) -> str:
-        """Hand one text to Twilio and return its message sid, or raise SendError."""
+    def send(self, to: str, body: str, *, message_id: int | None = None) -> str:
+        """Hand one text to Twilio and return its message sid, or raise SendError (a text
+        needs only its number and words: ``message_id`` is not used)."""
         fields: dict[str, str] = {"to": to, "body": body}
         # Twilio picks the sender from the service's pool when a service is named.
         if self._messaging_service_sid:
@@ -314,7 +324,7 @@ class SimulatorGateway:
         self._lock = threading.Lock()
         self._sent: list[SentRecord] = []
 
-    def send(self, to: str, body: str) -> str:
+    def send(self, to: str, body: str, *, message_id: int | None = None) -> str:
         """Remember the text and return a fresh Twilio-shaped sid."""
         sid = "SM" + secrets.token_hex(16)
         record = SentRecord(sid, to, "queued", datetime.now(UTC), body)
