@@ -318,6 +318,8 @@ class SimulatorGateway:
     """Pretends to send: texts never leave the machine but are remembered for find_sent."""
 
     simulated = True
+    sid_prefix = "SM"  # Twilio's for a text
+    keeps_body = True  # a call's record names no body
 
     def __init__(self) -> None:
         """Start with nothing sent."""
@@ -326,8 +328,9 @@ class SimulatorGateway:
 
     def send(self, to: str, body: str, *, message_id: int | None = None) -> str:
         """Remember the text and return a fresh Twilio-shaped sid."""
-        sid = "SM" + secrets.token_hex(16)
-        record = SentRecord(sid, to, "queued", datetime.now(UTC), body)
+        sid = self.sid_prefix + secrets.token_hex(16)
+        kept = body if self.keeps_body else None
+        record = SentRecord(sid, to, "queued", datetime.now(UTC), kept)
         with self._lock:
             self._sent.append(record)
         return sid

@@ -26,9 +26,7 @@ the two sids may be swapped between the two messages.
 from __future__ import annotations
 
 import json
-import secrets
-import threading
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 import requests
@@ -39,6 +37,7 @@ from service.sms.gateway import (
     FIND_SENT_LIMIT,
     SendError,
     SentRecord,
+    SimulatorGateway,
     _as_utc,
     _created_since,
     _error_from_transport,
@@ -152,28 +151,12 @@ class TwilioVoiceGateway:
         self._http.close()
 
 
-class SimulatedVoiceGateway:
-    """Pretends to call: nothing leaves the machine, but each call is remembered."""
+class SimulatedVoiceGateway(SimulatorGateway):
+    """Pretends to call: nothing leaves the machine, but each call is remembered, as
+    Twilio's call list would show it (a call sid, no body)."""
 
-    simulated = True
-
-    def __init__(self) -> None:
-        """Start with no calls."""
-        self._lock = threading.Lock()
-        self._placed: list[SentRecord] = []
-
-    def send(self, to: str, body: str, *, message_id: int | None = None) -> str:
-        """Remember the call and return a fresh Twilio-shaped call sid."""
-        sid = "CA" + secrets.token_hex(16)
-        with self._lock:
-            self._placed.append(SentRecord(sid, to, "queued", datetime.now(UTC), None))
-        return sid
-
-    def find_sent(self, to: str, since: datetime) -> list[SentRecord]:
-        """Return the calls "placed" to ``to`` at or after ``since``, newest first."""
-        with self._lock:
-            mine = [r for r in reversed(self._placed) if r.to == to]
-        return _created_since(mine, since)
+    sid_prefix = "CA"
+    keeps_body = False
 
 
 class UnplaceableVoiceGateway:
