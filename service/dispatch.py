@@ -93,8 +93,12 @@ class Dispatcher:
     def lanes(self) -> int:
         """How many batches are under way at once, their sends sharing one pool: on
         PostgreSQL two, so one batch's sends go on while the other takes its locks or
-        records; SQLite's single write lock lets only one batch work at a time."""
-        return 2 if self.db.dialect == "postgresql" else 1
+        records; SQLite's single write lock lets only one batch work at a time. With a send
+        rate set, one: the rate is the bound, and two batches' sends queued behind each
+        other in the pool would leave their slots late and then together."""
+        if self.db.dialect != "postgresql" or self.settings.sms_max_per_second:
+            return 1
+        return 2
 
     def lane(self, pool: Executor) -> Counter[str]:
         """Claim and dispatch batch after batch until nothing is due or a stop is asked."""
@@ -174,9 +178,10 @@ class Dispatcher:
         """Lock appointment, number, then the message (this order everywhere avoids
         deadlocks); None when the claim was lost.
 
-        A call's look-up takes its number's lock exclusively: it waits for any batch
-        sending to the number to record what it sent, and holds back any batch that would
-        start a call to it, so no call still to be recorded is taken for this one.
+        A look-up takes its number's lock exclusively: it waits for any batch sending to
+        the number to record what it sent, and holds back any batch that would start a send
+        to it, so no text or call still to be recorded is taken for this one (two texts of
+        the same words, a batch's sid taken by the look-up, would roll the batch back).
         """
         peek = outbox.claimed(session, message_id, token)
         if peek is None:
@@ -190,9 +195,7 @@ class Dispatcher:
                 .with_for_update(read=True)
             )
         session.execute(
-            select(PhoneNumber.phone)
-            .where(PhoneNumber.phone == peek.to_phone)
-            .with_for_update(read=peek.channel != Channel.VOICE)
+            select(PhoneNumber.phone).where(PhoneNumber.phone == peek.to_phone).with_for_update()
         )
         return outbox.lock(session, message_id, token)
 

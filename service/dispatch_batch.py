@@ -245,11 +245,20 @@ class Batch:
                 self.release(claims)
                 self.counts["lock_failed"] += 1  # the run ends here: the next tick tries again
                 return
-            sent, failed, unstarted = self.post(to_send, slots, pool)
+            sent, failed, unstarted = self.post(to_send, self.in_time(slots, len(to_send)), pool)
             self.record(session, sent, failed)
             self.release_in(session, unstarted)
             session.commit()
         log.info("batch of %d texts: %s", len(claims), dict(self.counts))
+
+    def in_time(self, slots: list[float], count: int) -> list[float]:
+        """The batch's send slots, or fresh ones when taking the locks outlasted the first
+        slot by more than one interval: the sends would otherwise go out together to catch
+        up with the slots that passed, faster than the rate."""
+        limiter = self.dispatcher.limiter
+        if count and limiter.interval and clock_time.monotonic() > slots[0] + limiter.interval:
+            return limiter.reserve(count)
+        return slots
 
     def check(self, session: Session, claims: Sequence[Claimed]) -> list[Claimed]:
         """Lock, read and judge; record the texts held back; the texts to send."""

@@ -161,6 +161,9 @@ def status() -> Response:
         # for that send to be recorded, then the report is applied after all.
         session.commit()
         outbox.wait_for_sends_to(session, to_phone)
+        # Hold no message's lock while applying it: a batch locks numbers before messages,
+        # and an opt-out code updates the number.
+        session.commit()
         outcome = delivery.apply_status(session, sid, state.lower(), code, now)
     session.commit()
     log.info("status %s: %s (%s)", sid, state, outcome)

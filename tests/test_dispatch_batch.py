@@ -271,6 +271,24 @@ def test_sends_keep_to_the_rate_limit_across_batches(app: Flask, session: Sessio
     assert arrived[-1] - arrived[0] >= 1.2, arrived[-1] - arrived[0]
 
 
+def test_with_a_send_rate_one_batch_at_a_time_and_slots_that_passed_are_taken_afresh(
+    app: Flask,
+) -> None:
+    settings = replace(settings_of(app), sms_max_per_second=20.0)
+    dispatcher = Dispatcher(get_db(app), settings, {})
+    dispatcher.settings = settings
+    # Two batches' sends queued behind each other would leave their slots late, together.
+    assert dispatcher.lanes == 1
+    batch = dispatch_batch.Batch(dispatcher, "token", [])
+    now = time.monotonic()
+    on_time = [now + 0.01, now + 0.06]
+    assert batch.in_time(on_time, 2) == on_time
+    # Taking the locks outlasted the first slot by more than an interval: fresh slots,
+    # spaced by the rate, none of them in the past.
+    fresh = batch.in_time([now - 1.0, now - 0.95], 2)
+    assert fresh[0] >= now - 0.01 and fresh[1] - fresh[0] == pytest.approx(0.05, abs=0.01)
+
+
 @pytest.fixture(autouse=True)
 def _no_threads_left() -> Iterator[None]:
     before = set(threading.enumerate())
