@@ -74,9 +74,11 @@ def clock_env(database_url: str, fake: FakeTwilio, **more: str) -> dict[str, str
     }
 
 
-def clock_process(database_url: str, fake: FakeTwilio, log: Path) -> subprocess.Popen[bytes]:
+def clock_process(
+    database_url: str, fake: FakeTwilio, log: Path, **more: str
+) -> subprocess.Popen[bytes]:
     """Start ``python -m jobs.clock --once`` against the test database and the fake."""
-    env = clock_env(database_url, fake)
+    env = clock_env(database_url, fake, **more)
     with log.open("ab") as stderr:
         return subprocess.Popen(
             [sys.executable, "-m", "jobs.clock", "--once"],

@@ -4,10 +4,7 @@ look-up of unknown outcomes."""
 
 from __future__ import annotations
 
-import os
 import random
-import subprocess
-import sys
 import threading
 import time as clock_time
 from collections import Counter
@@ -34,6 +31,7 @@ from tests.app_server import app_server
 from tests.conftest import WRITE_LOCK_ONLY
 from tests.fake_twilio import FakeTwilio, Reply
 from tests.sms.test_voice_gateway import PRACTICE, callee_app
+from tests.test_dispatch_processes import clock_process
 
 ROOT = Path(__file__).resolve().parent.parent
 # Wednesday 11:00 in New York: inside call hours (9:00-20:00), outside quiet hours.
@@ -395,31 +393,6 @@ def due_mix(session: Session, count: int) -> None:
     session.commit()
 
 
-def clock_process(
-    database_url: str, fake: FakeTwilio, public_url: str, log: Path
-) -> subprocess.Popen[bytes]:
-    """``python -m jobs.clock --once`` against the test database, the fake and the callee."""
-    env = {
-        "PATH": os.environ.get("PATH", ""),
-        "TOUCHBASE_ENV": "test",
-        "SECRET_KEY": "test",
-        "DATABASE_URL": database_url,
-        "TWILIO_ACCOUNT_SID": fake.account_sid,
-        "TWILIO_AUTH_TOKEN": fake.auth_token,
-        "TWILIO_FROM_NUMBER": PRACTICE,
-        "TWILIO_API_BASE_URL": fake.base_url,
-        "PUBLIC_BASE_URL": public_url,
-    }
-    with log.open("ab") as stderr:
-        return subprocess.Popen(
-            [sys.executable, "-m", "jobs.clock", "--once"],
-            cwd=ROOT,
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=stderr,
-        )
-
-
 def test_three_dispatchers_place_every_call_and_send_every_text_exactly_once(
     app: Flask,
     session: Session,
@@ -432,7 +405,8 @@ def test_three_dispatchers_place_every_call_and_send_every_text_exactly_once(
     count = 600 if dialect == "postgresql" else 240
     due_mix(session, count)
     log = tmp_path / "clock.log"
-    processes = [clock_process(database_url, fake, public_url, log) for _ in range(3)]
+    more = {"TWILIO_FROM_NUMBER": PRACTICE, "PUBLIC_BASE_URL": public_url}
+    processes = [clock_process(database_url, fake, log, **more) for _ in range(3)]
     for process in processes:
         assert process.wait(timeout=240) == 0, log.read_text()[-2000:]
     calls = count // 3 + (count % 3 > 0)

@@ -12,6 +12,7 @@ import json
 import logging
 import secrets
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Protocol
@@ -263,20 +264,7 @@ class TwilioGateway:
             fields["from_"] = self._from_number
         if self._status_callback:
             fields["status_callback"] = self._status_callback
-        try:
-            message = self._client.messages.create(**fields)
-        except TwilioException as exc:
-            raise _error_from_twilio("Twilio refused the text", exc, sending=True) from exc
-        except requests.RequestException as exc:
-            raise _error_from_transport("Twilio unreachable", exc, sending=True) from exc
-        except json.JSONDecodeError as exc:
-            raise SendError(
-                f"Twilio answered 2xx with bad JSON: {exc}", unknown_outcome=True
-            ) from exc
-        sid = message.sid
-        if not isinstance(sid, str) or not sid:
-            raise SendError("Twilio accepted the text but returned no sid", unknown_outcome=True)
-        return sid
+        return created_sid("text", lambda: self._client.messages.create(**fields))
 
     def find_sent(self, to: str, since: datetime) -> list[SentRecord]:
         """Return Twilio's messages to ``to`` created at or after ``since``, newest first."""
@@ -312,6 +300,23 @@ class TwilioGateway:
     def close(self) -> None:
         """Release the HTTP connections this gateway keeps open."""
         self._http.close()
+
+
+def created_sid(what: str, create: Callable[[], Any]) -> str:
+    """Run one SDK create call (of a text or a call) and return the new resource's sid;
+    every failure as the SendError that says what to do next."""
+    try:
+        resource = create()
+    except TwilioException as exc:
+        raise _error_from_twilio(f"Twilio refused the {what}", exc, sending=True) from exc
+    except requests.RequestException as exc:
+        raise _error_from_transport("Twilio unreachable", exc, sending=True) from exc
+    except json.JSONDecodeError as exc:
+        raise SendError(f"Twilio answered 2xx with bad JSON: {exc}", unknown_outcome=True) from exc
+    sid = resource.sid
+    if not isinstance(sid, str) or not sid:
+        raise SendError(f"Twilio accepted the {what} but returned no sid", unknown_outcome=True)
+    return sid
 
 
 class SimulatorGateway:

@@ -43,6 +43,7 @@ from service.sms.gateway import (
     _error_from_transport,
     _error_from_twilio,
     _RedirectingHttpClient,
+    created_sid,
 )
 
 RING_SECONDS = 25  # how long an unanswered call rings before Twilio gives up
@@ -96,27 +97,17 @@ class TwilioVoiceGateway:
         """
         if message_id is None:
             raise ValueError("a call needs the id of its message")
-        try:
-            call = self._client.calls.create(
+        return created_sid(
+            "call",
+            lambda: self._client.calls.create(
                 to=to,
                 from_=self._from_number,
                 url=call_url(self._base, message_id),
                 status_callback=status_url(self._base),
                 machine_detection="Enable",
                 timeout=RING_SECONDS,
-            )
-        except TwilioException as exc:
-            raise _error_from_twilio("Twilio refused the call", exc, sending=True) from exc
-        except requests.RequestException as exc:
-            raise _error_from_transport("Twilio unreachable", exc, sending=True) from exc
-        except json.JSONDecodeError as exc:
-            raise SendError(
-                f"Twilio answered 2xx with bad JSON: {exc}", unknown_outcome=True
-            ) from exc
-        sid = call.sid
-        if not isinstance(sid, str) or not sid:
-            raise SendError("Twilio accepted the call but returned no sid", unknown_outcome=True)
-        return sid
+            ),
+        )
 
     def find_sent(self, to: str, since: datetime) -> list[SentRecord]:
         """Return Twilio's calls to ``to`` from the practice created at or after ``since``,
