@@ -180,8 +180,7 @@ def retry_replies(app: Flask) -> int:
         settings = practice_settings.effective(session, settings_of(app))
         for inbound_id in replies.unprocessed(session, now - timedelta(minutes=1)):
             try:
-                replies.process(session, settings, inbound_id, now, late=True)
-                session.commit()
+                replies.process(session, settings, inbound_id, now, late=True)  # commits
                 done += 1
             except Exception:  # leave it stored and unprocessed; the practice still sees it
                 session.rollback()

@@ -34,6 +34,12 @@ class PhoneNumber(Base):
     @property
     def opted_out(self) -> bool:
         """True when the latest consent event is an opt-out."""
-        if self.opted_out_at is None:
-            return False
-        return self.opted_in_at is None or self.opted_in_at < self.opted_out_at
+        return texts_stopped(self.opted_out_at, self.opted_in_at)
+
+
+def texts_stopped(opted_out_at: datetime | None, opted_in_at: datetime | None) -> bool:
+    """True when a number's latest consent event for texts is an opt-out (``PhoneNumber``'s
+    two columns, read as plain values)."""
+    if opted_out_at is None:
+        return False
+    return opted_in_at is None or opted_in_at < opted_out_at

@@ -23,6 +23,7 @@ from service import (
     consent,
     open_checkins,
     outbox,
+    plain_sql,
     reply_reads,
     reply_rows,
     wording_in_force,
@@ -38,7 +39,7 @@ from service.domain.vocabulary import (
     Intent,
     MessageKind,
 )
-from service.domain.wording import acknowledgement
+from service.domain.wording import Wording, acknowledgement
 from service.models import SELF, InboundMessage, OutboundMessage
 from service.reply_rows import Inbound as Inbound
 from service.reply_rows import store as store
@@ -79,12 +80,13 @@ class Context:
     # The client's name, when the answer should say whom it was about: the sender is
     # a caregiver, or the number is several clients' ("Thanks, we've noted it for Maria.").
     about: str = ""
+    opted_out: bool = False  # the number had opted out of texts before this reply
 
 
 def match(session: Session, found: reply_reads.Facts, phone: str, now: datetime) -> Context:
     """Find the sender's client; a shared number belongs to whoever we texted last (each of
     those texts named its client, so the last one asked is the one answered)."""
-    context = Context(phone=phone)
+    context = Context(phone=phone, opted_out=found.opted_out)
     if not found.contacts:
         return context
     latest = found.latest
@@ -112,15 +114,17 @@ def process(
     late: bool = False,
     sender: str | None = None,
 ) -> str | None:
-    """Understand and act on a stored reply; return the acknowledgement text, if any.
+    """Understand and act on a stored reply, and commit; return the acknowledgement text
+    to answer with, if any.
 
-    The reply's row is locked first, so two processes never act on one reply twice. When
-    ``late`` (the clock finishing a reply whose webhook failed), the acknowledgement cannot
-    ride on the webhook's answer any more: it goes into the outbox for the dispatcher.
-    ``sender`` is the stored From, when the caller has it (it spares reading the row twice);
-    the practice's saved settings are read here over ``settings``. An ordinary answer costs
-    the one read of ``reply_reads``, one UPDATE of the row (``reply_rows.save``) and the
-    acknowledgement's INSERT.
+    The reply's row is locked first, so two processes never act on one reply twice (one
+    that finds it processed already does nothing, and commits nothing). When ``late`` (the
+    clock finishing a reply whose webhook failed), the acknowledgement cannot ride on the
+    webhook's answer any more: it goes into the outbox for the dispatcher. ``sender`` is
+    the stored From, when the caller has it (it spares reading the row twice); the
+    practice's saved settings are read here over ``settings``. An ordinary answer costs the
+    one read of ``reply_reads``, then one round trip for the row's UPDATE
+    (``reply_rows.save``), the acknowledgement's INSERT and the COMMIT together.
     """
     if sender is None:
         sender = session.scalar(
@@ -148,21 +152,61 @@ def process(
     previous = found.previous_pain.get(row.client_id) if row.client_id is not None else None
     answer = _act(session, settings, row, context, meaning, now, previous)
     row.processed_at = now
-    reply_rows.save(session, row)
+    draft = _answer(session, settings, in_force, row, context, meaning, answer, now)
+    if draft is not None and late:
+        outbox.enqueue_one(session, draft, now)  # for the dispatcher to send
+    answered = draft if draft is not None and not late else None
+
+    def write() -> None:
+        reply_rows.save(session, row)
+        if answered is not None:
+            outbox.record_answered(session, answered, now)
+
+    plain_sql.commit_together(session, write)
+    return answered.body if answered is not None else None
+
+
+def _answer(
+    session: Session,
+    settings: Settings,
+    in_force: Wording,
+    row: reply_reads.Reply,
+    context: Context,
+    meaning: Understanding,
+    answer: Ack | None,
+    now: datetime,
+) -> outbox.Draft | None:
+    """The acknowledgement to answer with, as a message to record; None when there is none
+    (nothing to say, no wording for it, or a number that opted out and did not ask)."""
     if answer is None:
         return None
     # Only an opt-out or opt-in changes the number's consent in this transaction.
     consent_changed = meaning.intent in (Intent.OPT_OUT, Intent.OPT_IN)
-    opted_out = consent.is_opted_out(session, phone) if consent_changed else found.opted_out
+    opted_out = (
+        consent.is_opted_out(session, context.phone) if consent_changed else context.opted_out
+    )
     if opted_out and answer not in (Ack.OPTED_OUT, Ack.HELP, Ack.OPT_IN):
         return None  # an opted-out number hears nothing more, but what it asked for
-    language = sender_of.language if sender_of else "en"
+    language = context.sender.language if context.sender else "en"
     values = wording_in_force.values(settings, client=context.about)
     written = acknowledgement(in_force, answer, language, values)
-    reply = written[0] if written else None
-    if written:
-        _record_reply(session, row, context, written, now, reask=answer == Ack.REASK, late=late)
-    return None if late else reply
+    if not written:
+        return None
+    # A re-ask is keyed by the check-in it follows up, so each check-in is asked again once.
+    answering = context.answering
+    reask = answer == Ack.REASK and answering is not None
+    key = f"reask:{answering.id}" if reask and answering else f"reply:{row.provider_sid}"
+    return outbox.Draft(
+        idempotency_key=key,
+        kind=MessageKind.REPLY,
+        to_phone=context.phone[:20],
+        body=written[0],
+        template_id=written[1],
+        send_at=now,
+        client_id=row.client_id,
+        contact_id=row.contact_id,
+        appointment_id=row.appointment_id,
+    )
 
 
 def _meaning(row: reply_reads.Reply, context: Context, *, opted_out: bool) -> Understanding:
@@ -318,38 +362,6 @@ def _reasked(session: Session, context: Context) -> bool:
         session.scalar(select(OutboundMessage.id).where(OutboundMessage.idempotency_key == key))
         is not None
     )
-
-
-def _record_reply(
-    session: Session,
-    row: reply_reads.Reply,
-    context: Context,
-    written: tuple[str, int | None],
-    now: datetime,
-    *,
-    reask: bool,
-    late: bool,
-) -> None:
-    """Keep the acknowledgement (its text and template id) in the outbox: sent as TwiML, or
-    (late) for the dispatcher."""
-    # A re-ask is keyed by the check-in it follows up, so each check-in is asked again once.
-    answering = context.answering
-    key = f"reask:{answering.id}" if reask and answering else f"reply:{row.provider_sid}"
-    draft = outbox.Draft(
-        idempotency_key=key,
-        kind=MessageKind.REPLY,
-        to_phone=context.phone[:20],
-        body=written[0],
-        template_id=written[1],
-        send_at=now,
-        client_id=row.client_id,
-        contact_id=row.contact_id,
-        appointment_id=row.appointment_id,
-    )
-    if late:
-        outbox.enqueue_one(session, draft, now)
-    else:
-        outbox.record_answered(session, draft, now)
 
 
 def unprocessed(session: Session, older_than: datetime) -> list[int]:

@@ -7,7 +7,8 @@ reply, and the practice's saved settings and wording (one JSON array). ``in_forc
 settings over the environment's, and the wording in force. The webhook answers an ordinary
 reply with these, one UPDATE of the row and the acknowledgement's INSERT.
 
-Plain columns and values throughout, never ORM objects: loading those cost more than the
+Plain columns and values throughout, never ORM objects, and the statement runs on the driver
+(``plain_sql``): loading objects, or SQLAlchemy's execution machinery, would cost more than the
 rest of an ordinary reply's work.
 """
 
@@ -21,6 +22,7 @@ from typing import Any, cast
 from sqlalchemy import (
     JSON,
     CompoundSelect,
+    Dialect,
     Integer,
     ScalarSelect,
     Select,
@@ -51,7 +53,9 @@ from service.models import (
     PhoneNumber,
     PracticeSetting,
 )
+from service.number_models import texts_stopped
 from service.phones import try_normalize
+from service.plain_sql import PlainStatement
 
 
 @dataclass
@@ -143,9 +147,23 @@ _SENT_COLUMNS = ("id", "client_id", "appointment_id", "to_phone", "kind", "body"
 
 
 @functools.cache
-def _facts_query(skip_locked: bool, dialect: str) -> Select[Any]:
-    """The statement of ``facts`` in ``dialect``, built once: building it (aliases,
+def _facts_statement(skip_locked: bool, dialect: Dialect) -> PlainStatement:
+    """``facts``'s statement compiled for ``dialect``, once: building it (aliases,
     subqueries) costs more than running it."""
+    return PlainStatement(_facts_query(skip_locked, dialect.name), dialect)
+
+
+# Where each part of ``_facts_query``'s row starts.
+_SENDER_AT = len(_REPLY_COLUMNS)
+_NUMBER_AT = _SENDER_AT + 5
+_SENT_AT = _NUMBER_AT + 2
+_PAIN_AT = _SENT_AT + len(_SENT_COLUMNS)
+
+
+def _facts_query(skip_locked: bool, dialect: str) -> Select[Any]:
+    """The statement of ``facts`` in ``dialect``: the reply's columns, the sender's, the
+    number's consent, the latest text's, the previous pain score and the settings and wording
+    in force, in that order (``_SENDER_AT`` ...)."""
     phone = bindparam("phone", type_=String)
     reply, contact, client = _table(InboundMessage), _table(Contact), _table(Client)
     number, sent = _table(PhoneNumber), _table(OutboundMessage)
@@ -206,25 +224,19 @@ def facts(session: Session, inbound_id: int, phone: str, *, skip_locked: bool) -
     found = Facts()
     params = {"inbound_id": inbound_id, "phone": phone}
     connection = session.connection()
-    for r in connection.execute(_facts_query(skip_locked, connection.dialect.name), params):
+    for r in _facts_statement(skip_locked, connection.dialect).rows(connection, params):
         if found.row is None:  # the reply's, the number's and the latest text's: every row's
-            found.row = Reply(*r[: len(_REPLY_COLUMNS)])
-            found.in_force = r.in_force or []
-            if r.sent_id is not None:
-                found.latest = Sent(*r[-len(_SENT_COLUMNS) - 2 : -2])
-            # Read as ``PhoneNumber.opted_out`` reads the number's consent events.
-            events = PhoneNumber(opted_out_at=r.opted_out_at, opted_in_at=r.opted_in_at)
-            found.opted_out = r.opted_out_at is not None and events.opted_out
-        if r.sender_contact_id is not None and r.sender_client_id is not None:
-            sender = Sender(
-                r.sender_contact_id,
-                r.sender_client_id,
-                r.sender_relation,
-                r.sender_client_name,
-                r.sender_language,
-            )
+            found.row = Reply(*r[:_SENDER_AT])
+            found.in_force = r[_PAIN_AT + 1] or []
+            if r[_SENT_AT] is not None:
+                found.latest = Sent(*r[_SENT_AT:_PAIN_AT])
+            opted_out_at, opted_in_at = r[_NUMBER_AT : _NUMBER_AT + 2]
+            found.opted_out = texts_stopped(opted_out_at, opted_in_at)
+        contact_id, relation, client_id, client_name, language = r[_SENDER_AT:_NUMBER_AT]
+        if contact_id is not None and client_id is not None:
+            sender = Sender(contact_id, client_id, relation, client_name, language)
             found.contacts.append(sender)
-            found.previous_pain[sender.client_id] = r.previous_pain
+            found.previous_pain[client_id] = r[_PAIN_AT]
     return found
 
 

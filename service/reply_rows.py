@@ -1,7 +1,8 @@
 """A reply's row: stored raw before anything is made of it, and written back once processed.
 
-Both are Core statements built once: the webhook runs them for every text, and neither needs
-an ORM object (loading and flushing one cost more than the rest of an ordinary reply).
+Both are ``PlainStatement``s built once per dialect: the webhook runs them for every text, and
+neither needs an ORM object or SQLAlchemy's execution machinery (each cost more than the rest
+of an ordinary reply).
 """
 
 from __future__ import annotations
@@ -11,11 +12,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Insert, Table, bindparam, update
+from sqlalchemy import Connection, Dialect, Table, bindparam, update
 from sqlalchemy.orm import Session
 
 from service.db import insert_for
 from service.models import InboundMessage
+from service.plain_sql import PlainStatement
 from service.reply_reads import Reply
 
 _TABLE = cast(Table, InboundMessage.__table__)
@@ -33,20 +35,24 @@ class Inbound:
     fields: dict[str, Any]
 
 
+# What ``store`` writes: every column of a raw text, as the provider posted it.
+_STORED = ("provider_sid", "from_phone", "to_phone", "body", "num_media", "fields", "received_at")
+
+
 @functools.cache
-def _store_statement(dialect: str) -> Insert:
-    """``store``'s INSERT in ``dialect``, built once (Core, not the ORM: nothing here needs
-    an object, and it is cheaper)."""
-    return (
-        insert_for(dialect, _TABLE)
+def _store_statement(dialect: Dialect) -> PlainStatement:
+    """``store``'s INSERT in ``dialect``, built once."""
+    statement = (
+        insert_for(dialect.name, _TABLE)
         .on_conflict_do_nothing(index_elements=["provider_sid"])
         .returning(_TABLE.c.id)
     )
+    return PlainStatement(statement, dialect, _STORED)
 
 
-def store(session: Session, inbound: Inbound, now: datetime) -> int | None:
-    """Store the raw text; return its id, or None when this MessageSid is already stored."""
-    connection = session.connection()
+def store(connection: Connection, inbound: Inbound, now: datetime) -> int | None:
+    """Store the raw text; return its id, or None when this MessageSid is already stored.
+    (The webhook stores it alone, ``plain_sql.committed_alone``, before processing it.)"""
     row = {
         "provider_sid": inbound.sid,
         "from_phone": inbound.from_phone[:64],
@@ -56,8 +62,8 @@ def store(session: Session, inbound: Inbound, now: datetime) -> int | None:
         "fields": inbound.fields,
         "received_at": now,
     }
-    stored: int | None = connection.scalar(_store_statement(connection.dialect.name), row)
-    return stored
+    stored = _store_statement(connection.dialect).rows(connection, row)
+    return int(stored[0][0]) if stored else None
 
 
 # What processing writes on the reply's row.
@@ -73,13 +79,20 @@ _SAVED = (
     "appointment_id",
     "processed_at",
 )
-# ``save``'s UPDATE: the columns it sets are the parameters' (``_SAVED``).
-_SAVE = update(_TABLE).where(_TABLE.c.id == bindparam("row_id"))
+
+
+@functools.cache
+def _save_statement(dialect: Dialect) -> PlainStatement:
+    """``save``'s UPDATE in ``dialect``, built once: it sets the ``_SAVED`` columns."""
+    statement = update(_TABLE).where(_TABLE.c.id == bindparam("row_id"))
+    return PlainStatement(statement, dialect, _SAVED)
 
 
 def save(session: Session, row: Reply) -> None:
-    """Write what processing made of the reply onto its (locked) row, in one UPDATE. (The
+    """Write what processing made of the reply onto its (locked) row, in one UPDATE whose
+    result is not read (so it can go with the commit: ``plain_sql.commit_together``). The
     row is read and written as plain values, never as an ORM object: a session holding the
-    reply's ``InboundMessage`` sees the change once it expires it.)"""
+    reply's ``InboundMessage`` sees the change once it expires it."""
     values = {name: getattr(row, name) for name in _SAVED}
-    session.connection().execute(_SAVE, {"row_id": row.id, **values})
+    connection = session.connection()
+    _save_statement(connection.dialect).execute(connection, {"row_id": row.id, **values})

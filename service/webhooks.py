@@ -9,18 +9,15 @@ token nothing is accepted here at all. Logs carry masked numbers and never a bod
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
-from contextlib import contextmanager
 from urllib.parse import parse_qsl
 from xml.sax.saxutils import escape
 
 from flask import Blueprint, Flask, Request, Response, abort, current_app, request
 from flask.sessions import SecureCookieSession, SecureCookieSessionInterface
-from sqlalchemy import Connection
 from twilio.request_validator import RequestValidator
 from werkzeug.datastructures import MultiDict
 
-from service import delivery, outbox, replies
+from service import delivery, outbox, plain_sql, replies
 from service.config import settings_of
 from service.db import get_db, get_session, utcnow
 from service.phones import mask
@@ -76,20 +73,6 @@ def _storable(value: str) -> str:
     return value.replace("\x00", "\u2400")
 
 
-@contextmanager
-def _autocommit(connection: Connection) -> Iterator[None]:
-    """On PostgreSQL, each statement in the block commits on its own: storing a text is one
-    INSERT, durable when it returns, without a BEGIN and a COMMIT round trip around it. The
-    connection's own isolation level is back for what follows (SQLite: unchanged)."""
-    if connection.dialect.name != "postgresql":
-        yield
-        return
-    connection.execution_options(isolation_level="AUTOCOMMIT")
-    yield
-    # (After a failure the pool restores the level when the connection goes back to it.)
-    connection.execution_options(isolation_level=connection.default_isolation_level)
-
-
 def handle_inbound(form: MultiDict[str, str]) -> str | None:
     """Store an inbound text, then act on it; the reply to send back, if any."""
     sid, sender = form.get("MessageSid", "").strip(), form.get("From", "").strip()
@@ -107,24 +90,23 @@ def handle_inbound(form: MultiDict[str, str]) -> str | None:
     db, now = get_db(), utcnow()
     # One connection for both transactions: the second neither waits for a pool checkout
     # (and its liveness ping) nor, on SQLite, opens a new connection.
-    with db.engine.connect() as connection, db.sessions(bind=connection) as session:
-        with _autocommit(connection):
-            stored = replies.store(session, inbound, now)
-            session.commit()  # the raw text is safe before anything else is tried
+    with db.engine.connect() as connection:
+        with plain_sql.committed_alone(connection):  # safe before anything else is tried
+            stored = replies.store(connection, inbound, now)
         if stored is None:
             log.info("inbound %s from %s: duplicate, already stored", sid, mask(sender))
             return None
-        try:
-            # The environment's settings: processing reads the saved ones over them
-            # (``reply_reads.in_force``), read with the reply's facts and the wording in force.
-            environment = settings_of(current_app)
-            sent_by = inbound.from_phone[:64]
-            reply = replies.process(session, environment, stored, now, sender=sent_by)
-            session.commit()
-        except Exception:  # understanding failed; the text is stored and the clock retries it
-            session.rollback()
-            log.exception("inbound %s from %s: stored, processing failed", sid, mask(sender))
-            return None
+        with db.sessions(bind=connection) as session:
+            try:
+                # The environment's settings: processing reads the saved ones over them
+                # (``reply_reads.in_force``), read with the reply's facts and the wording.
+                environment = settings_of(current_app)
+                sent_by = inbound.from_phone[:64]
+                reply = replies.process(session, environment, stored, now, sender=sent_by)
+            except Exception:  # the text is stored and the clock retries it
+                session.rollback()
+                log.exception("inbound %s from %s: stored, processing failed", sid, mask(sender))
+                return None
     log.info("inbound %s from %s: processed", sid, mask(sender))
     return reply
 

@@ -241,7 +241,9 @@ def test_c_or_a_like_after_a_move_notice_confirms_the_new_time(
     session.commit()
     said = "C" if reply == "C" else f"Liked \u201c{body}\u201d"
     stored = replies.store(
-        session, replies.Inbound("SM" + "c" * 32, contact.phone, "+16175550100", said, 0, {}), now
+        session.connection(),
+        replies.Inbound("SM" + "c" * 32, contact.phone, "+16175550100", said, 0, {}),
+        now,
     )
     assert stored is not None
     answer = replies.process(session, settings, stored, now)

@@ -25,7 +25,9 @@ def inbound(sid: str, body: str, sender: str = PHONE) -> replies.Inbound:
 
 def received(session: Session, app: Flask, body: str, *, late: bool = False) -> str | None:
     """Store a text from PHONE and process it, as the webhook (or the clock, late) does."""
-    stored = replies.store(session, inbound(f"SM{body.encode().hex()[:30]}", body), NOW)
+    stored = replies.store(
+        session.connection(), inbound(f"SM{body.encode().hex()[:30]}", body), NOW
+    )
     assert stored is not None
     answer = replies.process(session, settings_of(app), stored, NOW, late=late)
     session.commit()
@@ -48,8 +50,8 @@ def a_reminder(session: Session) -> Appointment:
 
 
 def test_a_text_is_stored_once_per_sid(session: Session) -> None:
-    first = replies.store(session, inbound("SM1", "7"), NOW)
-    again = replies.store(session, inbound("SM1", "7 again"), NOW)
+    first = replies.store(session.connection(), inbound("SM1", "7"), NOW)
+    again = replies.store(session.connection(), inbound("SM1", "7 again"), NOW)
     session.commit()
     assert first is not None and again is None
     assert session.scalars(select(InboundMessage.body)).all() == ["7"]
@@ -81,7 +83,7 @@ def test_the_acknowledgement_is_answered_at_once_or_queued_when_late(
 
 def test_a_reply_processed_twice_acts_once(app: Flask, session: Session) -> None:
     a_reminder(session)
-    stored = replies.store(session, inbound("SMtwice", "R"), NOW)
+    stored = replies.store(session.connection(), inbound("SMtwice", "R"), NOW)
     session.commit()
     assert stored is not None
     for _ in range(2):
@@ -95,7 +97,7 @@ def test_a_reply_processed_twice_acts_once(app: Flask, session: Session) -> None
 
 
 def test_unprocessed_replies_are_found_for_the_clock(session: Session) -> None:
-    old = replies.store(session, inbound("SMold", "7"), NOW - timedelta(minutes=5))
-    replies.store(session, inbound("SMnew", "7"), NOW)
+    old = replies.store(session.connection(), inbound("SMold", "7"), NOW - timedelta(minutes=5))
+    replies.store(session.connection(), inbound("SMnew", "7"), NOW)
     session.commit()
     assert replies.unprocessed(session, NOW - timedelta(minutes=1)) == [old]

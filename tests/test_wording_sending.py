@@ -203,7 +203,7 @@ def test_an_acknowledgement_uses_the_edited_wording_and_records_it(
     booked(app, session)
     saved = save(app, session, admin, "help", "{practice} at {practice_phone}. Text STOP to end.")
     inbound = replies.Inbound("SM" + "h" * 32, OWN, "+16175550100", "HELP", 0, {})
-    stored = replies.store(session, inbound, NOW)
+    stored = replies.store(session.connection(), inbound, NOW)
     assert stored is not None
     answer = replies.process(session, settings_of(app), stored, NOW)
     session.commit()

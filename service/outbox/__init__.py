@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Table, select, update
+from sqlalchemy import Dialect, Table, select, update
 from sqlalchemy.orm import Session
 
 from service import bulk_rows
@@ -66,6 +66,7 @@ from service.outbox.claims import (
     retry,
 )
 from service.outbox.moves import M, S, bulk, move
+from service.plain_sql import PlainStatement
 
 __all__ = [
     "Claimed",
@@ -147,17 +148,29 @@ def enqueue_one(session: Session, draft: Draft, now: datetime) -> int | None:
 
 def record_answered(session: Session, draft: Draft, now: datetime) -> None:
     """Record a message already on its way outside the dispatcher (an acknowledgement
-    answered in the webhook's own response): created as sent."""
-    statement = _answered_statement(session.get_bind().dialect.name)
-    session.execute(statement, _row(draft, now, status=S.SENT, attempts=1, sent_at=now))
+    answered in the webhook's own response): created as sent. One INSERT whose result is
+    not read, so it can go with the commit (``plain_sql.commit_together``)."""
+    connection = session.connection()
+    row = _row(draft, now, status=S.SENT, attempts=1, sent_at=now)
+    _answered_statement(connection.dialect).execute(connection, row)
+
+
+# Every column ``record_answered`` sets: a draft's, and what ``_row`` adds for a sent one.
+_ANSWERED = (*Draft.__dataclass_fields__, "attempts", "created_at", "updated_at", "sent_at")
 
 
 @functools.cache
-def _answered_statement(dialect: str) -> Any:
-    """``record_answered``'s INSERT, built once: Core on the table, not the ORM's bulk
-    insert (a reply's acknowledgement is on the webhook's hot path)."""
+def _answered_statement(dialect: Dialect) -> PlainStatement:
+    """``record_answered``'s INSERT, built once per dialect: a reply's acknowledgement is on
+    the webhook's hot path."""
     table = cast(Table, M.__table__)
-    return insert_for(dialect, table).on_conflict_do_nothing(index_elements=["idempotency_key"])
+    # ``inline``: no RETURNING of the new id, which nothing reads.
+    statement = (
+        insert_for(dialect.name, table)
+        .on_conflict_do_nothing(index_elements=["idempotency_key"])
+        .inline()
+    )
+    return PlainStatement(statement, dialect, _ANSWERED)
 
 
 # --- what the provider reports after a send ---------------------------------------------

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 from datetime import timedelta
 from typing import Any
 
@@ -14,7 +15,7 @@ from flask import Flask
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
-from service import outbox
+from service import outbox, replies
 from service.db import get_db
 from service.models import InboundMessage
 from tests.webhooks.conftest import Twilio, reply_text
@@ -106,3 +107,26 @@ def test_processing_that_fails_after_writing_leaves_the_stored_text_unprocessed(
     assert reply_text(twilio.text(PHONE, "4")) is None
     row = last_reply(session)
     assert (row.body, row.processed_at, row.pain_score) == ("4", None, None)
+
+
+def test_a_write_the_database_refuses_at_the_commit_undoes_the_processing(
+    twilio: Twilio, session: Session, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The row's UPDATE and the acknowledgement's INSERT go to PostgreSQL with the COMMIT, so
+    # the database's refusal (here a session that does not exist) is only heard then: the
+    # whole processing is undone, the raw text stays stored, and the next text is served.
+    after_checkin(session)
+    answer = replies._answer
+
+    def to_a_missing_session(*args: Any) -> outbox.Draft | None:
+        draft = answer(*args)
+        return replace(draft, appointment_id=10**9) if draft is not None else None
+
+    monkeypatch.setattr(replies, "_answer", to_a_missing_session)
+    assert reply_text(twilio.text(PHONE, "4")) is None
+    row = last_reply(session)
+    assert (row.body, row.processed_at, row.pain_score) == ("4", None, None)
+    monkeypatch.setattr(replies, "_answer", answer)
+    assert "noted" in (reply_text(twilio.text(PHONE, "5")) or "").lower()
+    session.expire_all()
+    assert last_reply(session).pain_score == 5
