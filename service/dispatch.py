@@ -214,15 +214,7 @@ class Dispatcher:
             return "failed"
         if message.attempts >= self.settings.sms_max_attempts:
             outbox.fail(session, message, exc.code, error, now)
-            raise_alert(
-                session,
-                AlertKind.DELIVERY_FAILED,
-                now,
-                client_id=message.client_id,
-                phone=message.to_phone,
-                outbound_id=message.id,
-                detail=f"gave up after {message.attempts} attempts: {exc}",
-            )
+            _gave_up(session, message, f"gave up after {message.attempts} attempts: {exc}", now)
             return "failed"
         retry_at = now + sending.backoff(message.attempts, self.rng)
         outbox.retry(session, message, exc.code, error, now, retry_at)
@@ -267,6 +259,12 @@ class Dispatcher:
         # (``service.sms.MATCHERS``); a record already carrying a message's sid is not ours.
         ours = MATCHERS[Channel(message.channel)]
         match = next((r for r in records if r.sid not in known and ours(r, message.body)), None)
+        if match is None and message.attempts >= self.settings.sms_max_attempts:
+            # Never sent, and out of tries (each unknown outcome was one): as a failed send.
+            why = f"not sent after {message.attempts} attempts of unknown outcome"
+            outbox.give_up(session, message, why, now)
+            _gave_up(session, message, f"gave up: {why}", now)
+            return "failed"
         if match is None:
             outbox.resend(session, message, now)
             return "settled_resend"
@@ -275,6 +273,19 @@ class Dispatcher:
         # provider reports now instead.
         apply_status(session, match.sid, match.status, None, now)
         return "settled_sent"
+
+
+def _gave_up(session: Session, message: OutboundMessage, detail: str, now: datetime) -> None:
+    """Tell the practice a message will not be sent: it had its tries."""
+    raise_alert(
+        session,
+        AlertKind.DELIVERY_FAILED,
+        now,
+        client_id=message.client_id,
+        phone=message.to_phone,
+        outbound_id=message.id,
+        detail=detail,
+    )
 
 
 def _call_in_flight(session: Session, message: OutboundMessage) -> bool:

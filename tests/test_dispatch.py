@@ -306,6 +306,30 @@ def real_clock_dispatcher(
     )
 
 
+def test_a_text_whose_every_send_is_lost_gives_up_after_the_configured_attempts(
+    make_app: Callable[..., Flask], gateway: TwilioGateway, fake: FakeTwilio
+) -> None:
+    # Each send times out with an unknown outcome and the look-up finds nothing: resent,
+    # but not forever; the last look-up fails it, with the practice told.
+    app, dispatcher, clock = real_clock_dispatcher(make_app, gateway)
+    tries = dispatcher.settings.sms_max_attempts
+    with get_db(app).session() as session:
+        client, contact = factories.client_with_phone(session)
+        row = factories.message(session, client, contact, send_at=clock[0])
+        session.commit()
+        fake.script(*[Reply(status=502)] * (tries + 2))
+        outcomes: Counter[str] = Counter()
+        for _ in range(tries + 2):
+            outcomes.update(dispatcher.run())
+            clock[0] += timedelta(minutes=2)
+        row = reload(session, row)
+        assert (row.status, row.attempts) == ("failed", tries)
+        assert outcomes["settled_resend"] == tries - 1 and fake.sent == []
+        [alert] = session.scalars(select(Alert)).all()
+        assert (alert.kind, alert.outbound_id) == ("delivery_failed", row.id)
+        assert "unknown outcome" in alert.detail
+
+
 @pytest.mark.parametrize(
     ("twilio_now", "settled"),
     [

@@ -6,7 +6,8 @@ machine:
     planned --claim--> sending --mark_sent--> sent --settle--> delivered / undelivered / failed
                           |--- retry ---------> planned (later, with back-off)
                           |--- fail ----------> failed (permanent error, or out of tries)
-                          |--- mark_unknown --> unknown --mark_sent / resend--> sent / planned
+                          |--- mark_unknown --> unknown --mark_sent / resend / give_up-->
+                          |                             sent / planned / failed
                           '--- hold_back -----> skipped / cancelled / expired, or planned later
     planned --replan / cancel_planned / skip_planned_to / pause--> skipped / cancelled / ...
 
@@ -51,6 +52,7 @@ from service.outbox.claims import (
     claimed,
     claimed_rows,
     fail,
+    give_up,
     hold_back,
     hold_back_all,
     hold_writes,
@@ -80,6 +82,7 @@ __all__ = [
     "enqueue",
     "enqueue_one",
     "fail",
+    "give_up",
     "hold_back",
     "hold_back_all",
     "hold_writes",

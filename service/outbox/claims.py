@@ -308,3 +308,8 @@ def postpone_lookup(
 def resend(session: Session, message: OutboundMessage, now: datetime) -> bool:
     """An unknown message never reached the provider: plan it again, now."""
     return _step(session, message, [S.UNKNOWN], now, status=S.PLANNED, send_at=now)
+
+
+def give_up(session: Session, message: OutboundMessage, error: str, now: datetime) -> bool:
+    """An unknown message never reached the provider and has had its tries: not sent."""
+    return _step(session, message, [S.UNKNOWN], now, status=S.FAILED, **_error(None, error))
