@@ -18,8 +18,9 @@ It behaves as SQLAlchemy would where it matters:
   an ``onupdate``) is refused when it is built: every value is the caller's.
 
 ``commit_together`` sends result-less statements and the COMMIT that ends their transaction to
-PostgreSQL in one round trip (psycopg's pipeline mode); ``committed_alone`` lets one statement
-commit on its own, without a BEGIN and a COMMIT around it.
+PostgreSQL in one round trip (psycopg's pipeline mode); ``stored_first`` commits one statement
+in a transaction of its own, sent in one round trip and not waiting for the disk (the caller
+makes it durable before it answers anyone).
 """
 
 from __future__ import annotations
@@ -45,7 +46,6 @@ class PlainStatement:
         assert isinstance(compiled, SQLCompiler)
         if compiled.insert_prefetch or compiled.update_prefetch:
             raise ValueError("a plain statement needs every value given: no column defaults")
-        self.dialect = dialect
         self.sql = str(compiled)
         self._order = compiled.positiontup  # the parameters' order, for a positional driver
         # The values written into the statement itself: LIMIT 1, a status.
@@ -56,6 +56,7 @@ class PlainStatement:
         self._convert = tuple((name, f) for name, f in converters if f is not None)
         columns = getattr(statement, "exported_columns", ())
         self._results = tuple(_result_converter(c.type, dialect) for c in columns)
+        self._converting = any(self._results)
 
     def execute(self, connection: Connection, values: dict[str, Any]) -> Any:
         """Run the statement with ``values`` on ``connection``'s driver connection; the
@@ -77,12 +78,16 @@ class PlainStatement:
 
     def rows(self, connection: Connection, values: dict[str, Any]) -> list[tuple[Any, ...]]:
         """Run the statement; its rows, each value converted as its column's type reads it."""
-        cursor = self.execute(connection, values)
+        return self.read(connection, self.execute(connection, values))
+
+    def read(self, connection: Connection, cursor: Any) -> list[tuple[Any, ...]]:
+        """The rows of this statement's ``cursor``, converted as their columns' types read
+        them (in a pipeline: once the server has answered everything sent before)."""
         with raised_as_sqlalchemy(connection, self.sql):
             rows = cursor.fetchall()
         cursor.close()
         converters = self._results
-        if not any(converters):
+        if not self._converting:
             return [tuple(r) for r in rows]
         return [tuple(f(v) if f else v for f, v in zip(converters, r, strict=True)) for r in rows]
 
@@ -141,27 +146,48 @@ def commit_together(session: Session, write: Callable[[], None]) -> None:
     session.commit()
 
 
-@contextmanager
-def committed_alone(connection: Connection) -> Iterator[None]:
-    """What the block runs on ``connection``'s driver is committed when the block ends, before
-    anything else runs there: on PostgreSQL each statement commits on its own (autocommit,
-    so one INSERT is durable when it returns, with no BEGIN and COMMIT round trips around
-    it); on SQLite the block is one transaction, committed at its end. Enter it before the
-    connection has run anything."""
+def stored_first(
+    connection: Connection, statement: PlainStatement, values: dict[str, Any]
+) -> list[tuple[Any, ...]]:
+    """Run ``statement`` in a transaction of its own, committed before anything else runs on
+    ``connection``; its rows. Call it before the connection has run anything.
+
+    On PostgreSQL the transaction is sent in one round trip (BEGIN, the statement, COMMIT, in
+    psycopg's pipeline mode) and its COMMIT does not wait for the disk (``synchronous_commit``
+    off, for this transaction only): the rows are committed, seen by every other transaction
+    at once, but could be lost if the database server crashed in the next fraction of a
+    second (its WAL writer flushes within 200 ms). The caller makes them durable before it
+    tells anyone they are kept, with any synchronous commit on the same server (PostgreSQL
+    writes its log in order, so flushing a later commit flushes this one too): the webhook
+    answers Twilio only after the processing's commit, or on failure after ``keep``'s.
+    Waiting for one disk flush a reply instead of two is most of what the webhook bench's
+    ratio to its store-only reference gained from this (``bench/README``). SQLite: one
+    transaction, committed at the end.
+    """
     driver = connection.connection.driver_connection
     assert driver is not None
-    postgresql = connection.dialect.name == "postgresql"
-    if postgresql:
-        driver.autocommit = True
-    try:
-        yield
-        if not postgresql:
+    if connection.dialect.name != "postgresql":
+        try:
+            rows = statement.rows(connection, values)
             driver.commit()
+        except BaseException:
+            connection.invalidate()
+            raise
         connection.dispatch.commit(connection)  # the engine's commit listeners hear it
+        return rows
+    driver.autocommit = True  # the transaction below is ours, spelled out
+    try:
+        with raised_as_sqlalchemy(connection, statement.sql), driver.pipeline():
+            driver.cursor().execute("BEGIN")
+            driver.cursor().execute("SET LOCAL synchronous_commit TO off")
+            cursor = statement.execute(connection, values)
+            driver.cursor().execute("COMMIT")
+            rows = statement.read(connection, cursor)
     except BaseException:
-        # The connection may be gone (a database outage): do not talk to it again, let the
-        # pool replace it.
+        # The connection may be gone (a database outage) or mid-transaction: do not talk to
+        # it again, let the pool replace it.
         connection.invalidate()
         raise
-    if postgresql:
-        driver.autocommit = False
+    driver.autocommit = False
+    connection.dispatch.commit(connection)
+    return rows

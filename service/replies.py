@@ -42,7 +42,9 @@ from service.domain.vocabulary import (
 from service.domain.wording import Wording, acknowledgement
 from service.models import SELF, InboundMessage, OutboundMessage
 from service.reply_rows import Inbound as Inbound
+from service.reply_rows import keep as keep
 from service.reply_rows import store as store
+from service.reply_rows import store_first as store_first
 
 CONTEXT_WINDOW = timedelta(days=7)
 # Words the carrier (or Twilio's opt-out handling) already answers; a second reply from us

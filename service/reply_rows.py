@@ -15,9 +15,9 @@ from typing import Any, cast
 from sqlalchemy import Connection, Dialect, Table, bindparam, update
 from sqlalchemy.orm import Session
 
+from service import plain_sql
 from service.db import insert_for
 from service.models import InboundMessage
-from service.plain_sql import PlainStatement
 from service.reply_reads import Reply
 
 _TABLE = cast(Table, InboundMessage.__table__)
@@ -40,20 +40,34 @@ _STORED = ("provider_sid", "from_phone", "to_phone", "body", "num_media", "field
 
 
 @functools.cache
-def _store_statement(dialect: Dialect) -> PlainStatement:
+def _store_statement(dialect: Dialect) -> plain_sql.PlainStatement:
     """``store``'s INSERT in ``dialect``, built once."""
     statement = (
         insert_for(dialect.name, _TABLE)
         .on_conflict_do_nothing(index_elements=["provider_sid"])
         .returning(_TABLE.c.id)
     )
-    return PlainStatement(statement, dialect, _STORED)
+    return plain_sql.PlainStatement(statement, dialect, _STORED)
 
 
 def store(connection: Connection, inbound: Inbound, now: datetime) -> int | None:
-    """Store the raw text; return its id, or None when this MessageSid is already stored.
-    (The webhook stores it alone, ``plain_sql.committed_alone``, before processing it.)"""
-    row = {
+    """Store the raw text in the connection's transaction; return its id, or None when this
+    MessageSid is already stored."""
+    stored = _store_statement(connection.dialect).rows(connection, _stored_row(inbound, now))
+    return int(stored[0][0]) if stored else None
+
+
+def store_first(connection: Connection, inbound: Inbound, now: datetime) -> int | None:
+    """``store`` in a transaction of its own, committed before anything else is done with
+    the text (``plain_sql.stored_first``: on PostgreSQL without waiting for the disk, so the
+    caller makes it durable before it answers: the processing's commit, or ``keep``)."""
+    statement = _store_statement(connection.dialect)
+    stored = plain_sql.stored_first(connection, statement, _stored_row(inbound, now))
+    return int(stored[0][0]) if stored else None
+
+
+def _stored_row(inbound: Inbound, now: datetime) -> dict[str, Any]:
+    return {
         "provider_sid": inbound.sid,
         "from_phone": inbound.from_phone[:64],
         "to_phone": inbound.to_phone[:64],
@@ -62,8 +76,13 @@ def store(connection: Connection, inbound: Inbound, now: datetime) -> int | None
         "fields": inbound.fields,
         "received_at": now,
     }
-    stored = _store_statement(connection.dialect).rows(connection, row)
-    return int(stored[0][0]) if stored else None
+
+
+def keep(session: Session, row_id: int, why: str) -> None:
+    """Note on a stored text that processing failed (the clock retries it), in a commit that
+    waits for the disk: the text is durable when this returns, as ``store_first`` needs."""
+    session.execute(update(_TABLE).where(_TABLE.c.id == row_id).values(reason=why[:200]))
+    session.commit()
 
 
 # What processing writes on the reply's row.
@@ -82,10 +101,10 @@ _SAVED = (
 
 
 @functools.cache
-def _save_statement(dialect: Dialect) -> PlainStatement:
+def _save_statement(dialect: Dialect) -> plain_sql.PlainStatement:
     """``save``'s UPDATE in ``dialect``, built once: it sets the ``_SAVED`` columns."""
     statement = update(_TABLE).where(_TABLE.c.id == bindparam("row_id"))
-    return PlainStatement(statement, dialect, _SAVED)
+    return plain_sql.PlainStatement(statement, dialect, _SAVED)
 
 
 def save(session: Session, row: Reply) -> None:

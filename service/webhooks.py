@@ -17,7 +17,7 @@ from flask.sessions import SecureCookieSession, SecureCookieSessionInterface
 from twilio.request_validator import RequestValidator
 from werkzeug.datastructures import MultiDict
 
-from service import delivery, outbox, plain_sql, replies
+from service import delivery, outbox, replies
 from service.config import settings_of
 from service.db import get_db, get_session, utcnow
 from service.phones import mask
@@ -91,8 +91,9 @@ def handle_inbound(form: MultiDict[str, str]) -> str | None:
     # One connection for both transactions: the second neither waits for a pool checkout
     # (and its liveness ping) nor, on SQLite, opens a new connection.
     with db.engine.connect() as connection:
-        with plain_sql.committed_alone(connection):  # safe before anything else is tried
-            stored = replies.store(connection, inbound, now)
+        # Stored before anything else is tried, committed (on PostgreSQL without waiting
+        # for the disk: nothing below answers Twilio before a commit that does).
+        stored = replies.store_first(connection, inbound, now)
         if stored is None:
             log.info("inbound %s from %s: duplicate, already stored", sid, mask(sender))
             return None
@@ -103,9 +104,10 @@ def handle_inbound(form: MultiDict[str, str]) -> str | None:
                 environment = settings_of(current_app)
                 sent_by = inbound.from_phone[:64]
                 reply = replies.process(session, environment, stored, now, sender=sent_by)
-            except Exception:  # the text is stored and the clock retries it
+            except Exception:  # the text is kept and the clock retries it
                 session.rollback()
                 log.exception("inbound %s from %s: stored, processing failed", sid, mask(sender))
+                replies.keep(session, stored, "processing failed; it is tried again")
                 return None
     log.info("inbound %s from %s: processed", sid, mask(sender))
     return reply

@@ -1,7 +1,7 @@
 """Statements run on the driver (``service.plain_sql``) behave as SQLAlchemy's own: the same
 values written and read back (aware UTC instants, JSON), SQLAlchemy's errors with the
 parameters hidden, listeners that hear them, a lost connection invalidated; and the two ways
-of committing (``commit_together``, ``committed_alone``) commit all or nothing."""
+of committing (``commit_together``, ``stored_first``) commit all or nothing."""
 
 from __future__ import annotations
 
@@ -123,21 +123,30 @@ def test_commit_together_commits_nothing_when_a_write_fails(app: Flask, session:
     assert _stored_sids(app) == ["SMi"]
 
 
-def test_committed_alone_is_committed_whatever_follows(app: Flask) -> None:
+def test_stored_first_is_committed_before_anything_else_and_whatever_follows(
+    app: Flask, dialect: str
+) -> None:
     with get_db(app).engine.connect() as connection:
-        with plain_sql.committed_alone(connection):
-            _store(connection).execute(connection, _row("SMj"))
+        [(row_id, _, _)] = plain_sql.stored_first(connection, _store(connection), _row("SMj"))
+        assert _stored_sids(app) == ["SMj"]  # seen by everyone at once
+        if dialect == "postgresql":  # its quick commit was its own transaction's only
+            assert connection.exec_driver_sql("SHOW synchronous_commit").scalar() == "on"
         connection.execute(insert(TABLE).values(_row("SMk")))
-        connection.rollback()  # what came after is undone; the block's row stays
-    assert _stored_sids(app) == ["SMj"]
+        connection.rollback()  # what came after is undone; the stored row stays
+    assert _stored_sids(app) == ["SMj"] and isinstance(row_id, int)
 
 
-def test_a_failure_inside_committed_alone_leaves_the_connection_to_the_pool(app: Flask) -> None:
+def test_a_failure_in_stored_first_leaves_the_connection_to_the_pool(app: Flask) -> None:
     with get_db(app).engine.connect() as connection:
-        with pytest.raises(KeyError), plain_sql.committed_alone(connection):
-            _store(connection).execute(connection, {"provider_sid": "SMl"})
+        with pytest.raises(KeyError):
+            plain_sql.stored_first(connection, _store(connection), {"provider_sid": "SMl"})
         assert connection.invalidated
-    assert _stored_sids(app) == []
+    with get_db(app).engine.connect() as connection:
+        plain_sql.stored_first(connection, _store(connection), _row("SMl"))
+        with pytest.raises(IntegrityError):  # refused by the database, inside the pipeline
+            plain_sql.stored_first(connection, _store(connection), _row("SMl"))
+        assert connection.invalidated
+    assert _stored_sids(app) == ["SMl"]
 
 
 def test_a_lost_connection_is_an_operational_error_and_invalidated(

@@ -107,6 +107,8 @@ def test_processing_that_fails_after_writing_leaves_the_stored_text_unprocessed(
     assert reply_text(twilio.text(PHONE, "4")) is None
     row = last_reply(session)
     assert (row.body, row.processed_at, row.pain_score) == ("4", None, None)
+    # kept in a commit that waits for the disk (the store's own did not), and says why
+    assert row.reason == "processing failed; it is tried again"
 
 
 def test_a_write_the_database_refuses_at_the_commit_undoes_the_processing(
