@@ -94,7 +94,7 @@ def handle_inbound(form: MultiDict[str, str]) -> str | None:
         # Stored before anything else is tried, committed (on PostgreSQL without waiting
         # for the disk: nothing below answers Twilio before a commit that does).
         stored = replies.store_first(connection, inbound, now)
-        if stored is None:
+        if stored is None:  # (the first delivery answers once it is durable)
             log.info("inbound %s from %s: duplicate, already stored", sid, mask(sender))
             return None
         with db.sessions(bind=connection) as session:
