@@ -9,6 +9,12 @@ midnight, and quiet_start == quiet_end means no quiet hours. A reminder that fal
 earlier, to one minute before the window began (a reminder must not arrive after the
 appointment); a check-in moves later, to the moment the window ends. Offsets are elapsed time,
 so across a DST switch a 24 h reminder lands an hour off the appointment's wall-clock time.
+
+A recipient whose channel is ``voice`` gets calls instead: the same offsets, quiet hours and
+wording, under keys of their own (``_message``). Call hours are kept when the call is
+placed: ``sending.decide`` holds a call until 9:00 and lets a reminder expire when that
+would ring at or after the session's start (a reminder moved before quiet hours that begin
+after 20:00, for an early session, is such a one).
 """
 
 from dataclasses import dataclass, field, replace
@@ -21,6 +27,7 @@ from service.domain.quiet import after_quiet_hours, before_quiet_hours
 from service.domain.vocabulary import (
     CALLED_OFF,
     AppointmentStatus,
+    Channel,
     MessageKind,
     MessageStatus,
     TextKind,
@@ -68,6 +75,9 @@ class Recipient:
     # A caregiver's texts greet them by ``name`` and name the client (``texts``).
     caregiver: bool = False
     name: str = ""
+    # How its reminders and check-ins reach it: texts, or calls (``Channel.VOICE``) for a
+    # contact on the voice channel whose number may get calls (``plan_facts.recipient``).
+    channel: str = Channel.SMS
 
 
 @dataclass(frozen=True)
@@ -107,6 +117,7 @@ class PlannedMessage:
     body: str
     planned_start: datetime  # the appointment start it was written for, to the second
     template_id: int | None = None  # the wording version of the body; None: shipped
+    channel: str = Channel.SMS  # a call's key ends in ``repeats.CALL_SUFFIX``
 
 
 MAX_CHECKIN_DAYS = 6
@@ -309,11 +320,14 @@ def _message(
 ) -> PlannedMessage:
     """Return the message with its idempotency key; ``slot`` names it among the
     appointment's texts of its kind to one contact: an offset (in seconds in the key), or
-    an automatic check-in's role."""
+    an automatic check-in's role. A call's key is its text's with ``repeats.CALL_SUFFIX``
+    after it: a change of channel plans the other message rather than turn one into the
+    other (and ``repeats`` keeps it from repeating one that went)."""
     named = slot if isinstance(slot, str) else int(slot.total_seconds())
     start = int(appt.starts_at.timestamp())
+    call = repeats.CALL_SUFFIX if person.channel == Channel.VOICE else ""
     return PlannedMessage(
-        key=f"{kind}:{appt.id}:{person.contact_id}:{named}:{start}",
+        key=f"{kind}:{appt.id}:{person.contact_id}:{named}:{start}{call}",
         kind=kind,
         appointment_id=appt.id,
         contact_id=person.contact_id,
@@ -322,4 +336,5 @@ def _message(
         status=status,
         body=body,
         planned_start=datetime.fromtimestamp(start, UTC),
+        channel=person.channel,
     )
