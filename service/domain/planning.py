@@ -10,11 +10,12 @@ earlier, to one minute before the window began (a reminder must not arrive after
 appointment); a check-in moves later, to the moment the window ends. Offsets are elapsed time,
 so across a DST switch a 24 h reminder lands an hour off the appointment's wall-clock time.
 
-A recipient whose channel is ``voice`` gets calls instead: the same offsets, quiet hours and
-wording, under keys of their own (``_message``). Call hours are kept when the call is
-placed: ``sending.decide`` holds a call until 9:00 and lets a reminder expire when that
-would ring at or after the session's start (a reminder moved before quiet hours that begin
-after 20:00, for an early session, is such a one).
+A recipient whose channel is ``voice`` gets calls instead: the same offsets and wording,
+under keys of their own (``_message``), with quiet hours that also keep out the hours calls
+may not ring (before 9:00, from 20:00: ``call_retries.quiet_for_calls``), so a reminder of a
+9:00 session due at 7:00 rings the evening before at 19:59, not at 20:59 when no call may
+ring. Quiet hours that cannot be joined with those (at midday) are kept when the call is
+placed: ``sending.decide`` holds a call until they end.
 """
 
 from dataclasses import dataclass, field, replace
@@ -23,6 +24,7 @@ from typing import Literal
 from zoneinfo import ZoneInfo
 
 from service.domain import repeats, sampling, texts
+from service.domain.call_retries import quiet_for_calls
 from service.domain.quiet import after_quiet_hours, before_quiet_hours
 from service.domain.vocabulary import (
     CALLED_OFF,
@@ -186,19 +188,27 @@ def plan_appointment(
             "practice_phone": settings.practice_phone,
             "when": texts.format_local(start_local, appt.language),
         }
+        rules = _for_calls(settings) if person.channel == Channel.VOICE else settings
         if person.reminders:
             kind = for_recipient(TextKind.REMINDER, about)
             reminder, used = settings.wording.write(kind, appt.language, values)
-            planned += _worded(_reminders(appt, person, settings, tz, now, reminder), used)
+            planned += _worded(_reminders(appt, person, rules, tz, now, reminder), used)
         if person.checkins:
             kind = for_recipient(TextKind.CHECKIN, about)
             checkin, used = settings.wording.write(kind, appt.language, values)
-            planned += _worded(_checkins(appt, person, settings, tz, now, checkin), used)
+            planned += _worded(_checkins(appt, person, rules, tz, now, checkin), used)
     offsets = settings.checkin_offsets if appt.checkin_offsets is None else appt.checkin_offsets
     most = sampling.MOST_ASKS if isinstance(offsets, str) else None  # AUTO
     again = repeats.repeated(planned, appt.went, appt.starts_at, tz, most)
     planned = [replace(m, status=MessageStatus.SKIPPED) if m.key in again else m for m in planned]
     return sorted(planned, key=lambda m: (m.send_at, m.key))
+
+
+def _for_calls(settings: PlanSettings) -> PlanSettings:
+    """The rules for a recipient who is called: quiet hours that also keep out the hours
+    calls may not ring (``call_retries.quiet_for_calls``)."""
+    start, end = quiet_for_calls((settings.quiet_start, settings.quiet_end))
+    return replace(settings, quiet_start=start, quiet_end=end)
 
 
 def _names(appt: AppointmentFacts, person: Recipient, plain: bool) -> tuple[str, str]:
