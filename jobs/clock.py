@@ -36,6 +36,7 @@ from service import (
     practice_settings,
     replies,
     signals,
+    voice_fallback,
     wording_in_force,
 )
 from service.config import Settings, settings_of
@@ -51,6 +52,7 @@ DISPATCH_EVERY_SECONDS = 30
 HEARTBEAT_EVERY_SECONDS = 60
 SIGNALS_EVERY_SECONDS = 300
 FEEDS_EVERY_SECONDS = 60  # looks for due feeds; each is fetched every 10 minutes
+FALLBACK_EVERY_SECONDS = 60  # the call after an unanswered text is queued within a minute
 
 
 @dataclass
@@ -162,12 +164,31 @@ def fetch_feeds(app: Flask) -> list[feed_runs.FeedResult]:
     return results
 
 
+def fallback_calls(app: Flask) -> voice_fallback.FallbackCounts:
+    """Queue the one call after each unanswered text to a contact on texts then a call, and
+    call off those a reply made needless (``service.voice_fallback``)."""
+    db, started = get_db(app), time.monotonic()
+    with db.session() as session:
+        settings = practice_settings.effective(session, settings_of(app))
+        counts = voice_fallback.run(session, settings, utcnow())
+        session.commit()
+    if counts.queued or counts.called_off:
+        log.info(
+            "fallback calls: %d queued, %d called off (%.2f s)",
+            counts.queued,
+            counts.called_off,
+            time.monotonic() - started,
+        )
+    return counts
+
+
 def run_once(app: Flask, dispatcher: Dispatcher) -> None:
-    """Fetch calendar feeds, plan, raise signals, then dispatch, once."""
+    """Fetch calendar feeds, plan, raise signals, queue fallback calls, then dispatch, once."""
     fetch_feeds(app)
     plan(app)
     raise_signals(app)
     retry_replies(app)
+    fallback_calls(app)
     dispatch(dispatcher)
     heartbeat(app)
 
@@ -221,6 +242,7 @@ def build_scheduler(app: Flask, dispatcher: Dispatcher) -> BlockingScheduler:
         ("signals", raise_signals, [app], SIGNALS_EVERY_SECONDS),
         ("heartbeat", heartbeat, [app], HEARTBEAT_EVERY_SECONDS),
         ("feeds", fetch_feeds, [app], FEEDS_EVERY_SECONDS),
+        ("fallback", fallback_calls, [app], FALLBACK_EVERY_SECONDS),
     ]
     for name, job, args, seconds in jobs:
         scheduler.add_job(

@@ -78,6 +78,8 @@ class Settings:
     default_language: str = "en"  # of new clients
     names_in_texts: str = "as_written"  # or "plain_letters": see NAME_STYLES
     calendar_feeds_allow_private: bool = False  # feeds may use private addresses (tests)
+    # How long a text to a contact on sms_then_voice waits for a reply before its one call.
+    voice_fallback_after: timedelta = timedelta(hours=4)
 
     @property
     def twilio_configured(self) -> bool:
@@ -236,6 +238,7 @@ DEFAULTS: dict[str, str] = {
     "DEFAULT_LANGUAGE": "en",
     "NAMES_IN_TEXTS": "as_written",
     "CALENDAR_FEEDS_ALLOW_PRIVATE": "off",
+    "VOICE_FALLBACK_AFTER": "4h",
 }
 
 
@@ -254,12 +257,7 @@ def load_settings(environ: Mapping[str, str], instance_path: str) -> Settings:
     region = env["DEFAULT_REGION"].upper()
     if region not in phonenumbers.SUPPORTED_REGIONS:
         raise ConfigError(f"DEFAULT_REGION: {region!r} is not a known region code like US")
-    from_number = get("TWILIO_FROM_NUMBER")
-    credentials = get("TWILIO_ACCOUNT_SID") and get("TWILIO_AUTH_TOKEN")
-    if credentials and not (from_number or get("TWILIO_MESSAGING_SERVICE_SID")):
-        raise ConfigError(
-            "TWILIO_FROM_NUMBER: required (or TWILIO_MESSAGING_SERVICE_SID) with Twilio credentials"
-        )
+    from_number = _sender(env)
     practice_phone = get("PRACTICE_PHONE")
     max_per_second = get("SMS_MAX_PER_SECOND")
     database = get("DATABASE_URL") or f"sqlite:///{instance_path}/touchbase.sqlite3"
@@ -298,7 +296,19 @@ def load_settings(environ: Mapping[str, str], instance_path: str) -> Settings:
         calendar_feeds_allow_private=_flag(
             "CALENDAR_FEEDS_ALLOW_PRIVATE", env["CALENDAR_FEEDS_ALLOW_PRIVATE"]
         ),
+        voice_fallback_after=parse_duration("VOICE_FALLBACK_AFTER", env["VOICE_FALLBACK_AFTER"]),
     )
+
+
+def _sender(env: Mapping[str, str]) -> str | None:
+    """TWILIO_FROM_NUMBER as given; required, or a messaging service, with credentials."""
+    from_number = env.get("TWILIO_FROM_NUMBER")
+    credentials = env.get("TWILIO_ACCOUNT_SID") and env.get("TWILIO_AUTH_TOKEN")
+    if credentials and not (from_number or env.get("TWILIO_MESSAGING_SERVICE_SID")):
+        raise ConfigError(
+            "TWILIO_FROM_NUMBER: required (or TWILIO_MESSAGING_SERVICE_SID) with Twilio credentials"
+        )
+    return from_number
 
 
 def _flag(name: str, raw: str) -> bool:

@@ -1,4 +1,7 @@
-"""Consent and reachability of phone numbers: opted out, opted back in, invalid."""
+"""Consent and reachability of phone numbers: opted out, opted back in, invalid.
+
+This is consent to texts: an opt-out skips the texts planned to the number, never its
+calls (consent to calls is ``call_consent``'s)."""
 
 from __future__ import annotations
 
@@ -10,7 +13,10 @@ from sqlalchemy.orm import Session
 
 from service import outbox
 from service.db import insert
+from service.domain import call_permission
+from service.domain.vocabulary import Channel
 from service.models import PhoneNumber
+from service.outbox.channels import skip_planned_on
 
 
 def ensure_number(session: Session, phone: str, now: datetime) -> None:
@@ -52,9 +58,10 @@ def is_opted_out(session: Session, phone: str) -> bool:
 
 
 def opt_out(session: Session, phone: str, now: datetime) -> int:
-    """Record an opt-out and skip every text still planned to the number; return how many."""
+    """Record an opt-out and skip every text still planned to the number (not its calls:
+    ``call_consent``); return how many."""
     _row(session, phone, now).opted_out_at = now
-    return outbox.skip_planned_to(session, phone, "number opted out", now)
+    return skip_planned_on(session, phone, Channel.SMS, "number opted out", now)
 
 
 def opt_in(session: Session, phone: str, now: datetime) -> None:
@@ -63,8 +70,12 @@ def opt_in(session: Session, phone: str, now: datetime) -> None:
 
 
 def mark_invalid(session: Session, phone: str, reason: str, now: datetime) -> int:
-    """Record that texts cannot reach the number; skip what is still planned to it."""
+    """Record that texts cannot reach the number; skip what is still planned to it (only
+    its texts when it is a landline, which calls may reach); return how many."""
     row = _row(session, phone, now)
     row.invalid_at = now
     row.invalid_reason = reason[:200]
-    return outbox.skip_planned_to(session, phone, f"invalid number: {reason}", now)
+    skipped = f"invalid number: {reason}"
+    if row.invalid_reason in call_permission.LANDLINE_REASONS:
+        return skip_planned_on(session, phone, Channel.SMS, skipped, now)
+    return outbox.skip_planned_to(session, phone, skipped, now)

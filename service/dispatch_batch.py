@@ -2,7 +2,9 @@
 
 The guarantee, for every text: a cancellation, move, opt-out, pause or edit that commits
 before a text's send starts prevents it; one that commits after finds the text sent or in
-flight and records that. No text is ever sent twice, and none is lost.
+flight and records that. No text is ever sent twice, and none is lost. A call is a text
+here, and its number's consent is the consent to calls (``domain.call_permission``): a
+withdrawal or a stop (``call_consent``, which locks the number) is such an opt-out.
 
 The protocol that gives it:
 
@@ -88,6 +90,17 @@ CONTACTS: Table = Contact.__table__  # type: ignore[assignment]
 ALERTS: Table = Alert.__table__  # type: ignore[assignment]
 
 
+@dataclass(frozen=True)
+class NumberFacts:
+    """What the final check reads of a number: consent for texts, for calls, reachability."""
+
+    opted_out: bool = False
+    invalid: bool = False
+    invalid_reason: str | None = None
+    voice_consent_at: datetime | None = None
+    voice_opted_out_at: datetime | None = None
+
+
 @dataclass
 class Facts:
     """What is true now about a batch's texts, read under its locks."""
@@ -95,7 +108,7 @@ class Facts:
     mine: set[int]  # the messages still this claim's, locked
     zones: dict[int, str] = field(default_factory=dict)
     appointments: dict[int, tuple[str, datetime]] = field(default_factory=dict)
-    numbers: dict[str, tuple[bool, bool]] = field(default_factory=dict)  # opted out, invalid
+    numbers: dict[str, NumberFacts] = field(default_factory=dict)
     contacts: dict[int, sending.ContactFacts] = field(default_factory=dict)
     not_answering: set[int] = field(default_factory=set)
 
@@ -135,15 +148,29 @@ def lock_and_read(session: Session, claims: Sequence[Claimed], token: str, now: 
     return facts
 
 
-_NUMBER = ("opted_out_at", "opted_in_at", "invalid_at")
+_NUMBER = (
+    "opted_out_at",
+    "opted_in_at",
+    "invalid_at",
+    "invalid_reason",
+    "voice_consent_at",
+    "voice_opted_out_at",
+)
 
 
 def _consent(
-    opted_out_at: datetime | None, opted_in_at: datetime | None, invalid_at: datetime | None
-) -> tuple[bool, bool]:
+    opted_out_at: datetime | None,
+    opted_in_at: datetime | None,
+    invalid_at: datetime | None,
+    invalid_reason: str | None,
+    voice_consent_at: datetime | None,
+    voice_opted_out_at: datetime | None,
+) -> NumberFacts:
     # As ``PhoneNumber.opted_out``: the latest consent event is an opt-out.
     opted_out = opted_out_at is not None and (opted_in_at is None or opted_in_at < opted_out_at)
-    return opted_out, invalid_at is not None
+    return NumberFacts(
+        opted_out, invalid_at is not None, invalid_reason, voice_consent_at, voice_opted_out_at
+    )
 
 
 def _reads_contact(kind: str) -> bool:
@@ -165,14 +192,14 @@ def facts_of(claim: Claimed, facts: Facts, dispatcher: Dispatcher) -> sending.Se
     """The final check's facts for one text of the batch."""
     settings = dispatcher.settings
     appointment = facts.appointments.get(claim.appointment_id or 0)
-    opted_out, invalid = facts.numbers.get(claim.to_phone, (False, False))
+    number = facts.numbers.get(claim.to_phone, NumberFacts())
     contact = facts.contacts.get(claim.contact_id or 0) if _reads_contact(claim.kind) else None
     return sending.SendFacts(
         kind=claim.kind,
         send_at=claim.send_at,
         timezone=facts.zones.get(claim.client_id or 0, settings.practice_timezone),
-        opted_out=opted_out,
-        invalid=invalid,
+        opted_out=number.opted_out,
+        invalid=number.invalid,
         to_phone=claim.to_phone,
         appointment_status=appointment[0] if appointment else None,
         appointment_start=appointment[1] if appointment else None,
@@ -181,6 +208,9 @@ def facts_of(claim: Claimed, facts: Facts, dispatcher: Dispatcher) -> sending.Se
         not_answering=claim.client_id in facts.not_answering,
         rebooking_texts=settings.rebooking_texts,
         channel=claim.channel,
+        invalid_reason=number.invalid_reason,
+        voice_consent_at=number.voice_consent_at,
+        voice_opted_out_at=number.voice_opted_out_at,
     )
 
 

@@ -13,7 +13,11 @@ this module loads the facts it needs, and reconciles the outbox with its answer,
   no extra statement), so that what it plans never repeats them (``domain.repeats``);
 - anything already sent, or skipped because the number opted out, is never touched; every
   change is conditional on the status it was read with (``outbox.replan``), so a text a
-  dispatcher claimed in the meantime is left to the dispatcher.
+  dispatcher claimed in the meantime is left to the dispatcher;
+- calls follow the same rules (a contact on the voice channel is planned calls, under keys
+  of their own: ``plan_facts``); the calls that follow a message rather than the plan (the
+  call after an unanswered text, a call made again: ``domain.follow_up_calls``) are not the
+  plan's, and are neither read nor changed here.
 """
 
 from __future__ import annotations
@@ -28,7 +32,8 @@ from sqlalchemy.orm import Session, selectinload
 from service import bulk_rows, outbox, plan_facts, rhythm, series_plan, wording_in_force
 from service.config import Settings
 from service.domain import planning, sampling
-from service.domain.vocabulary import PLANNED_KINDS, MessageKind, MessageStatus
+from service.domain.follow_up_calls import FOLLOW_UP_PREFIXES
+from service.domain.vocabulary import PLANNED_KINDS, Channel, MessageKind, MessageStatus
 from service.models import (
     Appointment,
     Client,
@@ -92,10 +97,12 @@ def reconcile(
                     session, OutboundMessage.appointment_id, [a.id for a in appointments]
                 ),
                 OutboundMessage.kind.in_(PLANNED_KINDS),
+                *(~OutboundMessage.idempotency_key.startswith(p) for p in FOLLOW_UP_PREFIXES),
             )
         )
     }
     went = plan_facts.went(existing.values())
+    callable_phones = plan_facts.callable_phones(session, appointments)
     wanted: set[str] = set()
     fresh: list[outbox.Draft] = []
     rules = plan_facts.plan_settings(settings, wording_in_force.current(session))
@@ -106,6 +113,7 @@ def reconcile(
             following.get(appointment.id),
             expected.get(appointment.id),
             went.get(appointment.id, ()),
+            callable_phones,
         )
         for message in planning.plan_appointment(facts, rules, now):
             wanted.add(message.key)
@@ -190,6 +198,7 @@ def _draft(appointment: Appointment, message: planning.PlannedMessage) -> outbox
         appointment_id=appointment.id,
         planned_start=message.planned_start,
         status=MessageStatus(message.status),
+        channel=Channel(message.channel),
     )
 
 

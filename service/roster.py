@@ -34,7 +34,6 @@ from service.models import (
     AppointmentSeries,
     Client,
     Contact,
-    PhoneNumber,
     User,
 )
 from service.phone_book import PhoneBook as PhoneBook  # checks read it, importers make it
@@ -232,24 +231,36 @@ def assign_therapist(
     )
 
 
-def _check_calls(session: Session, channel: str, phone: str, agreed: bool | None) -> None:
+def _check_calls(
+    session: Session, channel: str, phone: str, agreed: bool | None, now: datetime
+) -> None:
     """Raise ``CallsNotAgreed`` when ``channel`` calls ``phone`` and its owner's agreement is
-    neither given now (``agreed`` True) nor on record (not withdrawn, ``agreed`` False)."""
+    neither given now (``agreed`` True) nor on record (not withdrawn, ``agreed`` False).
+    The record is read under a shared lock of the number: a withdrawal waits for this
+    transaction (and then finds the contact), or this one sees it."""
     if channel not in CALL_CHANNELS or agreed:
         return
-    row = session.get(PhoneNumber, phone)
-    if agreed is False or row is None or not call_consent.agreed(row):
+    if agreed is False or not call_consent.agreed(
+        call_consent.lock_number(session, phone, now, exclusive=False)
+    ):
         raise CallsNotAgreed
 
 
 def _record_calls(
-    session: Session, actor: User | None, phone: str, agreed: bool | None, now: datetime, via: str
+    session: Session,
+    settings: Settings,
+    actor: User | None,
+    phone: str,
+    agreed: bool | None,
+    now: datetime,
+    via: str,
 ) -> None:
-    """Record (True) or withdraw (False) the number's agreement to calls; None: leave it."""
+    """Record (True) or withdraw (False) the number's agreement to calls; None: leave it.
+    A withdrawal gives the number's contacts on ``voice`` texts (``call_consent``)."""
     if agreed is True:
         call_consent.record_consent(session, actor, phone, now, via=via)
     elif agreed is False:
-        call_consent.withdraw_consent(session, actor, phone, now, via=via)
+        call_consent.withdraw_consent(session, actor, phone, now, via=via, settings=settings)
 
 
 def add_contact(
@@ -294,9 +305,9 @@ def add_contacts(
     for client, values in adding:
         _check_phone(client, values["phone"], None)
         agreed = values.get("voice_consent")
-        _check_calls(session, values.get("channel", "sms"), values["phone"], agreed)
+        _check_calls(session, values.get("channel", "sms"), values["phone"], agreed, now)
         shared = _shared(session, actor, client, values["phone"], confirm_shared, book)
-        _record_calls(session, actor, values["phone"], agreed, now, via)
+        _record_calls(session, settings, actor, values["phone"], agreed, now, via)
         contact = Contact(**{k: values[k] for k in CONTACT_FIELDS if k in values})
         client.contacts.append(contact)
         made.append((client, sorted(values), contact, shared))
@@ -330,14 +341,14 @@ def update_contact(
     agreed = changes.get("voice_consent")
     shared = False
     if {"channel", "phone", "voice_consent"} & set(changes):
-        _check_calls(session, changes.get("channel", contact.channel), phone, agreed)
+        _check_calls(session, changes.get("channel", contact.channel), phone, agreed, now)
     if phone != contact.phone:
         _check_phone(client, phone, contact)
         shared = _shared(session, actor, client, phone, confirm_shared)
-    _record_calls(session, actor, phone, agreed, now, via)
     changed = [k for k in CONTACT_FIELDS if k in changes and getattr(contact, k) != changes[k]]
     for key in changed:
         setattr(contact, key, changes[key])
+    _record_calls(session, settings, actor, phone, agreed, now, via)  # after: its own channel set
     changed = sorted(changed + (["voice_consent"] if agreed is not None else []))
     audit.record(
         session,

@@ -37,7 +37,7 @@ def test_every_job_coalesces_and_never_overlaps_itself(app: Flask) -> None:
     )
     scheduler = build_scheduler(app, dispatcher)
     jobs = {job.id: job for job in scheduler.get_jobs()}
-    assert set(jobs) == {"plan", "dispatch", "replies", "signals", "heartbeat", "feeds"}
+    assert set(jobs) == {"plan", "dispatch", "replies", "signals", "heartbeat", "feeds", "fallback"}
     for job in jobs.values():
         assert job.coalesce is True
         assert job.max_instances == 1

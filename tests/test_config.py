@@ -87,6 +87,8 @@ def test_it_points_postgres_urls_at_psycopg3(given: str, expected: str) -> None:
         ({"REMINDER_OFFSETS": "999999d"}, "REMINDER_OFFSETS"),
         ({"REMINDER_OFFSETS": "99999999999999999999d"}, "REMINDER_OFFSETS"),
         ({"CHECKIN_OFFSETS": "31d"}, "CHECKIN_OFFSETS"),
+        ({"VOICE_FALLBACK_AFTER": "soon"}, "VOICE_FALLBACK_AFTER"),
+        ({"VOICE_FALLBACK_AFTER": "0h"}, "VOICE_FALLBACK_AFTER"),
         ({"TWILIO_ACCOUNT_SID": "AC1", "TWILIO_AUTH_TOKEN": "t"}, "TWILIO_FROM_NUMBER"),
     ],
 )
@@ -123,6 +125,11 @@ def test_it_reads_offset_lists(raw: str, expected: tuple[timedelta, ...]) -> Non
 )
 def test_it_reads_checkin_offsets_auto_or_fixed(raw: str, expected: object) -> None:
     assert settings(CHECKIN_OFFSETS=raw).checkin_offsets == expected
+
+
+def test_it_reads_how_long_a_text_waits_before_its_call() -> None:
+    assert settings().voice_fallback_after == timedelta(hours=4)
+    assert settings(VOICE_FALLBACK_AFTER="1h30m").voice_fallback_after == timedelta(minutes=90)
 
 
 def test_it_reads_a_daytime_quiet_window() -> None:

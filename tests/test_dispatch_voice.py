@@ -19,7 +19,7 @@ from flask import Flask
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from service import outbox
+from service import call_consent, outbox
 from service.config import settings_of
 from service.db import get_db
 from service.dispatch import Dispatcher
@@ -38,6 +38,7 @@ ROOT = Path(__file__).resolve().parent.parent
 NOW = datetime(2027, 3, 3, 16, 0, tzinfo=UTC)
 NY = ZoneInfo("America/New_York")
 TO = "+16175550123"
+AGREED_AT = datetime(2027, 1, 4, tzinfo=UTC)
 
 
 def noon_zone() -> str:
@@ -98,8 +99,12 @@ def enqueue_call(
     appointment_id: int | None = None,
     contact_id: int | None = None,
     planned_start: datetime | None = None,
+    agreed: bool = True,
 ) -> int:
-    """Queue one message (a call unless told) the way every producer does."""
+    """Queue one message (a call unless told) the way every producer does; a call's number
+    has agreed to calls unless told."""
+    if channel == Channel.VOICE and agreed:
+        call_consent.record_consent(session, None, to, AGREED_AT, via="test")
     draft = outbox.Draft(
         idempotency_key=f"test:{channel}:{to}:{send_at.timestamp()}",
         kind=kind,
@@ -153,14 +158,59 @@ def test_a_simulated_call_is_stored_as_delivered(app: Flask, session: Session) -
     assert message.status == "delivered" and (message.provider_sid or "").startswith("CA")
 
 
-def test_a_call_to_an_opted_out_number_is_skipped_not_placed(
+def test_a_number_that_texted_stop_still_gets_its_call_but_not_its_text(
     app: Flask, session: Session, gateways: dict[Channel, object], fake: FakeTwilio
 ) -> None:
     client, _ = factories.client_with_phone(session)
     session.add(PhoneNumber(phone=TO, opted_out_at=NOW - timedelta(days=1)))
     call_id = enqueue_call(session, client, NOW)
+    text_id = enqueue_call(session, client, NOW, channel=Channel.SMS)
+    counts = dispatcher_for(app, gateways, [NOW]).run()
+    assert (counts["sent"], counts["skipped"]) == (1, 1)
+    assert row(session, call_id).status == "sent"
+    assert (row(session, text_id).status, row(session, text_id).error_message) == (
+        "skipped",
+        "number opted out",
+    )
+    assert len(fake.voice.creates) == 1 and fake.sent == []
+
+
+@pytest.mark.parametrize(
+    ("change", "reason"),
+    [
+        (call_consent.withdraw_consent, "calls not agreed"),
+        (call_consent.stop_calls, "calls stopped"),  # pressing 9
+    ],
+)
+def test_a_call_to_a_number_that_may_not_get_calls_is_skipped_not_placed(
+    app: Flask,
+    session: Session,
+    gateways: dict[Channel, object],
+    fake: FakeTwilio,
+    change: Callable[..., object],
+    reason: str,
+) -> None:
+    client, _ = factories.client_with_phone(session)
+    call_id = enqueue_call(session, client, NOW)
+    text_id = enqueue_call(session, client, NOW, channel=Channel.SMS)
+    change(session, None, TO, NOW - timedelta(minutes=5), via="test")
+    session.commit()
+    counts = dispatcher_for(app, gateways, [NOW]).run()
+    assert (counts["sent"], counts["skipped"]) == (1, 1)
+    message = row(session, call_id)
+    assert (message.status, message.error_message) == ("skipped", reason)
+    assert row(session, text_id).status == "sent"  # a stop of calls does not stop texts
+    assert fake.voice.creates == [] and len(fake.sent) == 1
+
+
+def test_a_call_never_agreed_to_is_skipped_not_placed(
+    app: Flask, session: Session, gateways: dict[Channel, object], fake: FakeTwilio
+) -> None:
+    client, _ = factories.client_with_phone(session)
+    call_id = enqueue_call(session, client, NOW, agreed=False)
     assert dispatcher_for(app, gateways, [NOW]).run()["skipped"] == 1
-    assert row(session, call_id).status == "skipped"
+    message = row(session, call_id)
+    assert (message.status, message.error_message) == ("skipped", "calls not agreed")
     assert fake.voice.creates == []
 
 
@@ -389,6 +439,9 @@ def due_mix(session: Session, count: int) -> None:
         )
         for i in range(count)
     ]
+    for draft in drafts:
+        if draft.channel == Channel.VOICE:
+            call_consent.record_consent(session, None, draft.to_phone, AGREED_AT, via="test")
     outbox.enqueue(session, drafts, now)
     session.commit()
 
@@ -508,4 +561,77 @@ def test_a_call_being_placed_by_a_batch_is_not_taken_for_another_of_unknown_outc
         looker.run()
         calls = fake.voice.wait_for_calls(2)
         assert {row(session, m).provider_sid for m in (mine, other)} == {c.sid for c in calls}
+    patient.close()
+
+
+def test_a_withdrawal_between_claim_and_call_stops_the_call(
+    app: Flask, session: Session, gateways: dict[Channel, object], fake: FakeTwilio
+) -> None:
+    client, _ = factories.client_with_phone(session)
+    call_id = enqueue_call(session, client, NOW)
+    dispatcher = dispatcher_for(app, gateways, [NOW])
+    [(message_id, status)] = dispatcher.claim("token")
+    with get_db(app).session() as other:  # the form unticks the agreement meanwhile
+        call_consent.withdraw_consent(other, None, TO, NOW, via="dashboard")
+        other.commit()
+    assert dispatcher.handle(message_id, status, "token") == "skipped"
+    assert row(session, call_id).error_message == "calls not agreed"
+    assert fake.voice.creates == []
+
+
+class TimedVoiceGateway(TwilioVoiceGateway):
+    """The Twilio voice gateway, noting when each call's create came back."""
+
+    returned_at: float = 0.0
+
+    def send(self, to: str, body: str, *, message_id: int | None = None) -> str:
+        sid = super().send(to, body, message_id=message_id)
+        self.returned_at = clock_time.monotonic()
+        return sid
+
+
+def test_a_stop_while_the_call_is_being_placed_waits_for_it(
+    app: Flask, session: Session, fake: FakeTwilio, public_url: str
+) -> None:
+    client, _ = factories.client_with_phone(session)
+    call_id = enqueue_call(session, client, NOW)
+    later_id = enqueue_call(session, client, NOW + timedelta(hours=1))
+    patient = TimedVoiceGateway(
+        account_sid=fake.account_sid,
+        auth_token=fake.auth_token,
+        from_number=PRACTICE,
+        public_base_url=public_url,
+        api_base_url=fake.base_url,
+        timeout=10,
+    )
+    answer = threading.Event()
+    fake.voice.script(Reply(until=answer))  # Twilio answers the create when the test lets it
+    clock = [NOW]
+    dispatcher = dispatcher_for(app, {Channel.VOICE: patient}, clock)
+    outcome: list[object] = []
+    sender = threading.Thread(target=lambda: outcome.append(dispatcher.run()))
+    sender.start()
+    deadline = clock_time.monotonic() + 30
+    while not fake.voice.creates:  # the request reached Twilio, which holds its answer
+        assert clock_time.monotonic() < deadline and sender.is_alive(), outcome
+        clock_time.sleep(0.01)
+    # The answer comes a little after the stop has started: the stop must wait for it (on
+    # a slow day the stop may start later; then it proves less, but never fails).
+    threading.Timer(0.5, answer.set).start()
+    with get_db(app).session() as other:  # pressing 9 on another call, say
+        call_consent.stop_calls(other, None, TO, NOW, via="keypad")
+        other.commit()
+        stopped_at = clock_time.monotonic()
+    sender.join(timeout=10)
+    assert outcome and outcome[0]["sent"] == 1, outcome  # type: ignore[index]
+    # The stop could only commit once the call was placed and recorded: it came after it.
+    assert patient.returned_at and stopped_at >= patient.returned_at
+    assert row(session, call_id).status == "sent"
+    clock[0] = NOW + timedelta(hours=1)
+    assert dispatcher.run()["skipped"] == 1  # the next call is not placed
+    assert (row(session, later_id).status, row(session, later_id).error_message) == (
+        "skipped",
+        "calls stopped",
+    )
+    assert len(fake.voice.creates) == 1
     patient.close()

@@ -20,6 +20,7 @@ not made. No more than ``MAX_CALLS`` calls are made for one message in all.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from datetime import datetime, time, timedelta
 from typing import Literal
@@ -37,6 +38,7 @@ MACHINE_GAP = timedelta(hours=2)
 MAX_CALLS = 1 + BUSY_RETRIES + MACHINE_RETRIES
 # Moving between the two windows settles within a few rounds (each moves to a window's end).
 _ROUNDS = 8
+_DAY = 24 * 60  # minutes
 
 
 def outcome_of(call_status: str, answered_by: str = "") -> Outcome:
@@ -58,6 +60,31 @@ def may_call(at: datetime, tz: ZoneInfo, quiet: tuple[time, time]) -> bool:
 
 def _quiet_for_calls(at: datetime, tz: ZoneInfo) -> bool:
     return in_quiet_hours(at, tz, CALL_HOURS[1], CALL_HOURS[0])
+
+
+@functools.cache
+def quiet_for_calls(quiet: tuple[time, time]) -> tuple[time, time]:
+    """One quiet window (start, end) outside which calls may ring: call hours' night joined
+    with the practice's quiet hours, so that planning a call as a text is planned (moved out
+    of quiet hours) lands it where ``may_call`` allows it. When the two do not make one
+    window (quiet hours at midday) or leave no time at all, call hours' night alone: the
+    dispatcher then holds the call until the practice's quiet hours end, or skips it."""
+    night = (CALL_HOURS[1], CALL_HOURS[0])
+    allowed = [not _quiet_minute(m, night) and not _quiet_minute(m, quiet) for m in range(_DAY)]
+    # allowed[-1] is the minute before midnight: runs are found around the clock.
+    starts = [m for m in range(_DAY) if allowed[m] and not allowed[m - 1]]
+    if len(starts) != 1:
+        return night
+    begin = starts[0]
+    end = next(m % _DAY for m in range(begin, begin + _DAY) if not allowed[m % _DAY])
+    return time(end // 60, end % 60), time(begin // 60, begin % 60)
+
+
+def _quiet_minute(minute: int, window: tuple[time, time]) -> bool:
+    start, end = (t.hour * 60 + t.minute for t in window)
+    if start <= end:
+        return start <= minute < end
+    return minute >= start or minute < end
 
 
 def first_allowed(at: datetime, tz: ZoneInfo, quiet: tuple[time, time]) -> datetime | None:

@@ -9,6 +9,13 @@ midnight, and quiet_start == quiet_end means no quiet hours. A reminder that fal
 earlier, to one minute before the window began (a reminder must not arrive after the
 appointment); a check-in moves later, to the moment the window ends. Offsets are elapsed time,
 so across a DST switch a 24 h reminder lands an hour off the appointment's wall-clock time.
+
+A recipient whose channel is ``voice`` gets calls instead: the same offsets and wording,
+under keys of their own (``_message``), with quiet hours that also keep out the hours calls
+may not ring (before 9:00, from 20:00: ``call_retries.quiet_for_calls``), so a reminder of a
+9:00 session due at 7:00 rings the evening before at 19:59, not at 20:59 when no call may
+ring. Quiet hours that cannot be joined with those (at midday) are kept when the call is
+placed: ``sending.decide`` holds a call until they end.
 """
 
 from dataclasses import dataclass, field, replace
@@ -17,10 +24,12 @@ from typing import Literal
 from zoneinfo import ZoneInfo
 
 from service.domain import repeats, sampling, texts
+from service.domain.call_retries import quiet_for_calls
 from service.domain.quiet import after_quiet_hours, before_quiet_hours
 from service.domain.vocabulary import (
     CALLED_OFF,
     AppointmentStatus,
+    Channel,
     MessageKind,
     MessageStatus,
     TextKind,
@@ -68,6 +77,9 @@ class Recipient:
     # A caregiver's texts greet them by ``name`` and name the client (``texts``).
     caregiver: bool = False
     name: str = ""
+    # How its reminders and check-ins reach it: texts, or calls (``Channel.VOICE``) for a
+    # contact on the voice channel whose number may get calls (``plan_facts.recipient``).
+    channel: str = Channel.SMS
 
 
 @dataclass(frozen=True)
@@ -107,6 +119,7 @@ class PlannedMessage:
     body: str
     planned_start: datetime  # the appointment start it was written for, to the second
     template_id: int | None = None  # the wording version of the body; None: shipped
+    channel: str = Channel.SMS  # a call's key ends in ``repeats.CALL_SUFFIX``
 
 
 MAX_CHECKIN_DAYS = 6
@@ -175,19 +188,27 @@ def plan_appointment(
             "practice_phone": settings.practice_phone,
             "when": texts.format_local(start_local, appt.language),
         }
+        rules = _for_calls(settings) if person.channel == Channel.VOICE else settings
         if person.reminders:
             kind = for_recipient(TextKind.REMINDER, about)
             reminder, used = settings.wording.write(kind, appt.language, values)
-            planned += _worded(_reminders(appt, person, settings, tz, now, reminder), used)
+            planned += _worded(_reminders(appt, person, rules, tz, now, reminder), used)
         if person.checkins:
             kind = for_recipient(TextKind.CHECKIN, about)
             checkin, used = settings.wording.write(kind, appt.language, values)
-            planned += _worded(_checkins(appt, person, settings, tz, now, checkin), used)
+            planned += _worded(_checkins(appt, person, rules, tz, now, checkin), used)
     offsets = settings.checkin_offsets if appt.checkin_offsets is None else appt.checkin_offsets
     most = sampling.MOST_ASKS if isinstance(offsets, str) else None  # AUTO
     again = repeats.repeated(planned, appt.went, appt.starts_at, tz, most)
     planned = [replace(m, status=MessageStatus.SKIPPED) if m.key in again else m for m in planned]
     return sorted(planned, key=lambda m: (m.send_at, m.key))
+
+
+def _for_calls(settings: PlanSettings) -> PlanSettings:
+    """The rules for a recipient who is called: quiet hours that also keep out the hours
+    calls may not ring (``call_retries.quiet_for_calls``)."""
+    start, end = quiet_for_calls((settings.quiet_start, settings.quiet_end))
+    return replace(settings, quiet_start=start, quiet_end=end)
 
 
 def _names(appt: AppointmentFacts, person: Recipient, plain: bool) -> tuple[str, str]:
@@ -309,11 +330,14 @@ def _message(
 ) -> PlannedMessage:
     """Return the message with its idempotency key; ``slot`` names it among the
     appointment's texts of its kind to one contact: an offset (in seconds in the key), or
-    an automatic check-in's role."""
+    an automatic check-in's role. A call's key is its text's with ``repeats.CALL_SUFFIX``
+    after it: a change of channel plans the other message rather than turn one into the
+    other (and ``repeats`` keeps it from repeating one that went)."""
     named = slot if isinstance(slot, str) else int(slot.total_seconds())
     start = int(appt.starts_at.timestamp())
+    call = repeats.CALL_SUFFIX if person.channel == Channel.VOICE else ""
     return PlannedMessage(
-        key=f"{kind}:{appt.id}:{person.contact_id}:{named}:{start}",
+        key=f"{kind}:{appt.id}:{person.contact_id}:{named}:{start}{call}",
         kind=kind,
         appointment_id=appt.id,
         contact_id=person.contact_id,
@@ -322,4 +346,5 @@ def _message(
         status=status,
         body=body,
         planned_start=datetime.fromtimestamp(start, UTC),
+        channel=person.channel,
     )

@@ -16,7 +16,10 @@ not count), and of what it would still send:
   after the first went;
 - with automatic check-ins, at most ``sampling.MOST_ASKS`` a gap, those that went included,
   the latest still to go dropped first;
-- no reminder within ``sampling.REMINDER_SPACING`` of one that went.
+- no reminder within ``sampling.REMINDER_SPACING`` of one that went;
+- no call for a text that went, nor a text for a call that went: a contact whose channel
+  changed is planned the other message of the same slot (its key with or without
+  ``CALL_SUFFIX``), which would say the same thing again.
 
 A text this drops is ``skipped`` with no reason recorded: the planner's own decision, so it
 comes back when the facts change again (the session moved, a reminder offset restored).
@@ -30,6 +33,9 @@ from zoneinfo import ZoneInfo
 
 from service.domain.sampling import REMINDER_SPACING
 from service.domain.vocabulary import MessageKind, MessageStatus
+
+# What a call's key has after the key of the text of the same slot (``planning._message``).
+CALL_SUFFIX = ":voice"
 
 
 @dataclass(frozen=True)
@@ -70,6 +76,7 @@ def repeated(
     may have for the session (None: no limit)."""
     current = [w for w in went if _same_second(w.planned_start, start)]
     gone = {w.key for w in current}
+    gone_slots = {_slot(key) for key in gone}
     own = {m.key for m in planned} if most_asks is None else set()  # fixed offsets
     dropped: set[str] = set()
     for contact in {m.contact_id for m in planned}:
@@ -83,7 +90,9 @@ def repeated(
         days = {w.at.astimezone(tz).date() for w in checkins if w.key not in own}
         reminders = [w.at for w in mine if w.kind == MessageKind.REMINDER]
         for message in to_go:
-            if message.kind == MessageKind.CHECKIN:
+            if _slot(message.key) in gone_slots:  # went by the other channel
+                dropped.add(message.key)
+            elif message.kind == MessageKind.CHECKIN:
                 if message.send_at.astimezone(tz).date() in days:
                     dropped.add(message.key)
             elif any(abs(message.send_at - at) < REMINDER_SPACING for at in reminders):
@@ -95,6 +104,11 @@ def repeated(
             latest_first = sorted(asks, key=lambda m: (m.send_at, m.key), reverse=True)
             dropped.update(m.key for m in latest_first[: max(len(asks) - room, 0)])
     return dropped
+
+
+def _slot(key: str) -> str:
+    """The key of a text, or of a call, without what tells the channel."""
+    return key.removesuffix(CALL_SUFFIX)
 
 
 def _same_second(planned_start: datetime | None, start: datetime) -> bool:

@@ -1,8 +1,10 @@
 """The last word before a text leaves: is it still right to send it, now?
 
-The plan was made earlier; by the moment of sending the number may have opted out, the
-appointment may have been cancelled or moved, the clock may sit inside quiet hours after
-an outage, or the text may simply be too late to mean anything. This module decides, from
+The plan was made earlier; by the moment of sending the number may have opted out (of
+texts by STOP, of calls by pressing 9 or a withdrawn agreement: each channel judges only
+its own consent, ``call_permission``), the appointment may have been cancelled or moved,
+the clock may sit inside quiet hours after an outage, or the text may simply be too late
+to mean anything. This module decides, from
 facts read from the database at that moment, and from nothing else. Pure: ``now`` is given.
 """
 
@@ -13,6 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+from service.domain import call_permission
 from service.domain.call_retries import first_allowed
 from service.domain.quiet import after_quiet_hours, in_quiet_hours
 from service.domain.vocabulary import (
@@ -66,6 +69,10 @@ class SendFacts:
     not_answering: bool = False  # the client has an open "not answering" item
     rebooking_texts: bool = True  # the practice's setting in force: rebooking texts on
     channel: str = Channel.SMS  # a call rings only within call hours (``call_retries``)
+    # What is recorded about the number's calls (``call_permission``); texts ignore them.
+    invalid_reason: str | None = None
+    voice_consent_at: datetime | None = None
+    voice_opted_out_at: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -89,11 +96,10 @@ def is_paused(kind: str, not_answering: bool) -> bool:
 
 
 def decide(facts: SendFacts, now: datetime, quiet: tuple[time, time]) -> Decision:
-    """Decide what to do with a claimed text at ``now``."""
-    if facts.opted_out:
-        return Decision("skipped", "number opted out")
-    if facts.invalid:
-        return Decision("skipped", "number is invalid")
+    """Decide what to do with a claimed text (or call) at ``now``."""
+    unreachable = _unreachable(facts)
+    if unreachable is not None:
+        return Decision("skipped", unreachable)
     # A change of the setting takes effect at once: invitations already queued (planned for
     # after quiet hours, say) are called off, not sent.
     if facts.kind == MessageKind.NUDGE and not facts.rebooking_texts:
@@ -109,6 +115,21 @@ def decide(facts: SendFacts, now: datetime, quiet: tuple[time, time]) -> Decisio
         if current is not SEND:
             return current
     return _timely(facts, now, quiet)
+
+
+def _unreachable(facts: SendFacts) -> str | None:
+    """Why the number may not get this message: a text, an opt-out by text or an invalid
+    number; a call, its own consent (``call_permission``: STOP by text does not stop calls,
+    and a landline may be called)."""
+    if facts.channel == Channel.VOICE:
+        return call_permission.refusal(
+            facts.voice_consent_at, facts.voice_opted_out_at, facts.invalid, facts.invalid_reason
+        )
+    if facts.opted_out:
+        return "number opted out"
+    if facts.invalid:
+        return "number is invalid"
+    return None
 
 
 def _notice_current(facts: SendFacts) -> Decision:

@@ -1,0 +1,137 @@
+"""Calling again after a reminder or check-in call ended busy, unanswered, or on an
+answering machine.
+
+When a call's final status arrives (the voice status webhook), ``plan_retry`` queues the
+next call the rules allow (``domain.call_retries.next_call``: busy or no answer, at most two
+more, 30 minutes apart; a machine on a check-in, one more 2 hours later; never more than
+four calls for one message; inside call hours), as a new outbox row under a key made of the
+ended call's id and its outcome (``domain.follow_up_calls.retry_key``). The outcomes of the
+message's earlier calls are read back along those keys.
+
+One call is made again at most once: the ended call's row is locked while its retry is
+decided (``outbox.channels.lock_call``), and a retry already queued for it ends the matter,
+so a status report delivered twice, or two reports at once, queue one call. No call is
+made again to a number that may no longer get calls (``domain.call_permission``), for a
+contact removed or no longer called, or for a session called off, moved, or (a reminder)
+begun by the time the call would ring: the dispatcher's final check would hold it back
+anyway, but then it would never have been a call worth queuing.
+
+``quiet`` is the practice's quiet hours (``Settings.quiet_hours``); a call rings only
+outside them and within call hours. Nothing here commits: the caller ends the unit of work.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, time
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from service import outbox
+from service.domain import call_permission, follow_up_calls
+from service.domain.call_retries import Outcome, next_call
+from service.domain.vocabulary import (
+    CALLED_OFF,
+    PLANNED_KINDS,
+    Channel,
+    ChannelPreference,
+    MessageKind,
+)
+from service.models import Appointment, Contact, OutboundMessage, PhoneNumber
+from service.outbox.channels import lock_call
+
+NO_QUIET_HOURS = (time(0, 0), time(0, 0))
+# Contacts whose channel calls: a call of theirs may be made again.
+CALLED = (ChannelPreference.VOICE, ChannelPreference.SMS_THEN_VOICE)
+
+
+def earlier_outcomes(session: Session, call: OutboundMessage) -> list[Outcome]:
+    """How the calls made for the same message before ``call`` ended, oldest first."""
+    outcomes: list[Outcome] = []
+    key = call.idempotency_key
+    for _ in range(follow_up_calls.MAX_CHAIN):
+        followed = follow_up_calls.retried_after(key)
+        if followed is None:
+            break
+        earlier_id, outcome = followed
+        outcomes.insert(0, outcome)
+        earlier = session.scalar(
+            select(OutboundMessage.idempotency_key).where(OutboundMessage.id == earlier_id)
+        )
+        if earlier is None:
+            break
+        key = earlier
+    return outcomes
+
+
+def _still_wanted(session: Session, call: OutboundMessage) -> Appointment | None:
+    """The session a reminder or check-in call was for, when a call for it may still be
+    made: the number may get calls, the contact is still called there, and the session is
+    still on at the call's time; None otherwise."""
+    number = session.get(PhoneNumber, call.to_phone)
+    if number is None or not call_permission.may_call(
+        number.voice_consent_at,
+        number.voice_opted_out_at,
+        number.invalid_at is not None,
+        number.invalid_reason,
+    ):
+        return None
+    contact = session.get(Contact, call.contact_id) if call.contact_id else None
+    if contact is None or contact.phone != call.to_phone or contact.channel not in CALLED:
+        return None
+    appointment = session.get(Appointment, call.appointment_id) if call.appointment_id else None
+    if appointment is None or appointment.status in CALLED_OFF or call.planned_start is None:
+        return None
+    moved = int(call.planned_start.timestamp()) != int(appointment.starts_at.timestamp())
+    return None if moved else appointment
+
+
+def plan_retry(
+    session: Session,
+    message_id: int,
+    outcome: Outcome,
+    ended_at: datetime,
+    now: datetime,
+    *,
+    quiet: tuple[time, time] = NO_QUIET_HOURS,
+) -> int | None:
+    """Queue the call that follows reminder or check-in call ``message_id``, ended at
+    ``ended_at`` with ``outcome``, when the rules allow one; its id, or None (no call, or
+    one already queued)."""
+    call = lock_call(session, message_id, now)
+    if call is None or call.kind not in PLANNED_KINDS:
+        return None
+    queued = select(OutboundMessage.id).where(
+        OutboundMessage.idempotency_key.startswith(follow_up_calls.retries_of(call.id))
+    )
+    if session.scalar(queued.limit(1)) is not None:
+        return None
+    appointment = _still_wanted(session, call)
+    if appointment is None:
+        return None
+    at = next_call(
+        call.kind,
+        outcome,
+        ended_at,
+        ZoneInfo(appointment.client.timezone),
+        quiet,
+        earlier=earlier_outcomes(session, call),
+        not_after=appointment.starts_at if call.kind == MessageKind.REMINDER else None,
+    )
+    if at is None:
+        return None
+    draft = outbox.Draft(
+        idempotency_key=follow_up_calls.retry_key(call.id, outcome),
+        kind=MessageKind(call.kind),
+        to_phone=call.to_phone,
+        body=call.body,
+        send_at=at,
+        template_id=call.template_id,
+        client_id=call.client_id,
+        contact_id=call.contact_id,
+        appointment_id=call.appointment_id,
+        planned_start=call.planned_start,
+        channel=Channel.VOICE,
+    )
+    return outbox.enqueue_one(session, draft, now)
