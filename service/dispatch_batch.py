@@ -238,7 +238,9 @@ class Batch:
         fresh = [c for c in self.claims if c.status == MessageStatus.SENDING]
         if d.stop.is_set():
             self.release(fresh)
-            self.counts["released"] += len(self.claims) - len(fresh)
+            # Texts of unknown outcome stay claimed: their lease brings them back to be
+            # looked up (never released untouched: they may have left).
+            self.counts["lookup_later"] += len(self.claims) - len(fresh)
             return self.counts
         if fresh:
             self.send(fresh, pool)

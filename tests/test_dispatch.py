@@ -5,6 +5,7 @@ from __future__ import annotations
 import random
 from collections import Counter
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -410,6 +411,33 @@ def test_a_stop_hands_claimed_texts_back(
     row = reload(session, row)
     assert (row.status, row.claim_token) == ("planned", None)
     assert fake.messages == []
+
+
+def test_a_stop_hands_back_new_texts_and_leaves_unknown_ones_to_be_looked_up(
+    make_app: Callable[..., Flask], gateway: TwilioGateway, fake: FakeTwilio
+) -> None:
+    app, dispatcher, clock = real_clock_dispatcher(make_app, gateway)
+    with get_db(app).session() as session:
+        client, contact = factories.client_with_phone(session)
+        lost = factories.message(session, client, contact, send_at=clock[0], body="first")
+        session.commit()
+        fake.script(Reply(status=502))  # its outcome is unknown
+        assert dispatcher.run()["unknown"] == 1
+        clock[0] += timedelta(minutes=2)
+        new = factories.message(session, client, contact, send_at=clock[0], body="second")
+        session.commit()
+        claims = dispatcher.claim_batch("token")
+        assert sorted(c.status for c in claims) == ["sending", "unknown"]
+        dispatcher.stop.set()
+        with ThreadPoolExecutor(1) as pool:
+            counts = dispatcher.dispatch("token", claims, pool)
+        assert (counts["released"], counts["lookup_later"]) == (1, 1), counts
+        assert reload(session, new).status == "planned"
+        assert (reload(session, lost).status, reload(session, lost).claim_token) == (
+            "unknown",
+            "token",
+        )
+        assert fake.sent == []
 
 
 def test_a_server_error_is_looked_up_before_sending_again(
