@@ -33,12 +33,31 @@ def apply_permanent_error(
     session: Session, message: OutboundMessage, code: int | None, now: datetime
 ) -> None:
     """Record what a provider error says about the number, and alert the practice."""
+    apply_to_number(session, message.to_phone, code, now)
+    alert_permanent_error(session, message, code, now)
+
+
+def tells_of_number(code: int | None) -> bool:
+    """True when a provider error says something about the number itself."""
+    return code in OPTED_OUT_CODES or code in INVALID_NUMBER_CODES
+
+
+def apply_to_number(session: Session, phone: str, code: int | None, now: datetime) -> None:
+    """What a provider error says about the number: it opted out, or it is invalid."""
+    if code in OPTED_OUT_CODES:
+        consent.opt_out(session, phone, now)
+    elif code in INVALID_NUMBER_CODES:
+        consent.mark_invalid(session, phone, explain(code), now)
+
+
+def alert_permanent_error(
+    session: Session, message: OutboundMessage, code: int | None, now: datetime
+) -> None:
+    """Tell the practice a message failed for good, and what that says of its number."""
     kind = AlertKind.DELIVERY_FAILED
     if code in OPTED_OUT_CODES:
-        consent.opt_out(session, message.to_phone, now)
         kind = AlertKind.OPT_OUT
     elif code in INVALID_NUMBER_CODES:
-        consent.mark_invalid(session, message.to_phone, explain(code), now)
         kind = AlertKind.INVALID_NUMBER
     raise_alert(
         session,

@@ -38,7 +38,7 @@ from service import consent, outbox, practice_settings, send_rate
 from service.alerts import raise_alert
 from service.config import Settings
 from service.db import Database, utcnow
-from service.delivery import apply_permanent_error, apply_status
+from service.delivery import alert_permanent_error, apply_status
 from service.dispatch_batch import Batch
 from service.domain import sending
 from service.domain.vocabulary import AlertKind, Channel, MessageStatus
@@ -209,8 +209,11 @@ class Dispatcher:
             outbox.mark_unknown(session, message, exc.code, error, now, now + UNKNOWN_RETRY)
             return "unknown"
         if exc.permanent:
+            # What the error says of the number is for the caller to record once its
+            # batch has committed (``Batch.record_numbers``): a batch holds its numbers'
+            # share locks, and two batches updating one number would deadlock.
             outbox.fail(session, message, exc.code, error, now)
-            apply_permanent_error(session, message, exc.code, now)
+            alert_permanent_error(session, message, exc.code, now)
             return "failed"
         if message.attempts >= self.settings.sms_max_attempts:
             outbox.fail(session, message, exc.code, error, now)

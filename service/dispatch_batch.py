@@ -36,7 +36,9 @@ The protocol that gives it:
    - The rest go out through a thread pool (only the sending threads call the gateway;
      only this thread touches the session), each at its reserved slot, while the
      transaction keeps its locks. Sends accepted are recorded in one statement; errors
-     go through the outbox's per-message transitions. Then one commit.
+     go through the outbox's per-message transitions. Then one commit. What a permanent
+     error says of its number (opted out, invalid) is recorded after it, a number at a
+     time: two batches updating one number while each holds its share lock would deadlock.
 5. Failures. If taking the locks fails (a deadlock detected, a lock timeout), nothing was
    sent: the transaction rolls back and the batch's claims are released. Once sends have
    begun, an unexpected failure rolls back and leaves the texts ``sending``: when their
@@ -65,6 +67,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
 from service import consent, outbox
+from service.delivery import apply_to_number, tells_of_number
 from service.domain import sending
 from service.domain.vocabulary import (
     NOTICES,
@@ -281,6 +284,7 @@ class Batch:
             self.record(session, sent, failed)
             self.release_in(session, unstarted)
             session.commit()
+        self.record_numbers(failed)
         log.info("batch of %d texts: %s", len(claims), dict(self.counts))
 
     def in_time(self, slots: list[float], count: int) -> list[float]:
@@ -341,6 +345,21 @@ class Batch:
                 else:
                     sent[gateways[Channel(claim.channel)].simulated][claim.id] = sid
         return sent, failed, unstarted
+
+    def record_numbers(self, failed: Sequence[tuple[Claimed, SendError]]) -> None:
+        """After the batch's commit, what its permanent errors say of their numbers (opted
+        out, invalid), each number in a short transaction of its own: inside the batch,
+        two batches told the same of one number would each wait for the other's share lock
+        of it. Until it is recorded another send may reach the number and be refused too."""
+        d = self.dispatcher
+        news = {(c.to_phone, e.code) for c, e in failed if e.permanent and tells_of_number(e.code)}
+        for phone, code in sorted(news, key=lambda n: (n[0], n[1] or 0)):
+            try:
+                with d.db.session() as session:
+                    apply_to_number(session, phone, code, d.now())
+                    session.commit()
+            except Exception:  # the next refusal of the number records it
+                log.exception("could not record what error %s says of %s", code, mask(phone))
 
     def release_in(self, session: Session, claims: Sequence[Claimed]) -> None:
         """Give back, in the batch's own transaction, the texts a stop kept from starting."""

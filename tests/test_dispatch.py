@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import random
+import threading
+import time
 from collections import Counter
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -504,3 +506,45 @@ def test_a_deferral_is_not_counted_as_an_attempt(
     dispatcher.base = replace(dispatcher.base, rebooking_texts=True)  # else it is cancelled
     dispatcher.run()
     assert reload(session, row).attempts == 0
+
+
+def test_two_batches_refused_for_one_opted_out_number_at_once_both_record_it(
+    app: Flask, gateway: TwilioGateway, fake: FakeTwilio, clock: Clock, dialect: str
+) -> None:
+    # Each batch holds a share lock of the number while its text goes out; when both are
+    # refused (21610), recording the opt-out inside the batches would have each wait for
+    # the other: a deadlock on PostgreSQL, one batch rolled back and its text left
+    # ``sending`` until its lease ended. The number's news is recorded after the commits.
+    if dialect != "postgresql":
+        pytest.skip("needs PostgreSQL (TEST_DATABASE_URL): SQLite's one write lock orders writers")
+    with get_db(app).session() as session:
+        client, contact = factories.client_with_phone(session)
+        rows = [
+            factories.message(session, client, contact, send_at=NOW, body=f"text {i}")
+            for i in range(2)
+        ]
+        session.commit()
+    both_arrived = threading.Event()
+    fake.script(*[Reply(status=400, code=21610, until=both_arrived)] * 2)
+    dispatchers = [
+        Dispatcher(
+            get_db(app),
+            settings_of(app),
+            {Channel.SMS: gateway},
+            now=lambda: clock[0],
+            batch_size=1,
+        )
+        for _ in range(2)
+    ]
+    with ThreadPoolExecutor(2) as runs:
+        futures = [runs.submit(d.run) for d in dispatchers]
+        deadline = time.monotonic() + 10
+        while len(fake.messages) < 2 and time.monotonic() < deadline:
+            time.sleep(0.02)
+        both_arrived.set()
+        counts = sum((f.result() for f in futures), Counter())
+    assert (counts["failed"], counts["error"]) == (2, 0), counts
+    with get_db(app).session() as session:
+        assert [reload(session, r).status for r in rows] == ["failed", "failed"]
+        number = session.get(PhoneNumber, contact.phone)
+        assert number is not None and number.opted_out
