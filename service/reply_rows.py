@@ -33,10 +33,20 @@ class Inbound:
     body: str
     num_media: int
     fields: dict[str, Any]
+    channel: str = "sms"  # "voice": keys pressed during a call
 
 
 # What ``store`` writes: every column of a raw text, as the provider posted it.
-_STORED = ("provider_sid", "from_phone", "to_phone", "body", "num_media", "fields", "received_at")
+_STORED = (
+    "provider_sid",
+    "from_phone",
+    "to_phone",
+    "body",
+    "num_media",
+    "fields",
+    "received_at",
+    "channel",
+)
 
 
 @functools.cache
@@ -61,6 +71,7 @@ def store(connection: Connection, inbound: Inbound, now: datetime) -> int | None
         "num_media": inbound.num_media,
         "fields": inbound.fields,
         "received_at": now,
+        "channel": inbound.channel,
     }
     stored = _store_statement(connection.dialect).rows(connection, row)
     return int(stored[0][0]) if stored else None
