@@ -95,9 +95,20 @@ def _question(question: str, asked: int) -> keypad.Question | None:
     return found if asked in ASKS else None
 
 
-@bp.post("/voice/keys/<int:message_id>/<question>", defaults={"asked": 1})
+@bp.post("/voice/keys/<int:message_id>/<question>")
+def keys(message_id: int, question: str) -> Response:
+    """Keys pressed at the first asking of a question."""
+    return _keys(message_id, question, 1)
+
+
+# Not one rule with a default: werkzeug would redirect ".../1" to the first asking's URL.
 @bp.post("/voice/keys/<int:message_id>/<question>/<int:asked>")
-def keys(message_id: int, question: str, asked: int) -> Response:
+def keys_again(message_id: int, question: str, asked: int) -> Response:
+    """Keys pressed at a later asking of a question."""
+    return _keys(message_id, question, asked)
+
+
+def _keys(message_id: int, question: str, asked: int) -> Response:
     """Keys pressed at a question: stored, acted on, and answered by the call."""
     posted = _posted("CallSid", "To")
     if "Digits" not in posted:
