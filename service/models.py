@@ -295,8 +295,9 @@ class InboundMessage(Base):
     fields: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     # "voice": keys pressed during a call (the body is the digits, the sid the call's and
-    # the question's), read by the keypad, never as a text.
-    channel: Mapped[str] = mapped_column(String(10), default=Channel.SMS, server_default="sms")
+    # the question's), read by the keypad, never as a text. The server's default only: the
+    # webhook's plain INSERT (``reply_rows``) names its every column.
+    channel: Mapped[str] = mapped_column(String(10), server_default="sms")
     client_id: Mapped[int | None] = mapped_column(ForeignKey("clients.id", ondelete="SET NULL"))
     contact_id: Mapped[int | None] = mapped_column(ForeignKey("contacts.id", ondelete="SET NULL"))
     intent: Mapped[str | None] = mapped_column(String(20))

@@ -14,6 +14,7 @@ from werkzeug.test import TestResponse
 
 from service.domain.vocabulary import MessageKind
 from service.models import InboundMessage
+from service.values import MAX_ID
 from tests import factories
 from tests.voice.conftest import NOW, PHONE, Twilio, arrange, placed_call, voice_config
 from tests.webhooks.conftest import AUTH_TOKEN, PUBLIC, sign
@@ -179,6 +180,14 @@ def test_an_unknown_message_or_a_text_hears_a_goodbye(twilio: Twilio, session: S
     for message_id in (text.id, 999_999):
         root = document(twilio.post(f"/voice/call/{message_id}"))
         assert said(root) == ["Goodbye."] and verbs(root) == ["Say", "Hangup"]
+
+
+def test_an_id_no_row_can_have_is_a_goodbye_or_a_404_never_an_error(twilio: Twilio) -> None:
+    assert said(document(twilio.post(f"/voice/call/{MAX_ID}"))) == ["Goodbye."]
+    answer = document(twilio.post(f"/voice/silence/{MAX_ID}/checkin/1"))
+    assert said(answer)[0] == "Sorry, we didn't get that."
+    for digits in (str(MAX_ID + 1), "9" * 4301):  # the URL converter refuses them
+        assert twilio.post(f"/voice/call/{digits}").status_code == 404
 
 
 def test_an_unknown_question_hears_a_goodbye_and_stores_nothing(
