@@ -23,6 +23,7 @@ from service import (
     phone_simulator,
     practice_settings,
     published_calendar,
+    voice_webhooks,
     webhooks,
 )
 from service.config import load_settings, settings_of
@@ -82,6 +83,7 @@ def create_app(config: Mapping[str, str] | None = None) -> Flask:
     cli.init_app(app)
     api.init_app(app)
     webhooks.init_app(app)
+    voice_webhooks.init_app(app)  # the calls' webhooks, signed like the texts'
     health.init_app(app)
     published_calendar.init_app(app)  # public: found by the token in its address
     dashboard.init_app(app)

@@ -1,4 +1,5 @@
-"""What the provider tells us after a send: status reports and permanent errors.
+"""What the provider tells us after a send (a text or a call): status reports and permanent
+errors.
 
 Nothing here commits: the caller (the status webhook, the dispatcher) ends the unit of
 work. A report for a sid not recorded yet may belong to a send still in flight; the
@@ -8,14 +9,15 @@ report again, so a report racing its own send is never dropped.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, time
 
 from sqlalchemy.orm import Session
 
-from service import consent, outbox
+from service import consent, outbox, redial
 from service.alerts import raise_alert
+from service.domain.call_retries import Outcome, outcome_of
 from service.domain.provider_errors import explain
-from service.domain.vocabulary import AlertKind, MessageStatus
+from service.domain.vocabulary import AlertKind, MessageKind, MessageStatus
 from service.models import OutboundMessage
 from service.sms.gateway import INVALID_NUMBER_CODES, OPTED_OUT_CODES
 
@@ -86,3 +88,50 @@ def apply_status(
         # change what we know about the number.
         apply_permanent_error(session, message, error_code, now)
     return f"now {became}"
+
+
+# How a call that ended is recorded on its outbox row (``call_retries.outcome_of`` reads
+# Twilio's CallStatus and AnsweredBy): a person answered, or a machine took a reminder's
+# short message, "delivered"; a machine on a check-in (nothing is left), busy or no answer,
+# "undelivered" (no inbox item: a new call may follow); a failure (a bad number, a fax, a
+# cancelled call), "failed", which reaches the inbox as a text's failure does.
+CALL_ENDS = frozenset(["completed", "busy", "no-answer", "failed", "canceled"])
+_CALL_RECORDED: dict[Outcome, str] = {
+    "answered": "delivered",
+    "busy": "undelivered",
+    "no_answer": "undelivered",
+    "failed": "failed",
+}
+
+
+def apply_call_status(
+    session: Session,
+    sid: str,
+    call_status: str,
+    answered_by: str,
+    error_code: int | None,
+    now: datetime,
+    quiet: tuple[time, time],
+) -> str:
+    """Apply the status report of a call; what it did (for the log), ``UNKNOWN_SID`` when no
+    message carries that call sid (yet). Reports of a call not ended yet change nothing.
+    A call that rang out, found the line busy or a machine is followed by the call the
+    retry rules allow (``redial.plan_retry``, outside ``quiet`` hours), once."""
+    if call_status not in CALL_ENDS:
+        return "ignored: the call has not ended"
+    message = outbox.by_sid(session, sid)
+    if message is None:
+        return UNKNOWN_SID
+    outcome = outcome_of(call_status, answered_by)
+    if outcome == "machine":
+        recorded = "delivered" if message.kind == MessageKind.REMINDER else "undelivered"
+    else:
+        recorded = _CALL_RECORDED[outcome]
+    became = outbox.settle(session, message, recorded, error_code, now)
+    if became is None:
+        return f"{outcome}: ignored, already final"
+    if outcome in ("busy", "no_answer", "machine"):
+        redial.plan_retry(session, message.id, outcome, now, now, quiet=quiet)
+    if became == MessageStatus.FAILED:
+        apply_permanent_error(session, message, error_code, now)
+    return f"{outcome}: now {became}"

@@ -274,12 +274,14 @@ class OutboundMessage(Base):
 
 
 class InboundMessage(Base):
-    """A text received from a phone, stored raw before anything is made of it."""
+    """A text received from a phone (or keys pressed during a call), stored raw before anything
+    is made of it."""
 
     __tablename__ = "inbound_messages"
     __table_args__ = (
         _one_of("intent", Intent, "intent"),
         _one_of("guess", Intent, "guess"),
+        _one_of("channel", Channel, "channel"),
         CheckConstraint("pain_score BETWEEN 0 AND 10", name="pain_score_range"),
         Index("ix_inbound_messages_client_id_received_at", "client_id", "received_at"),
     )
@@ -292,6 +294,10 @@ class InboundMessage(Base):
     num_media: Mapped[int] = mapped_column(Integer, default=0)
     fields: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # "voice": keys pressed during a call (the body is the digits, the sid the call's and
+    # the question's), read by the keypad, never as a text. The server's default only: the
+    # webhook's plain INSERT (``reply_rows``) names its every column.
+    channel: Mapped[str] = mapped_column(String(10), server_default="sms")
     client_id: Mapped[int | None] = mapped_column(ForeignKey("clients.id", ondelete="SET NULL"))
     contact_id: Mapped[int | None] = mapped_column(ForeignKey("contacts.id", ondelete="SET NULL"))
     intent: Mapped[str | None] = mapped_column(String(20))

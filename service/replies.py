@@ -5,6 +5,8 @@ provider's MessageSid (enforced by a unique constraint, so concurrent retries of
 store it once).
 ``process`` then reads the reply in the light of the latest text we sent to that number,
 acts on it (consent, confirmation, alerts) and returns the acknowledgement to answer with.
+Keys pressed during a call are stored and processed the same way, but read by the keypad
+(``call_keys``) and answered by the call itself, never by a text.
 If processing fails the raw message is already safe; the clock retries unprocessed replies.
 """
 
@@ -20,6 +22,7 @@ from sqlalchemy.orm import Session
 
 from service import (
     bookings,
+    call_keys,
     consent,
     open_checkins,
     outbox,
@@ -142,7 +145,8 @@ def process(
     settings, in_force = reply_reads.in_force(found, settings)
     context = match(session, found, phone, now)
     answering = context.answering
-    meaning = _meaning(row, context, opted_out=found.opted_out)
+    keys = call_keys.understood(session, settings, row, phone, now)  # a call's keys, or None
+    meaning = keys or _meaning(row, context, opted_out=found.opted_out)
     sender_of = context.sender
     row.client_id = sender_of.client_id if sender_of else None
     row.contact_id = sender_of.contact_id if sender_of else None
@@ -180,7 +184,7 @@ def _answer(
 ) -> outbox.Draft | None:
     """The acknowledgement to answer with, as a message to record; None when there is none
     (nothing to say, no wording for it, or a number that opted out and did not ask)."""
-    if answer is None:
+    if answer is None or call_keys.pressed(row):  # a call answers its keys itself
         return None
     # Only an opt-out or opt-in changes the number's consent in this transaction.
     consent_changed = meaning.intent in (Intent.OPT_OUT, Intent.OPT_IN)

@@ -33,10 +33,20 @@ class Inbound:
     body: str
     num_media: int
     fields: dict[str, Any]
+    channel: str = "sms"  # "voice": keys pressed during a call
 
 
 # What ``store`` writes: every column of a raw text, as the provider posted it.
-_STORED = ("provider_sid", "from_phone", "to_phone", "body", "num_media", "fields", "received_at")
+_STORED = (
+    "provider_sid",
+    "from_phone",
+    "to_phone",
+    "body",
+    "num_media",
+    "fields",
+    "received_at",
+    "channel",
+)
 
 
 @functools.cache
@@ -75,6 +85,7 @@ def _stored_row(inbound: Inbound, now: datetime) -> dict[str, Any]:
         "num_media": inbound.num_media,
         "fields": inbound.fields,
         "received_at": now,
+        "channel": inbound.channel,
     }
 
 

@@ -1,62 +1,30 @@
 """Twilio's webhooks: inbound texts and delivery status.
 
-Every post is checked with the SDK's ``RequestValidator`` against the URL Twilio signed:
-``PUBLIC_BASE_URL`` + path when it is configured, else the request's own URL (rebuilt from
-``X-Forwarded-*`` when ``TRUSTED_PROXIES`` says a proxy sits in front). Without an auth
-token nothing is accepted here at all. Logs carry masked numbers and never a body.
+Every post is read and its signature checked by ``twilio_posts`` (the calls' webhooks,
+``voice_webhooks``, use the same). Logs carry masked numbers and never a body.
 """
 
 from __future__ import annotations
 
 import logging
-from urllib.parse import parse_qsl
 from xml.sax.saxutils import escape
 
-from flask import Blueprint, Flask, Request, Response, abort, current_app, request
+from flask import Blueprint, Flask, Request, Response, abort, current_app
 from flask.sessions import SecureCookieSession, SecureCookieSessionInterface
-from twilio.request_validator import RequestValidator
 from werkzeug.datastructures import MultiDict
 
-from service import delivery, outbox, replies
+from service import delivery, replies, twilio_posts
 from service.config import settings_of
 from service.db import get_db, get_session, utcnow
 from service.phones import mask
+from service.twilio_posts import storable
 
 log = logging.getLogger(__name__)
 bp = Blueprint("webhooks", __name__)
 TWIML_HEAD = '<?xml version="1.0" encoding="UTF-8"?>'
 INBOUND_PATH, STATUS_PATH = "/sms/inbound", "/sms/status"
 WEBHOOK_PATHS = frozenset([INBOUND_PATH, STATUS_PATH])
-
-
-def _form() -> MultiDict[str, str]:
-    """The posted form, decoded strictly: bytes that are not UTF-8 are a 400, not a guess."""
-    raw = request.get_data(cache=True)  # a body over MAX_CONTENT_LENGTH is a 413 here
-    try:
-        pairs = parse_qsl(raw.decode("utf-8"), keep_blank_values=True, errors="strict")
-    except (UnicodeDecodeError, ValueError):
-        abort(400, "the body is not UTF-8 form data")
-    return MultiDict(pairs)
-
-
-def _verify(form: MultiDict[str, str]) -> None:
-    """403 unless X-Twilio-Signature is Twilio's signature of this URL and form."""
-    # The token and the public URL are the environment's alone (the practice cannot edit
-    # them), so checking a signature reads nothing from the database.
-    settings = settings_of(current_app)
-    signature = request.headers.get("X-Twilio-Signature", "")
-    if not settings.twilio_auth_token or not signature:
-        why = "no signature" if settings.twilio_auth_token else "no auth token configured"
-        log.warning("webhook %s refused: %s", request.path, why)
-        abort(403)
-    if settings.public_base_url:
-        query = request.query_string.decode("latin-1")
-        url = settings.public_base_url + request.path + (f"?{query}" if query else "")
-    else:
-        url = request.url
-    if not RequestValidator(settings.twilio_auth_token).validate(url, form, signature):
-        log.warning("webhook %s refused: bad signature", request.path)
-        abort(403)
+VOICE_PREFIX = "/voice/"  # every path of the calls' webhooks (``voice_webhooks``)
 
 
 def _twiml(reply: str | None) -> Response:
@@ -68,11 +36,6 @@ def _twiml(reply: str | None) -> Response:
     return Response(TWIML_HEAD + body, mimetype="application/xml")
 
 
-def _storable(value: str) -> str:
-    # PostgreSQL text cannot hold NUL; keep it visible as the symbol for NUL (U+2400).
-    return value.replace("\x00", "\u2400")
-
-
 def handle_inbound(form: MultiDict[str, str]) -> str | None:
     """Store an inbound text, then act on it; the reply to send back, if any."""
     sid, sender = form.get("MessageSid", "").strip(), form.get("From", "").strip()
@@ -80,12 +43,12 @@ def handle_inbound(form: MultiDict[str, str]) -> str | None:
         abort(400, "MessageSid and From are required")
     media = form.get("NumMedia", "0")
     inbound = replies.Inbound(
-        sid=_storable(sid),
-        from_phone=_storable(sender),
-        to_phone=_storable(form.get("To", "")),
-        body=_storable(form.get("Body", "")),
+        sid=storable(sid),
+        from_phone=storable(sender),
+        to_phone=storable(form.get("To", "")),
+        body=storable(form.get("Body", "")),
         num_media=int(media) if media.isascii() and media.isdigit() and len(media) < 4 else 0,
-        fields={_storable(k): _storable(v[:2000]) for k, v in form.items() if k != "Body"},
+        fields={storable(k): storable(v[:2000]) for k, v in form.items() if k != "Body"},
     )
     db, now = get_db(), utcnow()
     # One connection for both transactions: the second neither waits for a pool checkout
@@ -116,40 +79,27 @@ def handle_inbound(form: MultiDict[str, str]) -> str | None:
 @bp.post(INBOUND_PATH)
 def inbound() -> Response:
     """Twilio's incoming-message webhook; answers TwiML."""
-    form = _form()
-    _verify(form)
+    form = twilio_posts.form()
+    twilio_posts.verify(form)
     return _twiml(handle_inbound(form))
 
 
 @bp.post(STATUS_PATH)
 def status() -> Response:
     """Twilio's status callback for a text we sent."""
-    form = _form()
-    _verify(form)
+    form = twilio_posts.form()
+    twilio_posts.verify(form)
     sid, state = form.get("MessageSid", "").strip(), form.get("MessageStatus", "").strip()
     if not sid or not state:
         abort(400, "MessageSid and MessageStatus are required")
     # PostgreSQL cannot even compare text holding NUL; such a sid or number is none of ours.
-    sid = _storable(sid)
-    code_text = form.get("ErrorCode", "").strip()
-    code = (
-        int(code_text)
-        if code_text.isascii() and code_text.isdigit() and len(code_text) < 8
-        else None
-    )
+    sid = storable(sid)
+    code = twilio_posts.error_code(form)
     session, now = get_session(), utcnow()
-    to_phone = _storable(form.get("To", "").strip())[:20] or None
-    outcome = delivery.apply_status(session, sid, state.lower(), code, now)
-    if outcome == delivery.UNKNOWN_SID and to_phone:
-        # It may belong to a send still in flight to that number: a fresh transaction waits
-        # for that send to be recorded, then the report is applied after all.
-        session.commit()
-        outbox.wait_for_sends_to(session, to_phone)
-        # Hold no message's lock while applying it: a batch locks numbers before messages,
-        # and an opt-out code updates the number.
-        session.commit()
-        outcome = delivery.apply_status(session, sid, state.lower(), code, now)
-    session.commit()
+    to_phone = storable(form.get("To", "").strip())[:20] or None
+    outcome = twilio_posts.applied_after_sends(
+        session, to_phone, lambda: delivery.apply_status(session, sid, state.lower(), code, now)
+    )
     log.info("status %s: %s (%s)", sid, state, outcome)
     return Response("", status=204)
 
@@ -157,11 +107,11 @@ def status() -> Response:
 class SessionsOutsideWebhooks(SecureCookieSessionInterface):
     """Flask's signed-cookie sessions, except that a post to a webhook opens none (an empty
     one, never saved): Twilio sends no cookie and nothing here reads or writes a session,
-    so building the cookie's signer for every text would be work for nothing."""
+    so building the cookie's signer for every text (or key press) would be work for nothing."""
 
     def open_session(self, app: Flask, request: Request) -> SecureCookieSession | None:
         """An empty session for a webhook; the cookie's session for anything else."""
-        if request.path in WEBHOOK_PATHS:
+        if request.path in WEBHOOK_PATHS or request.path.startswith(VOICE_PREFIX):
             return self.session_class()
         return super().open_session(app, request)
 

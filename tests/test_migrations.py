@@ -6,6 +6,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 
 import pytest
+from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import inspect, select, text
@@ -111,3 +112,37 @@ def test_0017_gives_existing_contacts_texts_and_no_agreement_to_calls(
     engine.dispose()
     assert "channel" not in contacts
     assert not {"voice_consent_at", "voice_consent_by_id", "voice_opted_out_at"} & numbers
+
+
+def test_0018_gives_stored_replies_the_text_channel(make_database: Callable[[], str]) -> None:
+    url = make_database()
+    migrate.upgrade(url, "0017")
+    engine = make_engine(url)
+    now = datetime(2027, 3, 4, 15, 0, tzinfo=UTC)
+    at = now if engine.dialect.name == "postgresql" else now.replace(tzinfo=None)
+    with engine.begin() as conn:
+        conn.execute(
+            text(
+                "INSERT INTO inbound_messages (provider_sid, from_phone, to_phone, body, "
+                "num_media, fields, received_at) VALUES ('SM1', '+16175550123', '', '7', 0, "
+                "'{}', :at)"
+            ),
+            {"at": at},
+        )
+    migrate.upgrade(url, "0018")
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT channel FROM inbound_messages")).scalar_one() == "sms"
+    with pytest.raises(IntegrityError), engine.begin() as conn:  # the CHECK keeps the words
+        conn.execute(text("UPDATE inbound_messages SET channel = 'fax'"))
+    with engine.begin() as conn:
+        conn.execute(text("UPDATE inbound_messages SET channel = 'voice'"))
+    # A key press is not a text: going below 0018 refuses (on a connection of the test's
+    # own, closed however the migration ends).
+    with pytest.raises(RuntimeError, match="key presses"), engine.begin() as conn:
+        command.downgrade(migrate.alembic_config(connection=conn), "0017")
+    with engine.begin() as conn:
+        conn.execute(text("DELETE FROM inbound_messages"))
+    migrate.downgrade(url, "0017")
+    columns = {c["name"] for c in inspect(engine).get_columns("inbound_messages")}
+    engine.dispose()
+    assert "channel" not in columns

@@ -46,6 +46,7 @@ CONSTRAINED: dict[tuple[str, str], type[StrEnum]] = {
     ("outbound_messages", "channel"): Channel,
     ("inbound_messages", "intent"): Intent,
     ("inbound_messages", "guess"): Intent,
+    ("inbound_messages", "channel"): Channel,
     ("alerts", "kind"): AlertKind,
     ("password_resets", "kind"): ResetKind,
     ("feed_titles", "state"): FeedTitleState,

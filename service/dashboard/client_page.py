@@ -70,6 +70,7 @@ class ThreadItem:
     status: str
     detail: str
     reason: str = ""  # how a reply was read, in one line
+    channel: str = "sms"  # "voice": a call we placed, or keys pressed during one
 
 
 def recipient_names(client: Client) -> dict[int, str]:
@@ -131,6 +132,7 @@ def _sent(session: Session, client: Client, names: dict[int, str]) -> list[Threa
             kind=m.kind,
             status=STATUS_WORDS.get(m.status, m.status),
             detail=_why(m),
+            channel=m.channel,
         )
         for m in out
     ]
@@ -162,6 +164,7 @@ def _received(session: Session, client: Client, names: dict[int, str]) -> list[T
             status="Received",
             detail=" · ".join(part for part in (_whose(r, client), _read_as(r)) if part),
             reason=r.reason or "",
+            channel=r.channel,
         )
         for r in incoming
     ]

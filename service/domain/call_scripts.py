@@ -132,6 +132,24 @@ def _stop_offer(language: Language) -> Ask:
     return Ask(WORDS[language]["stop_offer"], VOICES[language], "stop_offer", num_digits=1)
 
 
+def ask(language: str, question: Question, *, about: str = "", asked: int = 1) -> Ask:
+    """The ``asked``-th asking of ``question`` (what ``answer`` is given back, once the keys
+    pressed at it come in on another request)."""
+    lang = _lang(language)
+    if question == "reminder":
+        step = _menu(lang)
+    elif question == "checkin":
+        step = _pain_question(lang, about)
+    else:
+        step = _stop_offer(lang)
+    return replace(step, asked=asked)
+
+
+def goodbye(language: str) -> tuple[Step, ...]:
+    """A polite end to a call that has nothing (more) to say."""
+    return (_say(_lang(language), "goodbye"), Hangup())
+
+
 def answer(language: str, ask: Ask, meaning: KeyMeaning, practice: str) -> tuple[Step, ...]:
     """What the call says next, once the keys pressed at ``ask`` mean ``meaning``
     (``keypad.read_keys``)."""
