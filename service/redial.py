@@ -34,7 +34,6 @@ from service.domain.call_retries import Outcome, next_call
 from service.domain.vocabulary import (
     CALLED_OFF,
     PLANNED_KINDS,
-    Channel,
     ChannelPreference,
     MessageKind,
 )
@@ -121,17 +120,5 @@ def plan_retry(
     )
     if at is None:
         return None
-    draft = outbox.Draft(
-        idempotency_key=follow_up_calls.retry_key(call.id, outcome),
-        kind=MessageKind(call.kind),
-        to_phone=call.to_phone,
-        body=call.body,
-        send_at=at,
-        template_id=call.template_id,
-        client_id=call.client_id,
-        contact_id=call.contact_id,
-        appointment_id=call.appointment_id,
-        planned_start=call.planned_start,
-        channel=Channel.VOICE,
-    )
+    draft = outbox.call_following(call, follow_up_calls.retry_key(call.id, outcome), at)
     return outbox.enqueue_one(session, draft, now)

@@ -130,19 +130,7 @@ def _draft(row: Row[Any], settings: Settings, now: datetime) -> outbox.Draft | N
     )
     if at is None or at > now:
         return None
-    return outbox.Draft(
-        idempotency_key=follow_up_calls.fallback_key(text.id),
-        kind=MessageKind(text.kind),
-        to_phone=text.to_phone,
-        body=text.body,
-        send_at=at,
-        template_id=text.template_id,
-        client_id=text.client_id,
-        contact_id=text.contact_id,
-        appointment_id=text.appointment_id,
-        planned_start=text.planned_start,
-        channel=Channel.VOICE,
-    )
+    return outbox.call_following(text, follow_up_calls.fallback_key(text.id), at)
 
 
 def _call_off(session: Session, now: datetime) -> int:

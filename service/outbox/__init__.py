@@ -74,6 +74,7 @@ __all__ = [
     "Claimed",
     "Draft",
     "by_sid",
+    "call_following",
     "cancel_planned",
     "claim",
     "claim_rows",
@@ -125,6 +126,24 @@ class Draft:
     status: MessageStatus = S.PLANNED
     channel: Channel = Channel.SMS
     created_by_id: int | None = None
+
+
+def call_following(message: Any, key: str, send_at: datetime) -> Draft:
+    """A call that follows ``message`` (a text left unanswered, a call that found no one):
+    the same kind, words, wording version, people and session, by phone, under ``key``."""
+    return Draft(
+        idempotency_key=key,
+        kind=MessageKind(message.kind),
+        to_phone=message.to_phone,
+        body=message.body,
+        send_at=send_at,
+        template_id=message.template_id,
+        client_id=message.client_id,
+        contact_id=message.contact_id,
+        appointment_id=message.appointment_id,
+        planned_start=message.planned_start,
+        channel=Channel.VOICE,
+    )
 
 
 def _row(draft: Draft, now: datetime, **overrides: Any) -> dict[str, Any]:
