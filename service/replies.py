@@ -90,11 +90,15 @@ class Context:
 
 def match(session: Session, found: reply_reads.Facts, phone: str, now: datetime) -> Context:
     """Find the sender's client; a shared number belongs to whoever we texted last (each of
-    those texts named its client, so the last one asked is the one answered)."""
+    those texts named its client, so the last one asked is the one answered), and keys
+    pressed in a call to whoever the call was about."""
     context = Context(phone=phone, opted_out=found.opted_out)
     if not found.contacts:
         return context
     latest = found.latest
+    call = call_keys.call_of(found.row) if found.row is not None else None
+    if call is not None and (latest is None or latest.id != call):
+        latest = reply_reads.sent(session, call, phone) or latest  # the call they answer
     chosen = next(
         (c for c in found.contacts if latest and c.client_id == latest.client_id),
         found.contacts[0],

@@ -240,6 +240,17 @@ def facts(session: Session, inbound_id: int, phone: str, *, skip_locked: bool) -
     return found
 
 
+def sent(session: Session, message_id: int, phone: str) -> Sent | None:
+    """The text or call ``message_id`` we sent to ``phone``, as a reply is read against it;
+    None when there is none (keys are read against their own call: ``call_keys.call_of``)."""
+    table = _table(OutboundMessage)
+    query = select(*(table.c[name] for name in _SENT_COLUMNS)).where(
+        table.c.id == message_id, table.c.to_phone == phone
+    )
+    row = session.execute(query).first()
+    return Sent(*row) if row is not None else None
+
+
 @functools.cache
 def _in_force_query() -> CompoundSelect[Any]:
     """The statement of ``in_force``, built once."""

@@ -31,7 +31,7 @@ from flask import Blueprint, Flask, Response, abort, current_app
 from werkzeug.datastructures import MultiDict
 
 from service import call_pages, delivery, outbox, replies, twilio_posts
-from service.call_keys import QUESTION
+from service.call_keys import CALL, QUESTION
 from service.config import current_settings, settings_of
 from service.db import get_db, get_session, utcnow
 from service.domain import call_scripts, keypad
@@ -116,7 +116,7 @@ def _keys(message_id: int, question: str, asked: int) -> Response:
     asking = _question(question, asked)
     if asking is None:
         return _page(call_scripts.goodbye("en"))
-    _store_and_process(posted, asking, asked)
+    _store_and_process(posted, message_id, asking, asked)
     meaning = keypad.read_keys(
         posted["Digits"], asking, finished_on_key=posted.get("FinishedOnKey", "")
     )
@@ -144,7 +144,9 @@ def _answer(
     return _page(call_scripts.answer(language, ask, meaning, practice), message_id)
 
 
-def _store_and_process(posted: MultiDict[str, str], question: str, asked: int) -> None:
+def _store_and_process(
+    posted: MultiDict[str, str], message_id: int, question: str, asked: int
+) -> None:
     """Store the keys as a reply (committed before anything else, as a text is), then act on
     them as on a text; a failure after storing is logged and kept, and the clock finishes
     the reply."""
@@ -157,7 +159,7 @@ def _store_and_process(posted: MultiDict[str, str], question: str, asked: int) -
         to_phone=storable(posted.get("From", ""))[:64],
         body=storable(posted["Digits"])[:20],
         num_media=0,
-        fields={**fields, QUESTION: question},
+        fields={**fields, QUESTION: question, CALL: str(message_id)},
         channel="voice",
     )
     db, now = get_db(), utcnow()

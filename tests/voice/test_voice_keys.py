@@ -16,6 +16,7 @@ from service.config import settings_of
 from service.db import get_db
 from service.domain.vocabulary import MessageKind
 from service.models import Alert, Appointment, InboundMessage, OutboundMessage
+from tests import factories
 from tests.voice.conftest import NOW, PHONE, Twilio, arrange, placed_call
 from tests.voice.test_voice_webhooks import document, said
 
@@ -193,3 +194,27 @@ def test_the_answer_is_read_as_xml(twilio: Twilio, session: Session) -> None:
     assert ET.fromstring(body).tag == "Response"
     [row] = reply_rows(session)
     assert row.reason == "nothing to act on: pressed # alone" and row.intent == "other"
+
+
+def test_keys_answer_their_own_call_even_after_a_text_to_the_same_number(
+    twilio: Twilio, session: Session
+) -> None:
+    # A shared number: Maria's reminder call, then (during it) a text about Ana's session to
+    # the same phone. The 1 pressed in Maria's call confirms Maria's session, not Ana's.
+    people = arrange(session)
+    call = placed_call(
+        session, people.client, people.contact, MessageKind.REMINDER, appointment=people.ahead
+    )
+    ana, ana_contact = factories.client_with_phone(session, "Ana Lopez", PHONE)
+    anas = factories.appointment(session, ana, people.ahead.starts_at + timedelta(days=1))
+    text = placed_call(session, ana, ana_contact, MessageKind.REMINDER, appointment=anas)
+    text.channel, text.sent_at = "sms", text.sent_at + timedelta(seconds=30)  # type: ignore[assignment]
+    session.commit()
+    assert said(document(twilio.keys(call.id, "reminder", "1")))[0] == (
+        "Thank you. The appointment is confirmed."
+    )
+    session.expire_all()
+    statuses = [session.get(Appointment, a.id).status for a in (people.ahead, anas)]  # type: ignore[union-attr]
+    assert statuses == ["confirmed", "scheduled"]
+    [reply] = session.scalars(select(InboundMessage)).all()
+    assert (reply.client_id, reply.answers_message_id) == (people.client.id, call.id)
