@@ -3,38 +3,23 @@ to texts: STOP by text does not stop calls, pressing 9 does not stop texts."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, time, timedelta
+from datetime import datetime, timedelta
 
 import pytest
 
 from service.domain import call_permission
 from service.domain.provider_errors import explain
-from service.domain.sending import ContactFacts, SendFacts, decide
+from service.domain.sending import SendFacts, decide
+from tests.domain.test_sending import NOW, QUIET
+from tests.domain.test_sending import facts as text_facts
 
-NOW = datetime(2027, 3, 3, 16, 0, tzinfo=UTC)  # Wednesday 11:00 in New York: call hours
-QUIET = (time(21, 0), time(8, 0))
-START = NOW + timedelta(hours=5)
-PHONE = "+16175550123"
 AGREED = NOW - timedelta(days=2)
 LANDLINE = explain(30006)[:200]
 
 
 def facts(**changes: object) -> SendFacts:
-    base: dict[str, object] = {
-        "kind": "reminder",
-        "send_at": NOW,
-        "timezone": "America/New_York",
-        "opted_out": False,
-        "invalid": False,
-        "appointment_status": "scheduled",
-        "appointment_start": START,
-        "planned_start": START,
-        "to_phone": PHONE,
-        "contact": ContactFacts(PHONE, reminders=True, checkins=True),
-        "channel": "voice",
-        "voice_consent_at": AGREED,
-    }
-    return SendFacts(**{**base, **changes})  # type: ignore[arg-type]
+    """``test_sending``'s facts of a reminder, as a call to a number that agreed to calls."""
+    return text_facts(**{"channel": "voice", "voice_consent_at": AGREED, **changes})
 
 
 @pytest.mark.parametrize(
