@@ -4,9 +4,10 @@ calls it placed but answered badly) and while a clock process is killed mid-run.
 
 Twilio's side is counted at the fake: a call by the message id its ``Url`` ends with (every
 create, placed or not, and every call placed), a text by recipient and body. Each call goes
-to a number of its own: two calls of unknown outcome to one number cannot be told apart
-(service/sms/voice_gateway.py), so only distinct numbers let the test name each call's
-message. The calls fetch their TwiML from a small app that hangs up (``callee_app``).
+to a number of its own (which gets one text as well): two calls of unknown outcome to one
+number cannot be told apart (service/sms/voice_gateway.py), so only distinct numbers let
+the test name each call's message. The calls fetch their TwiML from a small app that
+hangs up (``callee_app``) and drops their status callbacks.
 """
 
 from __future__ import annotations
@@ -43,6 +44,9 @@ from tests.test_dispatch_voice import AGREED_AT, noon_zone
 
 pytestmark = pytest.mark.slow
 Gateways = dict[Channel, Gateway]
+# A message that left: a call the look-up found after it ended is "delivered" at once (the
+# callee's page answers and hangs up), where its status callback would have said so.
+LEFT = frozenset({"sent", "delivered"})
 
 
 @pytest.fixture
@@ -131,8 +135,9 @@ def run_rounds(
 
 def due_calls_and_texts(session: Session, count: int) -> None:
     """``count`` due manual messages, every other one a call (so calls meet every place of
-    a spell's rotation, whose length is odd), each to a number of its own that agreed to
-    calls, for a client where it is about noon (calls ring from 9:00 to 20:00)."""
+    a spell's rotation, whose length is odd), each call to a number of its own that agreed
+    to calls and also gets the next text, for a client where it is about noon (calls ring
+    from 9:00 to 20:00)."""
     client = Client(name="Load Test", timezone=noon_zone(), language="en")
     session.add(client)
     session.flush()
@@ -141,7 +146,7 @@ def due_calls_and_texts(session: Session, count: int) -> None:
         outbox.Draft(
             idempotency_key=f"calls:{i}",
             kind=MessageKind.MANUAL,
-            to_phone=f"+1617555{i:04d}",
+            to_phone=f"+1617555{i // 2:04d}",
             body=f"message {i}",
             send_at=now + timedelta(microseconds=i),
             client_id=client.id,
@@ -177,14 +182,14 @@ def assert_each_exactly_once(session: Session, fake: FakeTwilio) -> Counter[int]
     assert not twice, f"calls placed twice: {twice}"
     rows = session.scalars(select(OutboundMessage)).all()
     for row in rows:
-        assert row.status in {"sent", "failed"}, (row.id, row.status, row.error_message)
+        assert row.status in LEFT | {"failed"}, (row.id, row.status, row.error_message)
         if row.channel == Channel.VOICE:
             left, posted = placed.get(row.id, []), call_posts[row.id]
         else:
             key = (row.to_phone, row.body)
             left, posted = [row.provider_sid] * texts[key], text_posts[key]
         assert posted <= row.attempts, (row.id, row.channel, posted, row.attempts)
-        if row.status == "sent":
+        if row.status in LEFT:
             assert left == [row.provider_sid] and row.provider_sid, (row.id, left)
         else:
             assert left == [], (row.id, row.channel, "left but was recorded unsent")
@@ -221,8 +226,8 @@ def test_three_dispatchers_through_a_misbehaving_twilio_place_each_call_once(
     unheard = [c for c in placed if c.answer.create.status >= 400 or c.answer.create.hang]
     assert unheard, "no call was placed with its answer lost"
     result = statuses(session)
-    assert set(result) <= {"sent", "failed"}
-    assert result["sent"] > count // 2, result
+    assert set(result) <= LEFT | {"failed"}
+    assert result["sent"] + result["delivered"] > count // 2, result
 
 
 def test_a_clock_killed_while_twilio_misbehaves_loses_no_call_and_places_none_twice(
@@ -281,11 +286,12 @@ def test_a_clock_killed_while_twilio_misbehaves_loses_no_call_and_places_none_tw
     later.run()  # what came back from an unknown outcome as "resend" goes now
     close(gateways)
     call_posts = assert_each_exactly_once(session, fake)
-    assert statuses(session) == {"sent": count}
+    result = statuses(session)
+    assert set(result) <= LEFT and sum(result.values()) == count, result
     assert len(call_posts) == len(fake.voice.calls) == calls
     fake.voice.wait_for_calls(calls, timeout=30)
     log = (tmp_path / "clock.log").read_text()
-    assert "+16175550002" not in log  # the numbers of calls stay masked in the logs
+    assert "+16175550001" not in log  # the numbers of calls stay masked in the logs
 
 
 @pytest.fixture(autouse=True)
