@@ -6,8 +6,10 @@ Twilio's side is counted at the fake: a call by the message id its ``Url`` ends 
 create, placed or not, and every call placed), a text by recipient and body. Each call goes
 to a number of its own (which gets one text as well): two calls of unknown outcome to one
 number cannot be told apart (service/sms/voice_gateway.py), so only distinct numbers let
-the test name each call's message. The calls fetch their TwiML from a small app that
-hangs up (``callee_app``) and drops their status callbacks.
+the test name each call's message. The calls are answered by a person who presses nothing:
+they fetch their TwiML from the app itself, served over HTTP, and report how they ended to
+its ``/voice/status`` while the dispatchers run, so a placed call ends ``delivered`` (by its
+report, or by the look-up of a call of unknown outcome, whose report found no sid).
 """
 
 from __future__ import annotations
@@ -38,21 +40,34 @@ from service.sms.voice_gateway import TwilioVoiceGateway
 from tests.fake_twilio import FakeTwilio, Reply
 from tests.reliability.conftest import FINAL, served, statuses, wait_for
 from tests.reliability.test_exactly_once import MISBEHAVIOUR, STALL, TIMEOUT, gateway_for
-from tests.sms.test_voice_gateway import PRACTICE, callee_app
+from tests.sms.test_voice_gateway import PRACTICE
 from tests.test_dispatch_processes import clock_process
 from tests.test_dispatch_voice import AGREED_AT, noon_zone
+from tests.voice.conftest import voice_config
 
 pytestmark = pytest.mark.slow
 Gateways = dict[Channel, Gateway]
-# A message that left: a call the look-up found after it ended is "delivered" at once (the
-# callee's page answers and hangs up), where its status callback would have said so.
-LEFT = frozenset({"sent", "delivered"})
+VOICE = voice_config(PUBLIC_BASE_URL="")
+LEFT = frozenset({"sent", "delivered"})  # a text stays sent, a call answered is delivered
 
 
 @pytest.fixture
-def public_url() -> Iterator[str]:
-    """Where the fake's calls fetch their TwiML and post their status: a page that hangs up."""
-    with served(callee_app([])) as url:
+def fake() -> Iterator[FakeTwilio]:
+    """A local Twilio with the account and token the app checks signatures with."""
+    with FakeTwilio(VOICE["TWILIO_ACCOUNT_SID"], VOICE["TWILIO_AUTH_TOKEN"]) as server:
+        yield server
+
+
+@pytest.fixture
+def app(make_app: Callable[..., Flask]) -> Flask:
+    """The app, checking the calls' signatures against the URL the caller reached."""
+    return make_app(**VOICE)
+
+
+@pytest.fixture
+def public_url(app: Flask) -> Iterator[str]:
+    """The app served over HTTP: the calls' pages and status callbacks."""
+    with served(app) as url:
         yield url
 
 
@@ -166,10 +181,22 @@ def message_of(url: str) -> int:
     return int(url.rsplit("/", 1)[1])
 
 
+def all_ended(fake: FakeTwilio) -> None:
+    """Wait until Twilio is done with every create and every placed call reported its end
+    (the app had answered each report before the call counts as finished)."""
+    wait_for(
+        lambda: fake.done == len(fake.messages) and fake.voice.done == len(fake.voice.creates),
+        30,
+        "the fake to finish every create",
+    )
+    fake.voice.wait_for_calls(len(fake.voice.calls), timeout=30)
+
+
 def assert_each_exactly_once(session: Session, fake: FakeTwilio) -> Counter[int]:
     """Each message is settled: a sent one left once (a call: its one placed call's sid
-    recorded), any other never, with a reason; nothing was posted more often than it was
-    tried. Returns the creates posted per call."""
+    recorded, and, answered by a person, delivered), any other never, with a reason;
+    nothing was posted more often than it was tried. Returns the creates posted per call."""
+    all_ended(fake)
     session.expire_all()
     texts = Counter((m["To"], m["Body"]) for m in fake.sent)
     text_posts = Counter((m.get("To"), m.get("Body")) for m in fake.messages)
@@ -191,6 +218,8 @@ def assert_each_exactly_once(session: Session, fake: FakeTwilio) -> Counter[int]
         assert posted <= row.attempts, (row.id, row.channel, posted, row.attempts)
         if row.status in LEFT:
             assert left == [row.provider_sid] and row.provider_sid, (row.id, left)
+            ended = "delivered" if row.channel == Channel.VOICE else "sent"
+            assert row.status == ended, (row.id, row.channel, row.status, "end not recorded")
         else:
             assert left == [], (row.id, row.channel, "left but was recorded unsent")
             assert row.error_message, (row.id, "failed without a reason")
@@ -219,11 +248,10 @@ def test_three_dispatchers_through_a_misbehaving_twilio_place_each_call_once(
     )
     call_posts = assert_each_exactly_once(session, fake)
     assert len(call_posts) == calls, "a planned call was never tried"
-    placed = fake.voice.wait_for_calls(len(fake.voice.calls), timeout=30)  # all ended
     # The spell bit calls both ways: some were refused and tried again, some were placed
     # while their create's answer was an error or came too late (found by the look-up).
     assert max(call_posts.values()) > 1, "no call was tried again"
-    unheard = [c for c in placed if c.answer.create.status >= 400 or c.answer.create.hang]
+    unheard = [c for c in fake.voice.calls if c.answer.create.status >= 400 or c.answer.create.hang]
     assert unheard, "no call was placed with its answer lost"
     result = statuses(session)
     assert set(result) <= LEFT | {"failed"}
@@ -267,12 +295,9 @@ def test_a_clock_killed_while_twilio_misbehaves_loses_no_call_and_places_none_tw
     process.wait(timeout=30)
     assert 0 < len(fake.voice.calls) < calls, "the kill must land mid-run, calls placed"
     fake.behave()
-    # What the dead clock had asked for is in Twilio's records before anything looks.
-    wait_for(
-        lambda: fake.done == len(fake.messages) and fake.voice.done == len(fake.voice.creates),
-        30,
-        "the fake to finish the dead clock's requests",
-    )
+    # What the dead clock had asked for is in Twilio's records before anything looks, and
+    # its calls ended (their reports found no sid if the clock died before recording it).
+    all_ended(fake)
     # The restart comes once the dead clock's leases ran out: what it had in hand is
     # looked up at Twilio before anything is sent or called again.
     gateways = gateways_for(fake, public_url, timeout=5)
@@ -289,7 +314,6 @@ def test_a_clock_killed_while_twilio_misbehaves_loses_no_call_and_places_none_tw
     result = statuses(session)
     assert set(result) <= LEFT and sum(result.values()) == count, result
     assert len(call_posts) == len(fake.voice.calls) == calls
-    fake.voice.wait_for_calls(calls, timeout=30)
     log = (tmp_path / "clock.log").read_text()
     assert "+16175550001" not in log  # the numbers of calls stay masked in the logs
 
