@@ -77,8 +77,7 @@ def call(message_id: int) -> Response:
         steps: tuple[call_scripts.Step, ...] = (call_scripts.Hangup(),)
     elif answered_by.startswith("machine"):
         phone = settings.practice_phone or settings.twilio_from_number or ""
-        left = call_scripts.machine_message(found.language, found.kind, practice, phone)
-        steps = left if phone else (call_scripts.Hangup(),)
+        steps = call_scripts.machine_message(found.language, found.kind, practice, phone)
     elif found.start_local is not None:
         steps = call_scripts.reminder(
             found.language, practice, found.start_local, about=found.about
