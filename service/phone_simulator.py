@@ -43,7 +43,6 @@ from service.webhooks import handle_inbound
 
 bp = Blueprint("simulator", __name__, url_prefix="/simulator")
 MAX_BODY = 1600  # Twilio's limit for one (concatenated) text
-VOICE = Channel.VOICE
 
 
 @dataclass(frozen=True)
@@ -110,10 +109,7 @@ def screen(session: Session, user: User, number: str) -> list[Line]:
         mine = select(Client.id).where(Client.therapist_id == user.id)
         out = out.where(OutboundMessage.client_id.in_(mine))
         into = into.where(InboundMessage.client_id.in_(mine))
-    lines = [_received(m) for m in session.scalars(out)] + [
-        Line(m.body, m.received_at, True, m.intent or "received", by_call=m.channel == VOICE)
-        for m in session.scalars(into)
-    ]
+    lines = [_received(m) for m in session.scalars(out)] + [_sent(m) for m in session.scalars(into)]
     # At the same instant a reply comes before our answer to it.
     return sorted(lines, key=lambda line: (line.at, not line.sent_by_phone))
 
@@ -121,9 +117,15 @@ def screen(session: Session, user: User, number: str) -> list[Line]:
 def _received(message: OutboundMessage) -> Line:
     """A text or a call the phone received (a call is answered on its own page)."""
     at = message.sent_at or message.send_at
-    if message.channel != VOICE:
+    if message.channel != Channel.VOICE:
         return Line(message.body, at, False, message.status)
     return Line("", at, False, message.status, call_id=message.id, call_kind=message.kind)
+
+
+def _sent(reply: InboundMessage) -> Line:
+    """A text the phone sent us, or keys it pressed on a call."""
+    status = reply.intent or "received"
+    return Line(reply.body, reply.received_at, True, status, by_call=reply.channel == Channel.VOICE)
 
 
 def _chosen(session: Session, user: User) -> tuple[list[Phone], Phone | None]:

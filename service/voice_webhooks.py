@@ -20,6 +20,10 @@ in the client's language; ``call_pages`` writes them as TwiML.
 * ``POST /voice/incoming``: a call to the practice's number: a greeting in English and
   Spanish, then a connection to ``PRACTICE_PHONE`` when it is set.
 
+While calls are simulated, the phone simulator plays Twilio's part on the same handlers
+(``simulated``: a step of one call, without the signature check, behind the dashboard's
+sign-in; see ``simulated_calls``).
+
 Logs carry masked numbers, call sids and question names, never the keys or the words.
 """
 
