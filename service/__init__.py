@@ -23,6 +23,7 @@ from service import (
     phone_simulator,
     practice_settings,
     published_calendar,
+    simulated_calls,
     voice_webhooks,
     webhooks,
 )
@@ -88,6 +89,7 @@ def create_app(config: Mapping[str, str] | None = None) -> Flask:
     published_calendar.init_app(app)  # public: found by the token in its address
     dashboard.init_app(app)
     phone_simulator.init_app(app)  # only while texts are simulated
+    simulated_calls.init_app(app)  # and its calls, likewise
     return app
 
 

@@ -11,7 +11,13 @@ forgets the agreement (the audit log keeps its history). The rules themselves ar
 
 Withdrawing or stopping calls also gives texts to every contact of the number (any
 client's) whose channel is ``voice``, so that none is left on a channel that can never
-reach it; a change of the agreement locks the number's row first (``lock_number``).
+reach it, and skips at once every call still planned to the number that follows another
+message (the call after an unanswered text, ``voice_fallback``; a call made again,
+``redial``) with the dispatcher's reason ("calls not agreed", "calls stopped"): no re-plan
+reaches those, and they would otherwise wait, planned, for the dispatcher's final check.
+The planner's own calls are cancelled by the re-plan of the contacts moved to texts (see
+``back_to_texts``). A change of the agreement locks the number's row first
+(``lock_number``), and the skip runs under that lock, in the same transaction.
 
 Each change is audited under the entity ``phone`` and the number (the audit log, like
 ``phone_numbers``, is the record; logs never see it). Nothing here commits: the caller
@@ -30,6 +36,7 @@ from service.config import Settings
 from service.domain import call_permission
 from service.domain.vocabulary import ChannelPreference
 from service.models import Contact, PhoneNumber, User
+from service.outbox.channels import skip_follow_up_calls
 
 
 def agreed(row: PhoneNumber | None) -> bool:
@@ -84,12 +91,14 @@ def withdraw_consent(
     via: str,
     settings: Settings | None = None,
 ) -> PhoneNumber:
-    """Forget the number's agreement to calls: it gets no calls until agreed again, and
-    its contacts called only by phone get texts instead (``back_to_texts``)."""
+    """Forget the number's agreement to calls: it gets no calls until agreed again, its
+    contacts called only by phone get texts instead (``back_to_texts``), and the calls
+    planned to follow other messages are skipped ("calls not agreed")."""
     row = lock_number(session, phone, now)
     row.voice_consent_at, row.voice_consent_by_id = None, None
     audit.record(session, actor, "voice_consent_withdrawn", "phone", phone, via=via)
     back_to_texts(session, actor, phone, now, via=via, settings=settings)
+    skip_follow_up_calls(session, phone, call_permission.NOT_AGREED, now)
     return row
 
 
@@ -103,12 +112,14 @@ def stop_calls(
     settings: Settings | None = None,
 ) -> PhoneNumber:
     """Stop calls to the number (the caller pressed 9, ``actor`` None; or staff); texts
-    go on as before, and its contacts called only by phone get texts instead
-    (``back_to_texts``)."""
+    go on as before, its contacts called only by phone get texts instead
+    (``back_to_texts``), and the calls planned to follow other messages are skipped
+    ("calls stopped")."""
     row = lock_number(session, phone, now)
     row.voice_opted_out_at = now
     audit.record(session, actor, "voice_opt_out", "phone", phone, via=via)
     back_to_texts(session, actor, phone, now, via=via, settings=settings)
+    skip_follow_up_calls(session, phone, call_permission.STOPPED, now)
     return row
 
 

@@ -22,9 +22,7 @@ from service import accounts, bookings, demo_history, roster, signals
 from service.config import Settings, current_settings
 from service.db import get_db, utcnow
 from service.domain import recurrence
-from service.domain.vocabulary import (
-    AppointmentStatus,
-)
+from service.domain.vocabulary import AppointmentStatus, Channel
 from service.models import Client, User
 
 PASSWORD = "demo-password"
@@ -49,6 +47,9 @@ class Person:
     # (the day after, mid-way, the day before the next session) sample it.
     relief: int = 0
     caregiver: tuple[str, str, str] | None = None  # name, relation, phone
+    # Cannot type: reminded and checked in by phone calls, answered with the keypad (the
+    # latest check-in call is left for the phone simulator to answer).
+    calls: bool = False
 
 
 PEOPLE = (
@@ -81,6 +82,7 @@ PEOPLE = (
         relief=5,
         caregiver=("Paul Weiss", "spouse", "+16175550222"),
     ),
+    Person("Ruth Alvarez", "+16175550231", "ana", 2, 11, (6, 5, 5, 4), calls=True),
 )
 
 
@@ -148,6 +150,10 @@ def _client(
         phone=person.phone,
     )
     client = roster.create_client(session, admin, values, via="demo")
+    own = client.own_contact
+    if person.calls and own is not None:
+        calls = {"channel": Channel.VOICE, "voice_consent": True}
+        roster.update_contact(session, settings, admin, own, calls, now, via="demo")
     if person.caregiver is not None:
         name, relation, phone = person.caregiver
         caregiver = {"name": name, "relation": relation, "phone": phone, "reminders": True}
@@ -201,7 +207,11 @@ def load(session: Session, settings: Settings, now: datetime) -> dict[str, User]
     )
     demo_history.deliver_history(session, settings, admin, now)
     for person in PEOPLE:
-        if person.relief:
+        if person.calls:
+            demo_history.pain_answers(
+                session, settings, clients[person.name], person.pains, keep_latest=True
+            )
+        elif person.relief:
             demo_history.relief_answers(
                 session, settings, clients[person.name], person.pains[0], person.relief
             )

@@ -13,11 +13,13 @@ from sqlalchemy.orm import Session
 
 from service import bookings, consent, outbox, planner, wording_in_force
 from service.alerts import raise_alert
+from service.call_keys import CALL, QUESTION
 from service.config import Settings
 from service.domain.provider_errors import explain
 from service.domain.vocabulary import (
     AlertKind,
     AppointmentStatus,
+    Channel,
     Intent,
     MessageKind,
     MessageStatus,
@@ -75,8 +77,14 @@ def answer(
 ) -> InboundMessage:
     """A reply to ``asked`` twenty minutes after it, with our acknowledgement."""
     at = (asked.sent_at or asked.send_at) + timedelta(minutes=20)
+    # Keys pressed on a call are stored as the call's webhook stores them (``call_keys``).
+    by_call = asked.channel == Channel.VOICE
+    call_sid = f"CAdemo{asked.id:026d}"
+    question = {"CallSid": call_sid, QUESTION: asked.kind, CALL: str(asked.id)}
     reply = InboundMessage(
-        provider_sid=f"SMdemoin{asked.id:024d}",
+        provider_sid=f"{call_sid}:{asked.kind}" if by_call else f"SMdemoin{asked.id:024d}",
+        channel=Channel.VOICE if by_call else Channel.SMS,
+        fields=question if by_call else {},
         from_phone=asked.to_phone,
         to_phone=settings.practice_phone or "",
         body=body,
@@ -94,7 +102,7 @@ def answer(
     values = wording_in_force.values(settings)
     ack = acknowledgement(in_force, intent, client.language, values)
     session.flush()
-    if ack:
+    if ack and not by_call:  # a call answers aloud, not by text
         draft = outbox.Draft(
             idempotency_key=f"reply:{reply.provider_sid}",
             kind=MessageKind.REPLY,
@@ -117,9 +125,15 @@ _DELIVERED_CHECKIN = (
 
 
 def pain_answers(
-    session: Session, settings: Settings, client: Client, pains: tuple[int, ...]
+    session: Session,
+    settings: Settings,
+    client: Client,
+    pains: tuple[int, ...],
+    *,
+    keep_latest: bool = False,
 ) -> None:
-    """Answer the first check-in after each past session with the next of ``pains``."""
+    """Answer the first check-in after each past session with the next of ``pains``
+    (``keep_latest``: all but the latest, left for the phone simulator to answer)."""
     checkins = session.scalars(
         select(OutboundMessage)
         .where(OutboundMessage.client_id == client.id, *_DELIVERED_CHECKIN)
@@ -128,7 +142,7 @@ def pain_answers(
     firsts: dict[int | None, OutboundMessage] = {}
     for message in checkins:
         firsts.setdefault(message.appointment_id, message)
-    asked = list(firsts.values())[-len(pains) :]
+    asked = list(firsts.values())[: -1 if keep_latest else None][-len(pains) :]
     for message, pain in zip(asked, pains[-len(asked) :], strict=True):
         reply = answer(session, settings, client, message, str(pain), intent=Intent.PAIN, pain=pain)
         if pain >= settings.pain_alert_threshold:

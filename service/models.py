@@ -284,6 +284,8 @@ class InboundMessage(Base):
         _one_of("channel", Channel, "channel"),
         CheckConstraint("pain_score BETWEEN 0 AND 10", name="pain_score_range"),
         Index("ix_inbound_messages_client_id_received_at", "client_id", "received_at"),
+        # "Has this number answered since?" (the fallback to a call, the phone simulator).
+        Index("ix_inbound_messages_from_phone_received_at", "from_phone", "received_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

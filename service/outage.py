@@ -22,7 +22,8 @@ from service.config import settings_without_database
 
 log = logging.getLogger(__name__)
 RETRY_AFTER_SECONDS = 5
-PAGES = {"dashboard", "simulator"}  # blueprints whose answers are pages, not JSON
+# Blueprints whose answers are pages, not JSON.
+PAGES = {"dashboard", "simulator", "simulator_calls"}
 
 
 def unavailable(exc: SQLAlchemyError) -> Response:

@@ -16,7 +16,6 @@ from typing import Any
 from flask import (
     Blueprint,
     Flask,
-    Response,
     abort,
     flash,
     g,
@@ -38,7 +37,7 @@ from service.dashboard.auth import current_user, load_user, require_login
 from service.dashboard.forms import Form
 from service.dashboard.security import add_headers, check_csrf, refuse_nul
 from service.db import get_session
-from service.domain.vocabulary import ARRIVED
+from service.domain.vocabulary import ARRIVED, Channel
 from service.models import Client, Contact, InboundMessage, OutboundMessage, User
 from service.webhooks import handle_inbound
 
@@ -63,6 +62,9 @@ class Line:
     at: datetime
     sent_by_phone: bool
     status: str
+    call_id: int | None = None  # a call from the practice, to be answered (its outbox row)
+    call_kind: str = ""  # what the call is: a reminder or a check-in
+    by_call: bool = False  # keys pressed on a call, not a text
 
 
 def receive(settings: Settings, sender: str, body: str) -> tuple[str, str | None]:
@@ -107,11 +109,23 @@ def screen(session: Session, user: User, number: str) -> list[Line]:
         mine = select(Client.id).where(Client.therapist_id == user.id)
         out = out.where(OutboundMessage.client_id.in_(mine))
         into = into.where(InboundMessage.client_id.in_(mine))
-    lines = [
-        Line(m.body, m.sent_at or m.send_at, False, m.status) for m in session.scalars(out)
-    ] + [Line(m.body, m.received_at, True, m.intent or "received") for m in session.scalars(into)]
+    lines = [_received(m) for m in session.scalars(out)] + [_sent(m) for m in session.scalars(into)]
     # At the same instant a reply comes before our answer to it.
     return sorted(lines, key=lambda line: (line.at, not line.sent_by_phone))
+
+
+def _received(message: OutboundMessage) -> Line:
+    """A text or a call the phone received (a call is answered on its own page)."""
+    at = message.sent_at or message.send_at
+    if message.channel != Channel.VOICE:
+        return Line(message.body, at, False, message.status)
+    return Line("", at, False, message.status, call_id=message.id, call_kind=message.kind)
+
+
+def _sent(reply: InboundMessage) -> Line:
+    """A text the phone sent us, or keys it pressed on a call."""
+    status = reply.intent or "received"
+    return Line(reply.body, reply.received_at, True, status, by_call=reply.channel == Channel.VOICE)
 
 
 def _chosen(session: Session, user: User) -> tuple[list[Phone], Phone | None]:
@@ -124,6 +138,14 @@ def _chosen(session: Session, user: User) -> tuple[list[Phone], Phone | None]:
         if phone.number == wanted:
             return mine, phone
     abort(404)
+
+
+def chosen_phone(session: Session, user: User) -> Phone:
+    """The phone named by ``?phone=`` or the form; 404 when none is, or not the user's."""
+    _, phone = _chosen(session, user)
+    if phone is None:
+        abort(404)
+    return phone
 
 
 @bp.get("/")
@@ -146,10 +168,10 @@ def index() -> str:
 def screen_fragment() -> str:
     """The chosen phone's texts alone, for the page's auto-refresh."""
     session, user = get_session(), current_user()
-    _, phone = _chosen(session, user)
-    if phone is None:
-        abort(404)
-    return render_template("simulator/_screen.html", lines=screen(session, user, phone.number))
+    phone = chosen_phone(session, user)
+    return render_template(
+        "simulator/_screen.html", lines=screen(session, user, phone.number), phone=phone
+    )
 
 
 @bp.post("/reply")
@@ -172,7 +194,6 @@ def reply() -> BaseResponse | tuple[str, int]:
     return redirect(url_for("simulator.index", phone=phone.number) + "#screen")
 
 
-@bp.context_processor
 def _context() -> dict[str, Any]:
     """What base.html needs: the signed-in user and the settings."""
     return {"user": g.get("user"), "settings": current_settings()}
@@ -184,19 +205,20 @@ def _error_page(exc: HTTPException) -> tuple[str, int]:
     return render_template("error.html", code=code, title=exc.name, message=exc.description), code
 
 
-@bp.after_request
-def _headers(response: Response) -> Response:
-    """The dashboard's security headers (its strict CSP among them)."""
-    return add_headers(response)
+def guard(blueprint: Blueprint) -> None:
+    """The dashboard's own checks on a simulator blueprint, in its order: no NUL, who is
+    signed in, sign-in required, CSRF; its calm error pages, security headers and context."""
+    blueprint.before_request(refuse_nul)
+    blueprint.before_request(load_user)
+    blueprint.before_request(require_login)
+    blueprint.before_request(check_csrf)
+    for code in (400, 403, 404, 405, 413, 429):
+        blueprint.register_error_handler(code, _error_page)
+    blueprint.after_request(add_headers)
+    blueprint.context_processor(_context)
 
 
-# The dashboard's own checks, in its order: no NUL, who is signed in, sign-in required, CSRF.
-bp.before_request(refuse_nul)
-bp.before_request(load_user)
-bp.before_request(require_login)
-bp.before_request(check_csrf)
-for _code in (400, 403, 404, 405, 413, 429):
-    bp.register_error_handler(_code, _error_page)
+guard(bp)
 
 
 def init_app(app: Flask) -> None:

@@ -20,15 +20,21 @@ in the client's language; ``call_pages`` writes them as TwiML.
 * ``POST /voice/incoming``: a call to the practice's number: a greeting in English and
   Spanish, then a connection to ``PRACTICE_PHONE`` when it is set.
 
+While calls are simulated, the phone simulator plays Twilio's part on the same handlers
+(``simulated``: a step of one call, without the signature check, behind the dashboard's
+sign-in; see ``simulated_calls``).
+
 Logs carry masked numbers, call sids and question names, never the keys or the words.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 
 from flask import Blueprint, Flask, Response, abort, current_app
 from werkzeug.datastructures import MultiDict
+from werkzeug.exceptions import HTTPException
 
 from service import call_pages, delivery, outbox, replies, twilio_posts
 from service.call_keys import CALL, QUESTION
@@ -65,7 +71,11 @@ def _page(steps: tuple[call_scripts.Step, ...], message_id: int = 0) -> Response
 @bp.post("/voice/call/<int:message_id>")
 def call(message_id: int) -> Response:
     """What the call placed for outbox row ``message_id`` says first."""
-    posted = _posted("CallSid")
+    return _call(_posted("CallSid"), message_id)
+
+
+def _call(posted: MultiDict[str, str], message_id: int) -> Response:
+    """The call's first words, for who (or what) answered it."""
     found = call_pages.callee(get_session(), message_id)
     if found is None:
         log.info("call %s: message %s is no call of ours", posted["CallSid"], message_id)
@@ -77,8 +87,7 @@ def call(message_id: int) -> Response:
         steps: tuple[call_scripts.Step, ...] = (call_scripts.Hangup(),)
     elif answered_by.startswith("machine"):
         phone = settings.practice_phone or settings.twilio_from_number or ""
-        left = call_scripts.machine_message(found.language, found.kind, practice, phone)
-        steps = left if phone else (call_scripts.Hangup(),)
+        steps = call_scripts.machine_message(found.language, found.kind, practice, phone)
     elif found.start_local is not None:
         steps = call_scripts.reminder(
             found.language, practice, found.start_local, about=found.about
@@ -98,19 +107,18 @@ def _question(question: str, asked: int) -> keypad.Question | None:
 @bp.post("/voice/keys/<int:message_id>/<question>")
 def keys(message_id: int, question: str) -> Response:
     """Keys pressed at the first asking of a question."""
-    return _keys(message_id, question, 1)
+    return _keys(_posted("CallSid", "To"), message_id, question, 1)
 
 
 # Not one rule with a default: werkzeug would redirect ".../1" to the first asking's URL.
 @bp.post("/voice/keys/<int:message_id>/<question>/<int:asked>")
 def keys_again(message_id: int, question: str, asked: int) -> Response:
     """Keys pressed at a later asking of a question."""
-    return _keys(message_id, question, asked)
+    return _keys(_posted("CallSid", "To"), message_id, question, asked)
 
 
-def _keys(message_id: int, question: str, asked: int) -> Response:
+def _keys(posted: MultiDict[str, str], message_id: int, question: str, asked: int) -> Response:
     """Keys pressed at a question: stored, acted on, and answered by the call."""
-    posted = _posted("CallSid", "To")
     if "Digits" not in posted:
         abort(400, "Digits required")
     asking = _question(question, asked)
@@ -126,7 +134,11 @@ def _keys(message_id: int, question: str, asked: int) -> Response:
 @bp.post("/voice/silence/<int:message_id>/<question>/<int:asked>")
 def silence(message_id: int, question: str, asked: int) -> Response:
     """Nobody pressed anything at a question: asked again, or the call ends."""
-    _posted("CallSid")
+    return _silence(_posted("CallSid"), message_id, question, asked)
+
+
+def _silence(posted: MultiDict[str, str], message_id: int, question: str, asked: int) -> Response:
+    """The question's silence, read as no keys at all."""
     asking = _question(question, asked)
     if asking is None:
         return _page(call_scripts.goodbye("en"))
@@ -214,6 +226,32 @@ def incoming() -> Response:
     settings = current_settings()
     log.info("incoming call %s from %s", posted["CallSid"], mask(posted.get("From")))
     return _page(call_scripts.incoming(settings.practice_name, settings.practice_phone or ""))
+
+
+# What a call's TwiML may lead to, by endpoint, without the signature check (``simulated``).
+_FOLLOWED: dict[str, Callable[..., Response]] = {
+    "voice_webhooks.call": _call,
+    "voice_webhooks.keys": lambda posted, **args: _keys(posted, asked=1, **args),
+    "voice_webhooks.keys_again": _keys,
+    "voice_webhooks.silence": _silence,
+}
+
+
+def simulated(path: str, posted: MultiDict[str, str], message_id: int) -> Response | None:
+    """What the webhook at ``path`` answers ``posted``, as if Twilio had signed it, when
+    ``path`` is a step of the call placed for outbox row ``message_id``; else None.
+
+    Only the phone simulator calls this, behind the dashboard's sign-in and CSRF check and
+    only while calls are simulated: it plays Twilio's part, so the keys it posts are stored,
+    understood and answered by exactly the code a real call's are."""
+    try:
+        endpoint, args = current_app.url_map.bind("localhost").match(path, method="POST")
+    except HTTPException:
+        return None
+    handler = _FOLLOWED.get(str(endpoint))
+    if handler is None or args.get("message_id") != message_id:
+        return None
+    return handler(posted, **args)
 
 
 def init_app(app: Flask) -> None:

@@ -136,6 +136,8 @@ def test_the_api_document_lists_the_vocabulary_where_it_lists_words() -> None:
         expected = by_name[name]
         if name == "kind" and any("emplate" in part for part in path):
             expected = TextKind  # the kinds of wording, not of messages
+        if name == "channel" and ("Message" in path or "Reply" in path):
+            expected = Channel  # how a message went or a reply came in: a text or a call
         if expected is None:
             expected = MessageStatus if "Message" in path or "/messages" in path else None
             expected = expected or AppointmentStatus

@@ -13,10 +13,11 @@ from flask import Flask
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from service import call_consent, roster, voice_fallback
+from service import call_consent, consent, roster, voice_fallback
 from service.config import settings_of
 from service.db import get_db
 from service.dispatch import Dispatcher
+from service.domain import provider_errors
 from service.domain.vocabulary import Channel
 from service.models import Appointment, Contact, InboundMessage, OutboundMessage
 from service.sms.voice_gateway import SimulatedVoiceGateway
@@ -157,6 +158,27 @@ def test_no_call_to_a_number_that_may_not_get_calls(
     change(session, None, SAM, SENT + timedelta(hours=1), via="test")
     session.commit()
     assert _run(app, session, DUE).queued == 0
+
+
+@pytest.mark.parametrize(("code", "queued"), [(21211, 0), (30006, 1)])
+def test_no_call_to_a_number_found_invalid_but_a_landline_is_called(
+    app: Flask, session: Session, code: int, queued: int
+) -> None:
+    _text(session, _sam(app, session))
+    consent.mark_invalid(session, SAM, provider_errors.explain(code), SENT + timedelta(hours=1))
+    session.commit()
+    assert _run(app, session, DUE).queued == queued
+
+
+def test_no_call_once_calls_are_stopped_after_being_agreed_again(
+    app: Flask, session: Session
+) -> None:
+    _text(session, _sam(app, session))
+    call_consent.record_consent(session, None, SAM, SENT + timedelta(hours=1), via="test")
+    call_consent.stop_calls(session, None, SAM, SENT + timedelta(hours=2), via="keypad")
+    session.commit()
+    assert _run(app, session, DUE).queued == 0
+    assert _calls(session) == []
 
 
 def test_no_call_for_a_contact_on_texts_only(app: Flask, session: Session) -> None:

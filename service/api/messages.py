@@ -39,7 +39,7 @@ def _limit() -> int:
 
 @bp.get("/messages")
 def list_messages() -> dict[str, Any]:
-    """Outbound texts, planned ones included, oldest planned time first."""
+    """Outbound texts and calls, planned ones included, oldest planned time first."""
     client_id, appointment_id = query_int("client_id"), query_int("appointment_id")
     kind, status = _choice("kind", tuple(MessageKind)), _choice("status", tuple(MessageStatus))
     query = scope_clients(
@@ -73,7 +73,8 @@ def _audit_listing(session: Session, action: str, client_ids: list[int | None]) 
 
 @bp.get("/replies")
 def list_replies() -> dict[str, Any]:
-    """Texts received from the caller's clients, newest first."""
+    """Replies from the caller's clients (texts, and keys pressed during calls), newest
+    first."""
     client_id, intent = query_int("client_id"), _choice("intent", tuple(Intent))
     since = query_datetime("since")
     if since is not None and since.tzinfo is None:

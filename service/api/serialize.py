@@ -116,12 +116,13 @@ def appointment_json(appointment: Appointment, tz: str) -> dict[str, Any]:
 
 
 def message_json(message: OutboundMessage, tz: str) -> dict[str, Any]:
-    """One outbound text, planned or sent."""
+    """One outbound message, planned or sent: a text, or a call (``channel`` "voice")."""
     return {
         "id": message.id,
         "client_id": message.client_id,
         "contact_id": message.contact_id,
         "to": message.to_phone,
+        "channel": message.channel,
         "kind": message.kind,
         "appointment_id": message.appointment_id,
         "send_at": local_iso(message.send_at, tz),
@@ -135,12 +136,14 @@ def message_json(message: OutboundMessage, tz: str) -> dict[str, Any]:
 
 
 def reply_json(reply: InboundMessage, tz: str) -> dict[str, Any]:
-    """One text received from a client's phone."""
+    """One reply from a client's phone: a text (``channel`` "sms"), or keys pressed during
+    a call ("voice", the digits as the body)."""
     return {
         "id": reply.id,
         "client_id": reply.client_id,
         "contact_id": reply.contact_id,
         "from": reply.from_phone,
+        "channel": reply.channel,
         "body": reply.body,
         "received_at": local_iso(reply.received_at, tz),
         "intent": reply.intent,

@@ -176,10 +176,13 @@ def machine_message(
     language: str, kind: str, practice: str, practice_phone: str
 ) -> tuple[Step, ...]:
     """What is left on an answering machine: for a reminder, the practice and its number and
-    nothing else; for a check-in (or anything else), nothing."""
+    nothing else (without a number, a request to call back); for a check-in (or anything
+    else), nothing."""
     if kind != "reminder":
         return (Hangup(),)
     lang = _lang(language)
+    if not practice_phone:
+        return (_say(lang, "machine_no_phone", practice=practice), Hangup())
     phone = spoken_phone(practice_phone)
     return (_say(lang, "machine", practice=practice, phone=phone), Hangup())
 

@@ -29,6 +29,7 @@ WORDS: dict[str, dict[str, str]] = {
         "goodbye": "Goodbye.",
         "no_answer": "Thank you. Goodbye.",
         "machine": "This is {practice} calling about an appointment. Please call us at {phone}.",
+        "machine_no_phone": "This is {practice} calling about an appointment. Please call us back.",
         "incoming": "Thank you for calling {practice}.",
         "connecting": "Please hold while we connect you.",
         "no_line": "Sorry, no one can take calls at this number. Goodbye.",
@@ -50,6 +51,8 @@ WORDS: dict[str, dict[str, str]] = {
         "goodbye": "Adiós.",
         "no_answer": "Gracias. Adiós.",
         "machine": "Le llamamos de {practice} por una cita. Por favor, llámenos al {phone}.",
+        "machine_no_phone": "Le llamamos de {practice} por una cita. Por favor, devuélvanos la "
+        "llamada.",
         "incoming": "Gracias por llamar a {practice}.",
         "connecting": "Por favor, espere mientras le comunicamos.",
         "no_line": "Lo sentimos, en este número no podemos atender llamadas. Adiós.",

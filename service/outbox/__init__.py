@@ -318,6 +318,9 @@ def resume(session: Session, now: datetime) -> list[int | None]:
 
 def record_delivered(session: Session, message_ids: Sequence[int], now: datetime) -> None:
     """Record planned messages as delivered at their planned time (the demo's history)."""
+    calls = set(
+        session.scalars(select(M.id).where(M.id.in_(message_ids), M.channel == Channel.VOICE))
+    )
     for i in message_ids:
-        sid = f"SMdemo{i:026d}"
+        sid = f"CAdemo{i:026d}" if i in calls else f"SMdemo{i:026d}"  # Twilio's prefixes
         move(session, i, [S.PLANNED], now, status=S.DELIVERED, sent_at=M.send_at, provider_sid=sid)

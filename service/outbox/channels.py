@@ -1,15 +1,17 @@
 """The outbox's transitions for one channel of a number: texts and calls to one number are
 stopped apart (STOP by text stops texts, not calls; a number texts cannot reach as a
-landline may still be called: ``domain.call_permission``); and the lock a call is held by
-while the call that follows it is decided (``service.redial``)."""
+landline may still be called: ``domain.call_permission``; calls withdrawn or stopped skip
+the calls that follow another message, not texts); and the lock a call is held by while
+the call that follows it is decided (``service.redial``)."""
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
+from service.domain.follow_up_calls import FOLLOW_UP_PREFIXES
 from service.domain.vocabulary import Channel
 from service.models import OutboundMessage
 from service.outbox.claims import hold_writes
@@ -21,6 +23,19 @@ def skip_planned_on(
 ) -> int:
     """Skip the messages of ``channel`` still planned to ``phone``; how many."""
     planned = [M.to_phone == phone, M.channel == channel, M.status == S.PLANNED]
+    return bulk(session, planned, now, status=S.SKIPPED, error_message=reason[:500])
+
+
+def skip_follow_up_calls(session: Session, phone: str, reason: str, now: datetime) -> int:
+    """Skip the calls still planned to ``phone`` that follow another message (the call after
+    an unanswered text, a call made again: ``domain.follow_up_calls``); how many.
+
+    These are the calls no re-plan reaches: the planner leaves their keys alone. Its own
+    calls are the planner's to call off (cancelled when their contact goes back to texts,
+    and so planned again if calls are agreed again; a skip with a reason would keep them
+    skipped for good)."""
+    follow_ups = or_(*(M.idempotency_key.startswith(p) for p in FOLLOW_UP_PREFIXES))
+    planned = [M.to_phone == phone, M.channel == Channel.VOICE, M.status == S.PLANNED, follow_ups]
     return bulk(session, planned, now, status=S.SKIPPED, error_message=reason[:500])
 
 

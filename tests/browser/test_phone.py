@@ -25,7 +25,15 @@ from service import demo_data as demo
 from service.config import settings_of
 from service.db import get_db
 from service.domain.vocabulary import AlertKind
-from service.models import Alert, Appointment, AppointmentSeries, Client, Contact, User
+from service.models import (
+    Alert,
+    Appointment,
+    AppointmentSeries,
+    Client,
+    Contact,
+    OutboundMessage,
+    User,
+)
 from tests.browser.conftest import skip_without_a_browser
 from tests.conftest import base_config, clean_tables
 
@@ -52,6 +60,7 @@ class Ids:
     appointment: int  # her next session
     unknown: int  # the inbox item of a text from a number that matches no client
     therapist: int  # Ana's account
+    call: int  # the check-in call to Ruth Alvarez the demo left unanswered
 
 
 # (name, path, who is signed in: the therapist "ana", "admin", or nobody ""): every page.
@@ -87,6 +96,8 @@ PAGES = [
     ("edit a caregiver's text", "/settings/texts/checkin_caregiver/es", "admin"),
     ("phone simulator", "/simulator/", "ana"),
     ("phone simulator, Maria's phone", "/simulator/?phone=%2B16175550111", "ana"),
+    ("phone simulator, Ruth's calls", "/simulator/?phone=%2B16175550231", "ana"),
+    ("a call on the phone simulator", "/simulator/call/{call}?phone=%2B16175550231", "ana"),
     ("error page", "/clients/999999", "ana"),
     ("login", "/login", ""),
     ("forgotten password", "/login/forgot", ""),
@@ -160,6 +171,14 @@ def _ids(app: Any) -> Ids:
             therapist=session.scalars(
                 select(User.id).where(User.email == "ana@touchbase.demo")
             ).one(),
+            call=session.scalars(
+                select(OutboundMessage.id)
+                .join(Client, Client.id == OutboundMessage.client_id)
+                .where(Client.name == "Ruth Alvarez", OutboundMessage.status == "delivered")
+                .where(OutboundMessage.kind == "checkin")
+                .order_by(OutboundMessage.send_at.desc())
+            ).first()
+            or 0,
         )
 
 

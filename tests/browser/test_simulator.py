@@ -77,3 +77,43 @@ def test_a_reply_from_the_simulator_reaches_the_inbox(
     expect(page.locator(".alert-item", has_text=REPLY)).to_be_visible()
     assert console.problems() == []
     assert demo.stop() == 0
+
+
+RUTH = "+16175550231"  # the demo client who answers calls with the keypad
+
+
+def test_a_check_in_call_answered_with_the_keypad_shows_its_score_in_the_chart(
+    demo: Demo, page: Page, console: Console, tmp_path: Path
+) -> None:
+    url = demo.url()
+    email, password = re.search(r"sign in as\s+(\S+) / (\S+)", demo.output()).groups()  # type: ignore[union-attr]
+    page.goto(url + "simulator/")
+    page.get_by_label("Email").fill(email)
+    page.get_by_label("Password").fill(password)
+    page.get_by_role("button", name="Sign in").click()
+    page.get_by_label("Phone").select_option(RUTH)
+    page.get_by_role("button", name="Show this phone").click()
+    # Newest first: the check-in call the demo left unanswered.
+    page.locator("#screen .thread li", has_text="Check-in call").first.get_by_role(
+        "link", name=re.compile("Answer the call")
+    ).click()
+    expect(page.locator(".call-said")).to_contain_text("How is your pain today")
+    keypad = page.get_by_role("group", name="Keypad")
+    keypad.get_by_role("button", name="7", exact=True).click()
+    expect(page.get_by_role("status")).to_contain_text("Pressed so far: 7")
+    shots = SCREENSHOTS if os.environ.get("UPDATE_SCREENSHOTS") == "1" else tmp_path
+    shots.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(shots / "simulator-call.png"), full_page=True)
+    page.get_by_role("group", name="Keypad").get_by_role("button", name="#").click()
+    expect(page.locator(".call-said")).to_contain_text("You pressed 7. Thank you.")
+    expect(page.locator(".call-said")).to_contain_text("To stop these calls, press 9.")
+    page.get_by_role("link", name=re.compile("back to the phone")).click()
+    expect(page.locator("#screen .thread")).to_contain_text("Pressed 7")
+
+    page.goto(url + "clients?q=Ruth")
+    page.get_by_role("link", name="Ruth Alvarez").first.click()
+    expect(page.locator(".pain-chart .latest-score")).to_have_text("7")
+    page.locator("#pain summary").click()
+    expect(page.locator("#pain details li").first).to_contain_text("7")
+    assert console.problems() == []
+    assert demo.stop() == 0

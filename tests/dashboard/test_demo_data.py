@@ -40,7 +40,7 @@ def test_it_loads_a_practice_once(runner: FlaskCliRunner, session: Session, web:
     # A dozen clients, some with caregivers, some followed closely enough to have a curve,
     # by the practice's automatic check-ins: no client has check-in days of their own.
     clients = session.scalars(select(Client)).all()
-    assert len(clients) == 12
+    assert len(clients) == 13
     assert {c.checkin_days for c in clients} == {None}
     assert sum(c.relation != "self" for client in clients for c in client.contacts) >= 3
     found = pain.estimates(session, list(clients), datetime.now(UTC))
@@ -65,3 +65,26 @@ def test_it_never_goes_next_to_real_accounts(runner: FlaskCliRunner, session: Se
     )
     assert session.scalar(select(func.count(User.id))) == 1
     assert session.scalar(select(func.count(Client.id))) == 0
+
+
+def test_one_client_answers_calls_by_keypad_and_her_latest_call_waits_for_an_answer(
+    runner: FlaskCliRunner, session: Session
+) -> None:
+    assert runner.invoke(args=["demo-data"]).exit_code == 0
+    ruth = session.scalars(select(Client).where(Client.name == "Ruth Alvarez")).one()
+    assert ruth.own_contact is not None and ruth.own_contact.channel == "voice"
+    calls = session.scalars(
+        select(OutboundMessage)
+        .where(OutboundMessage.client_id == ruth.id, OutboundMessage.kind == "checkin")
+        .where(OutboundMessage.status == "delivered")
+        .order_by(OutboundMessage.send_at)
+    ).all()
+    assert calls and {(c.channel, c.provider_sid[:6]) for c in calls} == {("voice", "CAdemo")}
+    replies = session.scalars(select(InboundMessage).where(InboundMessage.client_id == ruth.id))
+    answered = {r.answers_message_id: r for r in replies}
+    assert len(answered) == 4 and {r.channel for r in answered.values()} == {"voice"}
+    assert calls[-1].id not in answered  # for the phone simulator to answer
+    acknowledged = select(func.count(OutboundMessage.id)).where(
+        OutboundMessage.client_id == ruth.id, OutboundMessage.kind == "reply"
+    )
+    assert session.scalar(acknowledged) == 0  # keys are answered aloud, not by text

@@ -310,6 +310,30 @@ def test_an_answering_machine_hears_no_details(language: str, kind: str, words: 
 
 
 @pytest.mark.parametrize(
+    ("language", "kind", "words"),
+    [
+        (
+            "en",
+            "reminder",
+            ["This is Riverside Bodywork calling about an appointment. Please call us back."],
+        ),
+        (
+            "es",
+            "reminder",
+            ["Le llamamos de Riverside Bodywork por una cita. Por favor, devuélvanos la llamada."],
+        ),
+        ("en", "checkin", []),
+    ],
+)
+def test_without_a_number_to_give_a_machine_hears_a_request_to_call_back(
+    language: str, kind: str, words: list[str]
+) -> None:
+    steps = machine_message(language, kind, PRACTICE, "")
+    assert said(steps) == words
+    assert isinstance(steps[-1], Hangup)
+
+
+@pytest.mark.parametrize(
     ("practice_phone", "last"),
     [(PHONE, Dial(PHONE)), ("", Hangup())],
 )
@@ -345,7 +369,8 @@ def test_nothing_clinical_is_said_and_pain_only_in_the_checkin_question(
 ) -> None:
     everything = {
         "reminder": said(reminder(language, PRACTICE, DEC_3, about="Maria")),
-        "machine": said(machine_message(language, "reminder", PRACTICE, PHONE)),
+        "machine": said(machine_message(language, "reminder", PRACTICE, PHONE))
+        + said(machine_message(language, "reminder", PRACTICE, "")),
         "incoming": said(incoming(PRACTICE, PHONE)) + said(incoming(PRACTICE)),
     }
     for question in ("reminder", "checkin", "stop_offer"):

@@ -417,7 +417,7 @@ def own_ids(app: Flask, session: Session, ana: Staff) -> dict[str, int | str]:
     ids = records_of(session, ana.id, "Ada Own", "+16175550188")
     other = make_staff(app, "cy@practice.test", "Cy Other")
     mine = {"token_id": token_of(session, ana.id), "feed_id": feed_of(session, ana.id)}
-    return {**ids, "user_id": other.id, **mine, **TEMPLATE, **RESET}
+    return {**ids, "user_id": other.id, **mine, **TEMPLATE, **RESET, **CALL}
 
 
 @pytest.mark.parametrize("token", [None, "", "forged", "wrong-but-long-" * 4])
