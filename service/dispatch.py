@@ -38,7 +38,7 @@ from service import consent, outbox, practice_settings, send_rate
 from service.alerts import raise_alert
 from service.config import Settings
 from service.db import Database, utcnow
-from service.delivery import alert_permanent_error, apply_status
+from service.delivery import alert_permanent_error, apply_call_status, apply_status
 from service.dispatch_batch import Batch
 from service.domain import sending
 from service.domain.vocabulary import AlertKind, Channel, MessageStatus
@@ -273,8 +273,14 @@ class Dispatcher:
             return "settled_resend"
         outbox.mark_sent(session, message, match.sid, now, delivered=gateway.simulated)
         # Reports for it may have come while we did not know its sid: take the status the
-        # provider reports now instead.
-        apply_status(session, match.sid, match.status, None, now)
+        # provider reports now instead (a call's by the calls' rules: how it ended, and the
+        # call the retry rules allow after a busy line, no answer or a machine).
+        if Channel(message.channel) == Channel.VOICE:
+            quiet = self.settings.quiet_hours
+            answered_by = match.answered_by or ""
+            apply_call_status(session, match.sid, match.status, answered_by, None, now, quiet)
+        else:
+            apply_status(session, match.sid, match.status, None, now)
         return "settled_sent"
 
 

@@ -213,7 +213,10 @@ class FakeTwilio:
     def misbehave(self, replies: Sequence[Reply], seconds: float) -> None:
         """For the next ``seconds``, answer POSTs with ``replies`` in turn, round and round.
 
-        Scripted answers still go first; once the spell is over POSTs get a normal 201.
+        The spell answers the creates of texts and of calls alike, in one rotation (a call
+        takes the next reply as a text would; see tests/fake_voice.py); lists and fetches
+        are never touched. Scripted answers (``script``, ``script_for``, and the Calls
+        resource's own scripts) still go first; once the spell is over POSTs get a normal 201.
         """
         if not replies:
             raise ValueError("misbehave needs at least one reply")
@@ -261,10 +264,19 @@ class FakeTwilio:
                 return mine.popleft()
             if self._script:
                 return self._script.popleft()
-            if self._spell and time.monotonic() < self._spell_until:
-                self._spell.rotate(-1)
-                return self._spell[-1]
-            return Reply()
+            return self._spelled() or Reply()
+
+    def spell_reply(self) -> Reply | None:
+        """The spell's next reply while one lasts (it moves the rotation on), else None."""
+        with self._lock:
+            return self._spelled()
+
+    def _spelled(self) -> Reply | None:
+        # The caller holds ``_lock``.
+        if self._spell and time.monotonic() < self._spell_until:
+            self._spell.rotate(-1)
+            return self._spell[-1]
+        return None
 
     def _accept(self, form: dict[str, str], arrived: float) -> dict[str, Any]:
         sid = "SM" + secrets.token_hex(16)

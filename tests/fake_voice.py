@@ -8,6 +8,12 @@ Twilio, and then placed in a background thread by ``tests.fake_caller``, which f
 TwiML from ``Url``, plays it and sends the status callback. Tests script a call with
 ``fake.voice.script_for(to, Answer(...))`` and read what happened with
 ``fake.voice.wait_for_calls(n)``, which returns the finished ``Call`` records.
+
+A call with no script of its own (``script_for``, then ``script``) is answered as usual,
+except during a spell of ``fake.misbehave(...)``: then its create gets the spell's next
+reply, from the same rotation as the texts' (``FakeTwilio.spell_reply``), and the call, if
+that reply places one, goes as ``Answer()`` would. So one spell makes texts and calls
+misbehave alike.
 """
 
 from __future__ import annotations
@@ -141,6 +147,7 @@ class FakeVoice:
             self._scripts_for: dict[str, deque[Answer]] = {}
             self._calls: list[Call] = []
             self._creates: list[dict[str, str]] = []
+            self._done = 0
 
     def script(self, *answers: Answer | Reply) -> None:
         """Queue how the next calls go (a bare ``Reply`` answers the create request)."""
@@ -173,6 +180,13 @@ class FakeVoice:
         """The form of every create request received, placed or refused."""
         with self._lock:
             return [dict(f) for f in self._creates]
+
+    @property
+    def done(self) -> int:
+        """How many create requests the server is finished with: placed, refused or dropped
+        (equal to ``len(creates)`` once no create is in progress)."""
+        with self._lock:
+            return self._done
 
     def call(self, sid: str) -> Call:
         """The record of the call with this sid."""
@@ -207,7 +221,11 @@ class FakeVoice:
         if not self._authorized(handler):
             handler._answer(401, _error(401, 20003))
         elif method == "POST" and path == base + ".json":
-            self._create(handler)
+            try:
+                self._create(handler)
+            finally:
+                with self._lock:
+                    self._done += 1
         elif method == "GET" and path == base + ".json":
             handler._answer(200, self._list(_query(handler.path)))
         elif method == "GET" and (found := self._find(path.removeprefix(base + "/"))):
@@ -232,7 +250,10 @@ class FakeVoice:
             mine = self._scripts_for.get(to)
             if mine:
                 return mine.popleft()
-            return self._script.popleft() if self._script else Answer()
+            if self._script:
+                return self._script.popleft()
+        spelled = self.fake.spell_reply()  # not under our lock: the fake's is its own
+        return Answer() if spelled is None else Answer(create=spelled)
 
     def _create(self, handler: _Handler) -> None:
         length = int(handler.headers.get("Content-Length") or 0)

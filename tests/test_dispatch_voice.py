@@ -317,7 +317,9 @@ def test_a_call_of_unknown_outcome_that_was_placed_is_settled_not_placed_again(
         assert dispatcher.run()["settled_sent"] == 1
         [call] = fake.voice.wait_for_calls(1)
         message = row(session, call_id)
-        assert (message.status, message.provider_sid) == ("sent", call.sid)
+        assert message.provider_sid == call.sid
+        # "delivered" when the call had ended by the look-up (tests/test_dispatch_call_lookup)
+        assert message.status in ("sent", "delivered")
         assert len(fake.voice.creates) == 1
 
 

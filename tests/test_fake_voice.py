@@ -213,6 +213,26 @@ def test_a_call_whose_create_answer_is_lost_is_still_placed(fake: FakeTwilio, ba
     assert [c.sid for c in client.calls.list(to=TO)] == [call.sid]
 
 
+def test_a_spell_of_misbehaviour_answers_calls_in_the_rotation_of_texts(
+    fake: FakeTwilio, client: Any, base: str
+) -> None:
+    fake.misbehave([Reply(status=503), Reply(status=500, accept_then_hang=True), Reply()], 60)
+    fake.voice.script_for(OTHER, Answer())  # a call's own script goes before the spell
+    with pytest.raises(TwilioRestException) as text:
+        client.messages.create(to=TO, from_=PRACTICE, body="hi")
+    with pytest.raises(TwilioRestException) as call:
+        dial(client, base)
+    assert (text.value.status, call.value.status) == (503, 500)
+    dial(client, base, to=OTHER)
+    dial(client, base)  # the rotation's third reply: a plain 201
+    fake.behave()
+    fake.misbehave([Reply(status=429)], 0)  # a spell already over answers nothing
+    dial(client, base)
+    calls = fake.voice.wait_for_calls(4)
+    assert [c.form["To"] for c in calls] == [TO, OTHER, TO, TO]  # the 500 was placed
+    assert fake.voice.done == len(fake.voice.creates) == 4 and fake.sent == []
+
+
 def test_a_code_entered_with_the_pound_key(
     fake: FakeTwilio, client: Any, base: str, seen: list[dict[str, str]]
 ) -> None:

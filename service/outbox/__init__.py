@@ -231,15 +231,20 @@ def settle(
 
 
 def wait_for_sends_to(session: Session, to_phone: str) -> None:
-    """Wait until no send to ``to_phone`` is in flight.
+    """Wait until no send to ``to_phone`` is in flight, and no look-up of one.
 
     A dispatcher holds the lock of the message it is sending (on SQLite, the write lock)
     from before the request to the provider until the sid is recorded; a report can arrive
-    in between. This no-op update queues behind that lock (PostgreSQL re-checks the row
-    once it is free, finds it no longer ``sending`` and changes nothing), so that
-    afterwards the sid is committed and can be found.
+    in between. So does the look-up of a message of unknown outcome, from before it reads
+    the provider's list until it records the sid found there: a report in between would
+    find no sid, and the look-up took the status listed before it. This no-op update
+    queues behind that lock (PostgreSQL re-checks the row once it is free, finds it no
+    longer ``sending`` or ``unknown`` and changes nothing), so that afterwards the sid is
+    committed and can be found. A message of unknown outcome that nobody is looking up is
+    not waited for: its look-up takes the status the provider lists then.
     """
-    statement = update(M).where(M.to_phone == to_phone, M.status == S.SENDING)
+    in_flight = M.status.in_([S.SENDING, S.UNKNOWN])
+    statement = update(M).where(M.to_phone == to_phone, in_flight)
     session.execute(statement.values(status=M.status).execution_options(synchronize_session=False))
 
 

@@ -83,6 +83,7 @@ class SentRecord:
     status: str
     date_created: datetime | None
     body: str | None
+    answered_by: str | None = None  # a call's: who answered (human, machine_start...)
 
 
 def same_text(record: SentRecord, body: str) -> bool:

@@ -132,7 +132,14 @@ class TwilioVoiceGateway:
         except json.JSONDecodeError as exc:
             raise SendError(f"Twilio call list was not JSON: {exc}") from exc
         records = [
-            SentRecord(str(c.sid), str(c.to), str(c.status), c.date_created, body=None)
+            SentRecord(
+                str(c.sid),
+                str(c.to),
+                str(c.status),
+                c.date_created,
+                body=None,
+                answered_by=str(c.answered_by) if c.answered_by else None,
+            )
             for c in calls
         ]
         return _created_since(records, since)
