@@ -1,4 +1,5 @@
-"""SMS_MAX_PER_SECOND for the whole deployment: send slots shared through the database.
+"""SMS_MAX_PER_SECOND and VOICE_MAX_PER_SECOND for the whole deployment: send slots shared
+through the database, one row per channel.
 
 Every clock process reserves its sends from one row per channel (``SendSlot``) that holds
 the channel's next free slot, as seconds since 1970. A reservation of ``count`` sends is one
@@ -23,11 +24,19 @@ pushes ``next_at`` into the future for everyone. SQLite is one file on one host,
 it is simply that host's clock, the one ``time.time()`` reads, to the millisecond; read in
 the statement rather than before it, it is not made stale by a wait for SQLite's write lock
 (which a send holds while it talks to Twilio).
+
+Texts and calls keep apart: a dispatcher holds one ``SendRate`` per channel (``"sms"`` at
+SMS_MAX_PER_SECOND, ``"voice"`` at VOICE_MAX_PER_SECOND, Twilio's calls per second), and a
+batch that mixes them takes each message's slot from its own channel (``reserve_each``), so
+calls queued behind one call a second never push a text's slot back, and texts never use up
+the calls' slots. Each channel's row is made by its first reservation, as the first ever.
 """
 
 from __future__ import annotations
 
 import time
+from collections import Counter
+from collections.abc import Iterable, Mapping, Sequence
 
 from sqlalchemy import text
 
@@ -108,3 +117,24 @@ class SendRate:
             statement = insert(session, SendSlot).values(channel=self.channel, next_at=0.0)
             session.execute(statement.on_conflict_do_nothing(index_elements=["channel"]))
             session.commit()
+
+
+def reserve_each(limits: Mapping[str, SendRate], channels: Iterable[str]) -> dict[str, list[float]]:
+    """The slots of a batch of sends on several channels, each channel's from its own limiter
+    (one reservation a channel): the ``time.monotonic()`` instants of each channel's sends."""
+    return {channel: limits[channel].reserve(n) for channel, n in Counter(channels).items()}
+
+
+def in_time(limit: SendRate, slots: Sequence[float], count: int) -> list[float]:
+    """The first ``count`` of a channel's ``slots``, or ``count`` fresh ones when the first
+    slot passed more than one interval ago (the sends would otherwise go out together to
+    catch up with the slots that passed, faster than the rate)."""
+    if count and limit.interval and time.monotonic() > slots[0] + limit.interval:
+        return limit.reserve(count)
+    return list(slots[:count])
+
+
+def assign(channels: Sequence[str], slots: Mapping[str, Sequence[float]]) -> list[float]:
+    """The slot of each send, in order: its channel's slots, taken in turn."""
+    each = {channel: iter(of_channel) for channel, of_channel in slots.items()}
+    return [next(each[channel]) for channel in channels]
