@@ -279,23 +279,27 @@ class Batch:
                 self.release(claims)
                 self.counts["lock_failed"] += 1  # the run ends here: the next tick tries again
                 return
-            sent, failed, unstarted = self.post(to_send, self.slots_of(to_send, slots), pool)
+            in_time = self.slots_of(session, to_send, slots)
+            sent, failed, unstarted = self.post(to_send, in_time, pool)
             self.record(session, sent, failed)
             self.release_in(session, unstarted)
             session.commit()
         self.record_numbers(failed)
         log.info("batch of %d texts: %s", len(claims), dict(self.counts))
 
-    def slots_of(self, claims: Sequence[Claimed], slots: dict[str, list[float]]) -> list[float]:
-        """The slot of each text to send: its channel's first slots, in order."""
-        need = Counter(c.channel for c in claims)
-        fresh = {channel: self.in_time(slots[channel], n, channel) for channel, n in need.items()}
-        return send_rate.assign([c.channel for c in claims], fresh)
-
-    def in_time(self, slots: list[float], count: int, channel: str = Channel.SMS) -> list[float]:
-        """The channel's send slots, or fresh ones when taking the locks outlasted the first
+    def in_time(self, slots: list[float], count: int) -> list[float]:
+        """The batch's text slots, or fresh ones when taking the locks outlasted the first
         slot by more than one interval (``send_rate.in_time``)."""
-        return send_rate.in_time(self.dispatcher.limits[Channel(channel)], slots, count)
+        return send_rate.in_time(self.dispatcher.limits[Channel.SMS], slots, count)
+
+    def slots_of(
+        self, session: Session, claims: Sequence[Claimed], slots: dict[str, list[float]]
+    ) -> list[float]:
+        """The slot of each text to send, from its channel's (``send_rate.in_time_each``);
+        on SQLite fresh ones are reserved under the write lock the batch holds."""
+        within = session if session.get_bind().dialect.name == "sqlite" else None
+        channels = [c.channel for c in claims]
+        return send_rate.in_time_each(self.dispatcher.limits, channels, slots, within)
 
     def check(self, session: Session, claims: Sequence[Claimed]) -> list[Claimed]:
         """Lock, read and judge; record the texts held back; the texts to send."""
