@@ -21,7 +21,7 @@ from flask import Flask, Response
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from service import call_consent, outbox
+from service import call_consent, dispatch_batch, outbox, send_rate
 from service.config import settings_of
 from service.db import get_db
 from service.dispatch import Dispatcher
@@ -241,3 +241,30 @@ def test_three_clock_processes_together_place_no_more_calls_than_the_call_rate(
     # The texts kept to theirs.
     assert busiest_second(fake.sent_at) <= text_rate * (1 + LATE) + 1
     assert max(fake.sent_at) - min(fake.sent_at) >= (texts - 1) / text_rate - LATE
+
+
+def test_a_batch_late_for_its_slots_reserves_fresh_ones_under_its_own_locks(
+    app: Flask, session: Session
+) -> None:
+    # Taking the locks outlasted the slots (a busy database): fresh ones are reserved while
+    # the batch holds its locks. On SQLite that is the one write lock: reserved on another
+    # connection, they waited for the batch itself for the whole busy timeout (30 s), then
+    # failed with "database is locked" and the batch's texts waited for their lease.
+    due(session, 1, 2)
+    settings = replace(settings_of(app), sms_max_per_second=20.0, voice_max_per_second=1.0)
+    dispatcher = Dispatcher(get_db(app), settings, {})
+    claims = dispatcher.claim_batch("token")
+    batch = dispatch_batch.Batch(dispatcher, "token", claims)
+    passed = send_rate.reserve_each(dispatcher.limits, [c.channel for c in claims])
+    passed = {channel: [at - 5 for at in slots] for channel, slots in passed.items()}
+    with get_db(app).session() as locked:
+        before = time.monotonic()
+        dispatch_batch.lock_and_read(locked, claims, "token", dispatcher.now())
+        slots = batch.slots_of(locked, claims, passed)
+        assert time.monotonic() - before < 10  # no wait for a lock it holds itself
+        locked.rollback()
+    by_channel: dict[str, list[float]] = {}
+    for claim, slot in zip(claims, slots, strict=True):
+        by_channel.setdefault(claim.channel, []).append(slot)
+    assert by_channel["sms"][1] - by_channel["sms"][0] == pytest.approx(0.05, abs=1e-3)
+    assert min(slots) >= before - EARLY  # none of the slots that passed
