@@ -8,7 +8,8 @@ withdrawal or a stop (``call_consent``, which locks the number) is such an opt-o
 
 The protocol that gives it:
 
-1. Claim. ``outbox.claim_rows`` takes up to a batch of due texts in one short transaction
+1. Claim. ``outbox.claim_rows`` takes up to a batch of due texts, and besides them about a
+   second's worth of calls (``Dispatcher.call_limit``), in one short transaction
    (``sending``, with a claim token and a lease); on PostgreSQL ``FOR UPDATE SKIP LOCKED``
    lets dispatchers take disjoint rows. What the check and the send need of a text (its
    number, body, kind, appointment, contact) comes back with the claim: none of it

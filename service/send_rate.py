@@ -84,6 +84,8 @@ class SendRate:
         that session's transaction: on SQLite, a batch that holds the single write lock
         must reserve through it (another connection would wait for that very lock, for
         the whole busy timeout, and fail with "database is locked"). The row must exist.
+        Should that transaction roll back after its sends began (an unexpected failure),
+        the slots go back with it and may be handed out again: rare, and once.
         """
         if not self.interval or count <= 0:
             return [time.monotonic()] * max(count, 0)
