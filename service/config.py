@@ -70,6 +70,8 @@ class Settings:
     sms_send_concurrency: int = 4
     sms_max_per_second: float | None = None  # all clock processes together (send_rate)
     sms_max_attempts: int = 5
+    # Calls a second, all clock processes together: Twilio's default for an account is one.
+    voice_max_per_second: float = 1.0
     trusted_proxies: int = 0
     rebooking_texts: bool = False
     two_step_for_admins: bool = False  # admins must turn on two-step sign-in
@@ -230,6 +232,7 @@ DEFAULTS: dict[str, str] = {
     "PLANNING_HORIZON_DAYS": "14",
     "SMS_SEND_CONCURRENCY": "4",
     "SMS_MAX_ATTEMPTS": "5",
+    "VOICE_MAX_PER_SECOND": "1",
     "TRUSTED_PROXIES": "0",
     "REBOOKING_TEXTS": "off",
     "TWO_STEP_FOR_ADMINS": "off",
@@ -286,6 +289,7 @@ def load_settings(environ: Mapping[str, str], instance_path: str) -> Settings:
         sms_send_concurrency=_int("SMS_SEND_CONCURRENCY", env["SMS_SEND_CONCURRENCY"], 1, 64),
         sms_max_per_second=_rate("SMS_MAX_PER_SECOND", max_per_second) if max_per_second else None,
         sms_max_attempts=_int("SMS_MAX_ATTEMPTS", env["SMS_MAX_ATTEMPTS"], 1, 20),
+        voice_max_per_second=_rate("VOICE_MAX_PER_SECOND", env["VOICE_MAX_PER_SECOND"]),
         trusted_proxies=_int("TRUSTED_PROXIES", env["TRUSTED_PROXIES"], 0, 5),
         rebooking_texts=_flag("REBOOKING_TEXTS", env["REBOOKING_TEXTS"]),
         two_step_for_admins=_flag("TWO_STEP_FOR_ADMINS", env["TWO_STEP_FOR_ADMINS"]),

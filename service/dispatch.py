@@ -73,7 +73,14 @@ class Dispatcher:
         self.now, self.rng = now, rng or random.Random()
         self.batch_size, self.lease = batch_size, lease
         self.stop = stop or threading.Event()
-        self.limiter = send_rate.SendRate(db, settings.sms_max_per_second)
+        # One send rate a channel: calls (VOICE_MAX_PER_SECOND) never wait behind texts'
+        # slots, nor texts behind calls' (``service.send_rate``).
+        self.limits: dict[str, send_rate.SendRate] = {
+            Channel.SMS: send_rate.SendRate(db, settings.sms_max_per_second, Channel.SMS.value),
+            Channel.VOICE: send_rate.SendRate(
+                db, settings.voice_max_per_second, Channel.VOICE.value
+            ),
+        }
 
     def run(self) -> Counter[str]:
         """Claim and handle batches until nothing is due or a stop is asked; return counts.
@@ -120,10 +127,17 @@ class Dispatcher:
         rate = self.settings.sms_max_per_second
         return max(1, min(self.batch_size, int(rate))) if rate else self.batch_size
 
+    def call_limit(self) -> int:
+        """How many calls a claim takes besides its texts: about one second's worth of calls
+        (VOICE_MAX_PER_SECOND, one by default), so a batch holding calls keeps its locks for
+        about a second, not for as long as a backlog of calls takes to place."""
+        return max(1, min(self.batch_size, int(self.settings.voice_max_per_second)))
+
     def claim_batch(self, token: str) -> list[Claimed]:
-        """Atomically take up to a batch of due messages, oldest first."""
+        """Atomically take up to a batch of due texts and ``call_limit`` calls, oldest first."""
+        limit, calls = self.batch_limit(), self.call_limit()
         with self.db.session() as session:
-            claims = outbox.claim_rows(session, token, self.now(), self.lease, self.batch_limit())
+            claims = outbox.claim_rows(session, token, self.now(), self.lease, limit, calls)
             session.commit()
         return claims
 

@@ -8,15 +8,17 @@ withdrawal or a stop (``call_consent``, which locks the number) is such an opt-o
 
 The protocol that gives it:
 
-1. Claim. ``outbox.claim_rows`` takes up to a batch of due texts in one short transaction
+1. Claim. ``outbox.claim_rows`` takes up to a batch of due texts, and besides them about a
+   second's worth of calls (``Dispatcher.call_limit``), in one short transaction
    (``sending``, with a claim token and a lease); on PostgreSQL ``FOR UPDATE SKIP LOCKED``
    lets dispatchers take disjoint rows. What the check and the send need of a text (its
    number, body, kind, appointment, contact) comes back with the claim: none of it
    changes while the claim holds.
 2. Numbers exist. One ``INSERT ... ON CONFLICT DO NOTHING`` makes sure every number of the
    batch has a consent row to lock (own short transaction).
-3. Rate. With a send rate set, the batch's send slots are reserved (``reserve``) and the
-   dispatcher waits for the first one before it takes any lock: waiting blocks no one.
+3. Rate. The batch's send slots are reserved, each text's from the texts' rate and each
+   call's from the calls' (``send_rate.reserve_each``), and the dispatcher waits for the
+   first one before it takes any lock: waiting blocks no one.
 4. Lock, check, send, record: one transaction.
    - PostgreSQL: share locks (``FOR SHARE``), each set in one statement ordered by key, in
      the global order clients -> appointments -> numbers -> contacts, then the batch's
@@ -34,7 +36,8 @@ The protocol that gives it:
      ``domain.sending.decide`` judges each text. Texts held back (skipped, cancelled,
      expired, deferred) are recorded at once, one statement per decision.
    - The rest go out through a thread pool (only the sending threads call the gateway;
-     only this thread touches the session), each at its reserved slot, while the
+     only this thread touches the session, and hands each send over at its slot, so a
+     call waiting for its slot holds no sending thread), while the
      transaction keeps its locks. Sends accepted are recorded in one statement; errors
      go through the outbox's per-message transitions. Then one commit. What a permanent
      error says of its number (opted out, invalid) is recorded after it, a number at a
@@ -66,7 +69,7 @@ from sqlalchemy import Table, select
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
-from service import consent, outbox
+from service import consent, outbox, send_rate
 from service.delivery import apply_to_number, tells_of_number
 from service.domain import sending
 from service.domain.vocabulary import (
@@ -217,12 +220,9 @@ def facts_of(claim: Claimed, facts: Facts, dispatcher: Dispatcher) -> sending.Se
     )
 
 
-def _send_at(gateway: Gateway, claim: Claimed, start: float, stop: threading.Event) -> str | None:
-    """Wait for the text's reserved slot, then send it (runs on a sending thread); None,
-    without sending, once a stop is asked (SIGTERM: no send starts after it)."""
-    wait = start - clock_time.monotonic()
-    if wait > 0:
-        stop.wait(wait)
+def _send(gateway: Gateway, claim: Claimed, stop: threading.Event) -> str | None:
+    """Send the text (runs on a sending thread, handed it at its slot); None, without
+    sending, once a stop is asked (SIGTERM: no send starts after it, even one queued)."""
     if stop.is_set():
         return None
     return gateway.send(claim.to_phone, claim.body, message_id=claim.id)
@@ -267,8 +267,8 @@ class Batch:
         with d.db.session() as session:
             consent.ensure_numbers(session, (c.to_phone for c in claims), d.now())
             session.commit()
-        slots = d.limiter.reserve(len(claims))
-        wait = slots[0] - clock_time.monotonic()
+        slots = send_rate.reserve_each(d.limits, (c.channel for c in claims))
+        wait = min(s[0] for s in slots.values()) - clock_time.monotonic()
         if wait > 0:  # before any lock is taken: waiting must not block others
             clock_time.sleep(wait)
         with d.db.session() as session:
@@ -280,7 +280,8 @@ class Batch:
                 self.release(claims)
                 self.counts["lock_failed"] += 1  # the run ends here: the next tick tries again
                 return
-            sent, failed, unstarted = self.post(to_send, self.in_time(slots, len(to_send)), pool)
+            in_time = self.slots_of(session, to_send, slots)
+            sent, failed, unstarted = self.post(to_send, in_time, pool)
             self.record(session, sent, failed)
             self.release_in(session, unstarted)
             session.commit()
@@ -288,13 +289,18 @@ class Batch:
         log.info("batch of %d texts: %s", len(claims), dict(self.counts))
 
     def in_time(self, slots: list[float], count: int) -> list[float]:
-        """The batch's send slots, or fresh ones when taking the locks outlasted the first
-        slot by more than one interval: the sends would otherwise go out together to catch
-        up with the slots that passed, faster than the rate."""
-        limiter = self.dispatcher.limiter
-        if count and limiter.interval and clock_time.monotonic() > slots[0] + limiter.interval:
-            return limiter.reserve(count)
-        return slots
+        """The batch's text slots, or fresh ones when taking the locks outlasted the first
+        slot by more than one interval (``send_rate.in_time``)."""
+        return send_rate.in_time(self.dispatcher.limits[Channel.SMS], slots, count)
+
+    def slots_of(
+        self, session: Session, claims: Sequence[Claimed], slots: dict[str, list[float]]
+    ) -> list[float]:
+        """The slot of each text to send, from its channel's (``send_rate.in_time_each``);
+        on SQLite fresh ones are reserved under the write lock the batch holds."""
+        within = session if session.get_bind().dialect.name == "sqlite" else None
+        channels = [c.channel for c in claims]
+        return send_rate.in_time_each(self.dispatcher.limits, channels, slots, within)
 
     def check(self, session: Session, claims: Sequence[Claimed]) -> list[Claimed]:
         """Lock, read and judge; record the texts held back; the texts to send."""
@@ -321,16 +327,21 @@ class Batch:
     def post(
         self, claims: Sequence[Claimed], slots: Sequence[float], pool: Executor
     ) -> tuple[dict[bool, dict[int, str]], list[tuple[Claimed, SendError]], list[Claimed]]:
-        """Send through the pool; the sids accepted (by whether the gateway delivers at
-        once, i.e. is simulated), the errors, and the texts not started (a stop)."""
+        """Hand each send to the pool at its slot, in the order of the slots; the sids
+        accepted (by whether the gateway delivers at once, i.e. is simulated), the errors,
+        and the texts not started (SIGTERM: once a stop is asked no send starts)."""
         gateways, stop = self.dispatcher.gateways, self.dispatcher.stop
-        futures = [
-            (c, pool.submit(_send_at, gateways[Channel(c.channel)], c, slot, stop))
-            for c, slot in zip(claims, slots, strict=False)
-        ]
+        futures = []
+        unstarted: list[Claimed] = []
+        for c, slot in sorted(zip(claims, slots, strict=True), key=lambda pair: pair[1]):
+            if (wait := slot - clock_time.monotonic()) > 0:
+                stop.wait(wait)
+            if stop.is_set():
+                unstarted.append(c)
+                continue
+            futures.append((c, pool.submit(_send, gateways[Channel(c.channel)], c, stop)))
         sent: dict[bool, dict[int, str]] = defaultdict(dict)
         failed: list[tuple[Claimed, SendError]] = []
-        unstarted: list[Claimed] = []
         for claim, future in futures:
             try:
                 sid = future.result()

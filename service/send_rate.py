@@ -1,4 +1,5 @@
-"""SMS_MAX_PER_SECOND for the whole deployment: send slots shared through the database.
+"""SMS_MAX_PER_SECOND and VOICE_MAX_PER_SECOND for the whole deployment: send slots shared
+through the database, one row per channel.
 
 Every clock process reserves its sends from one row per channel (``SendSlot``) that holds
 the channel's next free slot, as seconds since 1970. A reservation of ``count`` sends is one
@@ -23,13 +24,22 @@ pushes ``next_at`` into the future for everyone. SQLite is one file on one host,
 it is simply that host's clock, the one ``time.time()`` reads, to the millisecond; read in
 the statement rather than before it, it is not made stale by a wait for SQLite's write lock
 (which a send holds while it talks to Twilio).
+
+Texts and calls keep apart: a dispatcher holds one ``SendRate`` per channel (``"sms"`` at
+SMS_MAX_PER_SECOND, ``"voice"`` at VOICE_MAX_PER_SECOND, Twilio's calls per second), and a
+batch that mixes them takes each message's slot from its own channel (``reserve_each``), so
+calls queued behind one call a second never push a text's slot back, and texts never use up
+the calls' slots. Each channel's row is made by its first reservation, as the first ever.
 """
 
 from __future__ import annotations
 
 import time
+from collections import Counter
+from collections.abc import Iterable, Mapping, Sequence
 
 from sqlalchemy import text
+from sqlalchemy.orm import Session
 
 from service.db import Database, insert
 from service.models import SendSlot
@@ -66,26 +76,37 @@ class SendRate:
         if delay > 0:
             time.sleep(delay)
 
-    def reserve(self, count: int) -> list[float]:
+    def reserve(self, count: int, within: Session | None = None) -> list[float]:
         """Reserve the next ``count`` consecutive send slots of the channel; the
-        ``time.monotonic()`` instant at which each of the ``count`` sends may start."""
+        ``time.monotonic()`` instant at which each of the ``count`` sends may start.
+
+        Each reservation is its own short transaction, or with ``within``, a statement of
+        that session's transaction: on SQLite, a batch that holds the single write lock
+        must reserve through it (another connection would wait for that very lock, for
+        the whole busy timeout, and fail with "database is locked"). The row must exist.
+        Should that transaction roll back after its sends began (an unexpected failure),
+        the slots go back with it and may be handed out again: rare, and once.
+        """
         if not self.interval or count <= 0:
             return [time.monotonic()] * max(count, 0)
-        taken = self._take(count)
-        if taken is None:  # the channel's first send ever (or its row was emptied)
+        taken = self._take(count, within)
+        if taken is None and within is None:  # the channel's first send ever
             self._add_row()
-            taken = self._take(count)
+            taken = self._take(count, None)
         if taken is None:
             raise RuntimeError(f"no send slot row for channel {self.channel!r}")
         next_at, now, local = taken
         first = next_at - count * self.interval
         return [local + (first + i * self.interval - now) for i in range(count)]
 
-    def _take(self, count: int) -> tuple[float, float, float] | None:
+    def _take(self, count: int, within: Session | None) -> tuple[float, float, float] | None:
         """Move the row's next free slot on by ``count`` slots; (its new value, the shared
         clock's now, the local monotonic instant of that now), or None without a row."""
         statement = TAKE_POSTGRESQL if self.postgres else TAKE_SQLITE
         params = {"channel": self.channel, "step": count * self.interval}
+        if within is not None:
+            row = within.execute(text(statement), params).one_or_none()
+            return None if row is None else (float(row[0]), float(row[1]), time.monotonic())
         with self.db.session() as session:
             if self.postgres:
                 # Its commit need not wait for the disk, so the row is locked a fraction of
@@ -108,3 +129,36 @@ class SendRate:
             statement = insert(session, SendSlot).values(channel=self.channel, next_at=0.0)
             session.execute(statement.on_conflict_do_nothing(index_elements=["channel"]))
             session.commit()
+
+
+def reserve_each(limits: Mapping[str, SendRate], channels: Iterable[str]) -> dict[str, list[float]]:
+    """The slots of a batch of sends on several channels, each channel's from its own limiter
+    (one reservation a channel): the ``time.monotonic()`` instants of each channel's sends."""
+    return {channel: limits[channel].reserve(n) for channel, n in Counter(channels).items()}
+
+
+def in_time(
+    limit: SendRate, slots: Sequence[float], count: int, within: Session | None = None
+) -> list[float]:
+    """The first ``count`` of a channel's ``slots``, or ``count`` fresh ones (reserved
+    ``within`` that session, if given) when the first slot passed more than one interval
+    ago: the sends would otherwise go out together to catch up with the slots that passed,
+    faster than the rate."""
+    if count and limit.interval and time.monotonic() > slots[0] + limit.interval:
+        return limit.reserve(count, within)
+    return list(slots[:count])
+
+
+def in_time_each(
+    limits: Mapping[str, SendRate],
+    channels: Sequence[str],
+    slots: Mapping[str, Sequence[float]],
+    within: Session | None = None,
+) -> list[float]:
+    """The slot of each of the sends on ``channels``, in order: its channel's ``slots``
+    taken in turn, or fresh ones for a channel whose first slot passed (``in_time``)."""
+    each = {
+        channel: iter(in_time(limits[channel], slots[channel], count, within))
+        for channel, count in Counter(channels).items()
+    }
+    return [next(each[channel]) for channel in channels]

@@ -82,6 +82,11 @@ def test_it_points_postgres_urls_at_psycopg3(given: str, expected: str) -> None:
         ({"PRACTICE_PHONE": "call us"}, "PRACTICE_PHONE"),
         ({"SMS_SEND_CONCURRENCY": "0"}, "SMS_SEND_CONCURRENCY"),
         ({"SMS_MAX_PER_SECOND": "fast"}, "SMS_MAX_PER_SECOND"),
+        ({"VOICE_MAX_PER_SECOND": "fast"}, "VOICE_MAX_PER_SECOND"),
+        ({"VOICE_MAX_PER_SECOND": "0"}, "VOICE_MAX_PER_SECOND"),
+        ({"VOICE_MAX_PER_SECOND": "-1"}, "VOICE_MAX_PER_SECOND"),
+        ({"VOICE_MAX_PER_SECOND": "1001"}, "VOICE_MAX_PER_SECOND"),
+        ({"VOICE_MAX_PER_SECOND": "unlimited"}, "VOICE_MAX_PER_SECOND"),
         ({"PLANNING_HORIZON_DAYS": "400"}, "PLANNING_HORIZON_DAYS"),
         ({"PRACTICE_TIMEZONE": "America"}, "PRACTICE_TIMEZONE"),
         ({"REMINDER_OFFSETS": "999999d"}, "REMINDER_OFFSETS"),
@@ -130,6 +135,15 @@ def test_it_reads_checkin_offsets_auto_or_fixed(raw: str, expected: object) -> N
 def test_it_reads_how_long_a_text_waits_before_its_call() -> None:
     assert settings().voice_fallback_after == timedelta(hours=4)
     assert settings(VOICE_FALLBACK_AFTER="1h30m").voice_fallback_after == timedelta(minutes=90)
+
+
+def test_calls_have_a_send_rate_of_their_own_one_a_second_unless_told() -> None:
+    # Twilio's default for outbound calls: one a second per account, apart from texts.
+    assert settings().voice_max_per_second == 1.0
+    assert settings(VOICE_MAX_PER_SECOND="  ").voice_max_per_second == 1.0  # unset
+    told = settings(VOICE_MAX_PER_SECOND="0.5", SMS_MAX_PER_SECOND="30")
+    assert (told.voice_max_per_second, told.sms_max_per_second) == (0.5, 30.0)
+    assert settings(SMS_MAX_PER_SECOND="30").voice_max_per_second == 1.0
 
 
 def test_it_reads_a_daytime_quiet_window() -> None:

@@ -15,7 +15,7 @@ from sqlalchemy import Table, and_, any_, bindparam, case, func, or_, select, up
 from sqlalchemy.orm import Session
 
 from service.domain import sending
-from service.domain.vocabulary import IN_FLIGHT, MessageStatus
+from service.domain.vocabulary import IN_FLIGHT, Channel, MessageStatus
 from service.models import OutboundMessage
 from service.outbox.moves import M, S, bulk, move_all
 
@@ -56,9 +56,11 @@ _CLAIMED = (
 
 
 def claim_rows(
-    session: Session, token: str, now: datetime, lease: timedelta, limit: int
+    session: Session, token: str, now: datetime, lease: timedelta, limit: int, calls: int = 0
 ) -> list[Claimed]:
-    """Atomically take up to ``limit`` due messages, oldest first.
+    """Atomically take up to ``limit`` due messages, oldest first; with ``calls``, up to
+    ``limit`` texts and besides them up to ``calls`` calls, each picked apart, so a backlog
+    of calls (placed at VOICE_MAX_PER_SECOND) never fills a claim in place of due texts.
 
     A planned one becomes ``sending``; one whose claim's lease ran out while ``sending`` or
     ``unknown`` becomes ``unknown``: its dispatcher died mid-send and it may have left, so
@@ -75,13 +77,15 @@ def claim_rows(
         and_(M.status == S.PLANNED, M.send_at <= now),
         and_(M.status.in_(IN_FLIGHT), M.lease_until <= now),
     )
-    picked = select(M.id).where(due).order_by(M.send_at, M.id).limit(limit)
+    picks = [select(M.id).where(due).order_by(M.send_at, M.id).limit(limit)]
+    if calls:
+        voice = M.channel == Channel.VOICE
+        picks = [picks[0].where(~voice), picks[0].where(voice).limit(calls)]
     if session.get_bind().dialect.name == "postgresql":
-        chosen = M.id == any_(
-            func.array(picked.with_for_update(skip_locked=True).scalar_subquery())
-        )
+        arrays = [func.array(p.with_for_update(skip_locked=True).scalar_subquery()) for p in picks]
+        chosen = M.id == any_(arrays[0] if len(arrays) == 1 else func.array_cat(*arrays))
     else:
-        chosen = M.id.in_(picked.scalar_subquery())
+        chosen = or_(*(M.id.in_(p.scalar_subquery()) for p in picks))
     planned = M.status == S.PLANNED
     statement = (
         update(M)
