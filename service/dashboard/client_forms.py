@@ -5,6 +5,9 @@ The contact form chooses how the contact hears from the practice (texts, calls, 
 then a call) and asks to confirm that the client or caregiver agreed to calls, which a
 channel that calls needs (``call_consent``): ticked, the agreement is recorded now by the
 user; unticked on a number that had it, it is withdrawn. Texts' consent is not touched.
+Both are judged against what the form showed: an edit form opened before calls to the
+number changed (the caller pressed 9, another user withdrew the agreement) saves nothing
+and comes back with a notice (``contact_calls``).
 
 The client form's "Calendar name" is the name the practice's calendar feeds are matched by
 (``domain.calendar_names``): empty means the default, first name and last initial, which

@@ -103,7 +103,7 @@ def notice(db: Session, form: Form, row: PhoneNumber | None, now: Standing, tz: 
     if before is None or before.calls != now.calls:
         what = _what_happened(db, row, now, tz)
     else:
-        what = f"This contact was changed to hear {CHANNEL_WORDS[now.channel]}"
+        what = f"This contact was changed to hear {CHANNEL_WORDS[ChannelPreference(now.channel)]}"
     if before is None:
         said = f"{what}. Nothing was saved: check the box and the channel, then save again."
     else:
