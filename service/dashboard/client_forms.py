@@ -5,6 +5,9 @@ The contact form chooses how the contact hears from the practice (texts, calls, 
 then a call) and asks to confirm that the client or caregiver agreed to calls, which a
 channel that calls needs (``call_consent``): ticked, the agreement is recorded now by the
 user; unticked on a number that had it, it is withdrawn. Texts' consent is not touched.
+Both are judged against what the form showed: an edit form opened before calls to the
+number changed (the caller pressed 9, another user withdrew the agreement) saves nothing
+and comes back with a notice (``contact_calls``).
 
 The client form's "Calendar name" is the name the practice's calendar feeds are matched by
 (``domain.calendar_names``): empty means the default, first name and last initial, which
@@ -22,15 +25,15 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from werkzeug.wrappers import Response
 
-from service import call_consent, roster
+from service import roster
 from service.config import current_settings
-from service.dashboard import phone_links
+from service.dashboard import contact_calls, phone_links
 from service.dashboard.auth import client_or_404, current_user
 from service.dashboard.forms import Form, sentence
 from service.db import get_session, utcnow
 from service.domain import calendar_names
 from service.domain.vocabulary import ChannelPreference, Language
-from service.models import SELF, Client, Contact, PhoneNumber, User
+from service.models import SELF, Client, Contact, User
 from service.values import whole_number
 
 bp = Blueprint("client_forms", __name__)
@@ -193,11 +196,6 @@ def _read_contact(form: Form, contact: Contact | None, agreed: bool) -> dict[str
     return values
 
 
-def _agreed(db: Session, contact: Contact) -> bool:
-    """True when the contact's number has the agreement to calls on record."""
-    return call_consent.agreed(db.get(PhoneNumber, contact.phone))
-
-
 def _contact_or_404(db: Session, contact_id: int, *, for_change: bool) -> Contact:
     """The contact when the user may see its client (locked with it for a change); 404."""
     contact = db.get(Contact, contact_id)
@@ -259,20 +257,24 @@ def edit_contact(contact_id: int) -> Response | str | tuple[str, int]:
     """Change a contact's name, number or which texts it gets."""
     db = get_session()
     contact = _contact_or_404(db, contact_id, for_change=request.method == "POST")
-    client, agreed = contact.client, _agreed(db, contact)
+    client, row = contact.client, contact_calls.number_row(db, contact.phone)
+    now = contact_calls.standing(row, contact.channel)
     defaults = {
         "name": contact.name,
         "relation": contact.relation,
         "phone": phone_links.phone(contact.phone),
         "reminders": "on" if contact.reminders else "",
         "checkins": "on" if contact.checkins else "",
-        "channel": contact.channel,
-        "voice_consent": "on" if agreed else "",
+        **now.fields(),
     }
     form = Form(request.form if request.method == "POST" else None, defaults)
     shared = None
     if form.submitted:
-        values = _read_contact(form, contact, agreed)
+        values = _read_contact(form, contact, now.agreed)
+        if contact_calls.changed_since_shown(form, contact, values, now):
+            # calls changed since the form was shown: its box and channel say nothing now
+            form.errors["voice_consent"] = contact_calls.notice(db, form, row, now, client.timezone)
+            form.values.update(now.fields())
         if form.ok:
             try:
                 roster.update_contact(
