@@ -3,12 +3,14 @@ Twilio with them).
 
 ``callee`` reads the outbox row a call was placed for: a reminder or a check-in on the voice
 channel, the client's language and, for a caregiver's phone, the client's given name (a
-caregiver hears "Maria's appointment", as their texts name her); anything else is no call
-of ours to speak. ``twiml`` turns ``call_scripts``' steps into TwiML with the SDK's
-``VoiceResponse``: ``Say`` in the step's voice and language; ``Ask`` as a keypad-only
-``Gather`` that posts the keys to ``/voice/keys/...``, followed by a ``Redirect`` that Twilio
-reaches only when nobody pressed anything (to ``/voice/silence/...``, which asks again or
-ends as ``call_scripts.answer`` says); ``Dial``; ``Hangup``.
+caregiver hears "Maria's appointment", as their texts name her, and so does anyone who
+answers a number several clients share), and whether its session was called off since;
+anything else is no call of ours to speak. ``twiml`` turns ``call_scripts``' steps into
+TwiML with the SDK's ``VoiceResponse``: ``Say`` in the step's voice and language; ``Ask``
+as a keypad-only ``Gather`` that posts the keys to ``/voice/keys/...``, followed by a
+``Redirect`` that Twilio reaches only when nobody pressed anything (to
+``/voice/silence/...``, which asks again or ends as ``call_scripts.answer`` says); ``Dial``;
+``Hangup``.
 """
 
 from __future__ import annotations
@@ -18,11 +20,12 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from flask import Response
+from sqlalchemy import distinct, func, select
 from sqlalchemy.orm import Session
 from twilio.twiml.voice_response import VoiceResponse
 
 from service.domain.call_scripts import Ask, Dial, Say, Step
-from service.domain.vocabulary import Channel, MessageKind
+from service.domain.vocabulary import CALLED_OFF, Channel, MessageKind
 from service.domain.wording import name_for_text
 from service.models import SELF, Appointment, Client, Contact, OutboundMessage
 
@@ -37,8 +40,9 @@ class Callee:
     message_id: int
     kind: str  # a reminder or a check-in
     language: str
-    about: str = ""  # the client's given name, on a caregiver's phone
+    about: str = ""  # the client's given name, on a caregiver's or a shared phone
     start_local: datetime | None = None  # a reminder's appointment, on the client's clock
+    called_off: bool = False  # its session was cancelled (or missed) since it was placed
 
 
 def callee(session: Session, message_id: int) -> Callee | None:
@@ -54,14 +58,23 @@ def callee(session: Session, message_id: int) -> Callee | None:
         return None
     contact = session.get(Contact, message.contact_id) if message.contact_id else None
     caregiver = contact is not None and contact.relation != SELF
-    about = name_for_text(client.name, plain=False) if caregiver else ""
+    named = caregiver or _shared(session, message.to_phone)
+    about = name_for_text(client.name, plain=False) if named else ""
+    appointment = session.get(Appointment, message.appointment_id or 0)
     start_local = None
     if message.kind == MessageKind.REMINDER:
-        appointment = session.get(Appointment, message.appointment_id or 0)
         if appointment is None:
             return None
         start_local = appointment.starts_at.astimezone(ZoneInfo(client.timezone))
-    return Callee(message_id, message.kind, client.language, about, start_local)
+    called_off = appointment is not None and appointment.status in CALLED_OFF
+    return Callee(message_id, message.kind, client.language, about, start_local, called_off)
+
+
+def _shared(session: Session, phone: str) -> bool:
+    """Whether ``phone`` is a contact of more than one client (a family's landline): the
+    call then names whose session it is about, whoever answers."""
+    clients = select(func.count(distinct(Contact.client_id))).where(Contact.phone == phone)
+    return (session.scalar(clients) or 0) > 1
 
 
 def keys_path(message_id: int, ask: Ask) -> str:

@@ -34,6 +34,7 @@ from service.alerts import raise_signal
 from service.config import Settings
 from service.db import lock_all
 from service.domain import relief, sending
+from service.domain.follow_up_calls import FOLLOW_UP_PREFIXES
 from service.domain.vocabulary import (
     ARRIVED,
     LIVE,
@@ -166,6 +167,9 @@ def _answer_signals(
             OutboundMessage.kind == MessageKind.CHECKIN,
             OutboundMessage.status.in_(ARRIVED),
             OutboundMessage.sent_at >= since,
+            # A call that follows a check-in (its text unanswered, or its call not picked
+            # up) asks the same question again: the reply window is the first ask's.
+            *(~OutboundMessage.idempotency_key.startswith(p) for p in FOLLOW_UP_PREFIXES),
         )
     ):
         after = handled.get(client_id)

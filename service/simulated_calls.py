@@ -74,11 +74,11 @@ def heard(twiml: str) -> Heard:
             said.extend((s.text or "").strip() for s in verb if s.tag == "Say")
             after = verbs[index + 1 : index + 2]
             redirect = (after[0].text or "").strip() if after and after[0].tag == "Redirect" else ""
-            digits = verb.get("numDigits")
+            digits = verb.get("numDigits", "")
             gather = Gather(
                 action=verb.get("action", ""),
                 finish_on_key=verb.get("finishOnKey", "#"),
-                num_digits=int(digits) if digits and digits.isdigit() else None,
+                num_digits=int(digits) if digits.isascii() and digits.isdigit() else None,
                 silence=redirect,
             )
             return Heard(tuple(said), gather)
@@ -193,7 +193,7 @@ def press(message_id: int) -> str:
     gather = Gather(
         action=posted.get("action", ""),
         finish_on_key=posted.get("finish_on_key", ""),
-        num_digits=int(digits) if digits.isdigit() else None,
+        num_digits=int(digits) if digits.isascii() and digits.isdigit() else None,
         silence=posted.get("silence", ""),
     )
     keys += key

@@ -85,6 +85,8 @@ def _call(posted: MultiDict[str, str], message_id: int) -> Response:
     answered_by = posted.get("AnsweredBy", "")
     if answered_by == "fax":
         steps: tuple[call_scripts.Step, ...] = (call_scripts.Hangup(),)
+    elif found.called_off:  # cancelled while it rang: nothing to remind of or ask about
+        steps = call_scripts.not_needed(found.language, practice)
     elif answered_by.startswith("machine"):
         phone = settings.practice_phone or settings.twilio_from_number or ""
         steps = call_scripts.machine_message(found.language, found.kind, practice, phone)

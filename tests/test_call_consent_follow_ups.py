@@ -133,7 +133,8 @@ def _called_off(app: Flask, session: Session, planned: Planned, reason: str) -> 
         )
     assert _row(session, planned.text).status == "planned"  # texts are not stopped
     calls = _dispatch(app)
-    assert calls.find_sent(PHONE, SENT - timedelta(days=1)) == []
+    # The simulator stamps what it places with the real clock, well before SENT.
+    assert calls.find_sent(PHONE, datetime(2000, 1, 1, tzinfo=UTC)) == []
     for call in (planned.fallback, planned.redial):
         assert _row(session, call).status == "skipped"
     assert _row(session, planned.text).status in ("sent", "delivered")

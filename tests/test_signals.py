@@ -339,6 +339,21 @@ def test_one_unanswered_check_in_is_not_a_streak(app: Flask, session: Session) -
     assert items(session, "not_answering") == []
 
 
+def test_calls_that_follow_an_unanswered_check_in_are_not_more_check_ins(
+    app: Flask, session: Session
+) -> None:
+    client, contact = factories.client_with_phone(session, "Al Once", "+16175550121")
+    factories.appointment(session, client, NOW - 4 * DAY, status="completed")
+    text = factories.sent(session, client, contact, kind="checkin", sent_at=NOW - 30 * HOUR)
+    # Its fallback call 4 hours on (picked up, no key), and that call's redial 2 hours on.
+    for key, hours in ((f"call-after-text:{text.id}", 26), (f"call-again:{text.id}:1", 24)):
+        call = factories.sent(session, client, contact, kind="checkin", sent_at=NOW - hours * HOUR)
+        call.idempotency_key, call.channel = key, "voice"
+    session.commit()
+    run(session, settings_of(app))
+    assert items(session, "not_answering") == []
+
+
 def test_the_clock_job_runs_the_signals(make_app: Callable[..., Flask], session: Session) -> None:
     app = make_app(REBOOKING_TEXTS="on")
     assert settings_of(app).rebooking_texts is True

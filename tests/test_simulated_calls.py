@@ -296,3 +296,17 @@ def test_a_call_whose_steps_are_absolute_urls_is_followed_the_same(
     page = web.get(f"/simulator/call/{call.id}", phone=PHONE)
     assert 'value="https://touchbase.example/voice/keys/' in page.get_data(as_text=True)
     assert "You pressed 3. Thank you." in text_of(_keys(web, page, call.id, "3#"))
+
+
+def test_a_number_of_digits_that_is_no_number_is_read_as_none(app: Flask, session: Session) -> None:
+    ana = make_staff(app, "ana@practice.test", "Ana Ruiz")
+    _, call, _ = _call(session, ana)
+    web = signed_in(app, ana)
+    page = web.get(f"/simulator/call/{call.id}", phone=PHONE)
+    page.set_data(
+        page.get_data(as_text=True).replace(
+            'name="num_digits" value="2"', 'name="num_digits" value="²"'
+        )
+    )
+    pressed = _press(web, page, call.id, "7")
+    assert pressed.status_code == 200 and "Pressed so far: 7" in text_of(pressed)

@@ -15,9 +15,13 @@ from datetime import datetime
 
 from service.domain.provider_errors import explain
 
-# Texts mark a landline invalid (errors 21614 and 30006: it cannot get texts), yet a call
-# may reach it: that mark alone does not stop calls. Reasons are stored cut to 200.
-LANDLINE_REASONS = frozenset(explain(code)[:200] for code in (21614, 30006))
+# Errors that say a number exists but cannot get texts (a landline, a kind of number or a
+# route that takes no texts): texts mark it invalid, yet a call may reach it, so that mark
+# alone does not stop calls.
+TEXTS_ONLY_CODES = (21407, 21612, 21614, 21635, 30006)
+# The mark is stored as its reason, ``explain(code)`` cut to 200, and recognised by it: a
+# rewording of one of these codes in ``provider_errors`` must keep its earlier words here.
+LANDLINE_REASONS = frozenset(explain(code)[:200] for code in TEXTS_ONLY_CODES)
 
 NOT_AGREED = "calls not agreed"
 STOPPED = "calls stopped"

@@ -150,6 +150,18 @@ def goodbye(language: str) -> tuple[Step, ...]:
     return (_say(_lang(language), "goodbye"), Hangup())
 
 
+def not_needed(language: str, practice: str) -> tuple[Step, ...]:
+    """A call whose session was called off while it rang: who calls, that there is nothing
+    to ask after all, goodbye."""
+    lang = _lang(language)
+    return (
+        _say(lang, "greeting", practice=practice),
+        _say(lang, "not_needed"),
+        _say(lang, "goodbye"),
+        Hangup(),
+    )
+
+
 def answer(language: str, ask: Ask, meaning: KeyMeaning, practice: str) -> tuple[Step, ...]:
     """What the call says next, once the keys pressed at ``ask`` mean ``meaning``
     (``keypad.read_keys``)."""

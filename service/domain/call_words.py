@@ -27,6 +27,7 @@ WORDS: dict[str, dict[str, str]] = {
         "another_time": "Thank you. {practice} will call you back to find another time.",
         "stopped": "{practice} will not call this number again. This does not stop text messages.",
         "goodbye": "Goodbye.",
+        "not_needed": "Sorry, this call is no longer needed.",
         "no_answer": "Thank you. Goodbye.",
         "machine": "This is {practice} calling about an appointment. Please call us at {phone}.",
         "machine_no_phone": "This is {practice} calling about an appointment. Please call us back.",
@@ -49,6 +50,7 @@ WORDS: dict[str, dict[str, str]] = {
         "stopped": "{practice} no volverá a llamar a este número. Esto no cancela los mensajes "
         "de texto.",
         "goodbye": "Adiós.",
+        "not_needed": "Disculpe, esta llamada ya no es necesaria.",
         "no_answer": "Gracias. Adiós.",
         "machine": "Le llamamos de {practice} por una cita. Por favor, llámenos al {phone}.",
         "machine_no_phone": "Le llamamos de {practice} por una cita. Por favor, devuélvanos la "

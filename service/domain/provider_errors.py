@@ -17,6 +17,10 @@ WORDS: dict[int, tuple[str, str]] = {
         "This number is a short code, which cannot receive our texts.",
         "Ask the client for their own mobile number.",
     ),
+    21407: (
+        "This kind of number cannot receive texts (it may be a landline).",
+        "Ask the client for a mobile number, or reach them by phone calls.",
+    ),
     21408: (
         "Texts to this country are not enabled for the practice.",
         "Ask an admin to enable the country in Twilio, or use another number.",
@@ -32,6 +36,10 @@ WORDS: dict[int, tuple[str, str]] = {
     21614: (
         "This number cannot receive texts (it looks like a landline).",
         "Ask the client for a mobile number.",
+    ),
+    21635: (
+        "This number is a landline, which cannot receive texts.",
+        "Ask the client for a mobile number, or reach them by phone calls.",
     ),
     30003: (
         "The phone could not be reached (it may be off or out of service).",

@@ -79,7 +79,10 @@ def test_a_text_ignores_consent_to_calls(
         (AGREED, AGREED + timedelta(seconds=1), False, None, call_permission.STOPPED),
         (AGREED, AGREED - timedelta(seconds=1), False, None, None),
         (AGREED, None, True, LANDLINE, None),
-        (AGREED, None, True, explain(21614)[:200], None),
+        *((AGREED, None, True, explain(code)[:200], None) for code in (21407, 21612, 21614)),
+        *((AGREED, None, True, explain(code)[:200], None) for code in (21635, 30006)),
+        (AGREED, None, True, explain(21211)[:200], call_permission.INVALID),  # no such number
+        (AGREED, None, True, explain(30005)[:200], call_permission.INVALID),
         (AGREED, None, True, None, call_permission.INVALID),
     ],
 )

@@ -138,6 +138,39 @@ def test_a_reminder_call_names_the_client_to_a_caregiver_and_nothing_clinical(
     assert not any(word in " ".join(said(root)).lower() for word in ("pain", "massage"))
 
 
+def test_a_number_two_clients_share_hears_whose_session_it_is(
+    twilio: Twilio, session: Session
+) -> None:
+    people = arrange(session)
+    sister, own = factories.client_with_phone(session, "Ana Lopez", "+16175550998")
+    own.phone = PHONE  # the family's landline: each sister's own number
+    session.commit()
+    call = placed_call(session, people.client, people.contact, MessageKind.CHECKIN)
+    assert said(document(twilio.post(f"/voice/call/{call.id}")))[1].startswith(
+        "How is Maria's pain today"
+    )
+    assert sister.id != people.client.id
+
+
+@pytest.mark.parametrize("status", ["cancelled", "no_show"])
+def test_a_call_whose_session_was_called_off_while_it_rang_asks_nothing(
+    twilio: Twilio, session: Session, status: str
+) -> None:
+    people = arrange(session, language="es")
+    call = placed_call(
+        session, people.client, people.contact, MessageKind.REMINDER, appointment=people.ahead
+    )
+    people.ahead.status = status
+    session.commit()
+    root = document(twilio.post(f"/voice/call/{call.id}"))
+    assert said(root) == [
+        "Hola, le llamamos de Bright Path.",
+        "Disculpe, esta llamada ya no es necesaria.",
+        "Adiós.",
+    ]
+    assert root.find("Gather") is None and root.find("Hangup") is not None
+
+
 def test_a_spanish_client_hears_spanish_in_a_spanish_voice(
     twilio: Twilio, session: Session
 ) -> None:
