@@ -153,11 +153,11 @@ def call_off_answered(session: Session, now: datetime) -> int:
     if not follows:
         return 0
     placed_at = func.coalesce(M.sent_at, M.claimed_at, M.send_at)
-    ended = select(M.id, placed_at).where(M.id.in_(set(follows.values())))
+    ended = select(M.id, placed_at).where(M.id.in_(sorted(set(follows.values()))))
     placed = {r[0]: r[1] for r in session.execute(ended)}
     heard_last = (
         select(InboundMessage.from_phone, func.max(InboundMessage.received_at))
-        .where(InboundMessage.from_phone.in_({r.to_phone for r in redials}))
+        .where(InboundMessage.from_phone.in_(sorted({r.to_phone for r in redials})))
         .group_by(InboundMessage.from_phone)
     )
     latest = {r[0]: r[1] for r in session.execute(heard_last)}
