@@ -138,7 +138,7 @@ def lock_and_read(session: Session, claims: Sequence[Claimed], token: str, now: 
     read = _shared(conn, NUMBERS, "phone", _keys(c.to_phone for c in claims), *_NUMBER)
     facts.numbers = {r[0]: _consent(*r[1:]) for r in read}
     if contacts := _keys(c.contact_id for c in claims if _reads_contact(c.kind)):
-        read = _shared(conn, CONTACTS, "id", contacts, "phone", "reminders", "checkins")
+        read = _shared(conn, CONTACTS, "id", contacts, "phone", "reminders", "checkins", "channel")
         facts.contacts = {r[0]: sending.ContactFacts(*r[1:]) for r in read}
     if pausable := _keys(c.client_id for c in claims if c.kind in PAUSABLE):
         facts.not_answering = set(
@@ -217,6 +217,7 @@ def facts_of(claim: Claimed, facts: Facts, dispatcher: Dispatcher) -> sending.Se
         invalid_reason=number.invalid_reason,
         voice_consent_at=number.voice_consent_at,
         voice_opted_out_at=number.voice_opted_out_at,
+        key=claim.key,
     )
 
 

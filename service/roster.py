@@ -36,6 +36,7 @@ from service.models import (
     Contact,
     User,
 )
+from service.outbox.channels import cancel_follow_up_calls_of
 from service.phone_book import PhoneBook as PhoneBook  # checks read it, importers make it
 from service.shared_phones import SharedPhone as SharedPhone
 from service.shared_phones import check_shared as check_shared
@@ -348,6 +349,8 @@ def update_contact(
     changed = [k for k in CONTACT_FIELDS if k in changes and getattr(contact, k) != changes[k]]
     for key in changed:
         setattr(contact, key, changes[key])
+    if "channel" in changed:  # its calls that follow a message, no re-plan reaches
+        cancel_follow_up_calls_of(session, contact.id, contact.channel, now)
     _record_calls(session, settings, actor, phone, agreed, now, via)  # after: its own channel set
     changed = sorted(changed + (["voice_consent"] if agreed is not None else []))
     audit.record(

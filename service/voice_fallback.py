@@ -14,7 +14,10 @@ this job runs before the dispatcher (``jobs.clock.run_once``), and otherwise the
 Every clock may run this at once: the call's key is the text's id
 (``follow_up_calls.fallback_key``) and ``outbox.enqueue`` inserts it with ON CONFLICT DO
 NOTHING, so it is made once. A call still planned is called off when a reply comes or the
-contact leaves ``sms_then_voice``.
+contact leaves ``sms_then_voice`` (that, at once: ``roster.update_contact``; and the
+dispatcher's final check holds back a call whose contact's channel no longer makes it,
+``domain.sending.calls_it``). The same run calls off the calls made again (``redial``)
+that a message from their number answered.
 """
 
 from __future__ import annotations
@@ -27,9 +30,9 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import ColumnElement, Exists, Row, String, cast, exists, literal, select
 from sqlalchemy.orm import Session, aliased
 
-from service import outbox
+from service import outbox, redial
 from service.config import Settings
-from service.domain import call_permission, follow_up_calls
+from service.domain import call_permission, follow_up_calls, sending
 from service.domain.vocabulary import (
     CALLED_OFF,
     PLANNED_KINDS,
@@ -48,8 +51,8 @@ LEFT_US = (S.SENT, S.DELIVERED, S.UNDELIVERED)
 # for call hours, and is not made LATE_CHECKIN after its time; a reminder's, before its
 # session. A day of margin on top.
 LOOK_BACK = follow_up_calls.LATE_CHECKIN + timedelta(days=1)
-ANSWERED = "answered by a reply"
-NOT_WANTED = "contact no longer on texts then a call"
+ANSWERED = sending.ANSWERED
+NOT_WANTED = sending.NOT_CALLED_AFTER_TEXT
 
 Text = aliased(OutboundMessage)
 Call = aliased(OutboundMessage)
@@ -156,8 +159,10 @@ def _call_off(session: Session, now: datetime) -> int:
 
 
 def run(session: Session, settings: Settings, now: datetime) -> FallbackCounts:
-    """Call off the fallback calls no longer wanted, then queue those now due."""
-    counts = FallbackCounts(called_off=_call_off(session, now))
+    """Call off the fallback calls no longer wanted and the calls made again that a reply
+    answered (``redial.call_off_answered``), then queue the fallback calls now due."""
+    called_off = _call_off(session, now) + redial.call_off_answered(session, now)
+    counts = FallbackCounts(called_off=called_off)
     drafts = [d for row in _candidates(session, settings, now) if (d := _draft(row, settings, now))]
     counts.queued = len(outbox.enqueue(session, drafts, now))
     return counts

@@ -395,6 +395,7 @@ def test_a_reminder_call_that_call_hours_would_push_past_the_session_expires(
 ) -> None:
     local = datetime(2027, 3, 3, 20, 30, tzinfo=NY)
     client, contact = factories.client_with_phone(session)
+    contact.channel = "voice"  # the planner's calls are for a contact on calls
     start = datetime(2027, 3, 4, 8, 45, tzinfo=NY)
     appt = factories.appointment(session, client, start)
     call_id = enqueue_call(

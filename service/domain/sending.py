@@ -4,7 +4,8 @@ The plan was made earlier; by the moment of sending the number may have opted ou
 texts by STOP, of calls by pressing 9 or a withdrawn agreement: each channel judges only
 its own consent, ``call_permission``), the appointment may have been cancelled or moved,
 the clock may sit inside quiet hours after an outage, or the text may simply be too late
-to mean anything. This module decides, from
+to mean anything; a call, its contact may have left the channel that makes it
+(``calls_it``). This module decides, from
 facts read from the database at that moment, and from nothing else. Pure: ``now`` is given.
 """
 
@@ -17,6 +18,7 @@ from zoneinfo import ZoneInfo
 
 from service.domain import call_permission
 from service.domain.call_retries import first_allowed
+from service.domain.follow_up_calls import FALLBACK_PREFIX, RETRY_PREFIX
 from service.domain.quiet import after_quiet_hours, in_quiet_hours
 from service.domain.vocabulary import (
     CALLED_OFF,
@@ -25,6 +27,7 @@ from service.domain.vocabulary import (
     PLANNED_KINDS,
     AppointmentStatus,
     Channel,
+    ChannelPreference,
     MessageKind,
 )
 
@@ -36,6 +39,35 @@ PAUSED = "paused: not answering"
 REBOOKING_OFF = "rebooking texts turned off"
 # The reason on a call held back because the practice's quiet hours cover all call hours.
 NO_CALL_HOURS = "quiet hours leave no time for calls"
+# The reasons on a call whose contact's channel no longer makes it (``calls_it``): off
+# calls altogether, or (the call after an unanswered text) off texts then a call.
+NOT_CALLED = "contact no longer on calls"
+NOT_CALLED_AFTER_TEXT = "contact no longer on texts then a call"
+# The reason on a call that follows a message (``follow_up_calls``) called off because the
+# number sent us a message since that message left (``voice_fallback``, ``redial``).
+ANSWERED = "answered by a reply"
+
+P = ChannelPreference
+# The contact channels each sort of call is made for: the planner's own calls to a contact
+# on ``voice``; the call after an unanswered text to one on ``sms_then_voice``; a call made
+# again follows a call, so to a contact on either channel that calls.
+PLANNED_CALLS = (P.VOICE,)
+FALLBACK_CALLS = (P.SMS_THEN_VOICE,)
+RETRY_CALLS = (P.VOICE, P.SMS_THEN_VOICE)
+
+
+def calls_it(key: str, channel: str) -> bool:
+    """Whether a contact on ``channel`` still gets the call keyed ``key``."""
+    if key.startswith(FALLBACK_PREFIX):
+        return channel in FALLBACK_CALLS
+    if key.startswith(RETRY_PREFIX):
+        return channel in RETRY_CALLS
+    return channel in PLANNED_CALLS
+
+
+def not_called(key: str) -> str:
+    """The reason a call keyed ``key`` is called off when its contact's channel left it."""
+    return NOT_CALLED_AFTER_TEXT if key.startswith(FALLBACK_PREFIX) else NOT_CALLED
 
 
 @dataclass(frozen=True)
@@ -45,6 +77,7 @@ class ContactFacts:
     phone: str
     reminders: bool
     checkins: bool
+    channel: str  # how its reminders and check-ins reach it (``ChannelPreference``)
 
     def wants(self, kind: str) -> bool:
         """True when this contact still asks for texts of this planned kind (a notice of a
@@ -73,6 +106,7 @@ class SendFacts:
     invalid_reason: str | None = None
     voice_consent_at: datetime | None = None
     voice_opted_out_at: datetime | None = None
+    key: str = ""  # the message's idempotency key: a call names there what it follows
 
 
 @dataclass(frozen=True)
@@ -160,6 +194,9 @@ def _still_planned(facts: SendFacts) -> Decision:
     # this kind of text since the text was planned.
     if contact is None or contact.phone != facts.to_phone or not contact.wants(facts.kind):
         return Decision("cancelled", "contact removed or changed")
+    # A call, to a contact whose channel no longer makes it (staff set it to texts, say).
+    if facts.channel == Channel.VOICE and not calls_it(facts.key, contact.channel):
+        return Decision("cancelled", not_called(facts.key))
     if facts.appointment_status is None or facts.appointment_status in CALLED_OFF:
         return Decision("cancelled", "appointment cancelled")
     if facts.planned_start is not None and not _same_second(

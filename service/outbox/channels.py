@@ -1,7 +1,8 @@
 """The outbox's transitions for one channel of a number: texts and calls to one number are
 stopped apart (STOP by text stops texts, not calls; a number texts cannot reach as a
 landline may still be called: ``domain.call_permission``; calls withdrawn or stopped skip
-the calls that follow another message, not texts); and the lock a call is held by while
+the calls that follow another message, not texts; a contact moved off the channel that
+makes a follow-up call calls it off); and the lock a call is held by while
 the call that follows it is decided (``service.redial``)."""
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from datetime import datetime
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
+from service.domain import sending
 from service.domain.follow_up_calls import FOLLOW_UP_PREFIXES
 from service.domain.vocabulary import Channel
 from service.models import OutboundMessage
@@ -37,6 +39,31 @@ def skip_follow_up_calls(session: Session, phone: str, reason: str, now: datetim
     follow_ups = or_(*(M.idempotency_key.startswith(p) for p in FOLLOW_UP_PREFIXES))
     planned = [M.to_phone == phone, M.channel == Channel.VOICE, M.status == S.PLANNED, follow_ups]
     return bulk(session, planned, now, status=S.SKIPPED, error_message=reason[:500])
+
+
+def cancel_follow_up_calls_of(
+    session: Session, contact_id: int, channel: str, now: datetime
+) -> int:
+    """Cancel the calls still planned to contact ``contact_id``, now on ``channel``, that
+    follow another message and that channel no longer makes (``sending.calls_it``: off
+    calls, none; on ``voice``, no call after an unanswered text), each with the reason the
+    dispatcher's final check would give (``sending.not_called``); how many.
+
+    Like ``skip_follow_up_calls``, these are the calls no re-plan reaches; the planner's
+    own calls are re-planned by the change of channel itself."""
+    cancelled = 0
+    for prefix in FOLLOW_UP_PREFIXES:
+        if sending.calls_it(prefix, channel):
+            continue
+        planned = [
+            M.contact_id == contact_id,
+            M.channel == Channel.VOICE,
+            M.status == S.PLANNED,
+            M.idempotency_key.startswith(prefix),
+        ]
+        reason = sending.not_called(prefix)
+        cancelled += bulk(session, planned, now, status=S.CANCELLED, error_message=reason)
+    return cancelled
 
 
 def lock_call(session: Session, message_id: int, now: datetime) -> OutboundMessage | None:

@@ -38,6 +38,7 @@ class Claimed(NamedTuple):
     contact_id: int | None
     appointment_id: int | None
     planned_start: datetime | None
+    key: str  # its idempotency key: a call that follows another message names it there
 
 
 _CLAIMED = (
@@ -52,6 +53,7 @@ _CLAIMED = (
     M.contact_id,
     M.appointment_id,
     M.planned_start,
+    M.idempotency_key,
 )
 
 

@@ -26,7 +26,7 @@ def facts(**changes: object) -> SendFacts:
         "appointment_start": START,
         "planned_start": START,
         "to_phone": PHONE,
-        "contact": ContactFacts(PHONE, reminders=True, checkins=True),
+        "contact": ContactFacts(PHONE, reminders=True, checkins=True, channel="sms"),
     }
     return SendFacts(**{**base, **changes})  # type: ignore[arg-type]
 
@@ -44,19 +44,22 @@ def facts(**changes: object) -> SendFacts:
         ({"appointment_start": START + timedelta(hours=1)}, NOW, "cancelled", "appointment moved"),
         ({"contact": None}, NOW, "cancelled", "contact removed or changed"),
         (
-            {"contact": ContactFacts("+16175550199", reminders=True, checkins=True)},
+            {"contact": ContactFacts("+16175550199", reminders=True, checkins=True, channel="sms")},
             NOW,
             "cancelled",
             "contact removed or changed",
         ),
         (
-            {"contact": ContactFacts(PHONE, reminders=False, checkins=True)},
+            {"contact": ContactFacts(PHONE, reminders=False, checkins=True, channel="sms")},
             NOW,
             "cancelled",
             "contact removed or changed",
         ),
         (
-            {"kind": "checkin", "contact": ContactFacts(PHONE, reminders=True, checkins=False)},
+            {
+                "kind": "checkin",
+                "contact": ContactFacts(PHONE, reminders=True, checkins=False, channel="sms"),
+            },
             NOW,
             "cancelled",
             "contact removed or changed",

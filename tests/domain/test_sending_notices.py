@@ -53,9 +53,14 @@ NIGHT = NOW + timedelta(hours=11)  # 22:00 in New York
         ({**MOVE, "opted_out": True}, NOW, "skipped", "number opted out"),
         # Only to a contact still there, at that number, getting reminders.
         ({**MOVE, "contact": None}, NOW, "cancelled", GONE),
-        ({**CANCEL, "contact": ContactFacts(PHONE, False, True)}, NOW, "cancelled", GONE),
-        ({**MOVE, "contact": ContactFacts("+16175550999", True, True)}, NOW, "cancelled", GONE),
-        ({**CANCEL, "contact": ContactFacts(PHONE, True, False)}, NOW, "send", ""),
+        ({**CANCEL, "contact": ContactFacts(PHONE, False, True, "sms")}, NOW, "cancelled", GONE),
+        (
+            {**MOVE, "contact": ContactFacts("+16175550999", True, True, "sms")},
+            NOW,
+            "cancelled",
+            GONE,
+        ),
+        ({**CANCEL, "contact": ContactFacts(PHONE, True, False, "sms")}, NOW, "send", ""),
     ],
 )
 def test_a_notice_leaves_only_while_it_is_true(

@@ -138,6 +138,7 @@ def arrange(
     if caregiver is not None:
         contact = Contact(name=caregiver, relation="mother", phone=PHONE)
         client.contacts.append(contact)
+    contact.channel = "voice"  # called: the dispatcher calls no contact on texts
     # Agreed a day ago on the real clock, which the webhooks read.
     agreed = datetime.now(UTC) - timedelta(days=1)
     call_consent.record_consent(session, None, PHONE, agreed, via="test")
