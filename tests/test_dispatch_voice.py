@@ -424,8 +424,11 @@ def test_quiet_hours_that_cover_call_hours_skip_the_call(
     assert fake.voice.creates == []
 
 
-def due_mix(session: Session, count: int) -> None:
-    """``count`` due manual messages, every third a call, each to its own number."""
+def due_mix(session: Session, count: int, *, calls_every: int = 3, pairs: bool = False) -> None:
+    """``count`` due manual messages, every ``calls_every``-th a call, to a number that agreed
+    to calls, for a client where it is about noon (calls ring from 9:00 to 20:00). Each goes
+    to a number of its own, or with ``pairs``, two in a row to one number (a call, then a
+    text when calls come every other one)."""
     client = Client(name="Load Test", timezone=noon_zone(), language="en")
     session.add(client)
     session.flush()
@@ -434,11 +437,11 @@ def due_mix(session: Session, count: int) -> None:
         outbox.Draft(
             idempotency_key=f"mix:{i}",
             kind=MessageKind.MANUAL,
-            to_phone=f"+1617555{i:04d}",
+            to_phone=f"+1617555{i // 2 if pairs else i:04d}",
             body=f"message {i}",
             send_at=now + timedelta(microseconds=i),
             client_id=client.id,
-            channel=Channel.VOICE if i % 3 == 0 else Channel.SMS,
+            channel=Channel.VOICE if i % calls_every == 0 else Channel.SMS,
         )
         for i in range(count)
     ]

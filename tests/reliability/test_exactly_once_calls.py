@@ -28,13 +28,13 @@ from flask import Flask
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from service import call_consent, dispatch, outbox
+from service import dispatch
 from service.config import settings_of
 from service.db import get_db
 from service.dispatch import Dispatcher
 from service.domain import sending
-from service.domain.vocabulary import Channel, MessageKind
-from service.models import Client, OutboundMessage
+from service.domain.vocabulary import Channel
+from service.models import OutboundMessage
 from service.sms.gateway import Gateway
 from service.sms.voice_gateway import TwilioVoiceGateway
 from tests.fake_twilio import FakeTwilio, Reply
@@ -42,7 +42,7 @@ from tests.reliability.conftest import FINAL, served, statuses, wait_for
 from tests.reliability.test_exactly_once import MISBEHAVIOUR, STALL, TIMEOUT, gateway_for
 from tests.sms.test_voice_gateway import PRACTICE
 from tests.test_dispatch_processes import clock_process
-from tests.test_dispatch_voice import AGREED_AT, noon_zone
+from tests.test_dispatch_voice import due_mix
 from tests.voice.conftest import voice_config
 
 pytestmark = pytest.mark.slow
@@ -153,30 +153,9 @@ def run_rounds(
 
 def due_calls_and_texts(session: Session, count: int) -> None:
     """``count`` due manual messages, every other one a call (so calls meet every place of
-    a spell's rotation, whose length is odd), each call to a number of its own that agreed
-    to calls and also gets the next text, for a client where it is about noon (calls ring
-    from 9:00 to 20:00)."""
-    client = Client(name="Load Test", timezone=noon_zone(), language="en")
-    session.add(client)
-    session.flush()
-    now = datetime.now(UTC) - timedelta(minutes=1)
-    drafts = [
-        outbox.Draft(
-            idempotency_key=f"calls:{i}",
-            kind=MessageKind.MANUAL,
-            to_phone=f"+1617555{i // 2:04d}",
-            body=f"message {i}",
-            send_at=now + timedelta(microseconds=i),
-            client_id=client.id,
-            channel=Channel.VOICE if i % 2 == 0 else Channel.SMS,
-        )
-        for i in range(count)
-    ]
-    for draft in drafts:
-        if draft.channel == Channel.VOICE:
-            call_consent.record_consent(session, None, draft.to_phone, AGREED_AT, via="test")
-    outbox.enqueue(session, drafts, now)
-    session.commit()
+    a spell's rotation, whose length is odd), each call to a number of its own that also
+    gets the next text."""
+    due_mix(session, count, calls_every=2, pairs=True)
 
 
 def message_of(url: str) -> int:
