@@ -97,8 +97,7 @@ def withdraw_consent(
     row = lock_number(session, phone, now)
     row.voice_consent_at, row.voice_consent_by_id = None, None
     audit.record(session, actor, "voice_consent_withdrawn", "phone", phone, via=via)
-    back_to_texts(session, actor, phone, now, via=via, settings=settings)
-    skip_follow_up_calls(session, phone, call_permission.NOT_AGREED, now)
+    _calls_ended(session, actor, phone, now, call_permission.NOT_AGREED, via, settings)
     return row
 
 
@@ -118,9 +117,24 @@ def stop_calls(
     row = lock_number(session, phone, now)
     row.voice_opted_out_at = now
     audit.record(session, actor, "voice_opt_out", "phone", phone, via=via)
-    back_to_texts(session, actor, phone, now, via=via, settings=settings)
-    skip_follow_up_calls(session, phone, call_permission.STOPPED, now)
+    _calls_ended(session, actor, phone, now, call_permission.STOPPED, via, settings)
     return row
+
+
+def _calls_ended(
+    session: Session,
+    actor: User | None,
+    phone: str,
+    now: datetime,
+    why: str,
+    via: str,
+    settings: Settings | None,
+) -> None:
+    """What follows when a (locked) number may no longer get calls, for ``why``: its
+    contacts called only by phone get texts (``back_to_texts``), and the calls planned to
+    follow other messages are skipped."""
+    back_to_texts(session, actor, phone, now, via=via, settings=settings)
+    skip_follow_up_calls(session, phone, why, now)
 
 
 def back_to_texts(
