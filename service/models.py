@@ -233,6 +233,8 @@ class OutboundMessage(Base):
         _one_of("status", MessageStatus, "status"),
         _one_of("channel", Channel, "channel"),
         Index("ix_outbound_messages_status_send_at", "status", "send_at"),
+        # A claim's calls, picked apart from its texts (``outbox.claim_rows``).
+        Index("ix_outbound_messages_channel_status_send_at", "channel", "status", "send_at"),
         Index("ix_outbound_messages_to_phone_created_at", "to_phone", "created_at"),
     )
 
