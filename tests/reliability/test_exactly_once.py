@@ -12,7 +12,7 @@ import signal
 import threading
 import time
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -28,7 +28,7 @@ from service.dispatch import Dispatcher
 from service.domain import sending
 from service.domain.vocabulary import Channel
 from service.models import OutboundMessage
-from service.sms.gateway import TwilioGateway
+from service.sms.gateway import Gateway, TwilioGateway
 from tests.fake_twilio import FakeTwilio, Reply
 from tests.reliability.conftest import FINAL, assert_exactly_once, due_texts, statuses
 from tests.test_dispatch_processes import clock_process
@@ -36,6 +36,7 @@ from tests.test_dispatch_processes import clock_process
 pytestmark = pytest.mark.slow
 TIMEOUT = 1.0  # the gateway's read timeout here; stalls below last longer
 STALL = TIMEOUT + 1.0
+Gateways = dict[Channel, Gateway]
 
 # Round and round while the spell lasts: one answer in three is a success.
 MISBEHAVIOUR = [
@@ -77,10 +78,26 @@ def quick_retries(monkeypatch: pytest.MonkeyPatch) -> None:
     )
 
 
-def run_rounds(app: Flask, fake: FakeTwilio, *, dispatchers: int, deadline: float) -> None:
-    """Run ``dispatchers`` at once, again and again, until every text is settled."""
+def close(gateways: Gateways) -> None:
+    for gateway in gateways.values():
+        gateway.close()  # type: ignore[attr-defined]
+
+
+def run_rounds(
+    app: Flask, make: Callable[[], Gateways], *, dispatchers: int, deadline: float
+) -> None:
+    """Run ``dispatchers`` at once (threads), again and again, until every message is
+    settled; a dispatcher that raises fails the test."""
     db, settings = get_db(app), settings_of(app)
-    gateways = [gateway_for(fake) for _ in range(dispatchers)]
+    sets = [make() for _ in range(dispatchers)]
+    errors: list[BaseException] = []
+
+    def run(dispatcher: Dispatcher) -> None:
+        try:
+            dispatcher.run()
+        except BaseException as exc:  # reported by the test, not lost in a thread
+            errors.append(exc)
+
     try:
         while True:
             with db.session() as session:
@@ -90,24 +107,28 @@ def run_rounds(app: Flask, fake: FakeTwilio, *, dispatchers: int, deadline: floa
             assert time.monotonic() < deadline, f"still {open_} at the deadline"
             workers = [
                 threading.Thread(
-                    target=Dispatcher(
-                        db,
-                        settings,
-                        {Channel.SMS: gw},
-                        rng=random.Random(n),
-                        lease=timedelta(seconds=30),
-                    ).run
+                    target=run,
+                    args=(
+                        Dispatcher(
+                            db,
+                            settings,
+                            gateways,
+                            rng=random.Random(n),
+                            lease=timedelta(seconds=30),
+                        ),
+                    ),
                 )
-                for n, gw in enumerate(gateways)
+                for n, gateways in enumerate(sets)
             ]
             for worker in workers:
                 worker.start()
             for worker in workers:
                 worker.join()
+            assert not errors, errors
             time.sleep(0.2)
     finally:
-        for gw in gateways:
-            gw.close()
+        for gateways in sets:
+            close(gateways)
 
 
 def assert_posts_within_attempts(session: Session, fake: FakeTwilio) -> None:
@@ -127,7 +148,11 @@ def test_three_dispatchers_through_a_misbehaving_twilio_send_each_text_once(
     count = 600 if dialect == "postgresql" else 150
     due_texts(session, count)
     fake.misbehave(MISBEHAVIOUR, seconds=8)
-    run_rounds(app, fake, dispatchers=3, deadline=time.monotonic() + 150)
+
+    def texts_only() -> Gateways:
+        return {Channel.SMS: gateway_for(fake)}
+
+    run_rounds(app, texts_only, dispatchers=3, deadline=time.monotonic() + 150)
     assert_exactly_once(session, fake)
     assert_posts_within_attempts(session, fake)
     result = statuses(session)

@@ -14,7 +14,6 @@ report, or by the look-up of a call of unknown outcome, whose report found no si
 
 from __future__ import annotations
 
-import random
 import signal
 import threading
 import time
@@ -35,18 +34,24 @@ from service.dispatch import Dispatcher
 from service.domain import sending
 from service.domain.vocabulary import Channel
 from service.models import OutboundMessage
-from service.sms.gateway import Gateway
 from service.sms.voice_gateway import TwilioVoiceGateway
 from tests.fake_twilio import FakeTwilio, Reply
-from tests.reliability.conftest import FINAL, served, statuses, wait_for
-from tests.reliability.test_exactly_once import MISBEHAVIOUR, STALL, TIMEOUT, gateway_for
+from tests.reliability.conftest import served, statuses, wait_for
+from tests.reliability.test_exactly_once import (
+    MISBEHAVIOUR,
+    STALL,
+    TIMEOUT,
+    Gateways,
+    close,
+    gateway_for,
+    run_rounds,
+)
 from tests.sms.test_voice_gateway import PRACTICE
 from tests.test_dispatch_processes import clock_process
 from tests.test_dispatch_voice import due_mix
 from tests.voice.conftest import voice_config
 
 pytestmark = pytest.mark.slow
-Gateways = dict[Channel, Gateway]
 # Calls as fast as texts: the default of 1 a second (Twilio's) would stretch the run to
 # minutes without exercising anything more; the rate has tests of its own.
 FAST = {"VOICE_MAX_PER_SECOND": "1000"}
@@ -96,59 +101,6 @@ def gateways_for(fake: FakeTwilio, public_url: str, timeout: float = TIMEOUT) ->
         timeout=timeout,
     )
     return {Channel.SMS: gateway_for(fake, timeout), Channel.VOICE: calls}
-
-
-def close(gateways: Gateways) -> None:
-    for gateway in gateways.values():
-        gateway.close()  # type: ignore[attr-defined]
-
-
-def run_rounds(
-    app: Flask, make: Callable[[], Gateways], *, dispatchers: int, deadline: float
-) -> None:
-    """Run ``dispatchers`` at once (threads), again and again, until every message is
-    settled; a dispatcher that raises fails the test."""
-    db, settings = get_db(app), settings_of(app)
-    sets = [make() for _ in range(dispatchers)]
-    errors: list[BaseException] = []
-
-    def run(dispatcher: Dispatcher) -> None:
-        try:
-            dispatcher.run()
-        except BaseException as exc:  # reported by the test, not lost in a thread
-            errors.append(exc)
-
-    try:
-        while True:
-            with db.session() as session:
-                open_ = set(statuses(session)) - FINAL
-            if not open_:
-                return
-            assert time.monotonic() < deadline, f"still {open_} at the deadline"
-            workers = [
-                threading.Thread(
-                    target=run,
-                    args=(
-                        Dispatcher(
-                            db,
-                            settings,
-                            gateways,
-                            rng=random.Random(n),
-                            lease=timedelta(seconds=30),
-                        ),
-                    ),
-                )
-                for n, gateways in enumerate(sets)
-            ]
-            for worker in workers:
-                worker.start()
-            for worker in workers:
-                worker.join()
-            assert not errors, errors
-            time.sleep(0.2)
-    finally:
-        for gateways in sets:
-            close(gateways)
 
 
 def due_calls_and_texts(session: Session, count: int) -> None:
